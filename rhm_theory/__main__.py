@@ -1,0 +1,3 @@
+from rhm_theory.cli import main
+import sys
+sys.exit(main())

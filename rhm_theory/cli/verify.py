@@ -1,0 +1,65 @@
+"""``rhm verify``: run every check under verification/ and write one report (markdown + PNG)."""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+import traceback
+from pathlib import Path
+
+from ..report import Check, Section, write_report
+
+
+def find_checks_dir(explicit: str | None) -> Path:
+    """verification/ of the source tree (editable install) or of the working directory."""
+    candidates = [Path(explicit)] if explicit else [Path(__file__).resolve().parents[2] / "verification", Path.cwd() / "verification"]
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    raise ValueError(f"no verification folder found (looked in {', '.join(map(str, candidates))}); pass --checks DIR")
+
+
+def run_script(path: Path, out_dir: Path, quick: bool) -> Section:
+    """Import one verification script and run it; an exception becomes one failed check."""
+    try:
+        spec = importlib.util.spec_from_file_location(f"verification_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.run(out_dir, quick=quick)
+    except Exception as error:  # report it and go on with the other scripts
+        detail = traceback.format_exc(limit=3).strip().splitlines()[-1]
+        return Section(path.stem, [Check(f"{path.stem} ran", False, f"{type(error).__name__}: {detail}")])
+
+
+def run(args) -> int:
+    checks_dir = find_checks_dir(args.checks)
+    scripts = sorted(p for p in checks_dir.glob("*.py") if not p.name.startswith("_"))
+    if args.only:
+        scripts = [p for p in scripts if p.stem in args.only]
+    if not scripts:
+        raise ValueError(f"no verification scripts to run in {checks_dir} (only={args.only})")
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sections = []
+    for path in scripts:
+        start = time.perf_counter()
+        print(f"== {path.stem} ({'full' if args.full else 'quick'})", flush=True)
+        section = run_script(path, out_dir, quick=not args.full)
+        for check in section.checks:
+            print(check.line(), flush=True)
+        print(f"   {path.stem}: {time.perf_counter() - start:.1f} s", flush=True)
+        sections.append(section)
+    report = write_report(sections, out_dir)
+    failed = sum(not c.passed for s in sections for c in s.checks)
+    total = sum(len(s.checks) for s in sections)
+    print(f"{total - failed} of {total} checks passed; report: {report}")
+    return 1 if failed else 0
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("verify", help="run the verification checks and write a report")
+    parser.add_argument("--out", default="verification-report", help="report folder (default: %(default)s)")
+    parser.add_argument("--full", action="store_true", help="full mode (default: quick)")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these scripts (file stems)")
+    parser.add_argument("--checks", default=None, help="folder of verification scripts (default: the repository's)")
+    parser.set_defaults(func=run)

@@ -1,0 +1,240 @@
+"""Data of a grammar: exact uniform sampling at any p_max, enumeration, decoding and parsing.
+
+A datum is fixed by its class y and the production choice of each of its n_nodes internal nodes,
+so the data of a grammar are in bijection with range(p_max), p_max = n_c * m**n_nodes (THEORY §1).
+``choices`` (P, n_nodes) is laid out top-down by blocks: block k (k = 0..L-1) holds the s**k nodes
+that use rules[k], left to right, starting at column (s**k - 1) // (s - 1) (column k when s = 1).
+Canonical datum index: y * m**n_nodes + sum_i choices[i] * m**(n_nodes - 1 - i).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .grammar import Grammar, draw_distinct, tuples_to_codes
+from .validation import INT64_LIMIT, as_generator, check_int
+
+# Largest index space sampled through single int64 indices; above it data are drawn digit-wise.
+_SINGLE_INDEX_LIMIT = 2**62
+
+
+def block_offsets(grammar: Grammar) -> list[int]:
+    """Column where block k of ``choices`` starts, for k = 0..L (the last entry is n_nodes)."""
+    offsets = [0]
+    for k in range(grammar.L):
+        offsets.append(offsets[-1] + grammar.s**k)
+    return offsets
+
+
+def decode(grammar: Grammar, y, choices) -> np.ndarray:
+    """Tokens (P, d) int64 of the data with labels ``y`` (P,) and production ``choices`` (P, n_nodes)."""
+    y = np.asarray(y, dtype=np.int64)
+    choices = np.asarray(choices, dtype=np.int64)
+    if y.ndim != 1 or choices.shape != (y.shape[0], grammar.n_nodes):
+        raise ValueError(
+            f"expected y of shape (P,) and choices of shape (P, n_nodes={grammar.n_nodes}), "
+            f"got {y.shape} and {choices.shape}"
+        )
+    if y.size and (y.min() < 0 or y.max() >= grammar.n_c):
+        raise ValueError(f"labels must be in range(n_c={grammar.n_c}), got values in [{y.min()}, {y.max()}]")
+    if choices.size and (choices.min() < 0 or choices.max() >= grammar.m):
+        raise ValueError(f"choices must be in range(m={grammar.m}), got values in [{choices.min()}, {choices.max()}]")
+    return _expand(grammar, y, choices.T)
+
+
+def _expand(grammar: Grammar, y: np.ndarray, choices_by_node: np.ndarray) -> np.ndarray:
+    """Tokens (P, d) from labels (P,) and node-major choices (n_nodes, P): the hot loop of sampling.
+
+    Works node-major (one row per tree node) so each rule lookup is a 1-D ``np.take`` per slot.
+    """
+    s, m = grammar.s, grammar.m
+    offsets = block_offsets(grammar)
+    symbols = y[None, :]
+    for k, rules in enumerate(grammar._rules):
+        key = symbols * m + choices_by_node[offsets[k] : offsets[k + 1]]
+        children = np.empty((key.shape[0] * s, key.shape[1]), dtype=np.int64)
+        for slot in range(s):
+            children[slot::s] = np.take(grammar.slot_tables[k][slot], key)
+        symbols = children
+    return np.ascontiguousarray(symbols.T)
+
+
+def parse(grammar: Grammar, x) -> tuple[np.ndarray, np.ndarray]:
+    """Labels (P,) and production choices (P, n_nodes) of tokens ``x`` (P, d); inverse of :func:`decode`.
+
+    The grammar is unambiguous, so the derivation of a datum is unique. Raises ValueError naming the
+    first rows that are not data of the grammar.
+    """
+    x = _check_tokens(grammar, x)
+    P, s, m = x.shape[0], grammar.s, grammar.m
+    offsets = block_offsets(grammar)
+    choices = np.empty((P, grammar.n_nodes), dtype=np.int64)
+    symbols = x
+    for k in range(grammar.L - 1, -1, -1):
+        sorted_codes, production = grammar.tuple_lookup[k]
+        codes = tuples_to_codes(symbols.reshape(P, -1, s), grammar.v)
+        where = np.searchsorted(sorted_codes, codes).clip(max=sorted_codes.size - 1)
+        invalid = sorted_codes[where] != codes
+        if invalid.any():
+            rows = np.flatnonzero(invalid.any(axis=1))
+            raise ValueError(
+                f"{rows.size} of {P} inputs are not data of this grammar (rows {rows[:5].tolist()}...): "
+                f"a patch at rules level {k} matches no production"
+            )
+        owner, j = np.divmod(production[where], m)
+        choices[:, offsets[k] : offsets[k + 1]] = j
+        symbols = owner
+    return symbols[:, 0], choices
+
+
+def indices_to_data(grammar: Grammar, indices) -> tuple[np.ndarray, np.ndarray]:
+    """Data ``(x, y)`` of canonical datum indices (int64 array, each < p_max <= 2**62)."""
+    remainder = np.array(indices, dtype=np.int64)
+    m = grammar.m
+    choices_by_node = np.empty((grammar.n_nodes, remainder.size), dtype=np.int64)
+    if m & (m - 1) == 0:  # power of two: digits by shifts, several times faster than division
+        bits = m.bit_length() - 1
+        for node in range(grammar.n_nodes):
+            np.bitwise_and(remainder >> (bits * (grammar.n_nodes - 1 - node)), m - 1, out=choices_by_node[node])
+        y = remainder >> (bits * grammar.n_nodes)
+    else:
+        for node in range(grammar.n_nodes - 1, -1, -1):
+            remainder, choices_by_node[node] = np.divmod(remainder, m)
+        y = remainder
+    return _expand(grammar, y, choices_by_node), y
+
+
+def data_to_indices(grammar: Grammar, x) -> np.ndarray:
+    """Canonical datum indices (P,) int64 of tokens x (P, d); inverse of :func:`indices_to_data`."""
+    if grammar.p_max > _SINGLE_INDEX_LIMIT:
+        raise ValueError(f"p_max = {grammar.p_max} is above 2**62: datum indices do not fit in int64")
+    y, choices = parse(grammar, x)
+    index = y.copy()
+    for column in choices.T:
+        index = index * grammar.m + column
+    return index
+
+
+def _uniform_digits(grammar: Grammar, P: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """P i.i.d. uniform data as labels (P,) and node-major choices (n_nodes, P), int64."""
+    y = rng.integers(0, grammar.n_c, size=P, dtype=_smallest_uint(grammar.n_c)).astype(np.int64)
+    choices = rng.integers(0, grammar.m, size=(grammar.n_nodes, P), dtype=_smallest_uint(grammar.m))
+    return y, choices.astype(np.int64)
+
+
+def _draw_distinct_digits(grammar: Grammar, P: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """P distinct data (labels (P,), node-major choices (n_nodes, P)) drawn uniformly, for p_max > 2**62.
+
+    Draws i.i.d. data and discards repeats (first occurrences kept, in draw order) until P remain;
+    at these p_max repeats are vanishingly rare, so one round almost always suffices.
+    """
+    y, choices = _uniform_digits(grammar, P, rng)
+    while True:
+        keep = _first_occurrences(grammar, y, choices)
+        y, choices = y[keep], choices[:, keep]
+        if y.size == P:
+            return y, choices
+        more_y, more_choices = _uniform_digits(grammar, P - y.size, rng)
+        y, choices = np.concatenate([y, more_y]), np.concatenate([choices, more_choices], axis=1)
+
+
+def _first_occurrences(grammar: Grammar, y: np.ndarray, choices: np.ndarray) -> np.ndarray:
+    """Sorted indices of the first occurrence of each distinct datum among columns (y, choices)."""
+    limbs = _pack_digits(grammar, y, choices)
+    # Mix the limbs into one 64-bit hash with fixed odd multipliers (a Weyl sequence of the golden ratio).
+    multipliers = np.uint64(0x9E3779B97F4A7C15) * (2 * np.arange(limbs.shape[0], dtype=np.uint64) + np.uint64(1))
+    mixed = (limbs.astype(np.uint64) * multipliers[:, None]).sum(axis=0)
+    ordered = np.sort(mixed)
+    if not (ordered[1:] == ordered[:-1]).any():  # distinct hashes imply distinct data
+        return np.arange(y.size)
+    _, first = np.unique(limbs.T, axis=0, return_index=True)
+    return np.sort(first)
+
+
+def _pack_digits(grammar: Grammar, y: np.ndarray, choices: np.ndarray) -> np.ndarray:
+    """Pack data (y, node-major choices) injectively into int64 limbs of shape (n_limbs, P)."""
+    digits = np.concatenate([y[None, :], choices], axis=0)
+    radix = max(grammar.n_c, grammar.m, 2)
+    per_limb = 1
+    while radix ** (per_limb + 1) < INT64_LIMIT:
+        per_limb += 1
+    limbs = []
+    for start in range(0, digits.shape[0], per_limb):
+        limb = np.zeros(digits.shape[1], dtype=np.int64)
+        for row in digits[start : start + per_limb]:
+            limb *= radix
+            limb += row
+        limbs.append(limb)
+    return np.stack(limbs)
+
+
+def _smallest_uint(high: int):
+    """Smallest unsigned dtype holding range(high): fewer random bits per bounded draw."""
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if high <= np.iinfo(dtype).max + 1:
+            return dtype
+    return np.uint64
+
+
+def sample(grammar: Grammar, P, seed, replace: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Draw P data ``(x, y)``: tokens (P, d) int64, labels (P,) int64.
+
+    replace=False (default): P distinct data, a uniform random P-subset of all p_max data in random
+    order, for any p_max (exact Python int; above 2**62 the data are drawn digit-wise and
+    de-duplicated). P > p_max is an error. replace=True: P i.i.d. uniform data.
+    """
+    P = check_int("P", P, minimum=0)
+    rng = as_generator(seed)
+    if replace:
+        y, choices_by_node = _uniform_digits(grammar, P, rng)
+        return _expand(grammar, y, choices_by_node), y
+    if P > grammar.p_max:
+        raise ValueError(
+            f"P = {P} distinct data requested but the grammar has only p_max = {grammar.p_max}; "
+            "sampling without replacement needs P <= p_max (use replace=True for i.i.d. data)"
+        )
+    if grammar.p_max <= _SINGLE_INDEX_LIMIT:
+        return indices_to_data(grammar, draw_distinct(grammar.p_max, P, rng))
+    y, choices_by_node = _draw_distinct_digits(grammar, P, rng)
+    return _expand(grammar, y, choices_by_node), y
+
+
+def sample_train_test(grammar: Grammar, P_train, P_test, seed, replace: bool = False):
+    """Disjoint training and test sets ``((x_train, y_train), (x_test, y_test))``.
+
+    Without replacement, P_train + P_test distinct data are drawn and split, so no test datum is a
+    training datum. With replacement, each set is i.i.d. but test data equal to a training datum are
+    possible (their fraction is reported by the caller if it matters).
+    """
+    P_train = check_int("P_train", P_train, minimum=0)
+    P_test = check_int("P_test", P_test, minimum=0)
+    if not replace and P_train + P_test > grammar.p_max:
+        raise ValueError(
+            f"P_train + P_test = {P_train} + {P_test} = {P_train + P_test} exceeds p_max = {grammar.p_max}: "
+            f"at most p_max - P_test = {grammar.p_max - P_test} training data are available "
+            "disjoint from the test set"
+        )
+    x, y = sample(grammar, P_train + P_test, seed, replace=replace)
+    return (x[:P_train], y[:P_train]), (x[P_train:], y[P_train:])
+
+
+def enumerate_data(grammar: Grammar, max_items=2**22) -> tuple[np.ndarray, np.ndarray]:
+    """All p_max data ``(x, y)`` in canonical index order; ValueError if p_max > max_items."""
+    max_items = check_int("max_items", max_items, minimum=1)
+    if grammar.p_max > max_items:
+        raise ValueError(
+            f"enumerate() refuses p_max = {grammar.p_max} data: above max_items = {max_items} "
+            "(raise max_items if you really want them all, or use sample())"
+        )
+    return indices_to_data(grammar, np.arange(grammar.p_max, dtype=np.int64))
+
+
+def _check_tokens(grammar: Grammar, x) -> np.ndarray:
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.integer):
+        raise ValueError(f"tokens must be integers, got dtype {x.dtype}")
+    if x.ndim != 2 or x.shape[1] != grammar.d:
+        raise ValueError(f"tokens must have shape (P, d={grammar.d}), got {x.shape}")
+    if x.size and (x.min() < 0 or x.max() >= grammar.v):
+        raise ValueError(f"tokens must be in range(v={grammar.v}), got values in [{x.min()}, {x.max()}]")
+    return x.astype(np.int64, copy=False)

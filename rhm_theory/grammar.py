@@ -1,0 +1,266 @@
+"""The Random Hierarchy Model grammar: validated parameters and production rules (THEORY.md §1).
+
+Rules are a list of L integer arrays in top-down order: ``rules[0]`` has shape (n_c, m, s) and holds
+the class productions (entries are level-L symbols); ``rules[k]`` for k >= 1 has shape (v, m, s) and
+holds the productions of the level-(L-k+1) symbols (entries are level-(L-k) symbols, level 1 being
+the input alphabet). Within one level no s-tuple appears twice (the grammar is unambiguous).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cached_property
+
+import numpy as np
+
+from .validation import as_generator, check_int, check_params
+
+JSON_FORMAT = "rhm-grammar"
+JSON_VERSION = 1
+
+
+def draw_distinct(n_population: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    """``k`` distinct integers drawn uniformly from range(n_population), in uniformly random order.
+
+    Never materialises range(n_population) unless k >= n_population / 2 (then the output is that
+    large anyway). Returns int64 array of shape (k,).
+    """
+    if k > n_population:
+        raise ValueError(f"cannot draw {k} distinct values from a population of {n_population}")
+    if 2 * k >= n_population:
+        return rng.permutation(n_population)[:k].astype(np.int64, copy=False)
+    chosen = np.empty(0, dtype=np.int64)
+    while chosen.size < k:
+        missing = k - chosen.size
+        candidates = rng.integers(0, n_population, size=missing + missing // 16 + 16, dtype=np.int64)
+        chosen = sorted_unique(np.concatenate([chosen, candidates]))
+    # The set of distinct values is exchangeable, so a random k-subset of it in random order is a
+    # uniform ordered sample without replacement.
+    return chosen[rng.permutation(chosen.size)[:k]]
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """The distinct values of a 1-D int array, sorted (a plain sort: faster than np.unique here)."""
+    ordered = np.sort(values)
+    keep = np.empty(ordered.size, dtype=bool)
+    keep[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
+def codes_to_tuples(codes: np.ndarray, v: int, s: int) -> np.ndarray:
+    """Tuple codes sum_i b_i v**(s-1-i) -> digits (..., s), most significant first."""
+    powers = v ** np.arange(s - 1, -1, -1, dtype=np.int64)
+    return (np.asarray(codes, dtype=np.int64)[..., None] // powers) % v
+
+
+def tuples_to_codes(tuples: np.ndarray, v: int) -> np.ndarray:
+    """Inverse of :func:`codes_to_tuples`: (..., s) digits -> int64 codes."""
+    tuples = np.asarray(tuples, dtype=np.int64)
+    s = tuples.shape[-1]
+    powers = v ** np.arange(s - 1, -1, -1, dtype=np.int64)
+    return tuples @ powers
+
+
+class Grammar:
+    """An RHM grammar. Build with :meth:`random`, :meth:`from_rules`, :meth:`from_json` or
+    :meth:`from_networkx`; never mutated after construction.
+
+    Attributes: ``v, n_c, m, s, L`` (the paper's names), ``d = s**L`` input tokens,
+    ``n_nodes = (s**L - 1)/(s - 1)`` productions per datum, ``p_max`` (exact int).
+    """
+
+    def __init__(self, rules, v):
+        v = check_int("v", v)
+        if not isinstance(rules, (list, tuple)) or len(rules) == 0:
+            raise ValueError(f"rules must be a non-empty list of L integer arrays, got {type(rules).__name__}")
+        arrays = [_as_int_array(r, k) for k, r in enumerate(rules)]
+        if arrays[0].ndim != 3:
+            raise ValueError(f"rules[0] must have shape (n_c, m, s), got shape {arrays[0].shape}")
+        n_c, m, s = arrays[0].shape
+        L = len(arrays)
+        self.v, self.n_c, self.m, self.s, self.L = check_params(v, n_c, m, s, L)
+        for k, r in enumerate(arrays):
+            owners = n_c if k == 0 else v
+            if r.shape != (owners, m, s):
+                raise ValueError(f"rules[{k}] must have shape ({owners}, {m}, {s}), got {r.shape}")
+            bad = np.argwhere((r < 0) | (r >= v))
+            if bad.size:
+                where = tuple(int(i) for i in bad[0])
+                raise ValueError(f"rules[{k}]{list(where)} = {int(r[where])} is out of range: symbols must be in range(v={v})")
+            codes = tuples_to_codes(r.reshape(-1, s), v)
+            uniq, first, counts = np.unique(codes, return_index=True, return_counts=True)
+            if (counts > 1).any():
+                dup = int(uniq[np.argmax(counts > 1)])
+                owners_of = [divmod(int(i), m) for i in np.flatnonzero(codes == dup)]
+                raise ValueError(
+                    f"rules[{k}] is ambiguous: the tuple {tuple(int(b) for b in codes_to_tuples(dup, v, s))} "
+                    f"appears {int(counts.max())} times (as (owner, production) {owners_of}); "
+                    "each s-tuple may have at most one owner and productions must be distinct"
+                )
+        self._rules = [r.copy() for r in arrays]
+        for r in self._rules:
+            r.setflags(write=False)
+        self.d = s**L
+        self.n_nodes = sum(s**k for k in range(L))
+        self.p_max = n_c * m**self.n_nodes
+
+    # ----- construction -------------------------------------------------------------------------
+    @classmethod
+    def random(cls, v, n_c, m, s, L, seed) -> "Grammar":
+        """Draw rules uniformly without replacement among the v**s tuples, independently per level.
+
+        ``seed``: int or numpy Generator. The same seed gives the same rules on every machine.
+        """
+        v, n_c, m, s, L = check_params(v, n_c, m, s, L)
+        rng = as_generator(seed)
+        rules = []
+        for k in range(L):
+            owners = n_c if k == 0 else v
+            codes = draw_distinct(v**s, owners * m, rng).reshape(owners, m)
+            rules.append(codes_to_tuples(codes, v, s))
+        return cls(rules, v)
+
+    @classmethod
+    def from_rules(cls, rules, v) -> "Grammar":
+        """Grammar from explicit rules (list of L int arrays, top-down; see module docstring)."""
+        return cls(rules, v)
+
+    @property
+    def rules(self) -> list[np.ndarray]:
+        """The rules as a list of L int64 arrays (copies), top-down: (n_c, m, s) then (v, m, s)."""
+        return [r.copy() for r in self._rules]
+
+    @property
+    def params(self) -> dict:
+        return {"v": self.v, "n_c": self.n_c, "m": self.m, "s": self.s, "L": self.L}
+
+    def owners(self, k: int) -> int:
+        """Number of symbols owning the productions of rules[k] (n_c for k = 0, else v)."""
+        return self.n_c if k == 0 else self.v
+
+    @cached_property
+    def slot_tables(self) -> list[list[np.ndarray]]:
+        """Per level k and slot i: 1-D table, entry owner*m + j = slot i of production j of owner."""
+        return [[np.ascontiguousarray(r.reshape(-1, self.s)[:, i]) for i in range(self.s)] for r in self._rules]
+
+    @cached_property
+    def tuple_lookup(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per level k: (sorted tuple codes, flat production index owner*m + j for each code)."""
+        tables = []
+        for r in self._rules:
+            codes = tuples_to_codes(r.reshape(-1, self.s), self.v)
+            order = np.argsort(codes)
+            tables.append((codes[order], order.astype(np.int64)))
+        return tables
+
+    def __eq__(self, other) -> bool:
+        return (
+            isinstance(other, Grammar)
+            and self.params == other.params
+            and all(np.array_equal(a, b) for a, b in zip(self._rules, other._rules))
+        )
+
+    def __hash__(self):
+        return hash((tuple(self.params.values()), tuple(r.tobytes() for r in self._rules)))
+
+    def __repr__(self) -> str:
+        return f"Grammar(v={self.v}, n_c={self.n_c}, m={self.m}, s={self.s}, L={self.L})"
+
+    # ----- data (implemented in rhm_theory.data) -------------------------------------------------
+    def sample(self, P, seed, replace=False):
+        """P data ``(x, y)``: tokens (P, d) int64 in range(v), labels (P,) in range(n_c).
+
+        Without replacement (default) the P data are distinct and uniform; P > p_max is an error.
+        """
+        from .data import sample
+
+        return sample(self, P, seed, replace=replace)
+
+    def sample_train_test(self, P_train, P_test, seed, replace=False):
+        """Disjoint train and test sets: ((x_train, y_train), (x_test, y_test))."""
+        from .data import sample_train_test
+
+        return sample_train_test(self, P_train, P_test, seed, replace=replace)
+
+    def enumerate(self, max_items=2**22):
+        """All p_max data ``(x, y)`` in canonical order; ValueError if p_max > max_items."""
+        from .data import enumerate_data
+
+        return enumerate_data(self, max_items=max_items)
+
+    def decode(self, y, choices):
+        """Tokens (P, d) from labels (P,) and production choices (P, n_nodes); see rhm_theory.data."""
+        from .data import decode
+
+        return decode(self, y, choices)
+
+    def parse(self, x):
+        """Inverse of :meth:`decode`: tokens (P, d) -> (labels (P,), choices (P, n_nodes))."""
+        from .data import parse
+
+        return parse(self, x)
+
+    # ----- JSON ----------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "format": JSON_FORMAT,
+            "version": JSON_VERSION,
+            **self.params,
+            "rules": [r.tolist() for r in self._rules],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Grammar":
+        if data.get("format") != JSON_FORMAT:
+            raise ValueError(f"not an RHM grammar: format is {data.get('format')!r}, expected {JSON_FORMAT!r}")
+        if data.get("version") != JSON_VERSION:
+            raise ValueError(f"unsupported grammar version {data.get('version')!r}, expected {JSON_VERSION}")
+        grammar = cls([np.asarray(r) for r in data["rules"]], data["v"])
+        stated = {k: data[k] for k in ("v", "n_c", "m", "s", "L")}
+        if stated != grammar.params:
+            raise ValueError(f"grammar JSON parameters {stated} disagree with its rules {grammar.params}")
+        return grammar
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Grammar":
+        return cls.from_dict(json.loads(text))
+
+    def save(self, path: str | os.PathLike) -> None:
+        with open(path, "w") as f:
+            f.write(self.to_json())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Grammar":
+        with open(path) as f:
+            return cls.from_json(f.read())
+
+    # ----- networkx (implemented in rhm_theory.graphs) -------------------------------------------
+    def to_networkx(self):
+        """The rules as a networkx MultiDiGraph; see :func:`rhm_theory.graphs.grammar_to_networkx`."""
+        from .graphs import grammar_to_networkx
+
+        return grammar_to_networkx(self)
+
+    @classmethod
+    def from_networkx(cls, graph) -> "Grammar":
+        from .graphs import grammar_from_networkx
+
+        return grammar_from_networkx(graph)
+
+    def derivation_tree(self, x):
+        """The tree of hidden symbols of one datum (tokens of shape (d,)); see rhm_theory.graphs."""
+        from .graphs import derivation_tree
+
+        return derivation_tree(self, x)
+
+
+def _as_int_array(r, k: int) -> np.ndarray:
+    a = np.asarray(r)
+    if a.dtype == object or not (np.issubdtype(a.dtype, np.integer)):
+        raise ValueError(f"rules[{k}] must be an integer array, got dtype {a.dtype}")
+    return a.astype(np.int64)

@@ -1,0 +1,90 @@
+"""networkx views of a grammar and of one datum's derivation (exchange and inspection format only).
+
+Grammar graph (MultiDiGraph, graph attributes v, n_c, m, s, L):
+- ("class", alpha) and ("symbol", level, a) for level 1..L, attributes kind, level, symbol;
+- ("production", k, owner, j): production j of ``owner`` in rules[k], attributes kind, rules_level, owner, index;
+- edges owner -> production, and production -> child symbol (level L - k) with key = attribute slot = i.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+
+from .data import block_offsets, parse
+from .grammar import Grammar
+
+
+def _owner_node(grammar: Grammar, k: int, owner: int):
+    return ("class", owner) if k == 0 else ("symbol", grammar.L - k + 1, owner)
+
+
+def grammar_to_networkx(grammar: Grammar) -> nx.MultiDiGraph:
+    """The grammar's rules as a MultiDiGraph (see module docstring); round-trips exactly."""
+    graph = nx.MultiDiGraph(**grammar.params)
+    for alpha in range(grammar.n_c):
+        graph.add_node(("class", alpha), kind="class", level=grammar.L + 1, symbol=alpha)
+    for level in range(1, grammar.L + 1):
+        for a in range(grammar.v):
+            graph.add_node(("symbol", level, a), kind="symbol", level=level, symbol=a)
+    for k, rules in enumerate(grammar._rules):
+        for owner in range(rules.shape[0]):
+            for j in range(grammar.m):
+                node = ("production", k, owner, j)
+                graph.add_node(node, kind="production", rules_level=k, owner=owner, index=j)
+                graph.add_edge(_owner_node(grammar, k, owner), node, kind="produces")
+                for slot, child in enumerate(rules[owner, j]):
+                    graph.add_edge(node, ("symbol", grammar.L - k, int(child)), key=slot, slot=slot)
+    return graph
+
+
+def grammar_from_networkx(graph: nx.MultiDiGraph) -> Grammar:
+    """Inverse of :func:`grammar_to_networkx`; ValueError if the graph does not describe full rules."""
+    try:
+        v, n_c, m, s, L = (int(graph.graph[key]) for key in ("v", "n_c", "m", "s", "L"))
+    except KeyError as missing:
+        raise ValueError(f"graph attribute {missing} is missing: expected v, n_c, m, s, L") from None
+    rules = [np.full((n_c if k == 0 else v, m, s), -1, dtype=np.int64) for k in range(L)]
+    for node, attrs in graph.nodes(data=True):
+        if attrs.get("kind") != "production":
+            continue
+        k, owner, j = attrs["rules_level"], attrs["owner"], attrs["index"]
+        for _, child, edge in graph.out_edges(node, data=True):
+            if rules[k][owner, j, edge["slot"]] != -1:
+                raise ValueError(f"production {node} has two children in slot {edge['slot']}")
+            rules[k][owner, j, edge["slot"]] = graph.nodes[child]["symbol"]
+    for k, r in enumerate(rules):
+        if (r == -1).any():
+            where = tuple(int(i) for i in np.argwhere(r == -1)[0])
+            raise ValueError(f"the graph leaves rules[{k}]{list(where)} undefined")
+    return Grammar.from_rules(rules, v)
+
+
+def derivation_tree(grammar: Grammar, x) -> nx.DiGraph:
+    """The derivation of one datum ``x`` (tokens of shape (d,)) as a tree.
+
+    Nodes (level, position) for levels 1..L+1 (level L+1, position 0 is the class), attributes
+    level, position, symbol, and for internal nodes production (the index j of the rule used).
+    Edges parent -> child carry the slot. ValueError if x is not a datum of the grammar.
+    """
+    x = np.asarray(x)
+    if x.shape != (grammar.d,):
+        raise ValueError(f"derivation_tree takes one datum of shape (d={grammar.d},), got {x.shape}")
+    y, choices = parse(grammar, x[None, :])
+    offsets = block_offsets(grammar)
+    tree = nx.DiGraph(**grammar.params)
+    symbols = [int(y[0])]
+    tree.add_node((grammar.L + 1, 0), level=grammar.L + 1, position=0, symbol=symbols[0])
+    for k, rules in enumerate(grammar._rules):
+        level = grammar.L - k  # level of the children
+        children = []
+        for position, symbol in enumerate(symbols):
+            j = int(choices[0, offsets[k] + position])
+            tree.nodes[(level + 1, position)]["production"] = j
+            for slot, child in enumerate(rules[symbol, j]):
+                child_position = position * grammar.s + slot
+                tree.add_node((level, child_position), level=level, position=child_position, symbol=int(child))
+                tree.add_edge((level + 1, position), (level, child_position), slot=slot)
+                children.append(int(child))
+        symbols = children
+    return tree

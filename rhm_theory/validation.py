@@ -1,0 +1,53 @@
+"""Parameter checks shared by every public entry point (ValueError/TypeError naming the value)."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+INT64_LIMIT = 2**63
+
+
+def check_int(name: str, value, minimum: int = 1) -> int:
+    """Return ``value`` as a Python int, or raise if it is not an integer >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    value = int(value)
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def check_params(v, n_c, m, s, L) -> tuple[int, int, int, int, int]:
+    """Validate RHM parameters (THEORY.md §1) and return them as Python ints.
+
+    Feasibility: n_c * m <= v**s (each class owns m distinct tuples) and, when there are
+    hidden levels (L >= 2), v * m <= v**s, i.e. m <= v**(s-1).
+    """
+    v, n_c, m, s, L = (check_int(k, x) for k, x in zip(("v", "n_c", "m", "s", "L"), (v, n_c, m, s, L)))
+    n_tuples = v**s
+    if n_tuples >= INT64_LIMIT:
+        raise ValueError(f"v**s = {v}**{s} = {n_tuples} must be below 2**63 so that s-tuples have int64 codes")
+    if n_c * m > n_tuples:
+        raise ValueError(
+            f"infeasible grammar: n_c*m = {n_c}*{m} = {n_c * m} must be <= v**s = {n_tuples} "
+            "(the classes need that many distinct s-tuples)"
+        )
+    if L >= 2 and v * m > n_tuples:
+        raise ValueError(
+            f"infeasible grammar: v*m = {v}*{m} = {v * m} must be <= v**s = {n_tuples}, "
+            f"i.e. m <= v**(s-1) = {v ** (s - 1)} (the symbols of each level need that many distinct s-tuples)"
+        )
+    return v, n_c, m, s, L
+
+
+def as_generator(seed) -> np.random.Generator:
+    """A numpy Generator from an int seed, a SeedSequence or an existing Generator (never global state)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None:
+        raise ValueError("seed must be given explicitly (an int or a numpy.random.Generator); got None")
+    if isinstance(seed, np.random.SeedSequence):
+        return np.random.default_rng(seed)
+    return np.random.default_rng(check_int("seed", seed, minimum=0))
