@@ -1,0 +1,84 @@
+"""``rhm pstar``: measure the sample complexity P* of a network on an RHM setting into a results file.
+
+Every (P, seed) run is one row of the SQLite file given by --results, appended as soon as the run
+finishes; rerunning the same command skips the finished runs (resume after a crash or Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+
+from ..experiment import RunSpec
+from ..models import MODEL_NAMES, PARAMETRIZATIONS
+from ..pstar import adaptive_pstar, geometric_grid, measure_pstar
+from ..results import ResultsStore
+from ..training import OPTIMIZERS
+from . import add_grammar_args
+
+# RunSpec fields set by the grammar flags, the P grid and the seeds; every other field is a flag.
+GRID_FIELDS = ("v", "n_c", "m", "s", "L", "P", "seed")
+CHOICES = {"model": MODEL_NAMES, "parametrization": PARAMETRIZATIONS, "optimizer": OPTIMIZERS}
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "pstar", help="measure P* (test error < threshold) over a grid of P and seeds, resumable"
+    )
+    add_grammar_args(parser)
+    parser.add_argument("--results", required=True, help="SQLite results file (created if missing; finished runs are skipped)")
+    grid = parser.add_argument_group("training-set sizes")
+    grid.add_argument("--P", type=int, nargs="+", help="explicit list of training-set sizes")
+    grid.add_argument("--P-min", type=int, help="smallest P of a geometric grid (with --P-max and --n-P)")
+    grid.add_argument("--P-max", type=int, help="largest P of a geometric grid")
+    grid.add_argument("--n-P", type=int, default=6, help="number of geometric grid points (default: %(default)s)")
+    grid.add_argument("--adaptive", type=int, metavar="STEPS",
+                      help="instead of a grid: bisect in log P from the bracket [P-min, P-max] for STEPS steps")
+    parser.add_argument("--seeds", type=int, default=4,
+                        help="number of seeds --seed, --seed+1, ... (new rules, data, initialisation each; default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=None, help="parallel processes (default: all CPU cores)")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="test-error threshold defining P* (default: THEORY.md §3, by model depth)")
+    parser.add_argument("--csv", help="also export all rows of the results file to this CSV file")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--json", action="store_true", help="print the P* estimate as one JSON object")
+    runs = parser.add_argument_group("run settings (rhm_theory.experiment.RunSpec)")
+    for field in fields(RunSpec):
+        if field.name in GRID_FIELDS:
+            continue
+        kind = int if field.name == "max_steps" else type(field.default)
+        runs.add_argument(f"--{field.name.replace('_', '-')}", dest=field.name, type=kind, default=field.default,
+                          choices=CHOICES.get(field.name), help="(default: %(default)s)")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    settings = {f.name: getattr(args, f.name) for f in fields(RunSpec) if f.name not in GRID_FIELDS}
+    P_first = args.P[0] if args.P else args.P_min
+    if P_first is None:
+        raise ValueError("give the training-set sizes: --P P1 P2 ... or --P-min and --P-max")
+    base = RunSpec(v=args.v, n_c=args.nc, m=args.m, s=args.s, L=args.L, P=P_first, seed=args.seed, **settings)
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    options = dict(workers=args.workers, threshold=args.threshold, progress=not args.quiet)
+    with ResultsStore(args.results) as store:
+        if args.adaptive is not None:
+            if args.P or args.P_min is None or args.P_max is None:
+                raise ValueError("--adaptive needs the bracket --P-min and --P-max (and no --P list)")
+            result = adaptive_pstar(base, args.P_min, args.P_max, seeds, store, steps=args.adaptive, **options)
+        else:
+            if args.P and (args.P_min is not None or args.P_max is not None):
+                raise ValueError("give either --P or --P-min/--P-max, not both")
+            P_values = args.P if args.P else geometric_grid(args.P_min, args.P_max, args.n_P)
+            result = measure_pstar(base, P_values, seeds, store, **options)
+        if args.csv:
+            store.to_csv(args.csv)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return 0
+    print(f"{base.model} on RHM(v={args.v}, n_c={args.nc}, m={args.m}, s={args.s}, L={args.L}), "
+          f"seeds {seeds}, threshold {result.threshold:.4g}")
+    for P, error in zip(result.P_values, result.mean_errors):
+        print(f"  P = {P:>9d}  mean test error {error:.4f}")
+    ci = f"{100 * result.confidence:.0f}% CI [{result.ci_low:.4g}, {result.ci_high:.4g}]"
+    print(f"P* = {result.pstar:.4g} ({result.status}), {ci}; n_c m^L = {args.nc * args.m ** args.L}")
+    return 0

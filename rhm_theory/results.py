@@ -1,0 +1,124 @@
+"""Tidy experiment results in an embedded SQLite file: one row per run, identified by its run key.
+
+Rows are flat dicts of int, float, str, bool or None values (NaN is stored as NULL and read back
+as None). Columns are created as new row keys appear, so every row keeps all its fields. Each
+``append`` is its own committed transaction, so a crash loses at most the run in progress and
+``finished_keys()`` tells a rerun what to skip. Only the process that owns the store writes to it
+(pool workers return rows; the driver appends them).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import numbers
+import os
+import re
+import sqlite3
+from pathlib import Path
+
+TABLE = "runs"
+_COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ResultsStore:
+    """Results table in the SQLite file ``path`` (created with its parent folder when missing).
+
+    Usable as a context manager; ``close()`` releases the file.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit mode: append() opens and commits its own transaction, column additions included.
+        self._connection = sqlite3.connect(self.path, isolation_level=None)
+        self._connection.execute(f'CREATE TABLE IF NOT EXISTS {TABLE} ("key" TEXT PRIMARY KEY NOT NULL)')
+
+    def __enter__(self) -> "ResultsStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def columns(self) -> list[str]:
+        """Column names in creation order (``key`` first)."""
+        return [row[1] for row in self._connection.execute(f"PRAGMA table_info({TABLE})")]
+
+    def finished_keys(self) -> set[str]:
+        """Run keys already stored."""
+        return {key for (key,) in self._connection.execute(f'SELECT "key" FROM {TABLE}')}
+
+    def append(self, row: dict) -> None:
+        """Store one run. ``row["key"]`` must be a new run key (ValueError if already stored)."""
+        row = {name: _check_value(name, value) for name, value in _check_row(row).items()}
+        existing = {name.lower(): name for name in self.columns()}  # SQLite names ignore case
+        for name in row:
+            if existing.get(name.lower(), name) != name:
+                raise ValueError(f"column name {name!r} clashes with the stored column {existing[name.lower()]!r} (SQLite ignores case)")
+        self._connection.execute("BEGIN IMMEDIATE")  # the row is stored completely or not at all
+        try:
+            for name in row:
+                if name.lower() not in existing:
+                    self._connection.execute(f'ALTER TABLE {TABLE} ADD COLUMN "{name}"')
+            names = ", ".join(f'"{name}"' for name in row)
+            marks = ", ".join("?" for _ in row)
+            self._connection.execute(f"INSERT INTO {TABLE} ({names}) VALUES ({marks})", list(row.values()))
+        except sqlite3.IntegrityError as error:
+            self._connection.execute("ROLLBACK")
+            raise ValueError(f"run key {row['key']!r} is already stored in {self.path}; each run is stored once") from error
+        except BaseException:
+            self._connection.execute("ROLLBACK")
+            raise
+        self._connection.execute("COMMIT")
+
+    def rows(self) -> list[dict]:
+        """All rows in insertion order, as dicts over every column (None where a row lacks a field)."""
+        cursor = self._connection.execute(f"SELECT * FROM {TABLE} ORDER BY rowid")
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, values)) for values in cursor]
+
+    def to_csv(self, path: str | os.PathLike) -> Path:
+        """Write all rows as CSV with a header line; returns the path."""
+        path = Path(path)
+        with open(path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=self.columns())
+            writer.writeheader()
+            writer.writerows(self.rows())
+        return path
+
+    def to_pandas(self):
+        """All rows as a pandas DataFrame (needs pandas, which is not a dependency of this package)."""
+        try:
+            import pandas
+        except ImportError as error:
+            raise ImportError("to_pandas() needs pandas; install it or use rows() / to_csv()") from error
+        return pandas.DataFrame(self.rows(), columns=self.columns())
+
+
+def _check_row(row) -> dict:
+    if not isinstance(row, dict):
+        raise ValueError(f"a row must be a dict, got {type(row).__name__}")
+    if not isinstance(row.get("key"), str) or not row["key"]:
+        raise ValueError(f"a row needs a non-empty string 'key' (its run key), got {row.get('key')!r}")
+    for name in row:
+        if not isinstance(name, str) or not _COLUMN_NAME.match(name):
+            raise ValueError(f"column name {name!r} must match {_COLUMN_NAME.pattern} (letters, digits, underscores)")
+    return row
+
+
+def _check_value(name: str, value):
+    """A value SQLite stores as is: None, str, bool (as 0/1), int or float (numpy scalars converted)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (bool, numbers.Integral)):
+        value = int(value)
+        if not -(2**63) <= value < 2**63:
+            raise ValueError(f"row field {name} = {value} does not fit SQLite's 64-bit integers; store it as a string")
+        return value
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        return None if math.isnan(value) else value
+    raise ValueError(f"row field {name} = {value!r} ({type(value).__name__}) must be None, str, bool, int or float")
