@@ -1,0 +1,294 @@
+"""Exact rule-ensemble averages of the RHM class-token statistics, derived by sympy (THEORY.md §2).
+
+``E`` is the average over the random draw of the rules; ``p_j(mu|alpha) = P(x_j = mu | class alpha)``.
+The paper (arXiv:2307.02129, Sec. IV and App. C) gives these averages as large-v asymptotics; the
+derivation below is exact for every finite (v, n_c, m, s, L) with v >= 2 and s >= 2, and it runs as
+code (nothing below is a formula typed in by hand):
+
+1. Rule counts. At one level, an owner's m productions are drawn without replacement from the
+   T = v**s tuples and different owners draw disjoint sets. Split the tuples into C categories of
+   K tuples each (tokens: category = the symbol in slot i, C = v, K = v**(s-1); s-tuples: every tuple
+   is its own category, C = v**s, K = 1). With ``N[a, b]`` the number of productions of owner a in
+   category b, the pair moments ``E[N[a,b] N[a',b']]`` follow from indicator sums over the draws
+   (one draw: K/T, two distinct draws: K(K - [b = b'])/(T(T - 1))), and depend only on
+   ``(a == a', b == b')`` by the symmetry of the uniform draw: a 2x2 matrix per level.
+2. Levels. ``p_j(mu|alpha) = e_alpha^T M^(0) ... M^(L-1) e_mu`` with ``M = N / m`` row-stochastic,
+   and the levels are drawn independently, so the second moments ``F[sigma, tau] =
+   E[p_j(mu|alpha) p_j(mu'|beta)]`` (sigma = [alpha == beta], tau = [mu == mu']) obey
+   ``F_L = A^(L-1) E_bottom`` with the transfer matrix ``A = E_token diag(v(v-1), v)``.
+3. Recursion. ``A`` fixes (1, 1) (rows of M sum to one), so its eigenvalues are 1 and
+   ``level_factor = tr A - 1``; by Cayley-Hamilton every entry of ``A^n E`` obeys
+   ``x(n+2) = (1 + level_factor) x(n+1) - level_factor x(n)``, which sympy's ``rsolve`` solves.
+   ``level_factor`` is the exact factor by which the class-dependent part ``F[1,.] - F[0,.]``
+   shrinks per level (the paper's "about 1/m").
+
+Every quantity is a function of ``(v, n_c, m, s, L)`` (and ``P`` for the sampling noise) that accepts
+Python/sympy integers or sympy symbols; :func:`evaluate` returns all of them exactly at integers.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import sympy as sp
+
+from .validation import check_int, check_params
+
+v, n_c, m, s, L, P = sp.symbols("v n_c m s L P", positive=True, integer=True)
+PARAMETERS = (v, n_c, m, s, L)
+
+# Order of the keys of :func:`evaluate` (and of ``rhm theory --json``).
+QUANTITIES = (
+    "p_max",
+    "d",
+    "eps",
+    "delta2",
+    "var_pbar",
+    "level_factor",
+    "eps_tuple",
+    "delta2_tuple",
+    "var_pbar_tuple",
+    "sigma_f2",
+    "sigma_f2_exact",
+    "noise_f2",
+    "P_c",
+    "P_c_over_nc_mL",
+    "P_c_over_nc_mL_limit",
+    "P_star_scaling",
+    "P_star_exponent_in_d",
+    "P_shallow_scaling",
+    "P_cluster_scaling",
+)
+
+
+# ----- step 1: moments of the rule counts -------------------------------------------------------
+def count_pair_moment(same_owner: bool, same_category: bool, category_size, n_tuples, multiplicity):
+    """``E[N[a,b] N[a',b']]`` for one level of rules (sympy expression).
+
+    ``N[a, b] = sum_r I[draw r of owner a lies in category b]``; the draws of one owner and of
+    different owners are distinct draws without replacement from ``n_tuples`` tuples, of which
+    ``category_size`` lie in each category.
+    """
+    delta = 1 if same_category else 0
+    one_draw = sp.Rational(delta) * category_size / n_tuples
+    two_draws = category_size * (category_size - delta) / (n_tuples * (n_tuples - 1))
+    if same_owner:
+        return multiplicity * one_draw + multiplicity * (multiplicity - 1) * two_draws
+    return multiplicity**2 * two_draws
+
+
+def pair_moment_matrix(category_size, n_tuples, multiplicity) -> sp.Matrix:
+    """2x2 matrix ``E[M[a,b] M[a',b']]``, rows [a == a'] and columns [b == b'] (0 = different)."""
+    return sp.Matrix(
+        2,
+        2,
+        lambda same_owner, same_category: count_pair_moment(
+            bool(same_owner), bool(same_category), category_size, n_tuples, multiplicity
+        )
+        / multiplicity**2,
+    )
+
+
+def pair_count_matrix(n_categories) -> sp.Matrix:
+    """diag(#ordered pairs (b, b') with b != b', # with b == b') over ``n_categories`` categories."""
+    return sp.diag(n_categories * (n_categories - 1), n_categories)
+
+
+# ----- steps 2 and 3: levels and their recursion -----------------------------------------------
+# The derivation works with K = v**(s-1) (so T = v*K) and W = level_factor**(L-1) as plain symbols,
+# which keeps every intermediate a rational function that sympy simplifies fully; both are
+# substituted back at the end.
+_K, _W = sp.symbols("K W", positive=True)
+
+
+@cache
+def _derivation() -> dict:
+    """Run the derivation once; returns the named results (sympy, in v, n_c, m, K, W)."""
+    token_moments = pair_moment_matrix(_K, v * _K, m)
+    tuple_moments = pair_moment_matrix(sp.Integer(1), v * _K, m)
+    transfer = (token_moments * pair_count_matrix(v)).applyfunc(sp.factor)
+    ones = sp.Matrix([1, 1])
+    if (transfer * ones - ones).applyfunc(sp.simplify) != sp.zeros(2, 1):
+        raise RuntimeError("derivation failed: the transfer matrix does not fix (1, 1)")
+    level_factor = sp.factor(transfer.trace() - 1)  # the eigenvalue other than 1
+
+    n = sp.Symbol("n", integer=True, nonnegative=True)
+    lam, x0, x1 = sp.symbols("lam x0 x1")
+    x = sp.Function("x")
+    general = sp.rsolve(x(n + 2) - (1 + lam) * x(n + 1) + lam * x(n), x(n), {x(0): x0, x(1): x1})
+    general = sp.expand(general).subs(lam**n, _W)
+
+    def at_depth(bottom: sp.Matrix) -> sp.Matrix:
+        """``A^(L-1) bottom`` in closed form (entries from the recurrence solution at n = L - 1)."""
+        first = transfer * bottom
+        return sp.Matrix(
+            2, 2, lambda i, j: sp.factor(general.subs({x0: bottom[i, j], x1: first[i, j], lam: level_factor}))
+        )
+
+    return {
+        "token_moments": token_moments,
+        "tuple_moments": tuple_moments,
+        "transfer": transfer,
+        "level_factor": level_factor,
+        "token_second_moments": at_depth(token_moments),
+        "tuple_second_moments": at_depth(tuple_moments),
+    }
+
+
+def _statistics(second_moments: sp.Matrix, n_categories) -> dict:
+    """eps, delta2, var_pbar and E[(p - pbar)^2] from F[sigma, tau], using E p = 1/n_categories."""
+    same, other = second_moments[1, 1], second_moments[0, 1]  # same token; same / other class
+    mean = 1 / n_categories
+    pbar_sq = same / n_c + (1 - 1 / n_c) * other  # E[pbar^2] = E[p pbar] (alpha uniform)
+    return {
+        "eps": sp.factor(n_categories * (same - mean**2)),  # sum over the n_categories tokens
+        "delta2": sp.factor(2 * (same - other)),
+        "var_pbar": sp.factor(pbar_sq - mean**2),
+        "p_minus_pbar_sq": sp.factor(same - pbar_sq),  # E[p^2] - 2 E[p pbar] + E[pbar^2]
+    }
+
+
+@cache
+def expressions() -> dict:
+    """Every quantity of :data:`QUANTITIES` as a sympy expression in ``v, n_c, m, s, L, P``.
+
+    ``sigma_f2 = v^2 E[(p - pbar)^2]`` is the first-order (delta-method) expansion of
+    ``E[(n_c f - 1)^2] = E[(p/pbar - 1)^2]`` around ``pbar = 1/v``; it is exact where
+    ``var_pbar = 0`` (pbar deterministic: n_c m = v^s, and m = v^(s-1) when L >= 2), and its
+    relative error elsewhere is of order ``v^2 var_pbar``. ``noise_f2`` is the leading order in 1/P
+    of the variance of ``n_c`` times the empirical correlation: a token seen ``P/v`` times with
+    class frequencies ``f ~ 1/n_c`` has binomial variance ``f(1 - f)/(P/v)`` per class.
+    """
+    derived = _derivation()
+    token = _statistics(derived["token_second_moments"], v)
+    tuple_ = _statistics(derived["tuple_second_moments"], v * _K)
+    sigma_f2 = sp.factor(v**2 * token["p_minus_pbar_sq"])
+    f = 1 / n_c
+    noise_f2 = n_c**2 * f * (1 - f) / (P / v)
+    (P_c,) = sp.solve(sp.Eq(noise_f2, sigma_f2), P)
+    level_factor = derived["level_factor"]
+
+    def finish(expr):
+        """Substitute W and K back; an expression a + b W is written with a and b factored."""
+        expr = sp.factor(expr)
+        if sp.Poly(sp.numer(expr), _W).degree() <= 1 and not sp.denom(expr).has(_W):
+            expr = sp.factor(expr.subs(_W, 0)) + sp.factor(sp.diff(expr, _W)) * _W
+        expr = expr.subs(_W, level_factor ** (L - 1)).subs(_K, v ** (s - 1))
+        return sp.powsimp(expr, combine="exp", deep=True)
+
+    P_c_over_nc_mL = finish(P_c / (n_c * m**L))
+    n_nodes = sp.cancel((s**L - 1) / (s - 1))
+    return {
+        "p_max": n_c * m**n_nodes,
+        "d": s**L,
+        "eps": finish(token["eps"]),
+        "delta2": finish(token["delta2"]),
+        "var_pbar": finish(token["var_pbar"]),
+        "level_factor": finish(level_factor),
+        "eps_tuple": finish(tuple_["eps"]),
+        "delta2_tuple": finish(tuple_["delta2"]),
+        "var_pbar_tuple": finish(tuple_["var_pbar"]),
+        "sigma_f2": finish(sigma_f2),
+        "sigma_f2_exact": sp.Eq(finish(token["var_pbar"]), 0),
+        "noise_f2": noise_f2,
+        "P_c": finish(P_c),
+        "P_c_over_nc_mL": P_c_over_nc_mL,
+        "P_c_over_nc_mL_limit": sp.limit(P_c_over_nc_mL, v, sp.oo),
+        "P_star_scaling": n_c * m**L,
+        "P_star_exponent_in_d": sp.log(m) / sp.log(s),  # n_c m^L = n_c d^x with d = s^L
+        "P_shallow_scaling": n_c * m**n_nodes,
+        "P_cluster_scaling": sp.sqrt(n_c) * m**L,
+    }
+
+
+# ----- evaluation ----------------------------------------------------------------------------------
+def _bindings(params: tuple, sample_size=None) -> dict:
+    """Map the symbols to the given values; integers are validated (feasibility, v >= 2, s >= 2)."""
+    values = []
+    for name, value in zip(("v", "n_c", "m", "s", "L"), params):
+        if isinstance(value, sp.Basic) and not value.is_Integer:
+            values.append(value)
+        else:
+            values.append(sp.Integer(check_int(name, int(value) if isinstance(value, sp.Integer) else value)))
+    if all(value.is_Integer for value in values):
+        check_params(*(int(value) for value in values))
+    for name, value in (("v", values[0]), ("s", values[3])):
+        if value.is_Integer and value < 2:
+            raise ValueError(f"{name} must be >= 2 for the symbolic theory (got {value}): with {name} = 1 there is a single tuple")
+    bindings = dict(zip(PARAMETERS, values))
+    if sample_size is not None:
+        if isinstance(sample_size, sp.Basic) and not sample_size.is_Integer:
+            bindings[P] = sample_size
+        else:
+            bindings[P] = sp.Integer(check_int("P", int(sample_size) if isinstance(sample_size, sp.Integer) else sample_size))
+    return bindings
+
+
+def quantity(name: str, v=v, n_c=n_c, m=m, s=s, L=L, P=None):
+    """One quantity of :data:`QUANTITIES` at the given parameters (integers or sympy symbols).
+
+    ``P`` (the training-set size) only enters ``noise_f2``; left as ``None`` it stays the symbol P.
+    Integers are validated: infeasible grammars, v < 2, s < 2 or P <= 0 raise ValueError.
+    """
+    if name not in QUANTITIES:
+        raise ValueError(f"unknown quantity {name!r}; expected one of {', '.join(QUANTITIES)}")
+    bindings = _bindings((v, n_c, m, s, L), P)
+    if name == "P_c_over_nc_mL_limit":  # the limit v -> oo at the other parameters
+        bindings.pop(globals()["v"])
+        return sp.limit(expressions()["P_c_over_nc_mL"].subs(bindings), globals()["v"], sp.oo)
+    value = expressions()[name].subs(bindings)
+    if name == "P_star_exponent_in_d":
+        value = sp.simplify(value)
+    return value
+
+
+def evaluate(v, n_c, m, s, L, P=None) -> dict:
+    """All quantities, in :data:`QUANTITIES` order, exactly at the given integers.
+
+    Values are sympy Integers/Rationals (``P_star_exponent_in_d`` and ``P_cluster_scaling`` may be
+    irrational, e.g. ``log(3)/log(2)``, ``sqrt(2)``), ``sigma_f2_exact`` a Python bool, and
+    ``noise_f2`` an expression in the symbol P unless ``P`` is given.
+    """
+    values = {name: quantity(name, v, n_c, m, s, L, P) for name in QUANTITIES}
+    values["sigma_f2_exact"] = bool(values["sigma_f2_exact"])
+    return values
+
+
+def eps(v=v, n_c=n_c, m=m, s=s, L=L):
+    """``sum_mu E[(p_j(mu|alpha) - 1/v)^2]`` (tokens at one input position)."""
+    return quantity("eps", v, n_c, m, s, L)
+
+
+def delta2(v=v, n_c=n_c, m=m, s=s, L=L):
+    """``E[(p_j(mu|alpha) - p_j(mu|beta))^2]`` for alpha != beta (same for every mu)."""
+    return quantity("delta2", v, n_c, m, s, L)
+
+
+def var_pbar(v=v, n_c=n_c, m=m, s=s, L=L):
+    """``E[(pbar_j(mu) - 1/v)^2]`` with ``pbar_j(mu) = (1/n_c) sum_alpha p_j(mu|alpha)``."""
+    return quantity("var_pbar", v, n_c, m, s, L)
+
+
+def level_factor(v=v, n_c=n_c, m=m, s=s, L=L):
+    """Per-level shrinking factor of the class-dependent part of the second moments."""
+    return quantity("level_factor", v, n_c, m, s, L)
+
+
+def sigma_f2(v=v, n_c=n_c, m=m, s=s, L=L):
+    """``E[(n_c f_j(alpha|mu) - 1)^2]``: exact when :func:`sigma_f2_exact`, else first order."""
+    return quantity("sigma_f2", v, n_c, m, s, L)
+
+
+def sigma_f2_exact(v=v, n_c=n_c, m=m, s=s, L=L):
+    """Condition (sympy relational; True/False at integers) that pbar is deterministic."""
+    return quantity("sigma_f2_exact", v, n_c, m, s, L)
+
+
+def noise_f2(P=P, v=v, n_c=n_c, m=m, s=s, L=L):
+    """Variance of ``n_c`` times the empirical correlation from ``P`` samples (leading order)."""
+    return quantity("noise_f2", v, n_c, m, s, L, P=P)
+
+
+def critical_sample_size(v=v, n_c=n_c, m=m, s=s, L=L):
+    """``P_c``: the P where ``noise_f2(P) = sigma_f2`` (paper: P_c ~ n_c m^L)."""
+    return quantity("P_c", v, n_c, m, s, L)
