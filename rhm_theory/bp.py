@@ -51,7 +51,7 @@ def _upward(grammar: Grammar, leaves: np.ndarray, clean: bool) -> tuple[np.ndarr
     k_first = grammar.L - 1
     if clean:  # one-hot leaves: the bottom message is 1/m on the unique owner of the patch, else 0
         sorted_codes, production = grammar.tuple_lookup[k_first]
-        codes = tuples_to_codes(leaves.reshape(P, -1, s), grammar.v)
+        codes = tuples_to_codes(leaves.reshape(P, grammar.d // s, s), grammar.v)
         where = np.searchsorted(sorted_codes, codes).clip(max=sorted_codes.size - 1)
         found = sorted_codes[where] == codes
         owners = grammar.owners(k_first)
@@ -65,7 +65,7 @@ def _upward(grammar: Grammar, leaves: np.ndarray, clean: bool) -> tuple[np.ndarr
         messages = _normalise(leaves, log_scale)
         levels = range(k_first, -1, -1)
     for k in levels:
-        children = messages.reshape(P, -1, s, messages.shape[-1])
+        children = messages.reshape(P, messages.shape[1] // s, s, messages.shape[-1])
         selections = _slot_selections(grammar, k)
         product = children[:, :, 0, :] @ selections[0]  # (P, parents, owners * m)
         for slot in range(1, s):

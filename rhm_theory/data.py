@@ -72,7 +72,7 @@ def parse(grammar: Grammar, x) -> tuple[np.ndarray, np.ndarray]:
     symbols = x
     for k in range(grammar.L - 1, -1, -1):
         sorted_codes, production = grammar.tuple_lookup[k]
-        codes = tuples_to_codes(symbols.reshape(P, -1, s), grammar.v)
+        codes = tuples_to_codes(symbols.reshape(P, symbols.shape[1] // s, s), grammar.v)
         where = np.searchsorted(sorted_codes, codes).clip(max=sorted_codes.size - 1)
         invalid = sorted_codes[where] != codes
         if invalid.any():

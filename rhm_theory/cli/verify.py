@@ -27,8 +27,9 @@ def run_script(path: Path, out_dir: Path, quick: bool) -> Section:
         spec.loader.exec_module(module)
         return module.run(out_dir, quick=quick)
     except Exception as error:  # report it and go on with the other scripts
-        detail = traceback.format_exc(limit=3).strip().splitlines()[-1]
-        return Section(path.stem, [Check(f"{path.stem} ran", False, f"{type(error).__name__}: {detail}")])
+        where = traceback.extract_tb(error.__traceback__)[-1]
+        detail = f"{type(error).__name__}: {error} (at {Path(where.filename).name}:{where.lineno})"
+        return Section(path.stem, [Check(f"{path.stem} ran", False, detail)])
 
 
 def run(args) -> int:

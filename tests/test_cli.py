@@ -1,0 +1,51 @@
+"""The command line: info, sample, verify (run in-process through rhm_theory.cli.main)."""
+
+import json
+
+import numpy as np
+
+from rhm_theory import Grammar
+from rhm_theory.cli import main
+
+
+def test_info_reports_exact_p_max_and_feasibility(capsys):
+    assert main(["info", "--v", "8", "--nc", "8", "--m", "8", "--s", "2", "--L", "6", "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["p_max"] == 8 * 8**63 and facts["d"] == 64 and facts["feasible"] is True
+    assert main(["info", "--v", "2", "--nc", "8", "--m", "4", "--s", "2", "--L", "3", "--json"]) == 1
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["feasible"] is False and "n_c*m" in facts["infeasible_because"]
+
+
+def test_sample_writes_tokens_labels_and_grammar(tmp_path):
+    out = tmp_path / "d.npz"
+    assert main(["sample", "--v", "6", "--nc", "3", "--m", "2", "--s", "2", "--L", "2", "--seed", "4", "--P", "20", "--out", str(out)]) == 0
+    with np.load(out) as data:
+        grammar = Grammar.from_json(str(data["grammar"]))
+        assert grammar == Grammar.random(6, 3, 2, 2, 2, seed=4)
+        assert data["x"].shape == (20, 4)
+        assert np.array_equal(grammar.parse(data["x"])[0], data["y"])
+
+
+def test_sample_refuses_more_than_p_max(tmp_path, capsys):
+    code = main(["sample", "--v", "3", "--nc", "2", "--m", "2", "--s", "2", "--L", "2", "--P", "17", "--out", str(tmp_path / "x.npz")])
+    assert code == 2
+    assert "p_max = 16" in capsys.readouterr().err
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_verify_runs_scripts_writes_report_and_fails_on_failure(tmp_path, capsys):
+    checks = tmp_path / "checks"
+    checks.mkdir()
+    (checks / "good.py").write_text(
+        "from rhm_theory.report import Check, Section\n"
+        "def run(out_dir, quick=True):\n"
+        "    return Section('good', [Check('one plus one', 1 + 1 == 2, '2')])\n"
+    )
+    out = tmp_path / "report"
+    assert main(["verify", "--checks", str(checks), "--out", str(out)]) == 0
+    assert "PASS  one plus one" in capsys.readouterr().out
+    assert "1 of 1 checks passed" in (out / "report.md").read_text()
+    (checks / "broken.py").write_text("def run(out_dir, quick=True):\n    raise RuntimeError('boom')\n")
+    assert main(["verify", "--checks", str(checks), "--out", str(out)]) == 1
+    assert "FAIL  broken ran: RuntimeError: boom" in capsys.readouterr().out
