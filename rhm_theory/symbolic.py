@@ -152,10 +152,13 @@ def _statistics(second_moments: sp.Matrix, n_categories) -> dict:
 def expressions() -> dict:
     """Every quantity of :data:`QUANTITIES` as a sympy expression in ``v, n_c, m, s, L, P``.
 
-    ``sigma_f2 = v^2 E[(p - pbar)^2]`` is the first-order (delta-method) expansion of
-    ``E[(n_c f - 1)^2] = E[(p/pbar - 1)^2]`` around ``pbar = 1/v``; it is exact where
-    ``var_pbar = 0`` (pbar deterministic: n_c m = v^s, and m = v^(s-1) when L >= 2), and its
-    relative error elsewhere is of order ``v^2 var_pbar``. ``noise_f2`` is the leading order in 1/P
+    ``sigma_f2 = v^2 E[(p - pbar)^2] = E[(p - pbar)^2] / E[pbar]^2`` (exact as written) is the
+    first-order (delta-method) expansion of ``E[(n_c f - 1)^2] = E[(p/pbar - 1)^2]`` around
+    ``pbar = 1/v``. It equals ``E[(n_c f - 1)^2]`` exactly where ``var_pbar = 0``, i.e. pbar is
+    deterministic (n_c m = v^s, and also m = v^(s-1) when L >= 2: the maximal case n_c = v,
+    m = v^(s-1)); elsewhere it underestimates it, with a relative error of order ``v^2 var_pbar``
+    (the relative variance of pbar; verification/correlations.py measures the factor).
+    ``noise_f2`` is the leading order in 1/P
     of the variance of ``n_c`` times the empirical correlation: a token seen ``P/v`` times with
     class frequencies ``f ~ 1/n_c`` has binomial variance ``f(1 - f)/(P/v)`` per class.
     """

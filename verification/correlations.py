@@ -1,0 +1,207 @@
+"""Symbolic theory (issue 3): sympy closed forms vs exact ensembles vs Monte Carlo, and the sampling
+noise of empirical correlations crossing the rule-ensemble signal at P_c."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import sympy as sp
+
+from rhm_theory import Grammar, ensemble, exact, symbolic
+from rhm_theory.report import Check, Section, section_main
+
+# tiny settings (v, n_c, m, s, L) whose every rule draw is enumerated
+EXACT_QUICK = [(2, 3, 1, 2, 2), (2, 3, 1, 2, 3), (3, 2, 2, 2, 1), (2, 3, 1, 3, 2), (2, 2, 2, 2, 2), (2, 2, 4, 3, 2)]
+EXACT_FULL = EXACT_QUICK + [(2, 3, 2, 3, 1), (3, 4, 1, 2, 2), (3, 3, 3, 2, 2), (2, 3, 1, 3, 3)]
+# larger settings: (v, n_c, m, s, L)
+MONTE_CARLO_QUICK = [(8, 8, 4, 2, 3), (16, 16, 4, 2, 3), (8, 8, 8, 2, 4), (8, 4, 4, 2, 2)]
+MONTE_CARLO_FULL = MONTE_CARLO_QUICK + [(32, 32, 8, 2, 2), (8, 8, 2, 2, 2), (16, 8, 16, 2, 3), (4, 4, 2, 3, 2)]
+# noise vs signal: a maximal setting (sigma_f2 exact) and one where it is first order
+NOISE_SETTINGS = [(8, 8, 8, 2, 2), (8, 8, 4, 2, 3)]
+TOKEN_STATISTICS = ("eps", "delta2", "var_pbar")
+
+
+def last_position(params, tuples: bool) -> int:
+    """The last input position (tokens) or patch (tuples): its path differs from position 0."""
+    _, _, _, s, L = params
+    return s ** (L - 1) - 1 if tuples else s**L - 1
+
+
+def empirical_correlation_variance(grammar: Grammar, P: int, seed) -> float:
+    """Mean over positions, classes and observed tokens of (n_c f_hat - 1)^2 from P i.i.d. samples."""
+    x, y = grammar.sample(P, seed=seed, replace=True)
+    values = []
+    for position in range(grammar.d):
+        f_hat = exact.empirical_correlations(x, y, grammar.n_c, grammar.v, position)
+        values.append(float(((grammar.n_c * f_hat - 1) ** 2).mean()))
+    return float(np.mean(values))
+
+
+def compare_exact(settings: list) -> tuple[list[str], int, int]:
+    """Closed form vs brute-force ensemble (tokens and tuples): table rows, #equal, #compared."""
+    rows, equal, total = [], 0, 0
+    for params in settings:
+        theory = symbolic.evaluate(*params)
+        for tuples, suffix in ((False, ""), (True, "_tuple")):
+            brute = ensemble.exact_ensemble_average(*params, position=last_position(params, tuples), tuples=tuples)
+            for name in TOKEN_STATISTICS + (() if tuples or not theory["sigma_f2_exact"] else ("sigma_f2",)):
+                if brute[name] is None:  # delta2 with a single class
+                    continue
+                same = sp.Rational(brute[name]) == theory[name + suffix]
+                equal += same
+                total += 1
+                rows.append(f"| {params} | {name}{suffix} | {theory[name + suffix]} | {brute[name]} | — | {'yes' if same else '**no**'} |")
+    return rows, equal, total
+
+
+def compare_monte_carlo(settings: list, n_grammars: int, seed: int) -> tuple[list[str], list[tuple], int, int, list[str]]:
+    """Closed form vs Monte Carlo 99 % intervals: rows, plot points, #inside, #compared, sigma_f2 notes."""
+    rows, points, inside, total, notes = [], [], 0, 0, []
+    for i, params in enumerate(settings):
+        theory = symbolic.evaluate(*params)
+        for tuples, suffix in ((False, ""), (True, "_tuple")):
+            samples = ensemble.monte_carlo_statistics(*params, n_grammars, seed=seed + i,
+                                                     position=last_position(params, tuples), tuples=tuples)
+            names = TOKEN_STATISTICS + (() if tuples else ("sigma_f2",))
+            for name in names:
+                mean, low, high = ensemble.confidence_interval(samples[name])
+                value = float(theory[name + suffix])
+                checked = name != "sigma_f2" or theory["sigma_f2_exact"]
+                ok = low <= value <= high
+                if checked:
+                    inside += ok
+                    total += 1
+                    points.append((value, mean, low, high, name + suffix))
+                else:
+                    relative_var = float(params[0] ** 2 * theory["var_pbar"])
+                    notes.append(f"{params}: Monte Carlo / closed form = {mean / value:.3f} "
+                                 f"[{low / value:.3f}, {high / value:.3f}], v^2 var_pbar = {relative_var:.3f}")
+                verdict = ("yes" if ok else "**no**") if checked else "(first order)"
+                rows.append(f"| {params} | {name}{suffix} | {value:.6g} | — | {mean:.6g} [{low:.6g}, {high:.6g}] | {verdict} |")
+    return rows, points, inside, total, notes
+
+
+def measure_noise(params, n_grammars: int, n_sizes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Empirical (n_c f_hat - 1)^2 vs P: sizes (n_sizes,), values (n_grammars, n_sizes)."""
+    P_c = float(symbolic.quantity("P_c", *params))
+    sizes = np.unique(np.geomspace(P_c / 12, P_c * 30, n_sizes).astype(int))
+    rng = np.random.default_rng(seed)
+    values = np.empty((n_grammars, sizes.size))
+    for g in range(n_grammars):
+        grammar = Grammar.random(*params, seed=rng)
+        values[g] = [empirical_correlation_variance(grammar, int(P), rng) for P in sizes]
+    return sizes, values
+
+
+def crossing(sizes: np.ndarray, measured: np.ndarray, level: float) -> float:
+    """The P where the measured curve falls through ``level`` (log-log interpolation); nan if never."""
+    below = np.flatnonzero(measured <= level)
+    if below.size == 0 or below[0] == 0:
+        return float("nan")
+    i = below[0]
+    x0, x1 = np.log(sizes[i - 1]), np.log(sizes[i])
+    y0, y1 = np.log(measured[i - 1]), np.log(measured[i])
+    return float(np.exp(x0 + (np.log(level) - y0) * (x1 - x0) / (y1 - y0)))
+
+
+def run(out_dir: Path, quick: bool = True) -> Section:
+    out_dir = Path(out_dir)
+    checks, notes = [], []
+    table = ["| setting (v, n_c, m, s, L) | quantity | closed form | exact ensemble | Monte Carlo mean [99 % CI] | agrees |",
+             "|---|---|---|---|---|---|"]
+
+    rows, equal, total = compare_exact(EXACT_QUICK if quick else EXACT_FULL)
+    table += rows
+    checks.append(Check("closed forms = brute-force ensemble over every rule draw (rational equality)",
+                        equal == total, f"{equal}/{total} equal"))
+
+    settings = MONTE_CARLO_QUICK if quick else MONTE_CARLO_FULL
+    rows, points, inside, total, sigma_notes = compare_monte_carlo(settings, 150 if quick else 1000, seed=11)
+    table += rows
+    # at 99 % intervals about 1 % of the comparisons miss by chance: allow 1 miss per 50
+    allowed = total // 50
+    checks.append(Check("closed forms inside the Monte Carlo 99 % interval", total - inside <= allowed,
+                        f"{inside}/{total} inside (allowed misses: {allowed})"))
+    notes += sigma_notes
+
+    noise_rows, curves = [], []
+    for i, params in enumerate(NOISE_SETTINGS):
+        theory = symbolic.evaluate(*params)
+        sizes, values = measure_noise(params, 8 if quick else 40, 8 if quick else 14, seed=20 + i)
+        mean = values.mean(axis=0)
+        error = values.std(axis=0, ddof=1) / np.sqrt(values.shape[0])
+        sigma = float(theory["sigma_f2"])
+        predicted = sigma + np.array([float(symbolic.noise_f2(int(P), *params)) for P in sizes])
+        P_c = float(theory["P_c"])
+        P_cross = crossing(sizes, mean, 2 * sigma)
+        curves.append((params, sizes, mean, error, predicted, sigma, P_c, theory["sigma_f2_exact"]))
+        noise_rows.append(f"| {params} | {theory['sigma_f2_exact']} | {sigma:.4g} | {P_c:.0f} | {P_cross:.0f} |")
+        if theory["sigma_f2_exact"]:
+            far = sizes >= P_c / 4  # where the 1/P^2 corrections to noise_f2 are below ~5 %
+            misfit = np.abs(mean - predicted)[far] / (3 * error[far] + 0.05 * predicted[far])
+            checks.append(Check(f"{params}: empirical <(n_c f_hat - 1)^2> = sigma_f2 + noise_f2(P) for P >= P_c/4 "
+                                "(within 3 s.e. + 5 %)", bool((misfit <= 1).all()),
+                                f"worst |diff| / tolerance = {misfit.max():.2f} over {int(far.sum())} sizes"))
+            checks.append(Check(f"{params}: measured noise = signal crossing within a factor 1.5 of P_c",
+                                bool(P_c / 1.5 <= P_cross <= 1.5 * P_c), f"P_cross = {P_cross:.0f}, P_c = {P_c:.0f}"))
+
+    figures = [_plot_monte_carlo(out_dir, points), _plot_noise(out_dir, curves)]
+    markdown = "\n".join(
+        table
+        + ["", "Noise vs signal (P i.i.d. samples, all positions; P_cross: where the measured value is 2 sigma_f2):", "",
+           "| setting | sigma_f2 exact | sigma_f2 | P_c | P_cross measured |", "|---|---|---|---|---|"]
+        + noise_rows
+        + ["", "Where pbar fluctuates, sigma_f2 is first order in the relative variance v^2 var_pbar of pbar; "
+               "the Monte Carlo value of E[(n_c f - 1)^2] against it:", ""]
+        + [f"- {note}" for note in notes]
+    )
+    return Section("Symbolic theory: exact ensemble averages and the correlation crossing P_c", checks, markdown, figures)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _plot_monte_carlo(out_dir: Path, points: list) -> str:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    values = np.array([p[:4] for p in points])
+    ax.errorbar(values[:, 0], values[:, 1], yerr=[values[:, 1] - values[:, 2], values[:, 3] - values[:, 1]],
+                fmt="o", ms=3, lw=0.8)
+    limits = [values[:, :2].min() / 2, values[:, :2].max() * 2]
+    ax.plot(limits, limits, "k-", lw=0.6)
+    ax.set(xscale="log", yscale="log", xlabel="closed form (sympy)", ylabel="Monte Carlo mean (99 % CI)",
+           title="eps, delta2, var_pbar (tokens, tuples), sigma_f2")
+    fig.tight_layout()
+    name = "correlations_monte_carlo.png"
+    fig.savefig(out_dir / name, dpi=100)
+    plt.close(fig)
+    return name
+
+
+def _plot_noise(out_dir: Path, curves: list) -> str:
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 4))
+    for ax, (params, sizes, mean, error, predicted, sigma, P_c, is_exact) in zip(np.atleast_1d(axes), curves):
+        ax.errorbar(sizes, mean, yerr=error, fmt="o", ms=4, label="measured <(n_c f_hat - 1)^2>")
+        ax.plot(sizes, predicted, "k-", label="sigma_f2 + noise_f2(P)")
+        ax.plot(sizes, predicted - sigma, "k:", label="noise_f2(P)")
+        ax.axhline(sigma, color="C2", ls="--", label=f"sigma_f2 ({'exact' if is_exact else 'first order'})")
+        ax.axvline(P_c, color="C3", lw=0.8, label=f"P_c = {P_c:.0f}")
+        ax.set(xscale="log", yscale="log", xlabel="P", title=f"(v, n_c, m, s, L) = {params}")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    name = "correlations_noise_crossing.png"
+    fig.savefig(out_dir / name, dpi=100)
+    plt.close(fig)
+    return name
+
+
+if __name__ == "__main__":
+    section_main(run, __doc__)
