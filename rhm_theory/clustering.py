@@ -1,0 +1,199 @@
+"""Synonym detection from token-class correlations: k-means on correlation vectors (THEORY.md §2).
+
+Synonyms at the lowest level are the m s-tuples owned by one level-2 symbol; they have identical
+correlation vectors f(. | mu) = P(class | patch = mu). From P samples, every tuple gets the centred
+vector n_c f^(. | mu) - 1 (length n_c), k-means groups the v m tuples of the grammar's lowest level
+into v clusters, and the result is scored against the true synonym classes. The paper predicts
+that clustering succeeds at P_cluster ~ sqrt(n_c) m^L (Cagnetta et al. 2024, Sec. V).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import adjusted_rand_score
+
+from .grammar import Grammar, tuples_to_codes
+from .pstar import first_crossing
+from .validation import as_generator, check_int
+
+
+# ----- correlation vectors ----------------------------------------------------------------------
+def tuple_class_counts(x, y, n_c: int, v: int, s: int, patch: int | None = None) -> np.ndarray:
+    """Counts (n_c, v**s) of (class, s-tuple) over the data ``x`` (P, d), ``y`` (P,).
+
+    ``patch``: index of the input patch (positions patch*s .. patch*s+s-1); None pools all d/s
+    patches (each datum then contributes d/s tuple occurrences).
+    """
+    x, y = np.asarray(x, dtype=np.int64), np.asarray(y, dtype=np.int64)
+    if x.ndim != 2 or x.shape[1] % s or y.shape != (x.shape[0],):
+        raise ValueError(f"expected x (P, d) with d a multiple of s={s} and y (P,), got {x.shape} and {y.shape}")
+    n_patches = x.shape[1] // s
+    codes = tuples_to_codes(x.reshape(x.shape[0], n_patches, s), v)
+    if patch is not None:
+        if not 0 <= patch < n_patches:
+            raise ValueError(f"patch must be in range({n_patches}) (d/s patches), got {patch}")
+        codes = codes[:, patch : patch + 1]
+    labels = np.broadcast_to(y[:, None], codes.shape)
+    flat = labels.ravel() * v**s + codes.ravel()
+    return np.bincount(flat, minlength=n_c * v**s).reshape(n_c, v**s)
+
+
+def centred_correlations(counts) -> np.ndarray:
+    """Centred correlation vectors (v**s, n_c): n_c P(class | tuple) - 1 from counts (n_c, v**s).
+
+    A tuple never observed carries no information and gets the zero vector (uniform posterior).
+    Works for integer counts and for population probabilities (uniform class prior).
+    """
+    counts = np.asarray(counts, dtype=float)
+    n_c = counts.shape[0]
+    totals = counts.sum(axis=0)
+    seen = totals > 0
+    vectors = np.zeros((counts.shape[1], n_c))
+    vectors[seen] = n_c * (counts[:, seen] / totals[seen]).T - 1.0
+    return vectors
+
+
+def population_tuple_probs(grammar: Grammar, patch: int | None = None) -> np.ndarray:
+    """Exact P(patch = mu | class) (n_c, v**s); ``patch=None`` sums over all d/s patches."""
+    from .exact import class_tuple_probs
+
+    patches = range(grammar.d // grammar.s) if patch is None else [patch]
+    return sum(class_tuple_probs(grammar, j) for j in patches)
+
+
+def lowest_level_synonyms(grammar: Grammar) -> tuple[np.ndarray, np.ndarray]:
+    """The v m tuple codes of the lowest level (v m,) and their synonym class = owning symbol (v m,)."""
+    rules = grammar.rules[-1]  # (v or n_c, m, s): productions of the symbols just above the input
+    codes = tuples_to_codes(rules.reshape(-1, grammar.s), grammar.v)
+    owners = np.repeat(np.arange(rules.shape[0]), grammar.m)
+    return codes, owners
+
+
+# ----- clustering and its scores ----------------------------------------------------------------
+def kmeans_labels(vectors, n_clusters: int, random_state: int) -> np.ndarray:
+    """k-means (scikit-learn, 10 restarts, explicit ``random_state``) cluster labels of the rows.
+
+    Raises ValueError if there are fewer rows than clusters; identical rows (e.g. unseen tuples) are
+    allowed, and scikit-learn's warning about fewer distinct points than clusters is silenced.
+    """
+    vectors = np.asarray(vectors, dtype=float)
+    n_clusters = check_int("n_clusters", n_clusters)
+    if vectors.shape[0] < n_clusters:
+        raise ValueError(f"cannot form n_clusters = {n_clusters} clusters from {vectors.shape[0]} vectors")
+    kmeans = KMeans(n_clusters=n_clusters, n_init=10, random_state=check_int("random_state", random_state, 0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return kmeans.fit_predict(vectors)
+
+
+@dataclass(frozen=True)
+class ClusteringScore:
+    """Permutation-invariant agreement of a clustering with the true synonym classes.
+
+    ``ari``: adjusted Rand index (1 perfect, about 0 for chance). ``majority_fraction``: fraction of
+    tuples whose cluster is the most common cluster of their synonym class.
+    ``error`` = 1 - ari is the clustering error used for P_cluster.
+    """
+
+    ari: float
+    majority_fraction: float
+
+    @property
+    def error(self) -> float:
+        return 1.0 - self.ari
+
+
+def score_clustering(true_classes, predicted) -> ClusteringScore:
+    """Score predicted cluster labels (n,) against true classes (n,)."""
+    true_classes, predicted = np.asarray(true_classes), np.asarray(predicted)
+    if true_classes.shape != predicted.shape or true_classes.ndim != 1:
+        raise ValueError(f"true and predicted labels must be 1-d of equal length, got {true_classes.shape} and {predicted.shape}")
+    _, true_index = np.unique(true_classes, return_inverse=True)
+    _, pred_index = np.unique(predicted, return_inverse=True)
+    table = np.zeros((true_index.max() + 1, pred_index.max() + 1), dtype=np.int64)
+    np.add.at(table, (true_index, pred_index), 1)
+    majority = table.max(axis=1).sum() / true_classes.size
+    return ClusteringScore(float(adjusted_rand_score(true_classes, predicted)), float(majority))
+
+
+def cluster_synonyms(grammar: Grammar, counts, random_state: int = 0) -> ClusteringScore:
+    """Cluster the grammar's lowest-level tuples by their correlation vectors from ``counts``
+    (n_c, v**s: empirical counts or population probabilities) into v groups and score them."""
+    codes, owners = lowest_level_synonyms(grammar)
+    vectors = centred_correlations(counts)[codes]
+    return score_clustering(owners, kmeans_labels(vectors, len(np.unique(owners)), random_state))
+
+
+# ----- P sweep, P_cluster and the scaling fit ---------------------------------------------------
+def clustering_error_curve(grammar: Grammar, P_values, seed, patch: int | None = 0, random_state: int = 0) -> np.ndarray:
+    """Clustering error 1 - ARI (len(P_values),) on nested training sets of the given sizes.
+
+    One sample of max(P_values) distinct data is drawn from ``seed``; size P uses its first P data
+    (a uniform P-subset, since the sample is in random order).
+    """
+    P_values = np.asarray([check_int("P", P) for P in P_values])
+    x, y = grammar.sample(int(P_values.max()), seed)
+    return np.array(
+        [
+            cluster_synonyms(grammar, tuple_class_counts(x[:P], y[:P], grammar.n_c, grammar.v, grammar.s, patch), random_state).error
+            for P in P_values
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class PowerLawFit:
+    """Fit P_cluster = prefactor * scale**exponent; [ci_low, ci_high] is the 95% bootstrap interval
+    from ``n_boot`` resamples (those where every crossing stayed inside its sweep); ``crossings``:
+    the measured P_cluster of each setting."""
+
+    exponent: float
+    prefactor: float
+    ci_low: float
+    ci_high: float
+    n_boot: int
+    crossings: np.ndarray
+
+
+def fit_crossing_power_law(sweeps, scales, threshold: float, n_boot: int = 1000, seed=0) -> PowerLawFit:
+    """Fit the crossing points of several settings against their predicted scales.
+
+    ``sweeps``: one pair (P_values (n_P,), errors (n_seeds, n_P)) per setting (rows: independent
+    grammars and samples); ``scales``: the predicted scale of each setting (e.g. sqrt(n_c) m**L). Each
+    setting's P_cluster is the crossing of its seed-averaged curve (:func:`rhm_theory.pstar.first_crossing`,
+    the same rule as P*); log P_cluster is fitted linearly in log scale by least squares. The interval
+    resamples the seeds of every setting (stratified bootstrap), so it measures sampling noise, not
+    model error. Raises ValueError if a crossing lies outside its sweep.
+    """
+    scales = np.asarray(scales, dtype=float)
+    if len(sweeps) != scales.size or scales.size < 2:
+        raise ValueError(f"need one sweep per scale and at least 2 settings, got {len(sweeps)} and {scales.size}")
+    grids = [np.asarray(P_values, dtype=float) for P_values, _ in sweeps]
+    curves = [np.atleast_2d(np.asarray(errors, dtype=float)) for _, errors in sweeps]
+
+    def crossings(rows) -> np.ndarray:
+        found = [first_crossing(P, c[r].mean(axis=0), threshold) for P, c, r in zip(grids, curves, rows)]
+        return np.array([P if status == "ok" else np.nan for P, status in found])
+
+    def slope_and_prefactor(points) -> tuple[float, float]:
+        slope, intercept = np.polyfit(np.log(scales), np.log(points), 1)
+        return float(slope), float(np.exp(intercept))
+
+    points = crossings([np.arange(c.shape[0]) for c in curves])
+    if np.isnan(points).any():
+        bad = [i for i in np.flatnonzero(np.isnan(points))]
+        raise ValueError(f"the error curves of settings {bad} do not cross threshold {threshold} inside their sweeps")
+    exponent, prefactor = slope_and_prefactor(points)
+    rng = as_generator(seed)
+    boot = []
+    for _ in range(check_int("n_boot", n_boot)):
+        resampled = crossings([rng.integers(0, c.shape[0], c.shape[0]) for c in curves])
+        if not np.isnan(resampled).any():
+            boot.append(slope_and_prefactor(resampled)[0])
+    low, high = np.quantile(boot, [0.025, 0.975])
+    return PowerLawFit(exponent, prefactor, float(low), float(high), len(boot), points)
