@@ -102,8 +102,13 @@ _K, _W = sp.symbols("K W", positive=True)
 
 
 @cache
-def _derivation() -> dict:
-    """Run the derivation once; returns the named results (sympy, in v, n_c, m, K, W)."""
+def derivation() -> dict:
+    """Run the derivation once; returns its named steps (sympy, in v, n_c, m, K and W).
+
+    Keys: ``K`` (the symbol standing for v**(s-1)), ``W`` (for level_factor**(L-1)),
+    ``token_moments`` / ``tuple_moments`` (2x2 pair moments of one level), ``transfer`` (A),
+    ``level_factor``, ``token_second_moments`` / ``tuple_second_moments`` (F_L in closed form).
+    """
     token_moments = pair_moment_matrix(_K, v * _K, m)
     tuple_moments = pair_moment_matrix(sp.Integer(1), v * _K, m)
     transfer = (token_moments * pair_count_matrix(v)).applyfunc(sp.factor)
@@ -126,6 +131,8 @@ def _derivation() -> dict:
         )
 
     return {
+        "K": _K,
+        "W": _W,
         "token_moments": token_moments,
         "tuple_moments": tuple_moments,
         "transfer": transfer,
@@ -162,7 +169,7 @@ def expressions() -> dict:
     of the variance of ``n_c`` times the empirical correlation: a token seen ``P/v`` times with
     class frequencies ``f ~ 1/n_c`` has binomial variance ``f(1 - f)/(P/v)`` per class.
     """
-    derived = _derivation()
+    derived = derivation()
     token = _statistics(derived["token_second_moments"], v)
     tuple_ = _statistics(derived["tuple_second_moments"], v * _K)
     sigma_f2 = sp.factor(v**2 * token["p_minus_pbar_sq"])
@@ -205,14 +212,16 @@ def expressions() -> dict:
 
 
 # ----- evaluation ----------------------------------------------------------------------------------
+def _bound_value(name: str, value):
+    """A sympy symbol or expression passes through; an integer is validated and made a sympy Integer."""
+    if isinstance(value, sp.Basic) and not value.is_Integer:
+        return value
+    return sp.Integer(check_int(name, int(value) if isinstance(value, sp.Integer) else value))
+
+
 def _bindings(params: tuple, sample_size=None) -> dict:
-    """Map the symbols to the given values; integers are validated (feasibility, v >= 2, s >= 2)."""
-    values = []
-    for name, value in zip(("v", "n_c", "m", "s", "L"), params):
-        if isinstance(value, sp.Basic) and not value.is_Integer:
-            values.append(value)
-        else:
-            values.append(sp.Integer(check_int(name, int(value) if isinstance(value, sp.Integer) else value)))
+    """Map the symbols to the given values; integers are validated (feasibility, v >= 2, s >= 2, P >= 1)."""
+    values = [_bound_value(name, value) for name, value in zip(("v", "n_c", "m", "s", "L"), params)]
     if all(value.is_Integer for value in values):
         check_params(*(int(value) for value in values))
     for name, value in (("v", values[0]), ("s", values[3])):
@@ -220,10 +229,7 @@ def _bindings(params: tuple, sample_size=None) -> dict:
             raise ValueError(f"{name} must be >= 2 for the symbolic theory (got {value}): with {name} = 1 there is a single tuple")
     bindings = dict(zip(PARAMETERS, values))
     if sample_size is not None:
-        if isinstance(sample_size, sp.Basic) and not sample_size.is_Integer:
-            bindings[P] = sample_size
-        else:
-            bindings[P] = sp.Integer(check_int("P", int(sample_size) if isinstance(sample_size, sp.Integer) else sample_size))
+        bindings[P] = _bound_value("P", sample_size)
     return bindings
 
 
@@ -236,9 +242,10 @@ def quantity(name: str, v=v, n_c=n_c, m=m, s=s, L=L, P=None):
     if name not in QUANTITIES:
         raise ValueError(f"unknown quantity {name!r}; expected one of {', '.join(QUANTITIES)}")
     bindings = _bindings((v, n_c, m, s, L), P)
-    if name == "P_c_over_nc_mL_limit":  # the limit v -> oo at the other parameters
-        bindings.pop(globals()["v"])
-        return sp.limit(expressions()["P_c_over_nc_mL"].subs(bindings), globals()["v"], sp.oo)
+    if name == "P_c_over_nc_mL_limit":  # the limit v -> oo at the other given parameters
+        vocabulary = PARAMETERS[0]  # the symbol v (the argument v shadows the module's name)
+        bindings.pop(vocabulary)
+        return sp.limit(expressions()["P_c_over_nc_mL"].subs(bindings), vocabulary, sp.oo)
     value = expressions()[name].subs(bindings)
     if name == "P_star_exponent_in_d":
         value = sp.simplify(value)

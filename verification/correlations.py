@@ -117,7 +117,7 @@ def run(out_dir: Path, quick: bool = True) -> Section:
                         equal == total, f"{equal}/{total} equal"))
 
     settings = MONTE_CARLO_QUICK if quick else MONTE_CARLO_FULL
-    rows, points, inside, total, sigma_notes = compare_monte_carlo(settings, 150 if quick else 1000, seed=11)
+    rows, points, inside, total, sigma_notes = compare_monte_carlo(settings, 600 if quick else 4000, seed=11)
     table += rows
     # at 99 % intervals about 1 % of the comparisons miss by chance: allow 1 miss per 50
     allowed = total // 50
