@@ -1,0 +1,193 @@
+"""Training one network on RHM data (THEORY.md §4): SGD with momentum (or Adam), cross-entropy,
+cosine annealing of the learning rate to 0.1 x lr over the whole run, stop when the epoch's mean
+training loss is below a threshold or at a maximum number of epochs / steps.
+
+The data go to the training device once, as int tokens; each batch is a slice of a permutation drawn
+from a seeded torch.Generator and is one-hot encoded on the device (rhm_theory.encoding.batches). The test set is only used once,
+after training, to measure the test error (no model selection on test data).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from .encoding import batches, one_hot
+from .grammar import Grammar
+from .models import build_model
+from .validation import check_int
+
+OPTIMIZERS = ("sgd", "adam")
+EVAL_BATCH_SIZE = 8192
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of one training run (defaults: the paper's protocol, THEORY.md §4).
+
+    ``lr`` is multiplied by ``model.lr_scale`` (width under mean field) for SGD; Adam's update does
+    not depend on the gradient scale, so it uses ``lr`` as given. ``max_epochs`` also sets the length
+    of the cosine schedule (``max_steps`` overrides it when given).
+    """
+
+    model: str = "cnn"
+    width: int = 256
+    parametrization: str = "mean_field"
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    momentum: float = 0.9
+    batch_size: int = 128
+    loss_threshold: float = 1e-3
+    max_epochs: int = 1000
+    max_steps: int | None = None
+    seed: int = 0
+    device: str = "cpu"
+    progress: bool = False
+
+    def validate(self) -> None:
+        check_int("width", self.width)
+        check_int("batch_size", self.batch_size)
+        check_int("max_epochs", self.max_epochs)
+        check_int("seed", self.seed, minimum=0)
+        if self.max_steps is not None:
+            check_int("max_steps", self.max_steps)
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}: expected one of {', '.join(OPTIMIZERS)}")
+        for name in ("lr", "loss_threshold"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+        if not (0 <= self.momentum < 1):
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
+
+
+@dataclass
+class TrainResult:
+    """Outcome of :func:`train`. ``train_loss``: mean loss of the last epoch; ``stop_reason``:
+    "loss_threshold", "max_epochs" or "max_steps"; ``seconds``: wall time of the training loop;
+    ``final_lr``: the learning rate the schedule had reached (0.1 x lr x lr_scale after a full run)."""
+
+    test_error: float
+    train_loss: float
+    epochs: int
+    steps: int
+    seconds: float
+    stop_reason: str
+    final_lr: float
+    model: torch.nn.Module
+
+
+def train(grammar: Grammar, train, test, config: TrainConfig | None = None) -> TrainResult:
+    """Train ``config.model`` on ``train = (x, y)`` and measure its error on ``test = (x, y)``.
+
+    x: int tokens (P, d) in range(v), y: labels (P,) in range(n_c) (numpy arrays, as from
+    ``grammar.sample_train_test``). Deterministic on CPU for a given ``config.seed``.
+    """
+    config = TrainConfig() if config is None else config
+    config.validate()
+    device = torch.device(config.device)
+    x_train, y_train = _to_device(grammar, train, "train", device)
+    x_test, y_test = _to_device(grammar, test, "test", device)
+    init_seed, order_seed = np.random.SeedSequence(config.seed).generate_state(2)
+    model = build_model(
+        config.model,
+        v=grammar.v,
+        n_c=grammar.n_c,
+        s=grammar.s,
+        L=grammar.L,
+        width=config.width,
+        parametrization=config.parametrization,
+        generator=torch.Generator().manual_seed(int(init_seed)),
+    ).to(device)
+    order_generator = torch.Generator().manual_seed(int(order_seed))
+
+    n_train = x_train.shape[0]
+    steps_per_epoch = math.ceil(n_train / config.batch_size)
+    total_steps = config.max_epochs * steps_per_epoch
+    if config.max_steps is not None:
+        total_steps = min(total_steps, config.max_steps)
+    if config.optimizer == "sgd":
+        optimizer = torch.optim.SGD(model.parameters(), lr=config.lr * model.lr_scale, momentum=config.momentum)
+    else:
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    base_lr = optimizer.param_groups[0]["lr"]
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps, eta_min=0.1 * base_lr)
+
+    start = time.perf_counter()
+    steps, epochs, train_loss, stop_reason = 0, 0, math.inf, "max_epochs"
+    model.train()
+    with tqdm(total=config.max_epochs, desc="epochs", disable=not config.progress) as bar:
+        while epochs < config.max_epochs:
+            loss_sum = torch.zeros((), device=device)
+            seen = 0
+            for inputs, labels in batches(
+                x_train, y_train, config.batch_size, v=grammar.v, s=grammar.s, generator=order_generator, device=device
+            ):
+                loss = F.cross_entropy(model(inputs), labels)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                schedule.step()
+                steps += 1
+                loss_sum += loss.detach() * labels.numel()
+                seen += labels.numel()
+                if steps == total_steps:
+                    break
+            epochs += 1
+            train_loss = (loss_sum / seen).item() if seen else train_loss
+            bar.update(1)
+            bar.set_postfix(loss=f"{train_loss:.2e}")
+            if train_loss < config.loss_threshold:
+                stop_reason = "loss_threshold"
+                break
+            if config.max_steps is not None and steps == config.max_steps:
+                stop_reason = "max_steps"
+                break
+    seconds = time.perf_counter() - start
+    return TrainResult(
+        test_error=error_rate(model, x_test, y_test, grammar.v),
+        train_loss=train_loss,
+        epochs=epochs,
+        steps=steps,
+        seconds=seconds,
+        stop_reason=stop_reason,
+        final_lr=optimizer.param_groups[0]["lr"],
+        model=model,
+    )
+
+
+@torch.no_grad()
+def error_rate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, v: int) -> float:
+    """Fraction of misclassified data; x int tokens (P, d), y labels (P,), on the model's device."""
+    was_training = model.training
+    model.eval()
+    wrong = 0
+    for first in range(0, x.shape[0], EVAL_BATCH_SIZE):
+        logits = model(one_hot(x[first : first + EVAL_BATCH_SIZE], v))
+        wrong += (logits.argmax(dim=1) != y[first : first + EVAL_BATCH_SIZE]).sum().item()
+    model.train(was_training)
+    return wrong / x.shape[0]
+
+
+def _to_device(grammar: Grammar, data, name: str, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validated (tokens (P, d), labels (P,)) int64 tensors on ``device``; P >= 1."""
+    if not (isinstance(data, (tuple, list)) and len(data) == 2):
+        raise ValueError(f"{name} must be a pair (x, y) of tokens and labels, got {type(data).__name__}")
+    x, y = (np.asarray(a) for a in data)
+    if not (np.issubdtype(x.dtype, np.integer) and np.issubdtype(y.dtype, np.integer)):
+        raise ValueError(f"{name} tokens and labels must be integers, got dtypes {x.dtype} and {y.dtype}")
+    if x.ndim != 2 or x.shape[1] != grammar.d or y.shape != (x.shape[0],):
+        raise ValueError(f"{name} must be x of shape (P, d={grammar.d}) and y of shape (P,), got {x.shape} and {y.shape}")
+    if x.shape[0] == 0:
+        raise ValueError(f"{name} set is empty: need at least one datum")
+    if x.min() < 0 or x.max() >= grammar.v:
+        raise ValueError(f"{name} tokens must be in range(v={grammar.v}), got values in [{x.min()}, {x.max()}]")
+    if y.min() < 0 or y.max() >= grammar.n_c:
+        raise ValueError(f"{name} labels must be in range(n_c={grammar.n_c}), got values in [{y.min()}, {y.max()}]")
+    return torch.as_tensor(x, dtype=torch.int64, device=device), torch.as_tensor(y, dtype=torch.int64, device=device)
