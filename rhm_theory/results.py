@@ -3,7 +3,8 @@
 Rows are flat dicts of int, float, str, bool or None values (NaN is stored as NULL and read back
 as None). Columns are created as new row keys appear, so every row keeps all its fields. Each
 ``append`` is its own committed transaction, so a crash loses at most the run in progress and
-``finished_keys()`` tells a rerun what to skip. Only the process that owns the store writes to it
+``finished_keys()`` tells a rerun what to skip. Failed attempts are kept in a second table
+(``record_failure``/``failures``) and never count as finished, so a rerun retries them. Only the process that owns the store writes to it
 (pool workers return rows; the driver appends them).
 """
 
@@ -18,6 +19,7 @@ import sqlite3
 from pathlib import Path
 
 TABLE = "runs"
+FAILURES = "failures"  # one row per failed attempt: key, error text, time
 _COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -33,6 +35,10 @@ class ResultsStore:
         # Autocommit mode: append() opens and commits its own transaction, column additions included.
         self._connection = sqlite3.connect(self.path, isolation_level=None)
         self._connection.execute(f'CREATE TABLE IF NOT EXISTS {TABLE} ("key" TEXT PRIMARY KEY NOT NULL)')
+        self._connection.execute(
+            f'CREATE TABLE IF NOT EXISTS {FAILURES} ("key" TEXT NOT NULL, "error" TEXT NOT NULL, '
+            '"at" TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)'
+        )
 
     def __enter__(self) -> "ResultsStore":
         return self
@@ -73,6 +79,20 @@ class ResultsStore:
             self._connection.execute("ROLLBACK")
             raise
         self._connection.execute("COMMIT")
+
+    def record_failure(self, key: str, error: str) -> None:
+        """Record a failed attempt of run ``key``; the run stays unfinished, so a rerun retries it."""
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"a failure needs a non-empty string run key, got {key!r}")
+        self._connection.execute(f'INSERT INTO {FAILURES} ("key", "error") VALUES (?, ?)', (key, str(error)))
+
+    def failures(self, unresolved: bool = True) -> list[dict]:
+        """Failed attempts (key, error, at), oldest first; ``unresolved``: only runs not finished since."""
+        query = f'SELECT "key", "error", "at" FROM {FAILURES}'
+        if unresolved:
+            query += f' WHERE "key" NOT IN (SELECT "key" FROM {TABLE})'
+        cursor = self._connection.execute(query + " ORDER BY rowid")
+        return [dict(zip(("key", "error", "at"), values)) for values in cursor]
 
     def rows(self) -> list[dict]:
         """All rows in insertion order, as dicts over every column (None where a row lacks a field)."""

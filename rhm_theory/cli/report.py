@@ -1,0 +1,25 @@
+"""``rhm report RESULTS --out DIR``: figures (PNG) and a markdown summary of any results file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..figures import write_report
+from ..results import ResultsStore
+
+
+def run(args) -> int:
+    if not Path(args.results).is_file():
+        raise ValueError(f"results file {args.results} does not exist")
+    with ResultsStore(args.results) as store:
+        rows, failures = store.rows(), store.failures()
+    summary = write_report(rows, args.out, failures)
+    print(f"{len(rows)} runs; report: {summary}")
+    return 0
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("report", help="figures and summary of a results file (partial ones too)")
+    parser.add_argument("results", help="SQLite results file written by rhm pstar or rhm sweep")
+    parser.add_argument("--out", default="results-report", help="output folder (default: %(default)s)")
+    parser.set_defaults(func=run)
