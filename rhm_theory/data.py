@@ -9,6 +9,8 @@ Canonical datum index: y * m**n_nodes + sum_i choices[i] * m**(n_nodes - 1 - i).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .grammar import Grammar, draw_distinct, tuples_to_codes
@@ -42,21 +44,62 @@ def decode(grammar: Grammar, y, choices) -> np.ndarray:
     return _expand(grammar, y, choices.T)
 
 
-def _expand(grammar: Grammar, y: np.ndarray, choices_by_node: np.ndarray) -> np.ndarray:
+def _expand(grammar: Grammar, y: np.ndarray, choices_by_node: np.ndarray, use_subtree_table: bool = True) -> np.ndarray:
     """Tokens (P, d) from labels (P,) and node-major choices (n_nodes, P): the hot loop of sampling.
 
-    Works node-major (one row per tree node) so each rule lookup is a 1-D ``np.take`` per slot.
+    Works node-major (one row per tree node) so each rule lookup is a 1-D ``np.take`` per slot. The
+    bottom levels are expanded with one lookup per subtree in a precomputed table (see
+    :func:`_subtree_table`), which does the same thing several times faster.
     """
     s, m = grammar.s, grammar.m
     offsets = block_offsets(grammar)
+    table = _subtree_table(grammar) if use_subtree_table else None
+    depth = table[0] if table else 0
     symbols = y[None, :]
-    for k, rules in enumerate(grammar._rules):
+    for k in range(grammar.L - depth):
         key = symbols * m + choices_by_node[offsets[k] : offsets[k + 1]]
         children = np.empty((key.shape[0] * s, key.shape[1]), dtype=np.int64)
         for slot in range(s):
             children[slot::s] = np.take(grammar.slot_tables[k][slot], key)
         symbols = children
-    return np.ascontiguousarray(symbols.T)
+    if not table:
+        return np.ascontiguousarray(symbols.T)
+    _, leaves, token_dtype = table
+    key = symbols  # (n_roots, P): index of each subtree in the table, built from its choices
+    n_roots, P = symbols.shape
+    for k in range(grammar.L - depth, grammar.L):
+        block = choices_by_node[offsets[k] : offsets[k + 1]].reshape(n_roots, -1, P)
+        for node in range(block.shape[1]):
+            key = key * m + block[:, node]
+    return np.take(leaves, key.T).view(token_dtype).reshape(P, grammar.d).astype(np.int64)
+
+
+_SUBTREE_TABLE_ENTRIES = 2**18  # about 1-2 MB: stays in cache
+_SUBTREE_LEAF_BYTES = 16
+
+
+@lru_cache(maxsize=16)
+def _subtree_table(grammar: Grammar):
+    """(depth t, leaves, token dtype) for the deepest bottom subtrees worth tabulating, or None.
+
+    A subtree of t levels is the datum of the sub-grammar rules[L-t:], whose canonical index is
+    (root symbol, its choices in block order); ``leaves[index]`` holds its s**t tokens packed in one
+    item (uint8 or uint16 each). t is the largest depth with at most 2**18 entries of at most 16 bytes.
+    """
+    token_dtype = np.uint8 if grammar.v <= 2**8 else np.uint16
+    depth = 0
+    for t in range(1, grammar.L + 1):
+        entries = grammar.owners(grammar.L - t) * grammar.m ** sum(grammar.s**u for u in range(t))
+        if entries > _SUBTREE_TABLE_ENTRIES or grammar.s**t * token_dtype().itemsize > _SUBTREE_LEAF_BYTES:
+            break
+        depth = t
+    if depth == 0:
+        return None
+    sub = Grammar.from_rules(list(grammar._rules[grammar.L - depth :]), grammar.v)
+    indices = np.arange(sub.p_max, dtype=np.int64)
+    tokens = _expand(sub, *_index_digits(sub, indices)[::-1], use_subtree_table=False)
+    item = np.dtype((np.void, sub.d * token_dtype().itemsize))
+    return depth, np.ascontiguousarray(tokens.astype(token_dtype)).view(item).ravel(), token_dtype
 
 
 def parse(grammar: Grammar, x) -> tuple[np.ndarray, np.ndarray]:
@@ -87,8 +130,8 @@ def parse(grammar: Grammar, x) -> tuple[np.ndarray, np.ndarray]:
     return symbols[:, 0], choices
 
 
-def indices_to_data(grammar: Grammar, indices) -> tuple[np.ndarray, np.ndarray]:
-    """Data ``(x, y)`` of canonical datum indices (int64 array, each < p_max <= 2**62)."""
+def _index_digits(grammar: Grammar, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Canonical datum indices (P,) -> node-major choices (n_nodes, P) and labels (P,)."""
     remainder = np.array(indices, dtype=np.int64)
     m = grammar.m
     choices_by_node = np.empty((grammar.n_nodes, remainder.size), dtype=np.int64)
@@ -96,11 +139,15 @@ def indices_to_data(grammar: Grammar, indices) -> tuple[np.ndarray, np.ndarray]:
         bits = m.bit_length() - 1
         for node in range(grammar.n_nodes):
             np.bitwise_and(remainder >> (bits * (grammar.n_nodes - 1 - node)), m - 1, out=choices_by_node[node])
-        y = remainder >> (bits * grammar.n_nodes)
-    else:
-        for node in range(grammar.n_nodes - 1, -1, -1):
-            remainder, choices_by_node[node] = np.divmod(remainder, m)
-        y = remainder
+        return choices_by_node, remainder >> (bits * grammar.n_nodes)
+    for node in range(grammar.n_nodes - 1, -1, -1):
+        remainder, choices_by_node[node] = np.divmod(remainder, m)
+    return choices_by_node, remainder
+
+
+def indices_to_data(grammar: Grammar, indices) -> tuple[np.ndarray, np.ndarray]:
+    """Data ``(x, y)`` of canonical datum indices (int64 array, each < p_max <= 2**62)."""
+    choices_by_node, y = _index_digits(grammar, indices)
     return _expand(grammar, y, choices_by_node), y
 
 
