@@ -190,3 +190,15 @@ def test_cli_json_keys_and_formats(capsys):
     assert sp.Rational(printed["eps"]) == values["eps"] and "/" in printed["eps"]
     assert printed["sigma_f2_exact"] is False
     assert printed["noise_f2"] == "56/P"
+
+
+def test_cli_table_latex_and_bad_input(capsys):
+    from rhm_theory.cli import main
+
+    assert main(["theory", "--v", "4", "--nc", "4", "--m", "2", "--s", "2", "--L", "2", "--P", "100"]) == 0
+    table = capsys.readouterr().out
+    assert len(table.splitlines()) == len(symbolic.QUANTITIES) and "noise_f2" in table
+    assert main(["theory", "--v", "4", "--nc", "4", "--m", "2", "--s", "2", "--L", "2", "--latex"]) == 0
+    assert "\\frac" in capsys.readouterr().out
+    assert main(["theory", "--v", "2", "--nc", "8", "--m", "4", "--s", "2", "--L", "3", "--json"]) == 2
+    assert "infeasible" in capsys.readouterr().err

@@ -19,6 +19,8 @@ MONTE_CARLO_QUICK = [(8, 8, 4, 2, 3), (16, 16, 4, 2, 3), (8, 8, 8, 2, 4), (8, 4,
 MONTE_CARLO_FULL = MONTE_CARLO_QUICK + [(32, 32, 8, 2, 2), (8, 8, 2, 2, 2), (16, 8, 16, 2, 3), (4, 4, 2, 3, 2)]
 # noise vs signal: a maximal setting (sigma_f2 exact) and one where it is first order
 NOISE_SETTINGS = [(8, 8, 8, 2, 2), (8, 8, 4, 2, 3)]
+# P_c / (n_c m^L) as v grows, at (n_c, m, s, L)
+ASYMPTOTIC_SETTINGS = [(8, 4, 2, 3), (8, 8, 2, 2), (8, 2, 2, 4), (8, 3, 3, 2)]
 TOKEN_STATISTICS = ("eps", "delta2", "var_pbar")
 
 
@@ -146,7 +148,17 @@ def run(out_dir: Path, quick: bool = True) -> Section:
             checks.append(Check(f"{params}: measured noise = signal crossing within a factor 1.5 of P_c",
                                 bool(P_c / 1.5 <= P_cross <= 1.5 * P_c), f"P_cross = {P_cross:.0f}, P_c = {P_c:.0f}"))
 
-    figures = [_plot_monte_carlo(out_dir, points), _plot_noise(out_dir, curves)]
+    limits, curves_v = [], []
+    for n_c, m, s, L in ASYMPTOTIC_SETTINGS:
+        smallest = next(v for v in range(2, 10**4) if n_c * m <= v**s and m <= v ** (s - 1))
+        sizes = np.unique(np.geomspace(smallest, 10**4, 25).astype(int))
+        ratios = [float(symbolic.quantity("P_c_over_nc_mL", int(v), n_c, m, s, L)) for v in sizes]
+        limits.append(symbolic.quantity("P_c_over_nc_mL_limit", n_c=n_c, m=m, s=s, L=L))
+        curves_v.append(((n_c, m, s, L), sizes, ratios))
+    checks.append(Check("sympy: lim_{v -> oo} P_c / (n_c m^L) = 1 (the paper's P_c ~ n_c m^L)",
+                        all(limit == 1 for limit in limits), f"limits {limits} at (n_c, m, s, L) = {ASYMPTOTIC_SETTINGS}"))
+
+    figures = [_plot_monte_carlo(out_dir, points), _plot_noise(out_dir, curves), _plot_asymptotics(out_dir, curves_v)]
     markdown = "\n".join(
         table
         + ["", "Noise vs signal (P i.i.d. samples, all positions; P_cross: where the measured value is 2 sigma_f2):", "",
@@ -198,6 +210,21 @@ def _plot_noise(out_dir: Path, curves: list) -> str:
         ax.legend(fontsize=7)
     fig.tight_layout()
     name = "correlations_noise_crossing.png"
+    fig.savefig(out_dir / name, dpi=100)
+    plt.close(fig)
+    return name
+
+
+def _plot_asymptotics(out_dir: Path, curves: list) -> str:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for (n_c, m, s, L), sizes, ratios in curves:
+        ax.plot(sizes, ratios, "-", label=f"n_c={n_c}, m={m}, s={s}, L={L}")
+    ax.axhline(1.0, color="k", lw=0.6)
+    ax.set(xscale="log", xlabel="v", ylabel="P_c / (n_c m^L)", title="closed-form P_c / (n_c m^L) -> 1 as v -> oo")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    name = "correlations_P_c_asymptotics.png"
     fig.savefig(out_dir / name, dpi=100)
     plt.close(fig)
     return name
