@@ -68,7 +68,7 @@ def _expand(grammar: Grammar, y: np.ndarray, choices_by_node: np.ndarray, use_su
     key = symbols  # (n_roots, P): index of each subtree in the table, built from its choices
     n_roots, P = symbols.shape
     for k in range(grammar.L - depth, grammar.L):
-        block = choices_by_node[offsets[k] : offsets[k + 1]].reshape(n_roots, -1, P)
+        block = choices_by_node[offsets[k] : offsets[k + 1]].reshape(n_roots, s ** (k - grammar.L + depth), P)
         for node in range(block.shape[1]):
             key = key * m + block[:, node]
     return np.take(leaves, key.T).view(token_dtype).reshape(P, grammar.d).astype(np.int64)
