@@ -180,6 +180,13 @@ def _pyplot():
     return plt
 
 
+def _save(plt, fig, out_dir: Path, name: str) -> str:
+    fig.tight_layout()
+    fig.savefig(out_dir / name, dpi=100)
+    plt.close(fig)
+    return name
+
+
 def _plot_monte_carlo(out_dir: Path, points: list) -> str:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 4.5))
@@ -190,11 +197,7 @@ def _plot_monte_carlo(out_dir: Path, points: list) -> str:
     ax.plot(limits, limits, "k-", lw=0.6)
     ax.set(xscale="log", yscale="log", xlabel="closed form (sympy)", ylabel="Monte Carlo mean (99 % CI)",
            title="eps, delta2, var_pbar (tokens, tuples), sigma_f2")
-    fig.tight_layout()
-    name = "correlations_monte_carlo.png"
-    fig.savefig(out_dir / name, dpi=100)
-    plt.close(fig)
-    return name
+    return _save(plt, fig, out_dir, "correlations_monte_carlo.png")
 
 
 def _plot_noise(out_dir: Path, curves: list) -> str:
@@ -208,11 +211,7 @@ def _plot_noise(out_dir: Path, curves: list) -> str:
         ax.axvline(P_c, color="C3", lw=0.8, label=f"P_c = {P_c:.0f}")
         ax.set(xscale="log", yscale="log", xlabel="P", title=f"(v, n_c, m, s, L) = {params}")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    name = "correlations_noise_crossing.png"
-    fig.savefig(out_dir / name, dpi=100)
-    plt.close(fig)
-    return name
+    return _save(plt, fig, out_dir, "correlations_noise_crossing.png")
 
 
 def _plot_asymptotics(out_dir: Path, curves: list) -> str:
@@ -223,11 +222,7 @@ def _plot_asymptotics(out_dir: Path, curves: list) -> str:
     ax.axhline(1.0, color="k", lw=0.6)
     ax.set(xscale="log", xlabel="v", ylabel="P_c / (n_c m^L)", title="closed-form P_c / (n_c m^L) -> 1 as v -> oo")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    name = "correlations_P_c_asymptotics.png"
-    fig.savefig(out_dir / name, dpi=100)
-    plt.close(fig)
-    return name
+    return _save(plt, fig, out_dir, "correlations_P_c_asymptotics.png")
 
 
 if __name__ == "__main__":
