@@ -188,6 +188,8 @@ def expressions() -> dict:
 
     P_c_over_nc_mL = finish(P_c / (n_c * m**L))
     n_nodes = sp.cancel((s**L - 1) / (s - 1))
+    x = sp.Symbol("x", real=True)
+    (exponent,) = sp.solve(sp.Eq((s**L) ** x, m**L), x)  # P*/n_c = m^L = d^x with d = s^L
     return {
         "p_max": n_c * m**n_nodes,
         "d": s**L,
@@ -205,7 +207,7 @@ def expressions() -> dict:
         "P_c_over_nc_mL": P_c_over_nc_mL,
         "P_c_over_nc_mL_limit": sp.limit(P_c_over_nc_mL, v, sp.oo),
         "P_star_scaling": n_c * m**L,
-        "P_star_exponent_in_d": sp.log(m) / sp.log(s),  # n_c m^L = n_c d^x with d = s^L
+        "P_star_exponent_in_d": exponent,
         "P_shallow_scaling": n_c * m**n_nodes,
         "P_cluster_scaling": sp.sqrt(n_c) * m**L,
     }

@@ -202,3 +202,11 @@ def test_cli_table_latex_and_bad_input(capsys):
     assert "\\frac" in capsys.readouterr().out
     assert main(["theory", "--v", "2", "--nc", "8", "--m", "4", "--s", "2", "--L", "3", "--json"]) == 2
     assert "infeasible" in capsys.readouterr().err
+
+
+def test_sample_complexity_scalings():
+    values = symbolic.evaluate(16, 2, 8, 4, 2)
+    assert values["P_star_exponent_in_d"] == sp.Rational(3, 2)  # 8**2 = (4**2)**(3/2)
+    assert values["P_star_scaling"] == 2 * 8**2 == values["d"] ** values["P_star_exponent_in_d"] * 2
+    assert values["P_shallow_scaling"] == values["p_max"] == 2 * 8 ** (1 + 4)
+    assert values["P_cluster_scaling"] == sp.sqrt(2) * 64
