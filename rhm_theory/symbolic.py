@@ -1,7 +1,7 @@
 """Exact rule-ensemble averages of the RHM class-token statistics, derived by sympy (THEORY.md §2).
 
 ``E`` is the average over the random draw of the rules; ``p_j(mu|alpha) = P(x_j = mu | class alpha)``.
-The paper (arXiv:2307.02129, Sec. IV and App. C) gives these averages as large-v asymptotics; the
+The paper (arXiv:2307.02129) gives these averages as large-v asymptotics; the
 derivation below is exact for every finite (v, n_c, m, s, L) with v >= 2 and s >= 2, and it runs as
 code (nothing below is a formula typed in by hand):
 
@@ -15,7 +15,10 @@ code (nothing below is a formula typed in by hand):
 2. Levels. ``p_j(mu|alpha) = e_alpha^T M^(0) ... M^(L-1) e_mu`` with ``M = N / m`` row-stochastic,
    and the levels are drawn independently, so the second moments ``F[sigma, tau] =
    E[p_j(mu|alpha) p_j(mu'|beta)]`` (sigma = [alpha == beta], tau = [mu == mu']) obey
-   ``F_L = A^(L-1) E_bottom`` with the transfer matrix ``A = E_token diag(v(v-1), v)``.
+   ``F_L = A^(L-1) E_bottom`` with the transfer matrix ``A = E_token diag(v(v-1), v)`` (the sum
+   over the ordered symbol pairs of each hidden level), ``E_bottom = E_token`` for tokens and
+   ``E_tuple`` for the s-tuples of an input patch. Pair moments involve two owners at most, so the
+   class level (n_c owners) has the same matrix as the hidden levels (v owners).
 3. Recursion. ``A`` fixes (1, 1) (rows of M sum to one), so its eigenvalues are 1 and
    ``level_factor = tr A - 1``; by Cayley-Hamilton every entry of ``A^n E`` obeys
    ``x(n+2) = (1 + level_factor) x(n+1) - level_factor x(n)``, which sympy's ``rsolve`` solves.
@@ -165,16 +168,18 @@ def expressions() -> dict:
     deterministic (n_c m = v^s, and also m = v^(s-1) when L >= 2: the maximal case n_c = v,
     m = v^(s-1)); elsewhere it underestimates it, with a relative error of order ``v^2 var_pbar``
     (the relative variance of pbar; verification/correlations.py measures the factor).
-    ``noise_f2`` is the leading order in 1/P
-    of the variance of ``n_c`` times the empirical correlation: a token seen ``P/v`` times with
-    class frequencies ``f ~ 1/n_c`` has binomial variance ``f(1 - f)/(P/v)`` per class.
+
+    ``noise_f2`` is the leading order in 1/P of the variance of ``n_c`` times the empirical
+    correlation from P i.i.d. samples: a token seen ``P/v`` times with class frequencies
+    ``f ~ 1/n_c`` has binomial variance ``f(1 - f)/(P/v)`` per class. ``P_c`` solves
+    ``noise_f2(P) = sigma_f2``.
     """
     derived = derivation()
     token = _statistics(derived["token_second_moments"], v)
     tuple_ = _statistics(derived["tuple_second_moments"], v * _K)
     sigma_f2 = sp.factor(v**2 * token["p_minus_pbar_sq"])
     f = 1 / n_c
-    noise_f2 = n_c**2 * f * (1 - f) / (P / v)
+    noise_f2 = sp.factor(n_c**2 * f * (1 - f) / (P / v))
     (P_c,) = sp.solve(sp.Eq(noise_f2, sigma_f2), P)
     level_factor = derived["level_factor"]
 
@@ -206,7 +211,7 @@ def expressions() -> dict:
         "P_c": finish(P_c),
         "P_c_over_nc_mL": P_c_over_nc_mL,
         "P_c_over_nc_mL_limit": sp.limit(P_c_over_nc_mL, v, sp.oo),
-        "P_star_scaling": n_c * m**L,
+        "P_star_scaling": n_c * m**L,  # the paper's Eq. 7
         "P_star_exponent_in_d": exponent,
         "P_shallow_scaling": n_c * m**n_nodes,
         "P_cluster_scaling": sp.sqrt(n_c) * m**L,
