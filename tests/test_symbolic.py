@@ -15,6 +15,7 @@ import json
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import assume as hypothesis_assume
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -210,3 +211,38 @@ def test_sample_complexity_scalings():
     assert values["P_star_scaling"] == 2 * 8**2 == values["d"] ** values["P_star_exponent_in_d"] * 2
     assert values["P_shallow_scaling"] == values["p_max"] == 2 * 8 ** (1 + 4)
     assert values["P_cluster_scaling"] == sp.sqrt(2) * 64
+
+
+@settings(max_examples=8, deadline=None)
+@given(v=st.integers(2, 3), s=st.integers(2, 3), L=st.integers(1, 3), data=st.data())
+def test_closed_forms_equal_brute_force_on_random_tiny_settings(v, s, L, data):
+    max_m = v**s if L == 1 else v ** (s - 1)
+    m = data.draw(st.integers(1, max_m), label="m")
+    n_c = data.draw(st.integers(1, v**s // m), label="n_c")
+    tuples = data.draw(st.booleans(), label="tuples")
+    n_positions = s ** (L - 1) if tuples else s**L
+    position = data.draw(st.integers(0, n_positions - 1), label="position")
+    size = ensemble.n_ensemble_grammars(v, n_c, m, s, L)
+    hypothesis_assume(size <= 5000 if tuples else size <= 20000)
+    brute = ensemble.exact_ensemble_average(v, n_c, m, s, L, position=position, tuples=tuples)
+    theory = symbolic.evaluate(v, n_c, m, s, L)
+    suffix = "_tuple" if tuples else ""
+    for name in ("eps", "delta2", "var_pbar"):
+        if brute[name] is not None:
+            assert sp.Rational(brute[name]) == theory[name + suffix], name
+
+
+@pytest.mark.parametrize("owners, m, v, s", [(2, 1, 2, 2), (3, 2, 3, 2), (2, 2, 2, 3), (1, 4, 2, 2)])
+def test_level_draws_count(owners, m, v, s):
+    sets = ensemble.level_draws(owners, m, v, s)
+    assert len(sets) == ensemble.count_level_draws(owners, m, v**s, ordered=False)
+    codes = sets[..., 0] * v ** (s - 1) + (sets[..., 1:] * v ** np.arange(s - 2, -1, -1)).sum(-1)
+    assert len({np.sort(c, axis=1).tobytes() for c in codes}) == len(sets)  # all distinct
+    assert all(len(np.unique(c)) == owners * m for c in codes)  # disjoint productions
+
+
+def test_enumeration_limits_raise():
+    with pytest.raises(ValueError, match="enumeration limit"):
+        ensemble.level_draws(4, 2, 4, 2)
+    with pytest.raises(ValueError, match="position must be in range"):
+        ensemble.exact_ensemble_average(2, 3, 1, 2, 2, position=4)
