@@ -40,48 +40,47 @@ def empirical_correlation_variance(grammar: Grammar, P: int, seed) -> float:
     return float(np.mean(values))
 
 
-def compare_exact(settings: list) -> tuple[list[str], int, int]:
-    """Closed form vs brute-force ensemble (tokens and tuples): table rows, #equal, #compared."""
-    rows, equal, total = [], 0, 0
-    for params in settings:
-        theory = symbolic.evaluate(*params)
-        for tuples, suffix in ((False, ""), (True, "_tuple")):
-            brute = ensemble.exact_ensemble_average(*params, position=last_position(params, tuples), tuples=tuples)
-            for name in TOKEN_STATISTICS + (() if tuples or not theory["sigma_f2_exact"] else ("sigma_f2",)):
-                if brute[name] is None:  # delta2 with a single class
-                    continue
-                same = sp.Rational(brute[name]) == theory[name + suffix]
-                equal += same
-                total += 1
-                rows.append(f"| {params} | {name}{suffix} | {theory[name + suffix]} | {brute[name]} | — | {'yes' if same else '**no**'} |")
-    return rows, equal, total
+def compare(settings: list, n_grammars: int, seed: int, with_exact: bool) -> dict:
+    """Closed form vs the brute-force ensemble (``with_exact``) and vs Monte Carlo 99 % intervals.
 
-
-def compare_monte_carlo(settings: list, n_grammars: int, seed: int) -> tuple[list[str], list[tuple], int, int, list[str]]:
-    """Closed form vs Monte Carlo 99 % intervals: rows, plot points, #inside, #compared, sigma_f2 notes."""
-    rows, points, inside, total, notes = [], [], 0, 0, []
+    Tokens and tuples at the last position/patch. Returns markdown ``rows``, plot ``points``,
+    ``equal``/``exact_total`` (rational equality), ``inside``/``mc_total`` (Monte Carlo) and ``notes``
+    on sigma_f2 where it is first order (not counted as checks).
+    """
+    out = {"rows": [], "points": [], "equal": 0, "exact_total": 0, "inside": 0, "mc_total": 0, "notes": []}
     for i, params in enumerate(settings):
         theory = symbolic.evaluate(*params)
         for tuples, suffix in ((False, ""), (True, "_tuple")):
-            samples = ensemble.monte_carlo_statistics(*params, n_grammars, seed=seed + i,
-                                                     position=last_position(params, tuples), tuples=tuples)
-            names = TOKEN_STATISTICS + (() if tuples else ("sigma_f2",))
-            for name in names:
-                mean, low, high = ensemble.confidence_interval(samples[name])
-                value = float(theory[name + suffix])
+            position = last_position(params, tuples)
+            brute = ensemble.exact_ensemble_average(*params, position=position, tuples=tuples) if with_exact else None
+            samples = ensemble.monte_carlo_statistics(*params, n_grammars, seed=seed + i, position=position, tuples=tuples)
+            for name in TOKEN_STATISTICS + (() if tuples else ("sigma_f2",)):
+                if name not in samples:  # delta2 with a single class
+                    continue
+                value = theory[name + suffix]
                 checked = name != "sigma_f2" or theory["sigma_f2_exact"]
-                ok = low <= value <= high
+                agrees = []
+                if brute is not None and checked:
+                    agrees.append(sp.Rational(brute[name]) == value)
+                    out["equal"] += agrees[-1]
+                    out["exact_total"] += 1
+                mean, low, high = ensemble.confidence_interval(samples[name])
                 if checked:
-                    inside += ok
-                    total += 1
-                    points.append((value, mean, low, high, name + suffix))
+                    rounding = 1e-12 * abs(float(value))  # the float sums of a statistic constant over rules
+                    agrees.append(low - rounding <= float(value) <= high + rounding)
+                    out["inside"] += agrees[-1]
+                    out["mc_total"] += 1
+                    out["points"].append((float(value), mean, low, high))
                 else:
-                    relative_var = float(params[0] ** 2 * theory["var_pbar"])
-                    notes.append(f"{params}: Monte Carlo / closed form = {mean / value:.3f} "
-                                 f"[{low / value:.3f}, {high / value:.3f}], v^2 var_pbar = {relative_var:.3f}")
-                verdict = ("yes" if ok else "**no**") if checked else "(first order)"
-                rows.append(f"| {params} | {name}{suffix} | {value:.6g} | — | {mean:.6g} [{low:.6g}, {high:.6g}] | {verdict} |")
-    return rows, points, inside, total, notes
+                    exact_ratio = f"exact ensemble / closed form = {float(brute[name] / value):.3f}, " if brute else ""
+                    out["notes"].append(f"{params}: {exact_ratio}Monte Carlo / closed form = {mean / float(value):.3f} "
+                                        f"[{low / float(value):.3f}, {high / float(value):.3f}], "
+                                        f"v^2 var_pbar = {float(params[0] ** 2 * theory['var_pbar']):.3f}")
+                verdict = ("yes" if all(agrees) else "**no**") if checked else "(first order)"
+                exact_cell = "—" if brute is None else str(brute[name])
+                out["rows"].append(f"| {params} | {name}{suffix} | {value} = {float(value):.4g} | {exact_cell} | "
+                                   f"{mean:.4g} [{low:.4g}, {high:.4g}] | {verdict} |")
+    return out
 
 
 def measure_noise(params, n_grammars: int, n_sizes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -113,19 +112,18 @@ def run(out_dir: Path, quick: bool = True) -> Section:
     table = ["| setting (v, n_c, m, s, L) | quantity | closed form | exact ensemble | Monte Carlo mean [99 % CI] | agrees |",
              "|---|---|---|---|---|---|"]
 
-    rows, equal, total = compare_exact(EXACT_QUICK if quick else EXACT_FULL)
-    table += rows
+    n_grammars = 600 if quick else 4000
+    tiny = compare(EXACT_QUICK if quick else EXACT_FULL, n_grammars, seed=11, with_exact=True)
+    large = compare(MONTE_CARLO_QUICK if quick else MONTE_CARLO_FULL, n_grammars, seed=31, with_exact=False)
+    table += tiny["rows"] + large["rows"]
     checks.append(Check("closed forms = brute-force ensemble over every rule draw (rational equality)",
-                        equal == total, f"{equal}/{total} equal"))
-
-    settings = MONTE_CARLO_QUICK if quick else MONTE_CARLO_FULL
-    rows, points, inside, total, sigma_notes = compare_monte_carlo(settings, 600 if quick else 4000, seed=11)
-    table += rows
-    # at 99 % intervals about 1 % of the comparisons miss by chance: allow 1 miss per 50
-    allowed = total // 50
+                        tiny["equal"] == tiny["exact_total"], f"{tiny['equal']}/{tiny['exact_total']} equal"))
+    inside, total = tiny["inside"] + large["inside"], tiny["mc_total"] + large["mc_total"]
+    allowed = total // 50  # at 99 % about 1 % of the intervals miss by chance: allow 1 miss per 50
     checks.append(Check("closed forms inside the Monte Carlo 99 % interval", total - inside <= allowed,
                         f"{inside}/{total} inside (allowed misses: {allowed})"))
-    notes += sigma_notes
+    notes += tiny["notes"] + large["notes"]
+    points = tiny["points"] + large["points"]
 
     noise_rows, curves = [], []
     for i, params in enumerate(NOISE_SETTINGS):
@@ -190,7 +188,7 @@ def _save(plt, fig, out_dir: Path, name: str) -> str:
 def _plot_monte_carlo(out_dir: Path, points: list) -> str:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 4.5))
-    values = np.array([p[:4] for p in points])
+    values = np.array(points)
     ax.errorbar(values[:, 0], values[:, 1], yerr=[values[:, 1] - values[:, 2], values[:, 3] - values[:, 1]],
                 fmt="o", ms=3, lw=0.8)
     limits = [values[:, :2].min() / 2, values[:, :2].max() * 2]
