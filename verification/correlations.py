@@ -189,6 +189,7 @@ def _plot_monte_carlo(out_dir: Path, points: list) -> str:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 4.5))
     values = np.array(points)
+    values = values[values[:, 0] > 0]  # log axes: leave out the exact zeros (var_pbar of maximal grammars)
     ax.errorbar(values[:, 0], values[:, 1], yerr=[values[:, 1] - values[:, 2], values[:, 3] - values[:, 1]],
                 fmt="o", ms=3, lw=0.8)
     limits = [values[:, :2].min() / 2, values[:, :2].max() * 2]
