@@ -183,22 +183,30 @@ def estimate_pstar(P_values, seeds, errors, threshold, n_bootstrap=1000, confide
     )
 
 
-def measure_pstar(base: RunSpec, P_values, seeds, store: ResultsStore, workers=None, runner=run_one,
-                  threshold=None, progress: bool = False, n_bootstrap=1000) -> PStarResult:
-    """Train ``base`` at every P of ``P_values`` for every seed (new rules, data and initialisation per
-    seed), storing rows in ``store`` (resumable), and estimate P*. ``threshold`` defaults to
-    :func:`rhm_theory.experiment.error_threshold` of the model.
-    """
-    P_values = sorted(check_int("P", P) for P in P_values)
-    seeds = [check_int("seed", s, minimum=0) for s in seeds]
-    if not seeds:
-        raise ValueError("seeds must list at least one seed")
-    specs = [base.replace(P=P, seed=seed) for seed in seeds for P in P_values]
-    rows = run_specs(specs, store, workers=workers, runner=runner, progress=progress)
+def grid_specs(base: RunSpec, P_values, seeds) -> list[RunSpec]:
+    """The runs of a P* measurement, seed-major: ``base`` at every P of ``P_values`` for every seed
+    (a new seed draws new rules, data and initialisation)."""
+    return [base.replace(P=check_int("P", P), seed=check_int("seed", seed, minimum=0)) for seed in seeds for P in P_values]
+
+
+def pstar_from_rows(base: RunSpec, P_values, seeds, rows, threshold=None, n_bootstrap=1000) -> PStarResult:
+    """P* from the rows of ``grid_specs(base, P_values, seeds)`` (same order); ``threshold``
+    defaults to :func:`rhm_theory.experiment.error_threshold` of the model."""
     errors = np.array([row["test_error"] for row in rows], dtype=float).reshape(len(seeds), len(P_values))
     if threshold is None:
         threshold = error_threshold(base.n_c, base.model)
     return estimate_pstar(P_values, seeds, errors, threshold, n_bootstrap=n_bootstrap)
+
+
+def measure_pstar(base: RunSpec, P_values, seeds, store: ResultsStore, workers=None, runner=run_one,
+                  threshold=None, progress: bool = False, n_bootstrap=1000) -> PStarResult:
+    """Train ``base`` at every P of ``P_values`` for every seed, storing rows in ``store``
+    (resumable), and estimate P* (see :func:`pstar_from_rows`)."""
+    P_values = sorted(P_values)
+    if not seeds:
+        raise ValueError("seeds must list at least one seed")
+    rows = run_specs(grid_specs(base, P_values, seeds), store, workers=workers, runner=runner, progress=progress)
+    return pstar_from_rows(base, P_values, seeds, rows, threshold, n_bootstrap)
 
 
 def adaptive_pstar(base: RunSpec, P_low, P_high, seeds, store: ResultsStore, steps=4, workers=None,
