@@ -56,7 +56,7 @@ def run_specs(specs, store: ResultsStore, workers=None, runner=run_one, progress
 
     ``workers``: number of processes (default: all CPU cores; 1 runs in this process). ``runner``: a
     picklable top-level function spec -> row whose ``row["key"]`` is ``run_key(spec)``. If a run
-    raises, the pending runs are cancelled, finished rows stay stored, and the error propagates.
+    raises, no new run starts, the runs in progress finish and are stored, and the error propagates.
     Returns the rows of ``specs`` (finished earlier or now), in the order of ``specs``.
     """
     specs = list(specs)
@@ -87,11 +87,23 @@ def run_specs(specs, store: ResultsStore, workers=None, runner=run_one, progress
                 initargs=(threads,),
             )
             try:
+                failure = None
                 pending = {pool.submit(runner, spec): spec for spec in todo}
                 while pending:
                     finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for future in finished:
-                        store_row(pending.pop(future), future.result())
+                        spec = pending.pop(future)
+                        if future.cancelled():
+                            continue
+                        if future.exception() is not None:
+                            # keep the runs already in progress, start no new one, then re-raise
+                            failure = failure or future.exception()
+                            for queued in pending:
+                                queued.cancel()
+                            continue
+                        store_row(spec, future.result())
+                if failure is not None:
+                    raise failure
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
     finally:

@@ -113,6 +113,26 @@ def test_resume_after_an_injected_failure_runs_each_run_once(tmp_path):
     assert len(keys) == len(set(keys)) == 10
 
 
+def failing_at_P_100(spec):
+    if spec.P == 100:
+        raise RuntimeError("injected crash at P = 100")
+    return log_linear_runner(spec)
+
+
+def test_pool_failure_keeps_finished_rows_and_resumes(tmp_path):
+    P = geometric_grid(10, 10_000, 4)
+    path = tmp_path / "r.sqlite"
+    with ResultsStore(path) as store, pytest.raises(RuntimeError, match="injected crash at P = 100"):
+        measure_pstar(FAKE, P, [0, 1, 2], store, workers=2, runner=failing_at_P_100, threshold=0.2)
+    with ResultsStore(path) as store:
+        kept = store.rows()
+        assert kept and all(row["P"] != 100 for row in kept)
+        assert all(row["test_error"] == log_linear_runner(FAKE.replace(P=row["P"], seed=row["seed"]))["test_error"] for row in kept)
+        measure_pstar(FAKE, P, [0, 1, 2], store, workers=1, runner=log_linear_runner, threshold=0.2)
+        keys = [row["key"] for row in store.rows()]
+    assert len(keys) == len(set(keys)) == 12
+
+
 def test_killed_rhm_pstar_resumes_with_each_run_exactly_once(tmp_path):
     results = tmp_path / "runs.sqlite"
     command = [sys.executable, "-m", "rhm_theory", "pstar", "--v", "4", "--nc", "4", "--m", "2", "--s", "2", "--L", "3",

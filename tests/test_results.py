@@ -2,6 +2,7 @@
 
 import csv
 import math
+import sys
 
 import pytest
 from hypothesis import given, settings
@@ -96,3 +97,20 @@ def test_not_a_dict(tmp_path):
     with ResultsStore(tmp_path / "r.sqlite") as store:
         with pytest.raises(ValueError, match="a row must be a dict, got list"):
             store.append([("key", "k")])
+
+
+def test_to_pandas_matches_rows(tmp_path):
+    pandas = pytest.importorskip("pandas")
+    with ResultsStore(tmp_path / "r.sqlite") as store:
+        store.append({"key": "a", "P": 10})
+        store.append({"key": "b", "test_error": 0.5})
+        frame = store.to_pandas()
+    assert isinstance(frame, pandas.DataFrame)
+    assert list(frame.columns) == ["key", "P", "test_error"] and list(frame["key"]) == ["a", "b"]
+
+
+def test_to_pandas_without_pandas_says_so(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pandas", None)  # makes `import pandas` raise ImportError
+    with ResultsStore(tmp_path / "r.sqlite") as store:
+        with pytest.raises(ImportError, match="to_pandas\\(\\) needs pandas"):
+            store.to_pandas()

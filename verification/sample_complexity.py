@@ -70,9 +70,9 @@ QUICK = Mode(
     workers=None,
 )
 FULL = Mode(
-    settings=((8, 8, 2, 3), (8, 16, 2, 3), (8, 8, 3, 3), (8, 8, 4, 3), (8, 16, 4, 3), (8, 8, 2, 4), (8, 8, 3, 4)),
-    ratios=(0.25, 0.5, 1, 2, 4, 8, 16),
-    seeds=6,
+    settings=((8, 8, 2, 3), (8, 16, 2, 3), (8, 8, 3, 3), (8, 8, 2, 4), (8, 8, 4, 3), (8, 16, 4, 3)),
+    ratios=(0.25, 0.5, 1, 2, 4, 8),
+    seeds=4,
     cnn_width_per_tuple=4,
     max_steps=6000,
     v_setting=(8, 8, 3, 3),
@@ -81,7 +81,7 @@ FULL = Mode(
     fcn_fractions=(1 / 16, 1 / 8, 1 / 4, 1 / 2, 3 / 4, 7 / 8),
     fcn_width=1024,
     fcn_lr=1.0,
-    sensitivity_setting=(8, 8, 4, 3),
+    sensitivity_setting=(8, 8, 3, 3),
     sensitivity_samples=1024,
     workers=None,
 )
