@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score
+from threadpoolctl import threadpool_limits
 
 from .grammar import Grammar, tuples_to_codes
 from .pstar import first_crossing
@@ -79,14 +80,16 @@ def kmeans_labels(vectors, n_clusters: int, random_state: int) -> np.ndarray:
     """k-means (scikit-learn, 10 restarts, explicit ``random_state``) cluster labels of the rows.
 
     Raises ValueError if there are fewer rows than clusters; identical rows (e.g. unseen tuples) are
-    allowed, and scikit-learn's warning about fewer distinct points than clusters is silenced.
+    allowed, and scikit-learn's warning about fewer distinct points than clusters is silenced. Runs on
+    one OpenMP thread (threadpoolctl, a scikit-learn dependency), scoped to this call: at these sizes
+    (at most v**s rows) threads only add overhead, ten-fold on a busy machine.
     """
     vectors = np.asarray(vectors, dtype=float)
     n_clusters = check_int("n_clusters", n_clusters)
     if vectors.shape[0] < n_clusters:
         raise ValueError(f"cannot form n_clusters = {n_clusters} clusters from {vectors.shape[0]} vectors")
     kmeans = KMeans(n_clusters=n_clusters, n_init=10, random_state=check_int("random_state", random_state, 0))
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="openmp"):
         warnings.simplefilter("ignore", ConvergenceWarning)
         return kmeans.fit_predict(vectors)
 
@@ -148,31 +151,43 @@ def clustering_error_curve(grammar: Grammar, P_values, seed, patch: int | None =
 
 @dataclass(frozen=True)
 class PowerLawFit:
-    """Fit P_cluster = prefactor * scale**exponent; [ci_low, ci_high] is the 95% bootstrap interval
-    from ``n_boot`` resamples (those where every crossing stayed inside its sweep); ``crossings``:
-    the measured P_cluster of each setting."""
+    """Fit P_cluster = prefactor * prod_i scale_i**exponents[i]; [ci_low[i], ci_high[i]] are 95%
+    bootstrap intervals from ``n_boot`` resamples (those where every crossing stayed inside its
+    sweep); ``crossings``: the measured P_cluster of each setting."""
 
-    exponent: float
+    exponents: np.ndarray
     prefactor: float
-    ci_low: float
-    ci_high: float
+    ci_low: np.ndarray
+    ci_high: np.ndarray
     n_boot: int
     crossings: np.ndarray
 
+    @property
+    def exponent(self) -> float:
+        """The exponent of a single-scale fit."""
+        if self.exponents.size != 1:
+            raise ValueError(f"not a single-scale fit: it has {self.exponents.size} exponents (read .exponents)")
+        return float(self.exponents[0])
+
 
 def fit_crossing_power_law(sweeps, scales, threshold: float, n_boot: int = 1000, seed=0) -> PowerLawFit:
-    """Fit the crossing points of several settings against their predicted scales.
+    """Fit the crossing points of several settings as a power law of their predicted scales.
 
     ``sweeps``: one pair (P_values (n_P,), errors (n_seeds, n_P)) per setting (rows: independent
-    grammars and samples); ``scales``: the predicted scale of each setting (e.g. sqrt(n_c) m**L). Each
-    setting's P_cluster is the crossing of its seed-averaged curve (:func:`rhm_theory.pstar.first_crossing`,
-    the same rule as P*); log P_cluster is fitted linearly in log scale by least squares. The interval
-    resamples the seeds of every setting (stratified bootstrap), so it measures sampling noise, not
-    model error. Raises ValueError if a crossing lies outside its sweep.
+    grammars and samples). ``scales``: (n_settings,) one predicted scale per setting (e.g.
+    sqrt(n_c) m**L), or (n_settings, k) k factors fitted with separate exponents (e.g. n_c and m**L).
+    Each setting's P_cluster is the crossing of its seed-averaged curve
+    (:func:`rhm_theory.pstar.first_crossing`, the same rule as P*); log P_cluster is fitted linearly in
+    the log scales (least squares, with an intercept). The intervals resample the seeds of every
+    setting (stratified bootstrap), so they measure sampling noise, not model error. Raises
+    ValueError if a crossing lies outside its sweep or there are too few settings.
     """
-    scales = np.asarray(scales, dtype=float)
-    if len(sweeps) != scales.size or scales.size < 2:
-        raise ValueError(f"need one sweep per scale and at least 2 settings, got {len(sweeps)} and {scales.size}")
+    log_scales = np.log(np.asarray(scales, dtype=float).reshape(len(scales), -1))
+    n_settings, k = log_scales.shape
+    if len(sweeps) != n_settings or n_settings < k + 1:
+        raise ValueError(f"need one sweep per setting and more settings than exponents, got {len(sweeps)} sweeps, "
+                         f"{n_settings} settings and {k} exponents")
+    design = np.column_stack([log_scales, np.ones(n_settings)])
     grids = [np.asarray(P_values, dtype=float) for P_values, _ in sweeps]
     curves = [np.atleast_2d(np.asarray(errors, dtype=float)) for _, errors in sweeps]
 
@@ -180,20 +195,21 @@ def fit_crossing_power_law(sweeps, scales, threshold: float, n_boot: int = 1000,
         found = [first_crossing(P, c[r].mean(axis=0), threshold) for P, c, r in zip(grids, curves, rows)]
         return np.array([P if status == "ok" else np.nan for P, status in found])
 
-    def slope_and_prefactor(points) -> tuple[float, float]:
-        slope, intercept = np.polyfit(np.log(scales), np.log(points), 1)
-        return float(slope), float(np.exp(intercept))
+    def coefficients(points) -> np.ndarray:  # k exponents, then the log prefactor
+        return np.linalg.lstsq(design, np.log(points), rcond=None)[0]
 
     points = crossings([np.arange(c.shape[0]) for c in curves])
     if np.isnan(points).any():
-        bad = [i for i in np.flatnonzero(np.isnan(points))]
+        bad = np.flatnonzero(np.isnan(points)).tolist()
         raise ValueError(f"the error curves of settings {bad} do not cross threshold {threshold} inside their sweeps")
-    exponent, prefactor = slope_and_prefactor(points)
+    fitted = coefficients(points)
     rng = as_generator(seed)
     boot = []
     for _ in range(check_int("n_boot", n_boot)):
         resampled = crossings([rng.integers(0, c.shape[0], c.shape[0]) for c in curves])
         if not np.isnan(resampled).any():
-            boot.append(slope_and_prefactor(resampled)[0])
-    low, high = np.quantile(boot, [0.025, 0.975])
-    return PowerLawFit(exponent, prefactor, float(low), float(high), len(boot), points)
+            boot.append(coefficients(resampled)[:k])
+    if not boot:
+        raise ValueError("no bootstrap resample kept every crossing inside its sweep")
+    low, high = np.quantile(np.array(boot), [0.025, 0.975], axis=0)
+    return PowerLawFit(fitted[:k], float(np.exp(fitted[k])), low, high, len(boot), points)

@@ -97,13 +97,28 @@ def test_power_law_fit_recovers_a_known_exponent():
         curve = 1 / (1 + (P / (3 * scale**1.5)) ** 2)
         sweeps.append((P, curve + 0.02 * rng.standard_normal((5, P.size))))
     fit = fit_crossing_power_law(sweeps, scales, threshold=0.5, n_boot=200, seed=1)
-    assert fit.ci_low < 1.5 < fit.ci_high and fit.ci_high - fit.ci_low < 0.1
+    assert fit.ci_low[0] < 1.5 < fit.ci_high[0] and fit.ci_high[0] - fit.ci_low[0] < 0.1
     assert fit.prefactor == pytest.approx(3, rel=0.1)
     np.testing.assert_allclose(fit.crossings, 3 * scales**1.5, rtol=0.05)
 
 
+def test_two_factor_fit_separates_the_exponents():
+    """P_c = 2 a^0.5 b^1 on a grid of (a, b): the joint fit returns (0.5, 1)."""
+    factors = np.array([(a, b) for a in (4.0, 16.0, 64.0) for b in (10.0, 100.0)])
+    sweeps = []
+    for a, b in factors:
+        P = np.geomspace(1, 1e5, 40)
+        sweeps.append((P, (1 / (1 + P / (2 * np.sqrt(a) * b)))[None, :]))
+    fit = fit_crossing_power_law(sweeps, factors, threshold=0.5, n_boot=10, seed=0)
+    np.testing.assert_allclose(fit.exponents, [0.5, 1.0], atol=0.02)
+    with pytest.raises(ValueError, match="single-scale"):
+        fit.exponent
+
+
 def test_fit_refuses_curves_that_do_not_cross():
     P = np.array([1.0, 2.0, 4.0])
+    with pytest.raises(ValueError, match="more settings than exponents"):
+        fit_crossing_power_law([(P, np.ones((2, 3)))], [1.0], threshold=0.5)
     with pytest.raises(ValueError, match="do not cross"):
         fit_crossing_power_law([(P, np.ones((2, 3))), (P, np.ones((2, 3)))], [1.0, 2.0], threshold=0.5)
 
