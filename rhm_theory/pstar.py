@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -44,11 +46,19 @@ def geometric_grid(P_min, P_max, n) -> list[int]:
     return grid
 
 
-def _limit_threads(threads: int) -> None:
-    """Pool initializer: each worker process uses ``threads`` torch threads."""
+def _init_worker(threads: int, driver_pid: int) -> None:
+    """Pool initializer: use ``threads`` torch threads, and exit as soon as the driver process is gone
+    (killed drivers would otherwise leave workers finishing runs that nobody stores)."""
     import torch
 
     torch.set_num_threads(threads)
+
+    def exit_with_driver() -> None:
+        while os.getppid() == driver_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=exit_with_driver, daemon=True).start()
 
 
 def run_specs(specs, store: ResultsStore, workers=None, runner=run_one, progress: bool = False) -> list[dict]:
@@ -78,38 +88,43 @@ def run_specs(specs, store: ResultsStore, workers=None, runner=run_one, progress
         if workers == 1 or len(todo) <= 1:
             for spec in todo:
                 store_row(spec, runner(spec))
-        elif todo:
-            threads = max(1, (os.cpu_count() or 1) // workers)
-            pool = ProcessPoolExecutor(
-                max_workers=min(workers, len(todo)),
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_limit_threads,
-                initargs=(threads,),
-            )
-            try:
-                failure = None
-                pending = {pool.submit(runner, spec): spec for spec in todo}
-                while pending:
-                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        spec = pending.pop(future)
-                        if future.cancelled():
-                            continue
-                        if future.exception() is not None:
-                            # keep the runs already in progress, start no new one, then re-raise
-                            failure = failure or future.exception()
-                            for queued in pending:
-                                queued.cancel()
-                            continue
-                        store_row(spec, future.result())
-                if failure is not None:
-                    raise failure
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)
+        else:
+            _run_in_pool(todo, runner, workers, store_row)
     finally:
         bar.close()
     by_key = {row["key"]: row for row in store.rows()}
     return [by_key[key] for key in keys]
+
+
+def _run_in_pool(specs, runner, workers: int, on_row) -> None:
+    """Run ``runner`` on every spec in ``workers`` spawned processes and call ``on_row(spec, row)`` in
+    this process as each run finishes. If a run raises, queued runs are cancelled, the runs in
+    progress finish (and reach ``on_row``), then the first error is raised."""
+    pool = ProcessPoolExecutor(
+        max_workers=min(workers, len(specs)),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(max(1, (os.cpu_count() or 1) // workers), os.getpid()),
+    )
+    try:
+        failure = None
+        pending = {pool.submit(runner, spec): spec for spec in specs}
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                spec = pending.pop(future)
+                if future.cancelled():
+                    continue
+                if future.exception() is not None:
+                    failure = failure or future.exception()
+                    for queued in pending:
+                        queued.cancel()
+                    continue
+                on_row(spec, future.result())
+        if failure is not None:
+            raise failure
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def first_crossing(P_values, errors, threshold) -> tuple[float, str]:

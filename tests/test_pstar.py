@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -131,6 +132,39 @@ def test_pool_failure_keeps_finished_rows_and_resumes(tmp_path):
         measure_pstar(FAKE, P, [0, 1, 2], store, workers=1, runner=log_linear_runner, threshold=0.2)
         keys = [row["key"] for row in store.rows()]
     assert len(keys) == len(set(keys)) == 12
+
+
+def sleeping_runner(spec):
+    """Records its process id in $PID_DIR, then works for a minute."""
+    (Path(os.environ["PID_DIR"]) / str(os.getpid())).touch()
+    time.sleep(60)
+    return log_linear_runner(spec)
+
+
+def test_pool_workers_exit_when_the_driver_is_killed(tmp_path):
+    driver = f"""
+import sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from test_pstar import FAKE, sleeping_runner
+from rhm_theory.pstar import run_specs
+from rhm_theory.results import ResultsStore
+run_specs([FAKE.replace(P=P) for P in (10, 20, 30)], ResultsStore({str(tmp_path / "r.sqlite")!r}), workers=2, runner=sleeping_runner)
+"""
+    process = subprocess.Popen([sys.executable, "-c", driver], env={**os.environ, "PID_DIR": str(tmp_path)})
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.glob("[0-9]*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    workers = [int(p.name) for p in tmp_path.glob("[0-9]*")]
+    assert len(workers) == 2
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    for pid in alive:  # clean up before failing
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, "pool workers outlived their killed driver"
 
 
 def test_killed_rhm_pstar_resumes_with_each_run_exactly_once(tmp_path):

@@ -107,6 +107,10 @@ class Group:
         b = self.base
         return b.n_c * b.m ** ((b.s**b.L - 1) // (b.s - 1))
 
+    def same_runs(self, other: "Group") -> bool:
+        """Whether both groups train the same networks (they may differ in what else they measure)."""
+        return self.base.replace(sensitivity_samples=0) == other.base.replace(sensitivity_samples=0)
+
     def specs(self) -> list[RunSpec]:
         return grid_specs(self.base, self.P_values, self.seeds)
 
@@ -164,12 +168,12 @@ def run(out_dir: Path, quick: bool = True) -> Section:
     database = out_dir / f"sample_complexity_{'quick' if quick else 'full'}.sqlite"
     database.unlink(missing_ok=True)
 
-    collapse = [cnn_group(*setting, mode, device) for setting in mode.settings]
+    # The sensitivity runs also give test errors, so they stand in for the same setting elsewhere.
     sensitivity = cnn_group(*mode.sensitivity_setting, mode, device, mode.sensitivity_samples)
-    collapse = [sensitivity if g.base.replace(sensitivity_samples=0) == sensitivity.base.replace(sensitivity_samples=0)
-                else g for g in collapse]
+    collapse = [cnn_group(*setting, mode, device) for setting in mode.settings]
     v_groups = [cnn_group(v, *mode.v_setting[1:], mode, device) for v in mode.v_values]
-    v_groups = [next((g for g in collapse if g.base == vg.base), vg) for vg in v_groups]
+    collapse = [sensitivity if g.same_runs(sensitivity) else g for g in collapse]
+    v_groups = [next((g for g in collapse + [sensitivity] if g.same_runs(vg)), vg) for vg in v_groups]
     fcn, fcn_cnn = maximal_group("fcn", mode, device), maximal_group("cnn", mode, device)
     groups = {id(g): g for g in collapse + [sensitivity] + v_groups + [fcn, fcn_cnn]}.values()
 
