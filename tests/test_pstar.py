@@ -247,3 +247,22 @@ def test_bad_measurements(tmp_path):
         with pytest.raises(ValueError, match="runner returned a row with key 'wrong'"):
             run_specs([BASE], store, workers=1, runner=lambda spec: {"key": "wrong"})
         assert store.rows() == []
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        ([], "give the training-set sizes"),
+        (["--P", "16", "--P-min", "8"], "either --P or --P-min/--P-max"),
+        (["--adaptive", "3", "--P-min", "8"], "--adaptive needs the bracket"),
+        (["--P", "500"], "exceed p_max = 512"),
+        (["--P-min", "8", "--P-max", "10", "--n-P", "5"], "only 3 distinct integers"),
+        (["--P", "16", "--width", "0"], "width must be >= 1, got 0"),
+    ],
+)
+def test_rhm_pstar_bad_input_is_a_clean_error(tmp_path, capsys, flags, message):
+    from rhm_theory.cli import main
+
+    grammar = ["--v", "4", "--nc", "4", "--m", "2", "--s", "2", "--L", "3", "--P-test", "64"]
+    assert main(["pstar", *grammar, "--results", str(tmp_path / "r.sqlite"), *flags]) == 2
+    assert message in capsys.readouterr().err
