@@ -4,7 +4,7 @@ Synonyms at the lowest level are the m s-tuples owned by one level-2 symbol; the
 correlation vectors f(. | mu) = P(class | patch = mu). From P samples, every tuple gets the centred
 vector n_c f^(. | mu) - 1 (length n_c), k-means groups the v m tuples of the grammar's lowest level
 into v clusters, and the result is scored against the true synonym classes. The paper predicts
-that clustering succeeds at P_cluster ~ sqrt(n_c) m^L (Cagnetta et al. 2024, Sec. V).
+that clustering succeeds at P_cluster ~ sqrt(n_c) m^L (Cagnetta et al. 2024, arXiv:2307.02129).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
 
+from .exact import class_tuple_probs
 from .grammar import Grammar, tuples_to_codes
 from .pstar import first_crossing
 from .validation import as_generator, check_int
@@ -61,8 +62,6 @@ def centred_correlations(counts) -> np.ndarray:
 
 def population_tuple_probs(grammar: Grammar, patch: int | None = None) -> np.ndarray:
     """Exact P(patch = mu | class) (n_c, v**s); ``patch=None`` sums over all d/s patches."""
-    from .exact import class_tuple_probs
-
     patches = range(grammar.d // grammar.s) if patch is None else [patch]
     return sum(class_tuple_probs(grammar, j) for j in patches)
 

@@ -1,4 +1,4 @@
-"""The layer-wise clustering algorithm (Cagnetta et al. 2024, Sec. V): learn the hierarchy bottom-up
+"""The layer-wise clustering algorithm (Cagnetta et al. 2024, arXiv:2307.02129): learn the hierarchy bottom-up
 from token-class correlations alone, without gradient descent.
 
 Fit, on training data (x (P, s**L), y (P,)):

@@ -15,7 +15,7 @@ input. One step of full-batch cross-entropy gradient descent then gives, with N(
 
 i.e. the hidden weights of tuple mu move along a random projection of its (count-weighted) centred
 correlation vector N(mu) (f^(. | mu) - 1/n_c): synonyms move together once P exceeds the noise scale
-P_c ~ n_c m**L (Cagnetta et al. 2024, Sec. V).
+P_c ~ n_c m**L (Cagnetta et al. 2024, arXiv:2307.02129).
 """
 
 from __future__ import annotations
@@ -35,10 +35,6 @@ class SymmetricTwoLayerNet:
 
     w: np.ndarray
     A: np.ndarray
-
-    @property
-    def width(self) -> int:
-        return self.w.size
 
 
 def init_symmetric(n_c: int, width: int, seed) -> SymmetricTwoLayerNet:
