@@ -25,7 +25,9 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "pstar", help="measure P* (test error < threshold) over a grid of P and seeds, resumable"
     )
-    add_grammar_args(parser)
+    add_grammar_args(parser, seed=False)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="first run seed; each seed derives the rules, data and initialisation (default: %(default)s)")
     parser.add_argument("--results", required=True, help="SQLite results file (created if missing; finished runs are skipped)")
     grid = parser.add_argument_group("training-set sizes")
     grid.add_argument("--P", type=int, nargs="+", help="explicit list of training-set sizes")
