@@ -8,8 +8,6 @@ around P*. Runs are stored in a SQLite file in the output folder (recomputed at 
 --quick: CPU, a few minutes on 2 cores. --full: more settings, seeds and width, sized for one GPU.
 """
 
-from __future__ import annotations
-
 import math
 import time
 from dataclasses import dataclass
