@@ -19,7 +19,7 @@ from rhm_theory.clustering import (
     tuple_class_counts,
 )
 from rhm_theory.exact import tuple_correlations
-from tests.strategies import grammars
+from strategies import grammars
 
 
 @settings(max_examples=20, deadline=None)
