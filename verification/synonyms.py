@@ -13,12 +13,12 @@ from threadpoolctl import threadpool_limits
 
 from rhm_theory import Grammar
 from rhm_theory.clustering import (
+    centred_correlations,
     cluster_synonyms,
     clustering_error_curve,
     fit_crossing_power_law,
     lowest_level_synonyms,
     population_tuple_probs,
-    centred_correlations,
 )
 from rhm_theory.exact import class_token_probs
 from rhm_theory.experiment import error_threshold
