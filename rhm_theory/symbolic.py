@@ -166,8 +166,11 @@ def expressions() -> dict:
     first-order (delta-method) expansion of ``E[(n_c f - 1)^2] = E[(p/pbar - 1)^2]`` around
     ``pbar = 1/v``. It equals ``E[(n_c f - 1)^2]`` exactly where ``var_pbar = 0``, i.e. pbar is
     deterministic (n_c m = v^s, and also m = v^(s-1) when L >= 2: the maximal case n_c = v,
-    m = v^(s-1)); elsewhere it underestimates it, with a relative error of order ``v^2 var_pbar``
-    (the relative variance of pbar; verification/correlations.py measures the factor).
+    m = v^(s-1)). Elsewhere it is an approximation that underestimates ``E[(n_c f - 1)^2]``: its
+    neglected terms are the correlations of ``(p - pbar)^2`` with the fluctuations of pbar, whose
+    relative size ``v^2 var_pbar`` is exact here, but no bound on the error is derived;
+    verification/correlations.py measures the ratio (exact ensembles and Monte Carlo: 1.0 to 1.5
+    over its settings).
 
     ``noise_f2`` is the leading order in 1/P of the variance of ``n_c`` times the empirical
     correlation from P i.i.d. samples: a token seen ``P/v`` times with class frequencies

@@ -176,8 +176,8 @@ def run(out_dir: Path, quick: bool = True) -> Section:
         + ["", "Noise vs signal (P i.i.d. samples, all positions; P_cross: where the measured value is 2 sigma_f2):", "",
            "| setting | sigma_f2 exact | sigma_f2 | P_c | P_cross measured |", "|---|---|---|---|---|"]
         + noise_rows
-        + ["", "Where pbar fluctuates, sigma_f2 is first order in the relative variance v^2 var_pbar of pbar; "
-               "the Monte Carlo value of E[(n_c f - 1)^2] against it:", ""]
+        + ["", "Where pbar fluctuates, sigma_f2 is the first-order (delta-method) value; the exact ensemble and "
+               "Monte Carlo values of E[(n_c f - 1)^2] against it (v^2 var_pbar: the relative variance of pbar):", ""]
         + [f"- {note}" for note in notes]
     )
     return Section("Symbolic theory: exact ensemble averages and the correlation crossing P_c", checks, markdown, figures)
