@@ -151,11 +151,14 @@ def fit_slope(x, y, confidence=0.95) -> tuple[float, float, float]:
 
 
 def log_x(ax) -> None:
-    """Logarithmic x axis labelled at 1, 2 and 5 times the powers of ten."""
+    """Logarithmic x axis (call after plotting) labelled at the powers of ten, and also at 2 and 5
+    times them when the axis spans less than two decades."""
     ax.set_xscale("log")
+    low, high = ax.get_xlim()
+    minor_labels = (2, 5) if math.log10(high / low) < 2 else ()
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
     ax.xaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(
-        lambda value, _: f"{value:g}" if round(value / 10 ** math.floor(math.log10(value))) in (2, 5) else ""))
+        lambda value, _: f"{value:g}" if round(value / 10 ** math.floor(math.log10(value))) in minor_labels else ""))
 
 
 def run(out_dir: Path, quick: bool = True) -> Section:
