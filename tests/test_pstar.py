@@ -141,6 +141,7 @@ def sleeping_runner(spec):
     return log_linear_runner(spec)
 
 
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="looks processes up in /proc")
 def test_pool_workers_exit_when_the_driver_is_killed(tmp_path):
     driver = f"""
 import sys
