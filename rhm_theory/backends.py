@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -36,6 +38,21 @@ class SweepOutcome:
     @property
     def complete(self) -> bool:
         return self.failed == 0
+
+
+def _init_worker(threads: int, driver_pid: int) -> None:
+    """Pool initializer: use ``threads`` torch threads, and exit as soon as the driver process is gone
+    (killed drivers would otherwise leave workers finishing runs that nobody stores)."""
+    import torch
+
+    torch.set_num_threads(threads)
+
+    def exit_with_driver() -> None:
+        while os.getppid() == driver_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=exit_with_driver, daemon=True).start()
 
 
 def guarded_run(runner, spec: RunSpec, threads: int | None = None) -> tuple[str, object]:
@@ -117,20 +134,25 @@ def execute(specs, store: ResultsStore, backend: str = "local", workers=None, ad
 
 
 def _run_local(todo: list[RunSpec], recorder: _Recorder, runner, workers: int) -> None:
-    if workers == 1:
+    if workers == 1 or len(todo) <= 1:  # in this process: no pool to start
         for spec in todo:
             recorder.record(spec, *guarded_run(runner, spec))
         return
     threads = max(1, (os.cpu_count() or 1) // workers)
     queue = list(reversed(todo))
     while queue:  # a new pool after a worker death; only the runs in flight are lost
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(threads, os.getpid()),
+        )
         in_flight = {}
         try:
             while queue or in_flight:
                 while queue and len(in_flight) < workers:  # bounded: in flight = running
                     spec = queue.pop()
-                    in_flight[pool.submit(guarded_run, runner, spec, threads)] = spec
+                    in_flight[pool.submit(guarded_run, runner, spec)] = spec
                 finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in finished:
                     status, payload = future.result()  # raises BrokenProcessPool if a worker died

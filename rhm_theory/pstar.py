@@ -13,16 +13,11 @@ over seeds (resampling whole error curves).
 from __future__ import annotations
 
 import math
-import multiprocessing
-import os
-import threading
-import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from .backends import execute
 from .experiment import RunSpec, error_threshold, run_key, run_one
 from .results import ResultsStore
 from .validation import as_generator, check_int
@@ -46,85 +41,25 @@ def geometric_grid(P_min, P_max, n) -> list[int]:
     return grid
 
 
-def _init_worker(threads: int, driver_pid: int) -> None:
-    """Pool initializer: use ``threads`` torch threads, and exit as soon as the driver process is gone
-    (killed drivers would otherwise leave workers finishing runs that nobody stores)."""
-    import torch
-
-    torch.set_num_threads(threads)
-
-    def exit_with_driver() -> None:
-        while os.getppid() == driver_pid:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=exit_with_driver, daemon=True).start()
-
-
 def run_specs(specs, store: ResultsStore, workers=None, runner=run_one, progress: bool = False) -> list[dict]:
-    """Run every spec whose key is not in ``store`` and append its row as soon as it finishes.
+    """Run every spec whose key is not in ``store`` (rhm_theory.backends, local process pool) and
+    append its row as soon as it finishes.
 
     ``workers``: number of processes (default: all CPU cores; 1 runs in this process). ``runner``: a
-    picklable top-level function spec -> row whose ``row["key"]`` is ``run_key(spec)``. If a run
-    raises, no new run starts, the runs in progress finish and are stored, and the error propagates.
-    Returns the rows of ``specs`` (finished earlier or now), in the order of ``specs``.
+    picklable top-level function spec -> row whose ``row["key"]`` is ``run_key(spec)``. A run that
+    raises is recorded as a failure while the other runs go on; then RuntimeError names the first
+    error, and a rerun retries the failed runs. Returns the rows of ``specs`` in their order.
     """
     specs = list(specs)
-    keys = [run_key(spec) for spec in specs]
-    if len(set(keys)) != len(keys):
-        raise ValueError("specs must be distinct: the same run is listed twice")
-    workers = (os.cpu_count() or 1) if workers is None else check_int("workers", workers)
-    done = store.finished_keys()
-    todo = [spec for spec, key in zip(specs, keys) if key not in done]
-    bar = tqdm(total=len(specs), initial=len(specs) - len(todo), desc="runs", disable=not progress)
-
-    def store_row(spec: RunSpec, row: dict) -> None:
-        if row.get("key") != run_key(spec):
-            raise ValueError(f"runner returned a row with key {row.get('key')!r}, expected run_key(spec) = {run_key(spec)!r}")
-        store.append(row)
-        bar.update(1)
-
-    try:
-        if workers == 1 or len(todo) <= 1:
-            for spec in todo:
-                store_row(spec, runner(spec))
-        else:
-            _run_in_pool(todo, runner, workers, store_row)
-    finally:
-        bar.close()
+    outcome = execute(specs, store, backend="local", workers=workers, runner=runner, progress=progress)
+    if outcome.failed:
+        first = store.failures()[-outcome.failed]["error"].splitlines()[0]
+        raise RuntimeError(
+            f"{outcome.failed} of {len(specs)} runs failed (recorded in {store.path}; rerun to retry them); "
+            f"first error: {first}"
+        )
     by_key = {row["key"]: row for row in store.rows()}
-    return [by_key[key] for key in keys]
-
-
-def _run_in_pool(specs, runner, workers: int, on_row) -> None:
-    """Run ``runner`` on every spec in ``workers`` spawned processes and call ``on_row(spec, row)`` in
-    this process as each run finishes. If a run raises, queued runs are cancelled, the runs in
-    progress finish (and reach ``on_row``), then the first error is raised."""
-    pool = ProcessPoolExecutor(
-        max_workers=min(workers, len(specs)),
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(max(1, (os.cpu_count() or 1) // workers), os.getpid()),
-    )
-    try:
-        failure = None
-        pending = {pool.submit(runner, spec): spec for spec in specs}
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                spec = pending.pop(future)
-                if future.cancelled():
-                    continue
-                if future.exception() is not None:
-                    failure = failure or future.exception()
-                    for queued in pending:
-                        queued.cancel()
-                    continue
-                on_row(spec, future.result())
-        if failure is not None:
-            raise failure
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    return [by_key[run_key(spec)] for spec in specs]
 
 
 def first_crossing(P_values, errors, threshold) -> tuple[float, str]:
