@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 import time
 import traceback
 from pathlib import Path
@@ -24,6 +25,7 @@ def run_script(path: Path, out_dir: Path, quick: bool) -> Section:
     try:
         spec = importlib.util.spec_from_file_location(f"verification_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses with postponed annotations look their module up
         spec.loader.exec_module(module)
         return module.run(out_dir, quick=quick)
     except Exception as error:  # report it and go on with the other scripts
