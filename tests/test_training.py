@@ -118,7 +118,7 @@ GRAMMAR_FLAGS = ["--v", "6", "--nc", "6", "--m", "3", "--s", "2", "--L", "2", "-
 
 
 def test_rhm_train_prints_one_json_object(capsys):
-    argv = ["train", *GRAMMAR_FLAGS, "--P", "100", "--ptest", "62", "--width", "16", "--max-epochs", "5", "--json"]
+    argv = ["train", *GRAMMAR_FLAGS, "--P", "100", "--P-test", "62", "--width", "16", "--max-epochs", "5", "--json"]
     assert main(argv) == 0
     row = json.loads(capsys.readouterr().out)
     assert {"test_error", "train_loss", "epochs", "seconds"} <= row.keys()
@@ -126,7 +126,7 @@ def test_rhm_train_prints_one_json_object(capsys):
 
 
 def test_rhm_train_refuses_more_data_than_p_max_minus_test(capsys):
-    assert main(["train", *GRAMMAR_FLAGS, "--P", "101", "--ptest", "62"]) == 2
+    assert main(["train", *GRAMMAR_FLAGS, "--P", "101", "--P-test", "62"]) == 2
     assert "p_max = 162" in capsys.readouterr().err
     assert main(["train", *GRAMMAR_FLAGS, "--P", "10", "--width", "0"]) == 2
     assert "width must be >= 1, got 0" in capsys.readouterr().err

@@ -24,7 +24,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("train", help="train one network on RHM data and report its test error")
     add_grammar_args(parser)
     parser.add_argument("--P", type=int, required=True, help="number of training data")
-    parser.add_argument("--ptest", type=int, default=2048, help="number of test data, disjoint from training (default: %(default)s)")
+    parser.add_argument("--P-test", dest="P_test", type=int, default=2048, help="number of test data, disjoint from training (default: %(default)s)")
     parser.add_argument("--model", choices=MODEL_NAMES, default=defaults.model, help="network (default: %(default)s)")
     parser.add_argument("--width", type=int, default=defaults.width, help="hidden width / channels (default: %(default)s)")
     parser.add_argument("--parametrization", choices=PARAMETRIZATIONS, default=defaults.parametrization,
@@ -38,7 +38,7 @@ def register(subparsers) -> None:
     parser.add_argument("--max-epochs", type=int, default=defaults.max_epochs, help="(default: %(default)s)")
     parser.add_argument("--max-steps", type=int, default=None, help="optional cap on SGD steps")
     parser.add_argument("--device", default=defaults.device, help="torch device, e.g. cpu or cuda (default: %(default)s)")
-    parser.add_argument("--sensitivity", type=int, default=0, metavar="N",
+    parser.add_argument("--sensitivity-samples", type=int, default=0, metavar="N",
                         help="also measure the synonymic sensitivities S_{k,l} on N test data (default: 0, skip)")
     parser.add_argument("--threads", type=int, default=1,
                         help="CPU threads for torch; small RHM nets train fastest on one (default: %(default)s)")
@@ -56,7 +56,7 @@ def run(args) -> int:
         L=args.L,
         P=args.P,
         seed=args.seed,
-        P_test=args.ptest,
+        P_test=args.P_test,
         model=args.model,
         width=args.width,
         parametrization=args.parametrization,
@@ -68,7 +68,7 @@ def run(args) -> int:
         max_epochs=args.max_epochs,
         max_steps=args.max_steps,
         device=args.device,
-        sensitivity_samples=args.sensitivity,
+        sensitivity_samples=args.sensitivity_samples,
     )
     row = run_one(spec)
     if args.json:
