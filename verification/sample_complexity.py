@@ -9,6 +9,7 @@ around P*. Runs are stored in a SQLite file in the output folder (recomputed at 
 """
 
 import math
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,7 +181,7 @@ def run(out_dir: Path, quick: bool = True) -> Section:
 
     start = time.perf_counter()
     with ResultsStore(database) as store:
-        rows = run_specs([s for g in groups for s in g.specs()], store, workers=mode.workers, progress=True)
+        rows = run_specs([s for g in groups for s in g.specs()], store, workers=mode.workers, progress=sys.stderr.isatty())
     seconds = time.perf_counter() - start
     by_spec = iter(rows)
     results = {}
