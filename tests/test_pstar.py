@@ -171,8 +171,8 @@ run_specs([FAKE.replace(P=P) for P in (10, 20, 30)], ResultsStore({str(tmp_path 
 def test_killed_rhm_pstar_resumes_with_each_run_exactly_once(tmp_path):
     results = tmp_path / "runs.sqlite"
     command = [sys.executable, "-m", "rhm_theory", "pstar", "--v", "4", "--nc", "4", "--m", "2", "--s", "2", "--L", "3",
-               "--P", "16", "32", "64", "128", "--seeds", "2", "--workers", "1", "--width", "8", "--max-epochs", "20",
-               "--P-test", "64", "--quiet", "--results", str(results)]
+               "--P", "16", "32", "64", "128", "--seeds", "2", "--workers", "1", "--width", "8", "--max-epochs", "300",
+               "--loss-threshold", "1e-12", "--P-test", "64", "--quiet", "--results", str(results)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     stored = 0

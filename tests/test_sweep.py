@@ -133,7 +133,8 @@ def test_failed_runs_are_recorded_reported_and_retried(tmp_path, monkeypatch, ca
 
 def test_killing_the_driver_mid_sweep_then_rerunning_completes_each_run_once(tmp_path):
     sweep = tmp_path / "sweep.toml"
-    sweep.write_text(SMALL_TOML.replace("P = [4, 8]", "P = [4, 6, 8, 10]").replace("seeds = 2", "seeds = 3"))
+    slow = SMALL_TOML.replace("max_epochs = 2", "max_epochs = 400\nloss_threshold = 1e-12")  # ~0.5 s per run
+    sweep.write_text(slow.replace("P = [4, 8]", "P = [4, 6, 8, 10]").replace("seeds = 2", "seeds = 3"))
     results = tmp_path / "results.sqlite"
     command = [sys.executable, "-m", "rhm_theory", "sweep", str(sweep), "--results", str(results), "--workers", "1", "--quiet"]
     process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
