@@ -41,17 +41,20 @@ def geometric_grid(P_min, P_max, n) -> list[int]:
     return grid
 
 
-def run_specs(specs, store: ResultsStore, workers=None, runner=run_one, progress: bool = False) -> list[dict]:
-    """Run every spec whose key is not in ``store`` (rhm_theory.backends, local process pool) and
-    append its row as soon as it finishes.
+def run_specs(specs, store: ResultsStore, workers=None, runner=run_one, progress: bool = False,
+              backend: dict | None = None) -> list[dict]:
+    """Run every spec whose key is not in ``store`` (rhm_theory.backends.execute) and append its row
+    as soon as it finishes.
 
-    ``workers``: number of processes (default: all CPU cores; 1 runs in this process). ``runner``: a
+    ``workers``: number of processes (default: all CPU cores; 1 runs in this process). ``backend``:
+    more options of :func:`rhm_theory.backends.execute` (default: the local process pool), e.g.
+    ``{"backend": "ray", "address": "auto", "gpus_per_run": 1}``. ``runner``: a
     picklable top-level function spec -> row whose ``row["key"]`` is ``run_key(spec)``. A run that
     raises is recorded as a failure while the other runs go on; then RuntimeError names the first
     error, and a rerun retries the failed runs. Returns the rows of ``specs`` in their order.
     """
     specs = list(specs)
-    outcome = execute(specs, store, backend="local", workers=workers, runner=runner, progress=progress)
+    outcome = execute(specs, store, workers=workers, runner=runner, progress=progress, **(backend or {}))
     if outcome.failed:
         first = store.failures()[-outcome.failed]["error"].splitlines()[0]
         raise RuntimeError(
@@ -161,21 +164,23 @@ def pstar_from_rows(base: RunSpec, P_values, seeds, rows, threshold=None, n_boot
 
 
 def measure_pstar(base: RunSpec, P_values, seeds, store: ResultsStore, workers=None, runner=run_one,
-                  threshold=None, progress: bool = False, n_bootstrap=1000) -> PStarResult:
+                  threshold=None, progress: bool = False, n_bootstrap=1000, backend: dict | None = None) -> PStarResult:
     """Train ``base`` at every P of ``P_values`` for every seed, storing rows in ``store``
-    (resumable), and estimate P* (see :func:`pstar_from_rows`)."""
+    (resumable), and estimate P* (see :func:`pstar_from_rows`); ``backend`` as in :func:`run_specs`."""
     P_values = sorted(P_values)
     if not seeds:
         raise ValueError("seeds must list at least one seed")
-    rows = run_specs(grid_specs(base, P_values, seeds), store, workers=workers, runner=runner, progress=progress)
+    rows = run_specs(grid_specs(base, P_values, seeds), store, workers, runner, progress, backend)
     return pstar_from_rows(base, P_values, seeds, rows, threshold, n_bootstrap)
 
 
 def adaptive_pstar(base: RunSpec, P_low, P_high, seeds, store: ResultsStore, steps=4, workers=None,
-                   runner=run_one, threshold=None, progress: bool = False, n_bootstrap=1000) -> PStarResult:
+                   runner=run_one, threshold=None, progress: bool = False, n_bootstrap=1000,
+                   backend: dict | None = None) -> PStarResult:
     """P* by bisection in log P: starts from the bracket [P_low, P_high] (measured first), then
     ``steps`` times measures the geometric midpoint of the current bracket (all seeds) and keeps the
     half where the mean error crosses the threshold. The estimate uses every measured P.
+    ``backend`` as in :func:`run_specs`.
     """
     P_low, P_high = check_int("P_low", P_low), check_int("P_high", P_high)
     if P_high <= P_low:
@@ -183,14 +188,14 @@ def adaptive_pstar(base: RunSpec, P_low, P_high, seeds, store: ResultsStore, ste
     if threshold is None:
         threshold = error_threshold(base.n_c, base.model)
     measured = [P_low, P_high]
-    result = measure_pstar(base, measured, seeds, store, workers, runner, threshold, progress, n_bootstrap)
+    result = measure_pstar(base, measured, seeds, store, workers, runner, threshold, progress, n_bootstrap, backend)
     lo, hi = P_low, P_high
     for _ in range(check_int("steps", steps, minimum=0)):
         middle = int(round(math.sqrt(lo * hi)))
         if result.status != "ok" or middle in (lo, hi):
             break
         measured = sorted(measured + [middle])
-        result = measure_pstar(base, measured, seeds, store, workers, runner, threshold, progress, n_bootstrap)
+        result = measure_pstar(base, measured, seeds, store, workers, runner, threshold, progress, n_bootstrap, backend)
         if result.mean_errors[measured.index(middle)] < threshold:
             hi = middle
         else:

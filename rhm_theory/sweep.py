@@ -11,7 +11,8 @@ Every value may be a scalar or a list; the sweep is the Cartesian product of all
 
     [data]
     P_over_ncmL = [0.5, 1, 2, 4]   # training-set sizes relative to n_c m^L (rounded), or
-    # P = [128, 256, 512]          # absolute sizes (exactly one of the two)
+    # P = [128, 256, 512]          # absolute sizes, or a P* search by bisection in log P per setting:
+    # adaptive = { P_low_over_ncmL = 0.25, P_high_over_ncmL = 8, steps = 4 }
     P_test = 1024
 
     [training]                 # any training field of RunSpec
@@ -30,7 +31,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from .experiment import RunSpec
@@ -47,7 +48,7 @@ TRAINING_FIELDS = tuple(
 )
 SECTIONS = {
     "grammar": GRAMMAR_FIELDS,
-    "data": ("P", "P_over_ncmL", "P_test"),
+    "data": ("P", "P_over_ncmL", "adaptive", "P_test"),
     "training": TRAINING_FIELDS,
     "run": ("seeds", "sensitivity_samples"),
 }
@@ -58,7 +59,12 @@ class SweepError(ValueError):
 
 
 def load_sweep(path: str | os.PathLike) -> list[RunSpec]:
-    """Read a sweep file and expand it into run specs (see the module docstring)."""
+    """Read a grid sweep file and expand it into run specs (see the module docstring)."""
+    return expand_sweep(read_sweep(path))
+
+
+def read_sweep(path: str | os.PathLike) -> dict:
+    """The parsed TOML document of a sweep file (SweepError if unreadable or not TOML)."""
     path = Path(path)
     try:
         text = path.read_text()
@@ -68,7 +74,7 @@ def load_sweep(path: str | os.PathLike) -> list[RunSpec]:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise SweepError(f"sweep file {path} is not valid TOML: {error}") from None
-    return expand_sweep(document)
+    return document
 
 
 def _values(section: str, name: str, value) -> list:
@@ -84,7 +90,77 @@ def _values(section: str, name: str, value) -> list:
 
 
 def expand_sweep(document: dict) -> list[RunSpec]:
-    """Run specs of a parsed sweep document, in a deterministic order (product of all lists)."""
+    """Run specs of a parsed grid sweep document, in a deterministic order (product of all lists)."""
+    settings, seeds = _settings(document)
+    data = document.get("data", {})
+    if "adaptive" in data:
+        raise SweepError("this sweep searches P adaptively (data.adaptive): use adaptive_searches()")
+    if ("P" in data) == ("P_over_ncmL" in data):
+        raise SweepError("give exactly one of data.P (sizes), data.P_over_ncmL (sizes relative to n_c m^L) and data.adaptive")
+    size_field = "P" if "P" in data else "P_over_ncmL"
+    sizes = _values("data", size_field, data[size_field])
+    specs, seen = [], set()
+    for setting in settings:
+        for size in sizes:
+            P = size if size_field == "P" else _relative_size(size, setting)
+            for seed in seeds:
+                spec = _make_spec({**setting, "P": P, "seed": seed})
+                if spec not in seen:
+                    seen.add(spec)
+                    specs.append(spec)
+    return specs
+
+
+@dataclass(frozen=True)
+class AdaptiveSearch:
+    """P* of one setting by bisection in log P (rhm_theory.pstar.adaptive_pstar) over all seeds.
+
+    ``base`` is the setting (at P = P_low, first seed); the bracket [P_low, P_high] is measured
+    first, then ``steps`` midpoints.
+    """
+
+    base: RunSpec
+    seeds: tuple
+    P_low: int
+    P_high: int
+    steps: int
+
+
+ADAPTIVE_FIELDS = ("P_low_over_ncmL", "P_high_over_ncmL", "steps")
+
+
+def adaptive_searches(document: dict) -> list[AdaptiveSearch]:
+    """The per-setting P* searches of a sweep whose [data] has
+    ``adaptive = { P_low_over_ncmL = 0.25, P_high_over_ncmL = 8, steps = 4 }``."""
+    settings, seeds = _settings(document)
+    data = document.get("data", {})
+    adaptive = data.get("adaptive")
+    if not isinstance(adaptive, dict):
+        raise SweepError("field data.adaptive must be a table { P_low_over_ncmL = ..., P_high_over_ncmL = ..., steps = ... }")
+    if "P" in data or "P_over_ncmL" in data:
+        raise SweepError("give exactly one of data.P (sizes), data.P_over_ncmL (sizes relative to n_c m^L) and data.adaptive")
+    for name in adaptive:
+        if name not in ADAPTIVE_FIELDS:
+            raise SweepError(f"unknown field data.adaptive.{name}: it takes {', '.join(ADAPTIVE_FIELDS)}")
+    for name in ADAPTIVE_FIELDS:
+        if name not in adaptive:
+            raise SweepError(f"missing field data.adaptive.{name}")
+    steps = adaptive["steps"]
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise SweepError(f"field data.adaptive.steps must be an integer >= 0, got {steps!r}")
+    searches = []
+    for setting in settings:
+        P_low = _relative_size(adaptive["P_low_over_ncmL"], setting, "data.adaptive.P_low_over_ncmL")
+        P_high = _relative_size(adaptive["P_high_over_ncmL"], setting, "data.adaptive.P_high_over_ncmL")
+        if P_high <= P_low:
+            raise SweepError(f"field data.adaptive: the bracket needs P_high > P_low, got {P_high} <= {P_low} for {setting}")
+        _make_spec({**setting, "P": P_high, "seed": seeds[0]})  # the bracket fits the grammar
+        searches.append(AdaptiveSearch(_make_spec({**setting, "P": P_low, "seed": seeds[0]}), tuple(seeds), P_low, P_high, steps))
+    return searches
+
+
+def _settings(document: dict) -> tuple[list[dict], list[int]]:
+    """Validate the document; every combination of the non-size fields, and the seeds."""
     for section, content in document.items():
         if section not in SECTIONS:
             raise SweepError(f"unknown section [{section}]: expected {', '.join(SECTIONS)}")
@@ -98,8 +174,6 @@ def expand_sweep(document: dict) -> list[RunSpec]:
         if name not in grammar:
             raise SweepError(f"missing field grammar.{name}")
     data = document.get("data", {})
-    if ("P" in data) == ("P_over_ncmL" in data):
-        raise SweepError("give exactly one of data.P (sizes) and data.P_over_ncmL (sizes relative to n_c m^L)")
     run = document.get("run", {})
     seeds = run.get("seeds", 1)
     if isinstance(seeds, int) and not isinstance(seeds, bool):
@@ -107,34 +181,19 @@ def expand_sweep(document: dict) -> list[RunSpec]:
             raise SweepError(f"field run.seeds = {seeds} must be >= 1 (a count) or a list of seeds")
         seeds = list(range(seeds))
     seeds = _values("run", "seeds", seeds)
-
     axes = {name: _values("grammar", name, grammar[name]) for name in GRAMMAR_FIELDS}
     axes.update({name: _values("training", name, value) for name, value in document.get("training", {}).items()})
-    for name in ("P_test",):
-        if name in data:
-            axes[name] = _values("data", name, data[name])
+    if "P_test" in data:
+        axes["P_test"] = _values("data", "P_test", data["P_test"])
     if "sensitivity_samples" in run:
         axes["sensitivity_samples"] = _values("run", "sensitivity_samples", run["sensitivity_samples"])
-    size_field = "P" if "P" in data else "P_over_ncmL"
-    sizes = _values("data", size_field, data[size_field])
-
-    specs, seen = [], set()
     names = list(axes)
-    for combination in itertools.product(*(axes[name] for name in names)):
-        settings = dict(zip(names, combination))
-        for size in sizes:
-            P = size if size_field == "P" else _relative_size(size, settings)
-            for seed in seeds:
-                spec = _make_spec({**settings, "P": P, "seed": seed})
-                if spec not in seen:
-                    seen.add(spec)
-                    specs.append(spec)
-    return specs
+    return [dict(zip(names, combination)) for combination in itertools.product(*(axes[name] for name in names))], seeds
 
 
-def _relative_size(factor, settings: dict) -> int:
+def _relative_size(factor, settings: dict, field: str = "data.P_over_ncmL") -> int:
     if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor <= 0:
-        raise SweepError(f"field data.P_over_ncmL values must be positive numbers, got {factor!r}")
+        raise SweepError(f"field {field} values must be positive numbers, got {factor!r}")
     return max(1, round(factor * settings["n_c"] * settings["m"] ** settings["L"]))
 
 

@@ -13,7 +13,7 @@ from rhm_theory.backends import execute
 from rhm_theory.cli import main
 from rhm_theory.experiment import run_key, run_one
 from rhm_theory.results import ResultsStore
-from rhm_theory.sweep import SweepError, expand_sweep, load_sweep
+from rhm_theory.sweep import SweepError, adaptive_searches, expand_sweep, load_sweep
 
 TIMING_FIELDS = {"seconds", "wall_seconds"}
 
@@ -60,7 +60,7 @@ def test_sweep_expands_to_the_product_of_its_lists():
         ({"training": {"lr": [0.1, "fast"]}}, r"field training.lr must be a number, got 'fast'"),
         ({"training": {"model": "mlp"}}, r"field training.model = 'mlp' is not a model"),
         ({"data": {"P": [], "P_test": 4}}, r"field data.P is an empty list"),
-        ({"data": {"P": [4], "P_over_ncmL": [1]}}, r"exactly one of data.P .* and data.P_over_ncmL"),
+        ({"data": {"P": [4], "P_over_ncmL": [1]}}, r"exactly one of data.P .*data.P_over_ncmL .*data.adaptive"),
         ({"run": {"seeds": 0}}, r"field run.seeds = 0 must be >= 1"),
         ({"data": {"P": [40], "P_test": 4}}, r"P = 40 .* exceed p_max = 16"),
     ],
@@ -196,3 +196,39 @@ def test_bundled_sweep_files_expand():
 
     for name, runs in (("quick.toml", 48), ("paper.toml", 600)):
         assert len(load_sweep(files("rhm_theory") / "sweeps" / name)) == runs
+
+
+def test_adaptive_sweep_bisects_each_setting_and_resumes(tmp_path, capsys):
+    document = {**SMALL, "grammar": {**SMALL["grammar"], "n_c": [2, 3]},
+                "data": {"adaptive": {"P_low_over_ncmL": 0.25, "P_high_over_ncmL": 1.5, "steps": 2}, "P_test": 4}}
+    searches = adaptive_searches(document)
+    assert [(s.base.n_c, s.P_low, s.P_high, s.steps, s.seeds) for s in searches] == [(2, 2, 12, 2, (0, 1)), (3, 3, 18, 2, (0, 1))]
+    with pytest.raises(SweepError, match="use adaptive_searches"):
+        expand_sweep(document)
+    sweep = tmp_path / "adaptive.toml"
+    sweep.write_text(SMALL_TOML.replace("P = [4, 8]", "adaptive = { P_low_over_ncmL = 0.5, P_high_over_ncmL = 1.5, steps = 1 }"))
+    results = tmp_path / "r.sqlite"
+    assert main(["sweep", str(sweep), "--results", str(results), "--workers", "1", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "1 adaptive P* searches" in out and "P measured [4, 12" in out
+    with ResultsStore(results) as store:
+        first = sorted(row["key"] for row in store.rows())
+    assert len(first) >= 4  # the bracket (2 sizes) for 2 seeds
+    main(["sweep", str(sweep), "--results", str(results), "--workers", "1", "--quiet"])
+    with ResultsStore(results) as store:
+        assert sorted(row["key"] for row in store.rows()) == first  # nothing run twice
+
+
+@pytest.mark.parametrize(
+    "adaptive, message",
+    [
+        ({"P_low_over_ncmL": 1, "P_high_over_ncmL": 2}, r"missing field data.adaptive.steps"),
+        ({"P_low_over_ncmL": 1, "P_high_over_ncmL": 2, "steps": 1, "tries": 3}, r"unknown field data.adaptive.tries"),
+        ({"P_low_over_ncmL": 2, "P_high_over_ncmL": 1, "steps": 1}, r"P_high > P_low"),
+        ({"P_low_over_ncmL": -1, "P_high_over_ncmL": 1, "steps": 1}, r"field data.adaptive.P_low_over_ncmL values must be positive"),
+        ({"P_low_over_ncmL": 1, "P_high_over_ncmL": 2, "steps": -1}, r"data.adaptive.steps must be an integer >= 0"),
+    ],
+)
+def test_malformed_adaptive_sweeps_name_the_field(adaptive, message):
+    with pytest.raises(SweepError, match=message):
+        adaptive_searches({**SMALL, "data": {"adaptive": adaptive, "P_test": 4}})

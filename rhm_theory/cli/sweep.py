@@ -1,27 +1,51 @@
-"""``rhm sweep FILE``: expand a sweep file into runs, skip finished ones, run the rest locally or on Ray."""
+"""``rhm sweep FILE``: expand a sweep file into runs, skip finished ones, run the rest locally or on Ray.
+
+A grid sweep runs all its runs at once; an adaptive sweep (``data.adaptive``) measures P* of each
+setting in turn by bisection in log P, each step's runs (all seeds) on the chosen backend.
+"""
 
 from __future__ import annotations
 
 from ..backends import BACKENDS, execute
+from ..pstar import adaptive_pstar
 from ..results import ResultsStore
-from ..sweep import load_sweep
+from ..sweep import adaptive_searches, expand_sweep, read_sweep
 
 
 def run(args) -> int:
-    specs = load_sweep(args.file)
+    document = read_sweep(args.file)
+    backend = {"backend": args.backend, "address": args.address, "gpus_per_run": args.gpus_per_run}
     with ResultsStore(args.results) as store:
-        outcome = execute(
-            specs, store, backend=args.backend, workers=args.workers, address=args.address,
-            gpus_per_run=args.gpus_per_run, progress=not args.quiet,
-        )
-        unresolved = store.failures()
+        if "adaptive" in document.get("data", {}):
+            return _run_adaptive(adaptive_searches(document), store, args, backend)
+        specs = expand_sweep(document)
+        outcome = execute(specs, store, workers=args.workers, progress=not args.quiet, **backend)
+        failures = store.failures()[-outcome.failed:] if outcome.failed else []
     print(f"{len(specs)} runs in {args.file}: {outcome.skipped} already stored, {outcome.finished} finished now, "
           f"{outcome.failed} failed now; results in {args.results}")
-    for failure in unresolved[-outcome.failed:] if outcome.failed else []:
+    for failure in failures:
         print(f"  failed {failure['key']}: {failure['error'].splitlines()[0]}")
     if outcome.failed:
         print("rerun the same command to retry the failed runs")
     return 0 if outcome.complete else 1
+
+
+def _run_adaptive(searches, store: ResultsStore, args, backend: dict) -> int:
+    failed = 0
+    for search in searches:
+        base = search.base
+        name = f"{base.model} v={base.v} n_c={base.n_c} m={base.m} s={base.s} L={base.L}"
+        try:
+            result = adaptive_pstar(base, search.P_low, search.P_high, list(search.seeds), store, steps=search.steps,
+                                    workers=args.workers, progress=not args.quiet, backend=backend)
+        except RuntimeError as error:  # failed runs are recorded; the next invocation retries them
+            failed += 1
+            print(f"{name}: {error}")
+            continue
+        print(f"{name}: P* = {result.pstar:.4g} ({result.status}), {100 * result.confidence:.0f}% CI "
+              f"[{result.ci_low:.4g}, {result.ci_high:.4g}], n_c m^L = {base.n_c * base.m ** base.L}, P measured {result.P_values}")
+    print(f"{len(searches)} adaptive P* searches, {failed} with failed runs; results in {args.results}")
+    return 1 if failed else 0
 
 
 def register(subparsers) -> None:
