@@ -92,9 +92,9 @@ def write_report(rows: list[dict], out_dir: str | Path, failures: list[dict] | N
     fig, ax = plt.subplots(figsize=(6, 4))
     for setting, group in sorted(groups.items()):
         P_values, means, errors = curve(group)
-        scale = setting[1] * setting[2] ** setting[4]
-        ax.errorbar(P_values / scale, means, yerr=errors, marker="o", ms=3, label=_label(setting))
-    ax.set(xscale="log", xlabel="P / (n_c m^L)", ylabel="test error", title="test error vs P / (n_c m^L)")
+        scale, chance = setting[1] * setting[2] ** setting[4], 1 - 1 / setting[1]
+        ax.errorbar(P_values / scale, means / chance, yerr=errors / chance, marker="o", ms=3, label=_label(setting))
+    ax.set(xscale="log", xlabel="P / (n_c m^L)", ylabel="test error / (1 - 1/n_c)", title="test error vs P / (n_c m^L)")
     if groups:
         ax.legend(fontsize=6)
     _save(fig, out_dir / "collapse.png")
@@ -167,7 +167,15 @@ def write_report(rows: list[dict], out_dir: str | Path, failures: list[dict] | N
 
 def _save(fig, path: Path) -> None:
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+    for ax in fig.axes:  # log axes: plain labels at 10^k, and at 2 and 5 x 10^k on short axes
+        for axis, scale, limits in ((ax.xaxis, ax.get_xscale(), ax.get_xlim()), (ax.yaxis, ax.get_yscale(), ax.get_ylim())):
+            if scale == "log":
+                decades = np.log10(max(limits) / min(limits))
+                axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if decades <= 2 else (1.0,)))
+                axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+                axis.set_minor_formatter(NullFormatter())
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
