@@ -102,7 +102,7 @@ def error_threshold(n_c: int, model: str) -> float:
     return (0.7 if model in SHALLOW_MODELS else 0.1) * (1.0 - 1.0 / n_c)
 
 
-def run_one(spec: RunSpec) -> dict:
+def run_one(spec: RunSpec, progress: bool = False) -> dict:
     """Train one network as ``spec`` says and return its row: every spec field, the run key, the
     derived seeds, test_error, train_loss, epochs, steps, seconds (training), stop_reason, wall_seconds
     (whole run) and, when asked, S_k{k}_l{l} for every hidden layer k and level l.
@@ -111,7 +111,7 @@ def run_one(spec: RunSpec) -> dict:
     seeds = derive_seeds(spec.seed)
     grammar = Grammar.random(spec.v, spec.n_c, spec.m, spec.s, spec.L, seed=seeds["rules"])
     train_set, test_set = grammar.sample_train_test(spec.P, spec.P_test, seed=seeds["data"])
-    config = TrainConfig(**{name: getattr(spec, name) for name in TRAINING_FIELDS}, seed=seeds["init"])
+    config = TrainConfig(**{name: getattr(spec, name) for name in TRAINING_FIELDS}, seed=seeds["init"], progress=progress)
     result = train(grammar, train_set, test_set, config)
     row = {"key": run_key(spec), **asdict(spec), **{f"{role}_seed": value for role, value in seeds.items()}}
     row.update(

@@ -123,6 +123,11 @@ def test_rhm_train_prints_one_json_object(capsys):
     row = json.loads(capsys.readouterr().out)
     assert {"test_error", "train_loss", "epochs", "seconds"} <= row.keys()
     assert (row["P"], row["P_test"], row["epochs"]) == (100, 62, 5)
+    assert main(argv + ["--progress"]) == 0  # same run, with a bar over epochs on stderr
+    captured = capsys.readouterr()
+    assert "epochs" in captured.err and "5/5" in captured.err
+    again = json.loads(captured.out)
+    assert {k: again[k] for k in ("key", "test_error", "train_loss")} == {k: row[k] for k in ("key", "test_error", "train_loss")}
 
 
 def test_rhm_train_refuses_more_data_than_p_max_minus_test(capsys):

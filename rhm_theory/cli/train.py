@@ -42,6 +42,7 @@ def register(subparsers) -> None:
                         help="also measure the synonymic sensitivities S_{k,l} on N test data (default: 0, skip)")
     parser.add_argument("--threads", type=int, default=1,
                         help="CPU threads for torch; small RHM nets train fastest on one (default: %(default)s)")
+    parser.add_argument("--progress", action="store_true", help="show a progress bar over epochs")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     parser.set_defaults(func=run)
 
@@ -70,7 +71,7 @@ def run(args) -> int:
         device=args.device,
         sensitivity_samples=args.sensitivity_samples,
     )
-    row = run_one(spec)
+    row = run_one(spec, progress=args.progress)
     if args.json:
         print(json.dumps(row))
     else:
