@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .data import check_tokens
 from .grammar import Grammar, tuples_to_codes
 
 _CHUNK_ELEMENTS = 2**22  # gathered message entries per chunk of rows (bounds the working memory)
@@ -22,11 +23,7 @@ def _leaf_messages(grammar: Grammar, x) -> tuple[np.ndarray, bool]:
     """Validate input; return (tokens (P, d) int64, True) or (likelihoods (P, d, v) float64, False)."""
     x = np.asarray(x)
     if np.issubdtype(x.dtype, np.integer):
-        if x.ndim != 2 or x.shape[1] != grammar.d:
-            raise ValueError(f"tokens must have shape (P, d={grammar.d}), got {x.shape}")
-        if x.size and (x.min() < 0 or x.max() >= grammar.v):
-            raise ValueError(f"tokens must be in range(v={grammar.v}), got values in [{x.min()}, {x.max()}]")
-        return x.astype(np.int64), True
+        return check_tokens(grammar, x), True
     if not np.issubdtype(x.dtype, np.floating):
         raise ValueError(f"x must be integer tokens (P, d) or float likelihoods (P, d, v), got dtype {x.dtype}")
     if x.ndim != 3 or x.shape[1:] != (grammar.d, grammar.v):

@@ -108,7 +108,7 @@ def parse(grammar: Grammar, x) -> tuple[np.ndarray, np.ndarray]:
     The grammar is unambiguous, so the derivation of a datum is unique. Raises ValueError naming the
     first rows that are not data of the grammar.
     """
-    x = _check_tokens(grammar, x)
+    x = check_tokens(grammar, x)
     P, s, m = x.shape[0], grammar.s, grammar.m
     offsets = block_offsets(grammar)
     choices = np.empty((P, grammar.n_nodes), dtype=np.int64)
@@ -276,7 +276,8 @@ def enumerate_data(grammar: Grammar, max_items=2**22) -> tuple[np.ndarray, np.nd
     return indices_to_data(grammar, np.arange(grammar.p_max, dtype=np.int64))
 
 
-def _check_tokens(grammar: Grammar, x) -> np.ndarray:
+def check_tokens(grammar: Grammar, x) -> np.ndarray:
+    """Tokens ``x`` as int64 (P, d) in range(v), else ValueError naming what is wrong."""
     x = np.asarray(x)
     if not np.issubdtype(x.dtype, np.integer):
         raise ValueError(f"tokens must be integers, got dtype {x.dtype}")
