@@ -3,7 +3,7 @@
 Rows are grouped by setting = (v, n_c, m, s, L, model, width); seeds are averaged. Figures:
 - test error vs P / (n_c m^L), one curve per setting (the paper's collapse, Eq. 7);
 - P* vs n_c m^L for settings whose curve crosses the threshold, with a least-squares slope in log-log
-  and a bootstrap confidence interval over settings (the paper: slope 1);
+  and its t confidence interval (rhm_theory.pstar.fit_slope; the paper: slope 1);
 - synonymic sensitivities S_{k,l} vs P / (n_c m^L) where the rows have them;
 - the theory's correlation signal sigma_f2 and sampling noise noise_f2(P) vs P, crossing at P_c.
 """
@@ -18,7 +18,7 @@ import sympy as sp
 
 from . import symbolic
 from .experiment import error_threshold
-from .pstar import estimate_pstar
+from .pstar import estimate_pstar, fit_slope
 
 SETTING = ("v", "n_c", "m", "s", "L", "model", "width")
 
@@ -62,20 +62,6 @@ def pstar_of(setting: tuple, rows: list[dict]):
     return estimate_pstar(P_values, seeds, errors, error_threshold(setting[1], setting[5]), n_bootstrap=200)
 
 
-def fit_slope(x, y, n_bootstrap: int = 2000, seed: int = 0) -> tuple[float, float, float]:
-    """Least-squares slope of log y against log x, with a 95% bootstrap interval over points."""
-    log_x, log_y = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
-    slope = float(np.polyfit(log_x, log_y, 1)[0])
-    rng = np.random.default_rng(seed)
-    boot = []
-    for _ in range(n_bootstrap):
-        pick = rng.integers(0, len(log_x), len(log_x))
-        if np.ptp(log_x[pick]) > 0:
-            boot.append(np.polyfit(log_x[pick], log_y[pick], 1)[0])
-    low, high = np.percentile(boot, [2.5, 97.5]) if boot else (np.nan, np.nan)
-    return slope, float(low), float(high)
-
-
 def write_report(rows: list[dict], out_dir: str | Path, failures: list[dict] | None = None) -> Path:
     """Write the figures (PNG) and ``summary.md`` into ``out_dir``; returns the summary's path."""
     import matplotlib
@@ -116,8 +102,8 @@ def write_report(rows: list[dict], out_dir: str | Path, failures: list[dict] | N
         ax.errorbar(scales, pstars, yerr=[pstars - np.minimum(lows, pstars), np.maximum(highs, pstars) - pstars], fmt="o")
         reference = np.geomspace(scales.min(), scales.max(), 10)
         ax.plot(reference, reference * np.exp(np.mean(np.log(pstars / scales))), "k--", lw=0.8, label="slope 1")
-        if len(set(scales)) >= 2:
-            slope, low, high = fit_slope(scales, pstars)
+        if len(set(scales)) >= 3:
+            slope, low, high = fit_slope(np.log(scales), np.log(pstars))
             lines += ["", f"Fitted slope of log P* vs log(n_c m^L): **{slope:.3f}** (95% CI [{low:.3f}, {high:.3f}]; the paper: 1)."]
             ax.set_title(f"P* vs n_c m^L: slope {slope:.2f} [{low:.2f}, {high:.2f}]")
         ax.legend()
@@ -165,17 +151,24 @@ def write_report(rows: list[dict], out_dir: str | Path, failures: list[dict] | N
     return summary
 
 
-def _save(fig, path: Path) -> None:
-    import matplotlib.pyplot as plt
+def label_log_axis(axis) -> None:
+    """Plain labels on a logarithmic matplotlib axis (call after plotting): at 10^k, and also at 2 and
+    5 x 10^k when the axis spans at most two decades (matplotlib's own minor labels overlap)."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    for ax in fig.axes:  # log axes: plain labels at 10^k, and at 2 and 5 x 10^k on short axes
-        for axis, scale, limits in ((ax.xaxis, ax.get_xscale(), ax.get_xlim()), (ax.yaxis, ax.get_yscale(), ax.get_ylim())):
+    low, high = sorted(axis.get_view_interval())
+    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if np.log10(high / low) <= 2 else (1.0,)))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _save(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    for ax in fig.axes:
+        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
             if scale == "log":
-                decades = np.log10(max(limits) / min(limits))
-                axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if decades <= 2 else (1.0,)))
-                axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-                axis.set_minor_formatter(NullFormatter())
+                label_log_axis(axis)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -16,6 +16,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import sympy as sp
+from sympy.stats import StudentT, cdf
 
 from .backends import execute
 from .experiment import RunSpec, error_threshold, run_key, run_one
@@ -146,6 +148,20 @@ def estimate_pstar(P_values, seeds, errors, threshold, n_bootstrap=1000, confide
         ci_high=float(np.percentile(boot, 100 - tail, method="higher")),
         confidence=confidence,
     )
+
+
+def fit_slope(x, y, confidence=0.95) -> tuple[float, float, float]:
+    """Least-squares slope of y against x with its Student-t confidence interval (n - 2 degrees of
+    freedom): (slope, low, high). For the paper's claim, x = log(n_c m^L) and y = log P* (slope 1)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.size < 3:
+        raise ValueError(f"a slope with a confidence interval needs at least 3 points, got {x.size}")
+    slope, intercept = np.polyfit(x, y, 1)
+    residuals = y - (slope * x + intercept)
+    standard_error = math.sqrt((residuals**2).sum() / (x.size - 2) / ((x - x.mean()) ** 2).sum())
+    quantile = sp.Symbol("q")
+    t = float(sp.nsolve(cdf(StudentT("t", x.size - 2))(quantile) - (1 + confidence) / 2, quantile, 2))
+    return float(slope), float(slope - t * standard_error), float(slope + t * standard_error)
 
 
 def grid_specs(base: RunSpec, P_values, seeds) -> list[RunSpec]:

@@ -18,14 +18,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
-import sympy  # noqa: E402
 import torch  # noqa: E402
-from sympy.stats import StudentT, cdf  # noqa: E402
 
 from rhm_theory.experiment import RunSpec, error_threshold  # noqa: E402
-from rhm_theory.pstar import grid_specs, pstar_from_rows, run_specs  # noqa: E402
+from rhm_theory.figures import label_log_axis  # noqa: E402
+from rhm_theory.pstar import fit_slope, grid_specs, pstar_from_rows, run_specs  # noqa: E402
 from rhm_theory.report import Check, Section, section_main  # noqa: E402
 from rhm_theory.results import ResultsStore  # noqa: E402
 
@@ -141,25 +139,10 @@ def maximal_group(model: str, mode: Mode, device: str) -> Group:
     return Group(base, P_values, list(range(max(2, mode.seeds - 1))))
 
 
-def fit_slope(x, y, confidence=0.95) -> tuple[float, float, float]:
-    """Least-squares slope of y against x with its Student-t confidence interval (n - 2 degrees of freedom)."""
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    slope, intercept = np.polyfit(x, y, 1)
-    residuals = y - (slope * x + intercept)
-    standard_error = math.sqrt((residuals**2).sum() / (x.size - 2) / ((x - x.mean()) ** 2).sum())
-    t = float(sympy.nsolve(cdf(StudentT("t", x.size - 2))(sympy.Symbol("q")) - (1 + confidence) / 2, 2))
-    return float(slope), float(slope - t * standard_error), float(slope + t * standard_error)
-
-
 def log_x(ax) -> None:
-    """Logarithmic x axis (call after plotting) labelled at the powers of ten, and also at 2 and 5
-    times them when the axis spans less than two decades."""
+    """Logarithmic x axis (call after plotting) with plain labels (rhm_theory.figures.label_log_axis)."""
     ax.set_xscale("log")
-    low, high = ax.get_xlim()
-    minor_labels = (2, 5) if math.log10(high / low) < 2 else ()
-    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
-    ax.xaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(
-        lambda value, _: f"{value:g}" if round(value / 10 ** math.floor(math.log10(value))) in minor_labels else ""))
+    label_log_axis(ax.xaxis)
 
 
 def run(out_dir: Path, quick: bool = True) -> Section:
