@@ -1,4 +1,4 @@
-"""Training benchmark (issue 4): throughput of rhm_theory.training.train for the hierarchical CNN at
+"""Training benchmark (issue 4): throughput of rhm_theory.learning.training.train for the hierarchical CNN at
 (v=8, n_c=8, m=4, s=2, L=3), width 256, batch 128, mean field, SGD, on CPU and on CUDA when present.
 
 For each device it prints the median over repeats of
@@ -17,9 +17,9 @@ import torch
 from torch.nn import functional as F
 
 from rhm_theory import Grammar
-from rhm_theory.encoding import one_hot
-from rhm_theory.models import build_model
-from rhm_theory.training import TrainConfig, train
+from rhm_theory.learning.encoding import one_hot
+from rhm_theory.learning.models import build_model
+from rhm_theory.learning.training import TrainConfig, train
 
 PARAMS = (8, 8, 4, 2, 3)  # (v, n_c, m, s, L)
 P_TRAIN, P_TEST = 4096, 512  # P_TRAIN = 8 n_c m^L, the issue's reference training-set size

@@ -43,7 +43,7 @@ def test_masked_tokens_marginalise_exactly():
     x, y = grammar.enumerate()
     likelihoods = np.eye(grammar.v)[x[:5]]
     likelihoods[:, 1:] = 1.0  # only the first token is observed
-    from rhm_theory.exact import correlations
+    from rhm_theory.theory.exact import correlations
 
     expected = correlations(grammar, 0).filled(np.nan)[:, x[:5, 0]].T
     assert np.allclose(bp.posterior(grammar, likelihoods), expected, atol=1e-12)

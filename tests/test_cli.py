@@ -38,7 +38,7 @@ def test_verify_runs_scripts_writes_report_and_fails_on_failure(tmp_path, capsys
     checks = tmp_path / "checks"
     checks.mkdir()
     (checks / "good.py").write_text(
-        "from rhm_theory.report import Check, Section\n"
+        "from rhm_theory.report.checks import Check, Section\n"
         "def run(out_dir, quick=True):\n"
         "    return Section('good', [Check('one plus one', 1 + 1 == 2, '2')])\n"
     )

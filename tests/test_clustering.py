@@ -8,7 +8,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from rhm_theory import Grammar
-from rhm_theory.clustering import (
+from rhm_theory.synonyms.clustering import (
     centred_correlations,
     cluster_synonyms,
     fit_crossing_power_law,
@@ -18,7 +18,7 @@ from rhm_theory.clustering import (
     score_clustering,
     tuple_class_counts,
 )
-from rhm_theory.exact import tuple_correlations
+from rhm_theory.theory.exact import tuple_correlations
 from strategies import grammars
 
 

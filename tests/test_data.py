@@ -8,7 +8,7 @@ from hypothesis import given, settings as hsettings, strategies as st
 from strategies import grammars
 
 from rhm_theory import Grammar
-from rhm_theory.data import data_to_indices, indices_to_data
+from rhm_theory.core.sampling import data_to_indices, indices_to_data
 
 
 def _rows(x):
@@ -59,7 +59,7 @@ def test_sampling_beyond_int64_p_max_is_distinct_and_valid():
 
 def test_sampling_beyond_int64_p_max_removes_repeats(monkeypatch):
     # force the digit-wise path on a tiny grammar, where repeats are frequent
-    import rhm_theory.data as data
+    import rhm_theory.core.sampling as data
 
     grammar = Grammar.random(3, 2, 2, 2, 2, seed=0)  # p_max = 16
     monkeypatch.setattr(data, "_SINGLE_INDEX_LIMIT", 1)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from rhm_theory import Grammar
-from rhm_theory.encoding import RHMDataset, batches, encode, one_hot, tuple_one_hot, whitened_one_hot
+from rhm_theory.learning.encoding import RHMDataset, batches, encode, one_hot, tuple_one_hot, whitened_one_hot
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from hypothesis import given, settings as hsettings
 from strategies import grammars
 
 from rhm_theory import Grammar, exact
-from rhm_theory.grammar import tuples_to_codes
+from rhm_theory.core.rules import tuples_to_codes
 
 
 def _frequencies(keys, y, n_c, n_keys):

@@ -10,7 +10,7 @@ from hypothesis import given, settings as hsettings, strategies as st
 from strategies import grammars, settings
 
 from rhm_theory import Grammar
-from rhm_theory.grammar import tuples_to_codes
+from rhm_theory.core.rules import tuples_to_codes
 
 
 @given(settings(), st.integers(0, 2**32 - 1))

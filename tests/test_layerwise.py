@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rhm_theory import Grammar
-from rhm_theory.layerwise import UNKNOWN, fit_layerwise, layerwise_error_curve, reduce_patches
+from rhm_theory.synonyms.layerwise import UNKNOWN, fit_layerwise, layerwise_error_curve, reduce_patches
 
 
 def is_relabelling(a, b) -> bool:

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.nn import functional as F
 
-from rhm_theory.encoding import one_hot
-from rhm_theory.models import MODEL_NAMES, PARAMETRIZATIONS, build_model
+from rhm_theory.learning.encoding import one_hot
+from rhm_theory.learning.models import MODEL_NAMES, PARAMETRIZATIONS, build_model
 
 SHAPES = [(3, 2, 2, 2), (4, 3, 2, 3), (3, 2, 3, 2), (2, 2, 2, 1)]  # (v, n_c, s, L)
 

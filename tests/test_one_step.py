@@ -10,8 +10,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from rhm_theory import Grammar
-from rhm_theory.clustering import lowest_level_synonyms, tuple_class_counts
-from rhm_theory.one_step import (
+from rhm_theory.synonyms.clustering import lowest_level_synonyms, tuple_class_counts
+from rhm_theory.synonyms.one_step import (
     cross_entropy,
     effective_rank,
     init_symmetric,

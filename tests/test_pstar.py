@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rhm_theory.experiment import RunSpec, derive_seeds, error_threshold, run_key, run_one
-from rhm_theory.pstar import adaptive_pstar, estimate_pstar, first_crossing, geometric_grid, measure_pstar, run_specs
-from rhm_theory.results import ResultsStore
+from rhm_theory.runs.experiment import RunSpec, derive_seeds, error_threshold, run_key, run_one
+from rhm_theory.runs.pstar import adaptive_pstar, geometric_grid, measure_pstar, run_specs
+from rhm_theory.theory.stats import estimate_pstar, first_crossing
+from rhm_theory.runs.store import ResultsStore
 
 BASE = RunSpec(v=4, n_c=4, m=2, s=2, L=3, P=16, seed=0, P_test=64, width=8, max_epochs=5)
 FAKE = RunSpec(v=8, n_c=8, m=4, s=2, L=3, P=16, seed=0)  # p_max = 131072, for the fake runner
@@ -147,8 +148,8 @@ def test_pool_workers_exit_when_the_driver_is_killed(tmp_path):
 import sys
 sys.path.insert(0, {str(Path(__file__).parent)!r})
 from test_pstar import FAKE, sleeping_runner
-from rhm_theory.pstar import run_specs
-from rhm_theory.results import ResultsStore
+from rhm_theory.runs.pstar import run_specs
+from rhm_theory.runs.store import ResultsStore
 run_specs([FAKE.replace(P=P) for P in (10, 20, 30)], ResultsStore({str(tmp_path / "r.sqlite")!r}), workers=2, runner=sleeping_runner)
 """
     process = subprocess.Popen([sys.executable, "-c", driver], env={**os.environ, "PID_DIR": str(tmp_path)})

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rhm_theory.results import ResultsStore
+from rhm_theory.runs.store import ResultsStore
 
 values = st.one_of(
     st.none(),

@@ -1,5 +1,5 @@
 """Synonymic exchange P_l and sensitivity S_{k,l}, checked against hidden symbols recomputed here by a
-plain dictionary parse (independent of rhm_theory.data.parse)."""
+plain dictionary parse (independent of rhm_theory.core.sampling.parse)."""
 
 import numpy as np
 import pytest
@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rhm_theory import Grammar
-from rhm_theory.models import build_model
-from rhm_theory.sensitivity import exchanged_columns, synonymic_exchange, synonymic_sensitivity
+from rhm_theory.learning.models import build_model
+from rhm_theory.learning.sensitivity import exchanged_columns, synonymic_exchange, synonymic_sensitivity
 
 
 def hidden_symbols(grammar, x):

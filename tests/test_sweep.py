@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from rhm_theory.backends import execute
+from rhm_theory.runs.backends import execute
 from rhm_theory.cli import main
-from rhm_theory.experiment import run_key, run_one
-from rhm_theory.results import ResultsStore
-from rhm_theory.sweep import SweepError, adaptive_searches, expand_sweep, load_sweep
+from rhm_theory.runs.experiment import run_key, run_one
+from rhm_theory.runs.store import ResultsStore
+from rhm_theory.runs.sweep import SweepError, adaptive_searches, expand_sweep, load_sweep
 
 TIMING_FIELDS = {"seconds", "wall_seconds"}
 
@@ -195,7 +195,7 @@ def test_bundled_sweep_files_expand():
     from importlib.resources import files
 
     for name, runs in (("quick.toml", 48), ("paper.toml", 600)):
-        assert len(load_sweep(files("rhm_theory") / "sweeps" / name)) == runs
+        assert len(load_sweep(files("rhm_theory") / "runs" / "sweeps" / name)) == runs
 
 
 def test_adaptive_sweep_bisects_each_setting_and_resumes(tmp_path, capsys):

@@ -1,7 +1,7 @@
-"""The sympy closed forms of rhm_theory.symbolic against independent computations.
+"""The sympy closed forms of rhm_theory.theory.symbolic against independent computations.
 
-- exact: brute-force averages over every possible rule draw (rhm_theory.ensemble, built on the exact
-  class-token probabilities of rhm_theory.exact), compared by rational equality;
+- exact: brute-force averages over every possible rule draw (rhm_theory.theory.ensemble, built on the exact
+  class-token probabilities of rhm_theory.theory.exact), compared by rational equality;
 - Monte Carlo: means over random grammars within their 99 % confidence interval;
 - the reductions used by the brute force, proven to change nothing on ensembles small enough to
   enumerate without them.

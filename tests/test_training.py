@@ -11,9 +11,9 @@ from torch.nn import functional as F
 
 from rhm_theory import Grammar
 from rhm_theory.cli import main
-from rhm_theory.encoding import one_hot
-from rhm_theory.models import MODEL_NAMES
-from rhm_theory.training import TrainConfig, train
+from rhm_theory.learning.encoding import one_hot
+from rhm_theory.learning.models import MODEL_NAMES
+from rhm_theory.learning.training import TrainConfig, train
 
 
 @pytest.fixture(autouse=True)

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rhm_theory import Grammar
-from rhm_theory.exact import class_token_probs, class_tuple_probs
-from rhm_theory.grammar import tuples_to_codes
-from rhm_theory.uncorrelated import balanced_block, uncorrelated_grammar
+from rhm_theory.theory.exact import class_token_probs, class_tuple_probs
+from rhm_theory.core.rules import tuples_to_codes
+from rhm_theory.synonyms.uncorrelated import balanced_block, uncorrelated_grammar
 
 
 @st.composite

@@ -10,7 +10,7 @@ import numpy as np
 import sympy as sp
 
 from rhm_theory import Grammar, ensemble, exact, symbolic
-from rhm_theory.report import Check, Section, section_main
+from rhm_theory.report.checks import Check, Section, section_main
 
 # tiny settings (v, n_c, m, s, L) whose every rule draw is enumerated
 EXACT_QUICK = [(2, 3, 1, 2, 2), (2, 3, 1, 2, 3), (3, 2, 2, 2, 1), (2, 3, 1, 3, 2), (2, 2, 2, 2, 2), (2, 2, 4, 3, 2)]

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from rhm_theory import Grammar, bp, exact
-from rhm_theory.data import data_to_indices
-from rhm_theory.report import Check, Section, section_main
+from rhm_theory.core.sampling import data_to_indices
+from rhm_theory.report.checks import Check, Section, section_main
 
 # (v, n_c, m, s, L) small enough to enumerate
 SETTINGS_QUICK = [(3, 2, 2, 2, 2), (4, 3, 2, 2, 3), (2, 2, 2, 3, 2), (3, 3, 3, 2, 1), (3, 2, 3, 2, 3)]

@@ -21,11 +21,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from rhm_theory.experiment import RunSpec, error_threshold  # noqa: E402
-from rhm_theory.figures import label_log_axis  # noqa: E402
-from rhm_theory.pstar import fit_slope, grid_specs, pstar_from_rows, run_specs  # noqa: E402
-from rhm_theory.report import Check, Section, section_main  # noqa: E402
-from rhm_theory.results import ResultsStore  # noqa: E402
+from rhm_theory.runs.experiment import RunSpec, error_threshold  # noqa: E402
+from rhm_theory.report.figures import label_log_axis  # noqa: E402
+from rhm_theory.runs.pstar import grid_specs, pstar_from_rows, run_specs  # noqa: E402
+from rhm_theory.theory.stats import fit_slope  # noqa: E402
+from rhm_theory.report.checks import Check, Section, section_main  # noqa: E402
+from rhm_theory.runs.store import ResultsStore  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def maximal_group(model: str, mode: Mode, device: str) -> Group:
 
 
 def log_x(ax) -> None:
-    """Logarithmic x axis (call after plotting) with plain labels (rhm_theory.figures.label_log_axis)."""
+    """Logarithmic x axis (call after plotting) with plain labels (rhm_theory.report.figures.label_log_axis)."""
     ax.set_xscale("log")
     label_log_axis(ax.xaxis)
 

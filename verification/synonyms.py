@@ -12,7 +12,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from rhm_theory import Grammar
-from rhm_theory.clustering import (
+from rhm_theory.synonyms.clustering import (
     centred_correlations,
     cluster_synonyms,
     clustering_error_curve,
@@ -20,14 +20,14 @@ from rhm_theory.clustering import (
     lowest_level_synonyms,
     population_tuple_probs,
 )
-from rhm_theory.exact import class_token_probs
-from rhm_theory.experiment import error_threshold
-from rhm_theory.layerwise import layerwise_error_curve
-from rhm_theory.one_step import one_step_curves
-from rhm_theory.pstar import first_crossing
-from rhm_theory.report import Check, Section, section_main
-from rhm_theory.training import TrainConfig, train
-from rhm_theory.uncorrelated import uncorrelated_grammar
+from rhm_theory.theory.exact import class_token_probs
+from rhm_theory.runs.experiment import error_threshold
+from rhm_theory.synonyms.layerwise import layerwise_error_curve
+from rhm_theory.synonyms.one_step import one_step_curves
+from rhm_theory.theory.stats import first_crossing
+from rhm_theory.report.checks import Check, Section, section_main
+from rhm_theory.learning.training import TrainConfig, train
+from rhm_theory.synonyms.uncorrelated import uncorrelated_grammar
 
 S = 2
 CLUSTER_THRESHOLD = 0.5  # P_cluster: clustering error 1 - ARI falls to 0.5
@@ -279,7 +279,7 @@ def describe(config, sweeps, fit, quick: bool) -> str:
         "",
         "One step: symmetric initialisation (all tuples share hidden weights, mirrored readout), so the first-layer "
         "S and effective rank measure the update alone; S = 0.5 crossings are fitted against n_c m^L.",
-        "Uncorrelated RHM: every parent owns whole balanced blocks of tuples (rhm_theory.uncorrelated).",
+        "Uncorrelated RHM: every parent owns whole balanced blocks of tuples (rhm_theory.synonyms.uncorrelated).",
     ])
 
 

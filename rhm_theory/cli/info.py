@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..validation import check_int, check_params
+from rhm_theory.core.validation import check_int, check_params
 from . import add_grammar_args
 
 

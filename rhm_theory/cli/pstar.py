@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from dataclasses import fields
 
-from ..experiment import RunSpec
-from ..models import MODEL_NAMES, PARAMETRIZATIONS
-from ..pstar import adaptive_pstar, geometric_grid, measure_pstar
-from ..results import ResultsStore
-from ..training import OPTIMIZERS
+from rhm_theory.runs.experiment import RunSpec
+from rhm_theory.learning.models import MODEL_NAMES, PARAMETRIZATIONS
+from rhm_theory.runs.pstar import adaptive_pstar, geometric_grid, measure_pstar
+from rhm_theory.runs.store import ResultsStore
+from rhm_theory.learning.training import OPTIMIZERS
 from . import add_grammar_args
 
 # RunSpec fields set by the grammar flags, the P grid and the seeds; every other field is a flag.
@@ -44,7 +44,7 @@ def register(subparsers) -> None:
     parser.add_argument("--csv", help="also export all rows of the results file to this CSV file")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the P* estimate as one JSON object")
-    runs = parser.add_argument_group("run settings (rhm_theory.experiment.RunSpec)")
+    runs = parser.add_argument_group("run settings (rhm_theory.runs.experiment.RunSpec)")
     for field in fields(RunSpec):
         if field.name in GRID_FIELDS:
             continue

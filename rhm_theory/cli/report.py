@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..figures import write_report
-from ..results import ResultsStore
+from rhm_theory.report.figures import write_report
+from rhm_theory.runs.store import ResultsStore
 
 
 def run(args) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..grammar import Grammar
+from rhm_theory.core.grammar import Grammar
 from . import add_grammar_args
 
 

@@ -6,10 +6,10 @@ setting in turn by bisection in log P, each step's runs (all seeds) on the chose
 
 from __future__ import annotations
 
-from ..backends import BACKENDS, execute
-from ..pstar import adaptive_pstar
-from ..results import ResultsStore
-from ..sweep import adaptive_searches, expand_sweep, read_sweep
+from rhm_theory.runs.backends import BACKENDS, execute
+from rhm_theory.runs.pstar import adaptive_pstar
+from rhm_theory.runs.store import ResultsStore
+from rhm_theory.runs.sweep import adaptive_searches, expand_sweep, read_sweep
 
 
 def run(args) -> int:
@@ -50,7 +50,7 @@ def _run_adaptive(searches, store: ResultsStore, args, backend: dict) -> int:
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("sweep", help="run a sweep file (resumable; local processes or a Ray cluster)")
-    parser.add_argument("file", help="sweep description (TOML; see rhm_theory.sweep)")
+    parser.add_argument("file", help="sweep description (TOML; see rhm_theory.runs.sweep)")
     parser.add_argument("--results", default="results.sqlite", help="SQLite results file (default: %(default)s)")
     parser.add_argument("--backend", choices=BACKENDS, default="local", help="(default: %(default)s)")
     parser.add_argument("--workers", type=int, default=None, help="local processes, or CPUs of a local Ray instance (default: all cores)")

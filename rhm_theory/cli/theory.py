@@ -1,6 +1,6 @@
-"""``rhm theory``: the exact rule-ensemble closed forms of rhm_theory.symbolic at given parameters.
+"""``rhm theory``: the exact rule-ensemble closed forms of rhm_theory.theory.symbolic at given parameters.
 
-``--json`` prints one object keyed as ``rhm_theory.symbolic.QUANTITIES``: integers as JSON integers,
+``--json`` prints one object keyed as ``rhm_theory.theory.symbolic.QUANTITIES``: integers as JSON integers,
 rationals as strings "a/b", booleans as booleans, any other exact value (``log(3)/log(2)``,
 ``128*sqrt(2)``, ``noise_f2`` as an expression in P when --P is not given) as sympy's string.
 """
@@ -11,7 +11,7 @@ import json
 
 import sympy as sp
 
-from .. import symbolic
+from rhm_theory.theory import symbolic
 from . import add_grammar_args
 
 

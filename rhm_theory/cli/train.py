@@ -1,6 +1,6 @@
 """``rhm train``: draw a grammar and disjoint train/test sets from a seed, train one network, report.
 
-The run is exactly one row of a P* measurement (rhm_theory.experiment.run_one): the same flags and
+The run is exactly one row of a P* measurement (rhm_theory.runs.experiment.run_one): the same flags and
 seed give the same rules, data, initialisation and result as ``rhm pstar`` does for that point.
 """
 
@@ -10,10 +10,10 @@ import json
 
 import torch
 
-from ..experiment import RunSpec, run_one
-from ..models import MODEL_NAMES, PARAMETRIZATIONS
-from ..training import OPTIMIZERS, TrainConfig
-from ..validation import check_int
+from rhm_theory.runs.experiment import RunSpec, run_one
+from rhm_theory.learning.models import MODEL_NAMES, PARAMETRIZATIONS
+from rhm_theory.learning.training import OPTIMIZERS, TrainConfig
+from rhm_theory.core.validation import check_int
 from . import add_grammar_args
 
 REPORTED = ("test_error", "train_loss", "epochs", "steps", "seconds", "stop_reason")

@@ -8,7 +8,7 @@ import time
 import traceback
 from pathlib import Path
 
-from ..report import Check, Section, write_report
+from rhm_theory.report.checks import Check, Section, write_report
 
 
 def find_checks_dir(explicit: str | None) -> Path:

@@ -1,4 +1,4 @@
-"""Sweep files: a TOML description of many runs, expanded into run specs (rhm_theory.experiment.RunSpec).
+"""Sweep files: a TOML description of many runs, expanded into run specs (rhm_theory.runs.experiment.RunSpec).
 
 Every value may be a scalar or a list; the sweep is the Cartesian product of all lists::
 
@@ -34,8 +34,8 @@ import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .experiment import RunSpec
-from .models import MODEL_NAMES
+from rhm_theory.runs.experiment import RunSpec
+from rhm_theory.learning.models import MODEL_NAMES
 
 try:
     import tomllib
@@ -113,7 +113,7 @@ def expand_sweep(document: dict) -> list[RunSpec]:
 
 @dataclass(frozen=True)
 class AdaptiveSearch:
-    """P* of one setting by bisection in log P (rhm_theory.pstar.adaptive_pstar) over all seeds.
+    """P* of one setting by bisection in log P (rhm_theory.runs.pstar.adaptive_pstar) over all seeds.
 
     ``base`` is the setting (at P = P_low, first seed); the bracket [P_low, P_high] is measured
     first, then ``steps`` midpoints.

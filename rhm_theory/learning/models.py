@@ -1,6 +1,6 @@
 """Networks trained on the RHM (THEORY.md §4): hierarchical CNN and LCN, fully-connected nets, transformer.
 
-Every model takes one-hot float input of shape (B, v, d) with d = s**L (``rhm_theory.encoding.one_hot``)
+Every model takes one-hot float input of shape (B, v, d) with d = s**L (``rhm_theory.learning.encoding.one_hot``)
 and returns logits (B, n_c). ``model.hidden_layers(x)`` returns the post-activation output of every
 hidden layer k = 1..K (used for the synonymic sensitivity, THEORY.md §3), and ``model.lr_scale`` is the
 factor the training loop multiplies the SGD learning rate by.
@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .validation import check_int
+from rhm_theory.core.validation import check_int
 
 MODEL_NAMES = ("cnn", "lcn", "fcn", "deep_fcn", "transformer")
 PARAMETRIZATIONS = ("mean_field", "standard")

@@ -18,10 +18,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
 
-from .exact import class_tuple_probs
-from .grammar import Grammar, tuples_to_codes
-from .pstar import first_crossing
-from .validation import as_generator, check_int
+from rhm_theory.theory.exact import class_tuple_probs
+from rhm_theory.core.grammar import Grammar
+from rhm_theory.core.rules import tuples_to_codes
+from rhm_theory.theory.stats import first_crossing
+from rhm_theory.core.validation import as_generator, check_int
 
 
 # ----- correlation vectors ----------------------------------------------------------------------
@@ -176,7 +177,7 @@ def fit_crossing_power_law(sweeps, scales, threshold: float, n_boot: int = 1000,
     grammars and samples). ``scales``: (n_settings,) one predicted scale per setting (e.g.
     sqrt(n_c) m**L), or (n_settings, k) k factors fitted with separate exponents (e.g. n_c and m**L).
     Each setting's P_cluster is the crossing of its seed-averaged curve
-    (:func:`rhm_theory.pstar.first_crossing`, the same rule as P*); log P_cluster is fitted linearly in
+    (:func:`rhm_theory.runs.pstar.first_crossing`, the same rule as P*); log P_cluster is fitted linearly in
     the log scales (least squares, with an intercept). The intervals resample the seeds of every
     setting (stratified bootstrap), so they measure sampling noise, not model error. Raises
     ValueError if a crossing lies outside its sweep or there are too few settings.

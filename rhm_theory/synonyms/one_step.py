@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .clustering import lowest_level_synonyms, tuple_class_counts
-from .grammar import Grammar
-from .validation import as_generator, check_int
+from rhm_theory.synonyms.clustering import lowest_level_synonyms, tuple_class_counts
+from rhm_theory.core.grammar import Grammar
+from rhm_theory.core.validation import as_generator, check_int
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def one_step(net: SymmetricTwoLayerNet, counts, lr: float) -> tuple[np.ndarray, 
     """Parameters (W1 (H, V), A1 (n_c, H)) after one full-batch GD step with learning rate lr * H.
 
     ``counts``: (class, tuple) counts N (n_c, V) of the training patches (see
-    :func:`rhm_theory.clustering.tuple_class_counts`); closed form of the module docstring.
+    :func:`rhm_theory.synonyms.clustering.tuple_class_counts`); closed form of the module docstring.
     """
     counts = np.asarray(counts, dtype=float)
     n_c, V = counts.shape

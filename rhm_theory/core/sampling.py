@@ -10,11 +10,15 @@ Canonical datum index: y * m**n_nodes + sum_i choices[i] * m**(n_nodes - 1 - i).
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .grammar import Grammar, draw_distinct, tuples_to_codes
-from .validation import INT64_LIMIT, as_generator, check_int
+from rhm_theory.core.rules import draw_distinct, tuples_to_codes
+from rhm_theory.core.validation import INT64_LIMIT, as_generator, check_int
+
+if TYPE_CHECKING:  # Grammar imports this module: no import at run time
+    from rhm_theory.core.grammar import Grammar
 
 # Largest index space sampled through single int64 indices; above it data are drawn digit-wise.
 _SINGLE_INDEX_LIMIT = 2**62
@@ -95,7 +99,7 @@ def _subtree_table(grammar: Grammar):
         depth = t
     if depth == 0:
         return None
-    sub = Grammar.from_rules(list(grammar._rules[grammar.L - depth :]), grammar.v)
+    sub = type(grammar).from_rules(list(grammar.rule_tables[grammar.L - depth :]), grammar.v)
     indices = np.arange(sub.p_max, dtype=np.int64)
     tokens = _expand(sub, *_index_digits(sub, indices)[::-1], use_subtree_table=False)
     item = np.dtype((np.void, sub.d * token_dtype().itemsize))

@@ -8,11 +8,15 @@ Grammar graph (MultiDiGraph, graph attributes v, n_c, m, s, L):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import networkx as nx
 import numpy as np
 
-from .data import block_offsets, parse
-from .grammar import Grammar
+from rhm_theory.core.sampling import block_offsets, parse
+
+if TYPE_CHECKING:  # Grammar imports this module: no import at run time
+    from rhm_theory.core.grammar import Grammar
 
 
 def _owner_node(grammar: Grammar, k: int, owner: int):
@@ -27,7 +31,7 @@ def grammar_to_networkx(grammar: Grammar) -> nx.MultiDiGraph:
     for level in range(1, grammar.L + 1):
         for a in range(grammar.v):
             graph.add_node(("symbol", level, a), kind="symbol", level=level, symbol=a)
-    for k, rules in enumerate(grammar._rules):
+    for k, rules in enumerate(grammar.rule_tables):
         for owner in range(rules.shape[0]):
             for j in range(grammar.m):
                 node = ("production", k, owner, j)
@@ -38,8 +42,9 @@ def grammar_to_networkx(grammar: Grammar) -> nx.MultiDiGraph:
     return graph
 
 
-def grammar_from_networkx(graph: nx.MultiDiGraph) -> Grammar:
-    """Inverse of :func:`grammar_to_networkx`; ValueError if the graph does not describe full rules."""
+def rules_from_networkx(graph: nx.MultiDiGraph) -> tuple[list[np.ndarray], int]:
+    """(rules, v) of a graph made by :func:`grammar_to_networkx` (Grammar.from_networkx builds the
+    grammar); ValueError if the graph does not describe full rules."""
     try:
         v, n_c, m, s, L = (int(graph.graph[key]) for key in ("v", "n_c", "m", "s", "L"))
     except KeyError as missing:
@@ -57,7 +62,7 @@ def grammar_from_networkx(graph: nx.MultiDiGraph) -> Grammar:
         if (r == -1).any():
             where = tuple(int(i) for i in np.argwhere(r == -1)[0])
             raise ValueError(f"the graph leaves rules[{k}]{list(where)} undefined")
-    return Grammar.from_rules(rules, v)
+    return rules, v
 
 
 def derivation_tree(grammar: Grammar, x) -> nx.DiGraph:
@@ -75,7 +80,7 @@ def derivation_tree(grammar: Grammar, x) -> nx.DiGraph:
     tree = nx.DiGraph(**grammar.params)
     symbols = [int(y[0])]
     tree.add_node((grammar.L + 1, 0), level=grammar.L + 1, position=0, symbol=symbols[0])
-    for k, rules in enumerate(grammar._rules):
+    for k, rules in enumerate(grammar.rule_tables):
         level = grammar.L - k  # level of the children
         children = []
         for position, symbol in enumerate(symbols):

@@ -1,8 +1,8 @@
 """Rule-ensemble averages of class-token statistics, by brute force and by Monte Carlo.
 
-The independent counterpart of :mod:`rhm_theory.symbolic`: here nothing is derived. The exact
+The independent counterpart of :mod:`rhm_theory.theory.symbolic`: here nothing is derived. The exact
 ensemble average enumerates every possible draw of the rules of a tiny grammar, computes the exact
-class-token probabilities of each (``rhm_theory.exact``, fractions) and averages the statistics
+class-token probabilities of each (``rhm_theory.theory.exact``, fractions) and averages the statistics
 in exact arithmetic. Monte Carlo averages the same statistics over random grammars (floats).
 
 Two reductions make the enumeration affordable; ``reduce=False`` switches both off so that a test
@@ -24,9 +24,10 @@ from math import factorial, prod
 
 import numpy as np
 
-from .exact import class_token_probs, class_tuple_probs
-from .grammar import Grammar, codes_to_tuples
-from .validation import as_generator, check_int, check_params
+from rhm_theory.theory.exact import class_token_probs, class_tuple_probs
+from rhm_theory.core.grammar import Grammar
+from rhm_theory.core.rules import codes_to_tuples
+from rhm_theory.core.validation import as_generator, check_int, check_params
 
 MAX_DRAWS_PER_LEVEL = 10**5
 MAX_GRAMMARS = 2 * 10**5

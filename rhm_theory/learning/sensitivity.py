@@ -4,7 +4,7 @@ Level-l symbols (l = 1..L, level 1 is the input) are produced by level-(l+1) sym
 for l = L). A synonymic exchange at level l, P_l, keeps the class and every production that makes
 symbols of levels above l (so all level-(l+1) symbols are kept), and re-draws uniformly every
 production that makes level-l symbols and every production below them. In the block layout of
-``choices`` (rhm_theory.data) the nodes of block k produce level-(L-k) symbols, so P_l re-draws
+``choices`` (rhm_theory.core.sampling) the nodes of block k produce level-(L-k) symbols, so P_l re-draws
 blocks k >= L - l and keeps blocks k < L - l. A re-drawn production may coincide with the original
 one (probability 1/m each).
 
@@ -17,10 +17,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .data import block_offsets
-from .encoding import one_hot
-from .grammar import Grammar
-from .validation import as_generator, check_int
+from rhm_theory.core.sampling import block_offsets
+from rhm_theory.learning.encoding import one_hot
+from rhm_theory.core.grammar import Grammar
+from rhm_theory.core.validation import as_generator, check_int
 
 
 def check_level(grammar: Grammar, level) -> int:

@@ -14,53 +14,12 @@ from functools import cached_property
 
 import numpy as np
 
-from .validation import as_generator, check_int, check_params
+from rhm_theory.core import graphs, sampling
+from rhm_theory.core.rules import codes_to_tuples, draw_distinct, n_nodes, p_max, tuples_to_codes
+from rhm_theory.core.validation import as_generator, check_int, check_params
 
 JSON_FORMAT = "rhm-grammar"
 JSON_VERSION = 1
-
-
-def draw_distinct(n_population: int, k: int, rng: np.random.Generator) -> np.ndarray:
-    """``k`` distinct integers drawn uniformly from range(n_population), in uniformly random order.
-
-    Never materialises range(n_population) unless k >= n_population / 2 (then the output is that
-    large anyway). Returns int64 array of shape (k,).
-    """
-    if k > n_population:
-        raise ValueError(f"cannot draw {k} distinct values from a population of {n_population}")
-    if 2 * k >= n_population:
-        return rng.permutation(n_population)[:k].astype(np.int64, copy=False)
-    chosen = np.empty(0, dtype=np.int64)
-    while chosen.size < k:
-        missing = k - chosen.size
-        candidates = rng.integers(0, n_population, size=missing + missing // 16 + 16, dtype=np.int64)
-        chosen = sorted_unique(np.concatenate([chosen, candidates]))
-    # The set of distinct values is exchangeable, so a random k-subset of it in random order is a
-    # uniform ordered sample without replacement.
-    return chosen[rng.permutation(chosen.size)[:k]]
-
-
-def sorted_unique(values: np.ndarray) -> np.ndarray:
-    """The distinct values of a 1-D int array, sorted (a plain sort: faster than np.unique here)."""
-    ordered = np.sort(values)
-    keep = np.empty(ordered.size, dtype=bool)
-    keep[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
-    return ordered[keep]
-
-
-def codes_to_tuples(codes: np.ndarray, v: int, s: int) -> np.ndarray:
-    """Tuple codes sum_i b_i v**(s-1-i) -> digits (..., s), most significant first."""
-    powers = v ** np.arange(s - 1, -1, -1, dtype=np.int64)
-    return (np.asarray(codes, dtype=np.int64)[..., None] // powers) % v
-
-
-def tuples_to_codes(tuples: np.ndarray, v: int) -> np.ndarray:
-    """Inverse of :func:`codes_to_tuples`: (..., s) digits -> int64 codes."""
-    tuples = np.asarray(tuples, dtype=np.int64)
-    s = tuples.shape[-1]
-    powers = v ** np.arange(s - 1, -1, -1, dtype=np.int64)
-    return tuples @ powers
 
 
 class Grammar:
@@ -103,8 +62,8 @@ class Grammar:
         for r in self._rules:
             r.setflags(write=False)
         self.d = s**L
-        self.n_nodes = sum(s**k for k in range(L))
-        self.p_max = n_c * m**self.n_nodes
+        self.n_nodes = n_nodes(s, L)
+        self.p_max = p_max(n_c, m, s, L)
 
     # ----- construction -------------------------------------------------------------------------
     @classmethod
@@ -131,6 +90,11 @@ class Grammar:
     def rules(self) -> list[np.ndarray]:
         """The rules as a list of L int64 arrays (copies), top-down: (n_c, m, s) then (v, m, s)."""
         return [r.copy() for r in self._rules]
+
+    @property
+    def rule_tables(self) -> tuple[np.ndarray, ...]:
+        """Read-only views of the L rule arrays (no copy), top-down: (n_c, m, s) then (v, m, s)."""
+        return tuple(self._rules)
 
     @property
     def params(self) -> dict:
@@ -168,39 +132,29 @@ class Grammar:
     def __repr__(self) -> str:
         return f"Grammar(v={self.v}, n_c={self.n_c}, m={self.m}, s={self.s}, L={self.L})"
 
-    # ----- data (implemented in rhm_theory.data) -------------------------------------------------
+    # ----- data (implemented in rhm_theory.core.sampling) -------------------------------------------------
     def sample(self, P, seed, replace=False):
         """P data ``(x, y)``: tokens (P, d) int64 in range(v), labels (P,) in range(n_c).
 
         Without replacement (default) the P data are distinct and uniform; P > p_max is an error.
         """
-        from .data import sample
-
-        return sample(self, P, seed, replace=replace)
+        return sampling.sample(self, P, seed, replace=replace)
 
     def sample_train_test(self, P_train, P_test, seed, replace=False):
         """Disjoint train and test sets: ((x_train, y_train), (x_test, y_test))."""
-        from .data import sample_train_test
-
-        return sample_train_test(self, P_train, P_test, seed, replace=replace)
+        return sampling.sample_train_test(self, P_train, P_test, seed, replace=replace)
 
     def enumerate(self, max_items=2**22):
         """All p_max data ``(x, y)`` in canonical order; ValueError if p_max > max_items."""
-        from .data import enumerate_data
-
-        return enumerate_data(self, max_items=max_items)
+        return sampling.enumerate_data(self, max_items=max_items)
 
     def decode(self, y, choices):
-        """Tokens (P, d) from labels (P,) and production choices (P, n_nodes); see rhm_theory.data."""
-        from .data import decode
-
-        return decode(self, y, choices)
+        """Tokens (P, d) from labels (P,) and production choices (P, n_nodes); see rhm_theory.core.sampling."""
+        return sampling.decode(self, y, choices)
 
     def parse(self, x):
         """Inverse of :meth:`decode`: tokens (P, d) -> (labels (P,), choices (P, n_nodes))."""
-        from .data import parse
-
-        return parse(self, x)
+        return sampling.parse(self, x)
 
     # ----- JSON ----------------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -239,24 +193,18 @@ class Grammar:
         with open(path) as f:
             return cls.from_json(f.read())
 
-    # ----- networkx (implemented in rhm_theory.graphs) -------------------------------------------
+    # ----- networkx (implemented in rhm_theory.core.graphs) -------------------------------------------
     def to_networkx(self):
-        """The rules as a networkx MultiDiGraph; see :func:`rhm_theory.graphs.grammar_to_networkx`."""
-        from .graphs import grammar_to_networkx
-
-        return grammar_to_networkx(self)
+        """The rules as a networkx MultiDiGraph; see :func:`rhm_theory.core.graphs.grammar_to_networkx`."""
+        return graphs.grammar_to_networkx(self)
 
     @classmethod
     def from_networkx(cls, graph) -> "Grammar":
-        from .graphs import grammar_from_networkx
-
-        return grammar_from_networkx(graph)
+        return cls(*graphs.rules_from_networkx(graph))
 
     def derivation_tree(self, x):
-        """The tree of hidden symbols of one datum (tokens of shape (d,)); see rhm_theory.graphs."""
-        from .graphs import derivation_tree
-
-        return derivation_tree(self, x)
+        """The tree of hidden symbols of one datum (tokens of shape (d,)); see rhm_theory.core.graphs."""
+        return graphs.derivation_tree(self, x)
 
 
 def _as_int_array(r, k: int) -> np.ndarray:

@@ -16,15 +16,16 @@ from fractions import Fraction
 
 import numpy as np
 
-from .grammar import Grammar, tuples_to_codes
-from .validation import check_int
+from rhm_theory.core.grammar import Grammar
+from rhm_theory.core.rules import tuples_to_codes
+from rhm_theory.core.validation import check_int
 
 DENSE_TUPLE_LIMIT = 2**26  # n_c * v**s entries of a dense tuple table
 
 
 def transition_counts(grammar: Grammar, k: int, slot: int) -> np.ndarray:
     """Counts C (owners_k, v): C[a, b] = #{productions of owner a in rules[k] whose slot is b}."""
-    rules = grammar._rules[k]
+    rules = grammar.rule_tables[k]
     owners = rules.shape[0]
     counts = np.zeros((owners, grammar.v), dtype=np.int64)
     np.add.at(counts, (np.repeat(np.arange(owners), grammar.m), rules[:, :, slot].ravel()), 1)
@@ -109,7 +110,7 @@ def class_tuple_probs_sparse(grammar: Grammar, patch, exact: bool = False) -> tu
         parent = _to_fractions(identity, 1) if exact else identity.astype(float)
     else:
         parent = class_token_probs(grammar, patch, level=2, exact=exact)  # (n_c, owners)
-    rules = grammar._rules[k_last]
+    rules = grammar.rule_tables[k_last]
     codes = tuples_to_codes(rules.reshape(-1, grammar.s), grammar.v)  # row owner*m + j
     probs = np.repeat(parent, grammar.m, axis=1)
     probs = probs * Fraction(1, grammar.m) if exact else probs / grammar.m

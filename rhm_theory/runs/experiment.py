@@ -1,6 +1,6 @@
 """One learning experiment: a run spec (grammar parameters, P, seed, model and training settings) -> a
 tidy result row. ``run_one`` is a pure top-level function of its spec, so it runs unchanged in a
-process pool or on a remote worker; the caller stores the rows (rhm_theory.results).
+process pool or on a remote worker; the caller stores the rows (rhm_theory.runs.store).
 
 The run seed is split with numpy's SeedSequence into independent seeds for the rules, the data
 (training and test sets), the network initialisation and batch order, and the synonymic exchanges:
@@ -16,16 +16,16 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .grammar import Grammar
-from .models import MODEL_NAMES
-from .sensitivity import synonymic_sensitivity
-from .training import TrainConfig, train
-from .validation import check_int, check_params
+from rhm_theory.core.grammar import Grammar
+from rhm_theory.learning.models import MODEL_NAMES
+from rhm_theory.learning.sensitivity import synonymic_sensitivity
+from rhm_theory.learning.training import TrainConfig, train
+from rhm_theory.core.validation import check_int, check_params
 
 # Models with one hidden layer; P* uses the shallow threshold for them (THEORY.md §3).
 SHALLOW_MODELS = ("fcn",)
 SEED_ROLES = ("rules", "data", "init", "exchange")
-# RunSpec fields passed unchanged to rhm_theory.training.TrainConfig (its seed is the derived "init" seed).
+# RunSpec fields passed unchanged to rhm_theory.learning.training.TrainConfig (its seed is the derived "init" seed).
 TRAINING_FIELDS = ("model", "width", "parametrization", "optimizer", "lr", "momentum", "batch_size",
                    "loss_threshold", "max_epochs", "max_steps", "device")
 
@@ -34,7 +34,7 @@ TRAINING_FIELDS = ("model", "width", "parametrization", "optimizer", "lr", "mome
 class RunSpec:
     """Everything that determines one run. P training data and P_test test data (disjoint).
 
-    ``sensitivity_samples`` > 0: also measure S_{k,l} (rhm_theory.sensitivity) on that many test
+    ``sensitivity_samples`` > 0: also measure S_{k,l} (rhm_theory.learning.sensitivity) on that many test
     data (at most P_test); 0 skips it.
     """
 

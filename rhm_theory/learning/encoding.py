@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from .validation import check_int
+from rhm_theory.core.validation import check_int
 
 ENCODINGS = ("tokens", "one_hot", "whitened", "tuples")
 

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 from tqdm.auto import tqdm
 
-from .experiment import RunSpec, run_key, run_one
-from .results import ResultsStore
-from .validation import check_int
+from rhm_theory.runs.experiment import RunSpec, run_key, run_one
+from rhm_theory.runs.store import ResultsStore
+from rhm_theory.core.validation import check_int
 
 BACKENDS = ("local", "ray")
 

@@ -13,8 +13,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from .data import check_tokens
-from .grammar import Grammar, tuples_to_codes
+from rhm_theory.core.sampling import check_tokens
+from rhm_theory.core.grammar import Grammar
+from rhm_theory.core.rules import tuples_to_codes
 
 _CHUNK_ELEMENTS = 2**22  # gathered message entries per chunk of rows (bounds the working memory)
 
@@ -83,7 +84,7 @@ def _slot_selections(grammar: Grammar, k: int) -> list[np.ndarray]:
 
     ``u @ S_i`` gathers the child messages of every production by one matrix product (exact: 0/1).
     """
-    rules = grammar._rules[k]
+    rules = grammar.rule_tables[k]
     columns = np.arange(rules.shape[0] * grammar.m)
     selections = []
     for slot in range(grammar.s):

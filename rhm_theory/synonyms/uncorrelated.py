@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .grammar import Grammar, codes_to_tuples, draw_distinct
-from .validation import as_generator, check_params
+from rhm_theory.core.grammar import Grammar
+from rhm_theory.core.rules import codes_to_tuples, draw_distinct
+from rhm_theory.core.validation import as_generator, check_params
 
 
 def balanced_block(delta_code: int, v: int, s: int) -> np.ndarray:

@@ -35,7 +35,7 @@ from functools import cache
 
 import sympy as sp
 
-from .validation import check_int, check_params
+from rhm_theory.core.validation import check_int, check_params
 
 v, n_c, m, s, L, P = sp.symbols("v n_c m s L P", positive=True, integer=True)
 PARAMETERS = (v, n_c, m, s, L)

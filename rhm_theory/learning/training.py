@@ -3,7 +3,7 @@ cosine annealing of the learning rate to 0.1 x lr over the whole run, stop when 
 training loss is below a threshold or at a maximum number of epochs / steps.
 
 The data go to the training device once, as int tokens; each batch is a slice of a permutation drawn
-from a seeded torch.Generator and is one-hot encoded on the device (rhm_theory.encoding.batches). The test set is only used once,
+from a seeded torch.Generator and is one-hot encoded on the device (rhm_theory.learning.encoding.batches). The test set is only used once,
 after training, to measure the test error (no model selection on test data).
 """
 
@@ -18,10 +18,10 @@ import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from .encoding import batches, one_hot
-from .grammar import Grammar
-from .models import build_model
-from .validation import check_int
+from rhm_theory.learning.encoding import batches, one_hot
+from rhm_theory.core.grammar import Grammar
+from rhm_theory.learning.models import build_model
+from rhm_theory.core.validation import check_int
 
 OPTIMIZERS = ("sgd", "adam")
 EVAL_BATCH_SIZE = 8192

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .clustering import centred_correlations, kmeans_labels, tuple_class_counts
-from .grammar import tuples_to_codes
-from .validation import check_int
+from rhm_theory.synonyms.clustering import centred_correlations, kmeans_labels, tuple_class_counts
+from rhm_theory.core.rules import tuples_to_codes
+from rhm_theory.core.validation import check_int
 
 UNKNOWN = -1
 

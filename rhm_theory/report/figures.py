@@ -3,7 +3,7 @@
 Rows are grouped by setting = (v, n_c, m, s, L, model, width); seeds are averaged. Figures:
 - test error vs P / (n_c m^L), one curve per setting (the paper's collapse, Eq. 7);
 - P* vs n_c m^L for settings whose curve crosses the threshold, with a least-squares slope in log-log
-  and its t confidence interval (rhm_theory.pstar.fit_slope; the paper: slope 1);
+  and its t confidence interval (rhm_theory.runs.pstar.fit_slope; the paper: slope 1);
 - synonymic sensitivities S_{k,l} vs P / (n_c m^L) where the rows have them;
 - the theory's correlation signal sigma_f2 and sampling noise noise_f2(P) vs P, crossing at P_c.
 """
@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from . import symbolic
-from .experiment import error_threshold
-from .pstar import estimate_pstar, fit_slope
+from rhm_theory.theory import symbolic
+from rhm_theory.runs.experiment import error_threshold
+from rhm_theory.theory.stats import estimate_pstar, fit_slope
 
 SETTING = ("v", "n_c", "m", "s", "L", "model", "width")
 

@@ -1,0 +1,59 @@
+"""Integer helpers for production rules: distinct draws and s-tuple codes, and the counting formulas
+of a grammar (productions per datum, number of data). numpy only; imports nothing from the package."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def n_nodes(s: int, L: int) -> int:
+    """Productions (internal nodes) per datum: 1 + s + ... + s**(L-1) (docs/theory.md, the model)."""
+    return sum(s**k for k in range(L))
+
+
+def p_max(n_c: int, m: int, s: int, L: int) -> int:
+    """Number of distinct data of a grammar, n_c * m**n_nodes(s, L), an exact int (docs/theory.md)."""
+    return n_c * m ** n_nodes(s, L)
+
+
+def draw_distinct(n_population: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    """``k`` distinct integers drawn uniformly from range(n_population), in uniformly random order.
+
+    Never materialises range(n_population) unless k >= n_population / 2 (then the output is that
+    large anyway). Returns int64 array of shape (k,).
+    """
+    if k > n_population:
+        raise ValueError(f"cannot draw {k} distinct values from a population of {n_population}")
+    if 2 * k >= n_population:
+        return rng.permutation(n_population)[:k].astype(np.int64, copy=False)
+    chosen = np.empty(0, dtype=np.int64)
+    while chosen.size < k:
+        missing = k - chosen.size
+        candidates = rng.integers(0, n_population, size=missing + missing // 16 + 16, dtype=np.int64)
+        chosen = sorted_unique(np.concatenate([chosen, candidates]))
+    # The set of distinct values is exchangeable, so a random k-subset of it in random order is a
+    # uniform ordered sample without replacement.
+    return chosen[rng.permutation(chosen.size)[:k]]
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """The distinct values of a 1-D int array, sorted (a plain sort: faster than np.unique here)."""
+    ordered = np.sort(values)
+    keep = np.empty(ordered.size, dtype=bool)
+    keep[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
+def codes_to_tuples(codes: np.ndarray, v: int, s: int) -> np.ndarray:
+    """Tuple codes sum_i b_i v**(s-1-i) -> digits (..., s), most significant first."""
+    powers = v ** np.arange(s - 1, -1, -1, dtype=np.int64)
+    return (np.asarray(codes, dtype=np.int64)[..., None] // powers) % v
+
+
+def tuples_to_codes(tuples: np.ndarray, v: int) -> np.ndarray:
+    """Inverse of :func:`codes_to_tuples`: (..., s) digits -> int64 codes."""
+    tuples = np.asarray(tuples, dtype=np.int64)
+    s = tuples.shape[-1]
+    powers = v ** np.arange(s - 1, -1, -1, dtype=np.int64)
+    return tuples @ powers
