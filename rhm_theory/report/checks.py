@@ -1,25 +1,64 @@
-"""Verification reports: pass/fail checks with their measured figures, written as markdown.
+"""Verification reports: pass/fail checks with their measured figures, written as markdown and JSON.
 
 Every script under verification/ exposes ``run(out_dir: Path, quick: bool = True) -> Section``;
-``rhm verify`` runs them all and writes one ``report.md`` (figures are PNG files in ``out_dir``).
+``rhm verify`` runs them all and writes one ``report.md`` (figures are PNG files in ``out_dir``) and a
+machine-readable ``report.json`` next to it (one object per check).
+
+A check is "discriminating" when its pass rule rejects named alternative hypotheses (it passes only
+if its interval contains the claim and excludes each alternative listed in ``alternatives``), and
+"smoke" when it only shows that the pipeline runs and the claim is not contradicted.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
+
+KINDS = ("discriminating", "smoke")
 
 
 @dataclass
 class Check:
-    """One verified claim: ``passed`` and the measured ``figure`` that decided it (a short string)."""
+    """One verified claim: ``passed`` and the measured ``figure`` that decided it (a short string).
+
+    ``alternatives``: the hypotheses the pass rule rejects (empty for a smoke check); ``kind``: one of
+    KINDS; ``measured``: the deciding number (None if there is none), for report.json.
+    """
 
     name: str
     passed: bool
     figure: str
+    alternatives: tuple[str, ...] = ()
+    kind: str = "smoke"
+    measured: float | None = None
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"check kind must be one of {KINDS}, got {self.kind!r}")
+        if self.kind == "discriminating" and not self.alternatives:
+            raise ValueError(f"check {self.name!r} is labelled discriminating but names no alternative it rejects")
+        self.alternatives = tuple(self.alternatives)
+        self.passed = bool(self.passed)
 
     def line(self) -> str:
-        return f"{'PASS' if self.passed else 'FAIL'}  {self.name}: {self.figure}"
+        rejects = f" [rejects: {'; '.join(self.alternatives)}]" if self.alternatives else ""
+        return f"{'PASS' if self.passed else 'FAIL'}  ({self.kind}) {self.name}: {self.figure}{rejects}"
+
+    def to_dict(self) -> dict:
+        measured = self.measured
+        if measured is not None and not math.isfinite(float(measured)):
+            measured = None  # strict JSON: no NaN or Infinity
+        return {
+            "name": self.name,
+            "passed": self.passed,
+            "kind": self.kind,
+            "figure": self.figure,
+            "measured": None if measured is None else float(measured),
+            "alternatives_rejected": list(self.alternatives) if self.passed else [],
+            "alternatives": list(self.alternatives),
+        }
 
 
 @dataclass
@@ -36,15 +75,18 @@ class Section:
         return all(c.passed for c in self.checks)
 
     def to_markdown(self) -> str:
-        lines = [f"## {self.title}", "", "| check | result | figure |", "|---|---|---|"]
-        lines += [f"| {c.name} | {'PASS' if c.passed else '**FAIL**'} | {c.figure} |" for c in self.checks]
+        lines = [f"## {self.title}", "", "| check | kind | result | figure | alternatives rejected |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {c.name} | {c.kind} | {'PASS' if c.passed else '**FAIL**'} | {c.figure} | {'; '.join(c.alternatives) or '-'} |"
+            for c in self.checks
+        ]
         lines += ["", self.markdown, ""]
         lines += [f"![{name}]({name})" for name in self.figures]
         return "\n".join(lines) + "\n"
 
 
 def write_report(sections: list[Section], out_dir: Path, title: str = "rhm-theory verification report") -> Path:
-    """Write ``out_dir/report.md`` from the sections and return its path."""
+    """Write ``out_dir/report.md`` and ``out_dir/report.json`` from the sections; return report.md's path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     n_checks = sum(len(s.checks) for s in sections)
@@ -52,6 +94,12 @@ def write_report(sections: list[Section], out_dir: Path, title: str = "rhm-theor
     head = [f"# {title}", "", f"{n_checks - n_failed} of {n_checks} checks passed.", ""]
     path = out_dir / "report.md"
     path.write_text("\n".join(head) + "\n".join(s.to_markdown() for s in sections))
+    document = {
+        "title": title,
+        "passed": n_failed == 0,
+        "checks": [{"section": s.title, **c.to_dict()} for s in sections for c in s.checks],
+    }
+    (out_dir / "report.json").write_text(json.dumps(document, indent=1, allow_nan=False) + "\n")
     return path
 
 

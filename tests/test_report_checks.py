@@ -1,0 +1,31 @@
+"""The verification report: check kinds, alternatives and the strict-JSON report.json."""
+
+import json
+import math
+
+import pytest
+
+from rhm_theory.report.checks import Check, Section, write_report
+
+
+def test_a_discriminating_check_must_name_its_alternatives():
+    with pytest.raises(ValueError, match="names no alternative"):
+        Check("slope", True, "1.0", kind="discriminating")
+    with pytest.raises(ValueError, match="kind must be one of"):
+        Check("slope", True, "1.0", kind="exact-ish")
+
+
+def test_report_json_lists_alternatives_rejected_only_when_passed(tmp_path):
+    passed = Check("slope 1", True, "1.02 [0.9, 1.1]", alternatives=("slope 0.5",), kind="discriminating", measured=1.02)
+    failed = Check("v-independence", False, "0.6", alternatives=("c = 0.5",), kind="discriminating", measured=math.inf)
+    smoke = Check("runs", True, "ok")
+    write_report([Section("s", [passed, failed, smoke])], tmp_path)
+    text = (tmp_path / "report.json").read_text()
+    document = json.loads(text, parse_constant=lambda name: pytest.fail(f"non-strict JSON constant {name}"))
+    by_name = {c["name"]: c for c in document["checks"]}
+    assert document["passed"] is False
+    assert by_name["slope 1"]["alternatives_rejected"] == ["slope 0.5"]
+    assert by_name["v-independence"]["alternatives_rejected"] == []
+    assert by_name["v-independence"]["measured"] is None  # infinity is not JSON
+    assert by_name["runs"]["kind"] == "smoke"
+    assert "| slope 1 | discriminating | PASS |" in (tmp_path / "report.md").read_text()
