@@ -43,8 +43,8 @@ class Check:
         self.passed = bool(self.passed)
 
     def line(self) -> str:
-        rejects = f" [rejects: {'; '.join(self.alternatives)}]" if self.alternatives else ""
-        return f"{'PASS' if self.passed else 'FAIL'}  ({self.kind}) {self.name}: {self.figure}{rejects}"
+        rejects = f"; rejects: {'; '.join(self.alternatives)}" if self.alternatives else ""
+        return f"{'PASS' if self.passed else 'FAIL'}  {self.name}: {self.figure}  [{self.kind}{rejects}]"
 
     def to_dict(self) -> dict:
         measured = self.measured
