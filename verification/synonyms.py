@@ -1,11 +1,10 @@
 """Synonym detection from correlations (issue 5): k-means clustering of tuple correlation vectors and
 its sample complexity P_cluster ~ sqrt(n_c) m^L, one gradient step of a two-layer net (synonym
-invariance at P ~ n_c m^L), the layer-wise clustering algorithm against the deep CNN, and the
-uncorrelated RHM on which the deep CNN stays at chance."""
+invariance at P ~ n_c m^L), and the layer-wise clustering algorithm against the deep CNN. (The uncorrelated RHM control is in
+verification/controls.py.)"""
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -20,14 +19,12 @@ from rhm_theory.synonyms.clustering import (
     lowest_level_synonyms,
     population_tuple_probs,
 )
-from rhm_theory.theory.exact import class_token_probs
 from rhm_theory.runs.experiment import error_threshold
 from rhm_theory.synonyms.layerwise import layerwise_error_curve
 from rhm_theory.synonyms.one_step import one_step_curves
 from rhm_theory.theory.stats import first_crossing
 from rhm_theory.report.checks import Check, Section, section_main
 from rhm_theory.learning.training import TrainConfig, train
-from rhm_theory.synonyms.uncorrelated import uncorrelated_grammar
 
 S = 2
 CLUSTER_THRESHOLD = 0.5  # P_cluster: clustering error 1 - ARI falls to 0.5
@@ -47,9 +44,6 @@ QUICK = {
     "layerwise_ratios": [0.5, 1, 2, 4, 8, 16],
     "layerwise_seeds": 1,
     "cnn": {"width": 64, "max_epochs": 60},
-    # uncorrelated vs correlated grammar (v, n_c, m, L) at P = ratio * n_c m^L
-    "uncorrelated": (4, 4, 4, 3),
-    "uncorrelated_ratios": [16],
     "test_size": 2000,
 }
 FULL = {
@@ -63,8 +57,6 @@ FULL = {
     "layerwise_ratios": [0.25, 0.5, 1, 2, 4, 8, 16],
     "layerwise_seeds": 2,
     "cnn": {"width": 128, "max_epochs": 100},
-    "uncorrelated": (4, 4, 4, 3),
-    "uncorrelated_ratios": [4, 16, 64],
     "test_size": 4000,
 }
 
@@ -145,27 +137,6 @@ def layerwise_vs_cnn(config):
     return (v, n_c, m, L), scale, grid, np.stack(layerwise), np.stack(cnn)
 
 
-# ----- 4. uncorrelated RHM ----------------------------------------------------------------------
-def check_uncorrelated_exact(params) -> Check:
-    v, n_c, m, L = params
-    grammar = uncorrelated_grammar(v, n_c, m, S, L, seed=0)
-    uniform = all((class_token_probs(grammar, j, exact=True) == Fraction(1, v)).all() for j in range(grammar.d))
-    return Check(f"uncorrelated RHM {params}: exact P(x_j = mu | class) = 1/v at every position", uniform,
-                 f"{grammar.d} positions x {n_c} classes x {v} tokens checked with exact fractions")
-
-
-def uncorrelated_vs_correlated(config):
-    """Deep CNN test errors on an uncorrelated grammar and on a random grammar with the same parameters:
-    (params, n_c m^L, P grid, {grammar name: errors (n_P,)})."""
-    v, n_c, m, L = config["uncorrelated"]
-    scale = n_c * m**L
-    grid = [int(r * scale) for r in config["uncorrelated_ratios"]]
-    grammars = {"uncorrelated": uncorrelated_grammar(v, n_c, m, S, L, seed=4000),
-                "random (correlated)": Grammar.random(v, n_c, m, S, L, seed=4000)}
-    test_size = min(config["test_size"], grammars["uncorrelated"].p_max - max(grid))
-    return (v, n_c, m, L), scale, grid, {name: cnn_errors(g, grid, test_size, 0, config["cnn"]) for name, g in grammars.items()}
-
-
 # ----- report -----------------------------------------------------------------------------------
 def run(out_dir: Path, quick: bool = True) -> Section:
     """All checks of this section; every computation is small, so it runs on one thread (the torch
@@ -217,25 +188,13 @@ def run_checks(out_dir: Path, config: dict, quick: bool) -> Section:
         f"P*_layerwise = {p_layerwise:.0f} ({lw_status}), P*_CNN = {p_cnn:.0f} ({cnn_status}), n_c m^L = {lw_scale}",
     ))
 
-    checks.append(check_uncorrelated_exact(config["uncorrelated"]))
-    un_params, un_scale, un_grid, un_errors = uncorrelated_vs_correlated(config)
-    chance_error = 1 - 1 / un_params[1]
-    un_threshold = error_threshold(un_params[1], "cnn")
-    checks.append(Check(
-        f"deep CNN on the uncorrelated RHM {un_params} stays near chance (error >= 0.9 x {chance_error:.2f}) at "
-        f"P = {un_grid} while the correlated grammar is learned (error < {un_threshold:.3f}) at the largest P",
-        bool((un_errors["uncorrelated"] >= 0.9 * chance_error).all() and un_errors["random (correlated)"][-1] < un_threshold),
-        f"uncorrelated {np.round(un_errors['uncorrelated'], 3).tolist()}, correlated {np.round(un_errors['random (correlated)'], 3).tolist()}",
-    ))
-
     figures = [
         plot_clustering(out_dir, sweeps, fit),
         plot_one_step(out_dir, steps),
         plot_layerwise(out_dir, lw_params, lw_scale, lw_grid, lw_errors, cnn, lw_threshold),
-        plot_uncorrelated(out_dir, un_params, un_scale, un_grid, un_errors),
     ]
     markdown = describe(config, sweeps, fit, quick)
-    return Section("Synonym detection: clustering, one step, layer-wise algorithm, uncorrelated RHM", checks, markdown, figures)
+    return Section("Synonym detection: clustering, one step, layer-wise algorithm", checks, markdown, figures)
 
 
 def exponent_rows(sweeps, thresholds) -> list[str]:
@@ -279,7 +238,6 @@ def describe(config, sweeps, fit, quick: bool) -> str:
         "",
         "One step: symmetric initialisation (all tuples share hidden weights, mirrored readout), so the first-layer "
         "S and effective rank measure the update alone; S = 0.5 crossings are fitted against n_c m^L.",
-        "Uncorrelated RHM: every parent owns whole balanced blocks of tuples (rhm_theory.synonyms.uncorrelated).",
     ])
 
 
@@ -340,19 +298,6 @@ def plot_layerwise(out_dir, params, scale, grid, layerwise, cnn, threshold) -> s
     ax.set(xscale="log", xlabel="P", ylabel="test error", title=f"(v,n_c,m,L)={params}")
     ax.legend(fontsize=8)
     return _save(plt, fig, out_dir, "synonyms_layerwise.png")
-
-
-def plot_uncorrelated(out_dir, params, scale, grid, errors) -> str:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5, 4))
-    for name, values in errors.items():
-        ax.plot(np.array(grid) / scale, values, "o-", label=name)
-    ax.axhline(1 - 1 / params[1], color="gray", ls=":", label="chance")
-    ax.set(xscale="log", xlabel="P / (n_c m^L)", ylabel="deep CNN test error", ylim=(-0.02, 1), title=f"(v,n_c,m,L)={params}")
-    ax.minorticks_off()
-    ax.set_xticks(np.array(grid) / scale, [f"{P / scale:g}" for P in grid])
-    ax.legend(fontsize=8)
-    return _save(plt, fig, out_dir, "synonyms_uncorrelated.png")
 
 
 if __name__ == "__main__":
