@@ -4,9 +4,9 @@ Hierarchy Model of Cagnetta, Petrini, Tomasini, Favero and Wyart (arXiv:2307.021
 Layers (each imports only the ones above it in this list; see the README's module map):
 core -> theory -> synonyms, learning -> runs -> report -> cli.
 
-``from rhm_theory import Grammar, exact, bp, symbolic`` is the public entry point; ``rhm_theory.bp``
-and the others below are the modules of the layers, loaded on first use (so importing the package
-loads neither torch nor sympy).
+``from rhm_theory import Grammar, exact, bp, symbolic`` is the public entry point; ``rhm_theory.bp``,
+``rhm_theory.sparse`` (the sparse RHM) and the others below are the modules of the layers, loaded on
+first use (so importing the package loads neither torch nor sympy).
 """
 
 import importlib
@@ -16,7 +16,7 @@ import sys
 
 from rhm_theory.core.grammar import Grammar
 
-__all__ = ["Grammar", "exact", "bp", "symbolic", "ensemble", "stats"]
+__all__ = ["Grammar", "exact", "bp", "symbolic", "ensemble", "stats", "sparse"]
 __version__ = "0.1.0"
 
 # Public short names -> the module of the layer that holds them.
@@ -26,6 +26,7 @@ _SHORTCUTS = {
     "symbolic": "rhm_theory.theory.symbolic",
     "ensemble": "rhm_theory.theory.ensemble",
     "stats": "rhm_theory.theory.stats",
+    "sparse": "rhm_theory.core.sparse",  # SparseRHM (arXiv:2404.10727)
 }
 
 

@@ -3,6 +3,8 @@ of a grammar (productions per datum, number of data). numpy only; imports nothin
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -14,6 +16,29 @@ def n_nodes(s: int, L: int) -> int:
 def p_max(n_c: int, m: int, s: int, L: int) -> int:
     """Number of distinct data of a grammar, n_c * m**n_nodes(s, L), an exact int (docs/theory.md)."""
     return n_c * m ** n_nodes(s, L)
+
+
+SPARSE_VARIANTS = ("A", "B")
+
+
+def n_placements(s: int, s0: int, variant: str) -> int:
+    """Layouts of the s informative children of one sparse production in s(s0+1) positions.
+
+    Variant A: each child at one of the s0+1 positions of its own sub-patch, (s0+1)**s layouts.
+    Variant B: the children, in order, at any s of the s(s0+1) positions, C(s(s0+1), s) layouts
+    (arXiv:2404.10727, the model section; docs/theory-sparse.md).
+    """
+    if variant not in SPARSE_VARIANTS:
+        raise ValueError(f"variant must be one of {SPARSE_VARIANTS}, got {variant!r}")
+    if variant == "A":
+        return (s0 + 1) ** s
+    return math.comb(s * (s0 + 1), s)
+
+
+def sparse_p_max(n_c: int, m: int, s: int, L: int, s0: int, variant: str) -> int:
+    """Distinct data of a sparse RHM, n_c * (m * n_placements)**n_nodes(s, L), an exact int
+    (docs/theory-sparse.md): every informative node draws a production and a layout; empty nodes none."""
+    return n_c * (m * n_placements(s, s0, variant)) ** n_nodes(s, L)
 
 
 def draw_distinct(n_population: int, k: int, rng: np.random.Generator) -> np.ndarray:

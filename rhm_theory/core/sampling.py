@@ -253,6 +253,9 @@ def sample(grammar: Grammar, P, seed, replace: bool = False) -> tuple[np.ndarray
 def sample_train_test(grammar: Grammar, P_train, P_test, seed, replace: bool = False):
     """Disjoint training and test sets ``((x_train, y_train), (x_test, y_test))``.
 
+    ``grammar``: a Grammar, or any data model with ``p_max`` and ``sample(P, seed, replace)``
+    (e.g. rhm_theory.core.sparse.SparseRHM).
+
     Without replacement, P_train + P_test distinct data are drawn and split, so no test datum is a
     training datum. With replacement, each set is i.i.d. but test data equal to a training datum are
     possible (their fraction is reported by the caller if it matters).
@@ -265,7 +268,7 @@ def sample_train_test(grammar: Grammar, P_train, P_test, seed, replace: bool = F
             f"at most p_max - P_test = {grammar.p_max - P_test} training data are available "
             "disjoint from the test set"
         )
-    x, y = sample(grammar, P_train + P_test, seed, replace=replace)
+    x, y = grammar.sample(P_train + P_test, seed, replace=replace)
     return (x[:P_train], y[:P_train]), (x[P_train:], y[P_train:])
 
 

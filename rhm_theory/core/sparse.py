@@ -1,0 +1,268 @@
+"""The Sparse Random Hierarchy Model (Tomasini and Wyart, arXiv:2404.10727; docs/theory-sparse.md).
+
+An RHM grammar plus a sparsity s0 >= 0. Every production lays its s children out in a patch of
+s' = s(s0+1) positions; the other s' - s positions hold the empty symbol ``v`` (one more than the
+vocabulary), which produces only empty symbols below it. The layout of each production is a latent
+variable drawn with it, uniformly among ``n_placements`` layouts:
+
+- variant "A": child i at position i(s0+1) + r_i of its own sub-patch, r_i in range(s0+1);
+- variant "B": the s children, in order, at any s of the s' positions.
+
+Layouts are numbered by ``placements`` (Q, s) (child positions within the patch, in increasing
+lexicographic order). The input has d = s'**L tokens in range(v+1).
+
+A datum is its class, the production choice of each informative node and the layout code of each:
+``choices`` and ``placements`` (P, n_nodes) use the block layout of rhm_theory.core.sampling (block k
+= the s**k informative nodes that use rules[k], left to right). Canonical datum index: the digits
+choice * Q + layout in base m * Q after the class, so s0 = 0 (Q = 1) gives the RHM's index, data and
+sampled bytes exactly.
+"""
+
+from __future__ import annotations
+
+import itertools
+from types import SimpleNamespace
+
+import numpy as np
+
+from rhm_theory.core import sampling
+from rhm_theory.core.grammar import Grammar
+from rhm_theory.core.rules import SPARSE_VARIANTS, draw_distinct, n_placements, sparse_p_max, tuples_to_codes
+from rhm_theory.core.validation import as_generator, check_int
+
+
+def placement_table(s: int, s0: int, variant: str) -> np.ndarray:
+    """Child positions within a patch of s(s0+1) for every layout, int64 (Q, s), lexicographic order."""
+    n_placements(s, s0, variant)  # validates the variant
+    if variant == "A":
+        table = [[i * (s0 + 1) + r for i, r in enumerate(rs)] for rs in itertools.product(range(s0 + 1), repeat=s)]
+    else:
+        table = list(itertools.combinations(range(s * (s0 + 1)), s))
+    return np.array(table, dtype=np.int64).reshape(-1, s)
+
+
+class SparseRHM:
+    """A sparse RHM: ``SparseRHM(grammar, s0, variant="A")``; never mutated after construction.
+
+    Attributes: ``grammar``, ``s0``, ``variant``, the grammar's ``v, n_c, m, s, L``, ``empty = v``
+    (the empty token), ``patch = s(s0+1)``, ``d = patch**L``, ``n_nodes`` (informative productions
+    per datum), ``n_placements`` (Q), ``placements`` (Q, s) and ``p_max`` (exact int).
+    """
+
+    def __init__(self, grammar: Grammar, s0, variant: str = "A"):
+        if not isinstance(grammar, Grammar):
+            raise ValueError(f"grammar must be a rhm_theory Grammar, got {type(grammar).__name__}")
+        if variant not in SPARSE_VARIANTS:
+            raise ValueError(f"variant must be one of {SPARSE_VARIANTS}, got {variant!r}")
+        self.grammar = grammar
+        self.s0 = check_int("s0", s0, minimum=0)
+        self.variant = variant
+        self.v, self.n_c, self.m, self.s, self.L = grammar.v, grammar.n_c, grammar.m, grammar.s, grammar.L
+        self.empty = grammar.v
+        self.patch = self.s * (self.s0 + 1)
+        self.d = self.patch**self.L
+        self.n_nodes = grammar.n_nodes
+        self.n_placements = n_placements(self.s, self.s0, variant)
+        self.p_max = sparse_p_max(self.n_c, self.m, self.s, self.L, self.s0, variant)
+        self.placements = placement_table(self.s, self.s0, variant)
+        self.placements.setflags(write=False)
+        self._placement_keys = self.placements @ (self.patch ** np.arange(self.s - 1, -1, -1, dtype=np.int64))
+        # The digit space of the data (class, then one digit in range(m * Q) per node): the sampling
+        # routines of rhm_theory.core.sampling draw it exactly as they draw an RHM's (class, choices).
+        self._digits = SimpleNamespace(n_c=self.n_c, m=self.m * self.n_placements, n_nodes=self.n_nodes, p_max=self.p_max)
+
+    @property
+    def params(self) -> dict:
+        return {**self.grammar.params, "s0": self.s0, "variant": self.variant}
+
+    def __repr__(self) -> str:
+        return f"SparseRHM({self.grammar!r}, s0={self.s0}, variant={self.variant!r})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, SparseRHM) and self.params == other.params and self.grammar == other.grammar
+
+    def __hash__(self):
+        return hash((self.grammar, self.s0, self.variant))
+
+    # ----- data ------------------------------------------------------------------------------------
+    def _from_digits(self, y: np.ndarray, digits_by_node: np.ndarray) -> np.ndarray:
+        choices, placements = np.divmod(digits_by_node, self.n_placements)
+        return self._expand(y, choices, placements)
+
+    def _expand(self, y: np.ndarray, choices_by_node: np.ndarray, placements_by_node: np.ndarray) -> np.ndarray:
+        """Tokens (P, d) from labels (P,) and node-major choices, layouts (n_nodes, P)."""
+        if self.s0 == 0:  # one layout: the RHM itself (its faster expansion, the same tokens)
+            return sampling._expand(self.grammar, y, choices_by_node)
+        return self._expand_sparse(y, choices_by_node, placements_by_node)
+
+    def _expand_sparse(self, y, choices_by_node, placements_by_node) -> np.ndarray:
+        s, m, P = self.s, self.m, y.shape[0]
+        offsets = sampling.block_offsets(self.grammar)
+        symbols = y[None, :]
+        positions = np.zeros((1, P), dtype=np.int64)  # of the informative nodes, in their level's grid
+        for k in range(self.L):
+            key = symbols * m + choices_by_node[offsets[k] : offsets[k + 1]]
+            layout = self.placements[placements_by_node[offsets[k] : offsets[k + 1]]]  # (nodes, P, s)
+            children = np.empty((key.shape[0] * s, P), dtype=np.int64)
+            child_positions = np.empty_like(children)
+            for slot in range(s):
+                children[slot::s] = np.take(self.grammar.slot_tables[k][slot], key)
+                child_positions[slot::s] = positions * self.patch + layout[..., slot]
+            symbols, positions = children, child_positions
+        x = np.full((P, self.d), self.empty, dtype=np.int64)
+        np.put_along_axis(x, positions.T, symbols.T, axis=1)
+        return x
+
+    def decode(self, y, choices, placements) -> np.ndarray:
+        """Tokens (P, d) of labels (P,), production choices (P, n_nodes) and layout codes (P, n_nodes)."""
+        y = np.asarray(y, dtype=np.int64)
+        placements = np.asarray(placements, dtype=np.int64)
+        x = self.grammar.decode(y, choices)  # validates y and choices
+        if placements.shape != (y.shape[0], self.n_nodes):
+            raise ValueError(f"placements must have shape (P, n_nodes={self.n_nodes}), got {placements.shape}")
+        if placements.size and (placements.min() < 0 or placements.max() >= self.n_placements):
+            raise ValueError(
+                f"placements must be in range(n_placements={self.n_placements}), "
+                f"got values in [{placements.min()}, {placements.max()}]"
+            )
+        if self.s0 == 0:
+            return x
+        return self._expand_sparse(y, np.asarray(choices, dtype=np.int64).T, placements.T)
+
+    def sample(self, P, seed, replace: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """P data ``(x, y)``: tokens (P, d) int64 in range(v+1), labels (P,) int64.
+
+        replace=False (default): P distinct data, a uniform random P-subset of all p_max data in random
+        order, for any p_max (the guarantees of Grammar.sample); P > p_max is an error.
+        replace=True: P i.i.d. uniform data. With s0 = 0 the bytes equal ``grammar.sample``'s.
+        """
+        P = check_int("P", P, minimum=0)
+        rng = as_generator(seed)
+        if replace:
+            return self._pair(*sampling._uniform_digits(self._digits, P, rng))
+        if P > self.p_max:
+            raise ValueError(
+                f"P = {P} distinct data requested but this sparse RHM has only p_max = {self.p_max}; "
+                "sampling without replacement needs P <= p_max (use replace=True for i.i.d. data)"
+            )
+        if self.p_max <= sampling._SINGLE_INDEX_LIMIT:
+            return self._indices_to_data(draw_distinct(self.p_max, P, rng))
+        return self._pair(*sampling._draw_distinct_digits(self._digits, P, rng))
+
+    def _pair(self, y, digits_by_node):
+        return self._from_digits(y, digits_by_node), y
+
+    def _indices_to_data(self, indices) -> tuple[np.ndarray, np.ndarray]:
+        digits_by_node, y = sampling._index_digits(self._digits, indices)
+        return self._from_digits(y, digits_by_node), y
+
+    def sample_train_test(self, P_train, P_test, seed, replace: bool = False):
+        """Disjoint train and test sets ((x_train, y_train), (x_test, y_test)); see Grammar.sample_train_test."""
+        return sampling.sample_train_test(self, P_train, P_test, seed, replace=replace)
+
+    def enumerate(self, max_items=2**22) -> tuple[np.ndarray, np.ndarray]:
+        """All p_max data ``(x, y)`` in canonical index order; ValueError if p_max > max_items."""
+        max_items = check_int("max_items", max_items, minimum=1)
+        if self.p_max > max_items:
+            raise ValueError(
+                f"enumerate() refuses p_max = {self.p_max} data: above max_items = {max_items} "
+                "(raise max_items if you really want them all, or use sample())"
+            )
+        return self._indices_to_data(np.arange(self.p_max, dtype=np.int64))
+
+    def indices(self, x) -> np.ndarray:
+        """Canonical datum indices (P,) int64 of tokens x (P, d); inverse of the enumeration order."""
+        if self.p_max > sampling._SINGLE_INDEX_LIMIT:
+            raise ValueError(f"p_max = {self.p_max} is above 2**62: datum indices do not fit in int64")
+        y, choices, placements = self.parse(x)
+        index = y.copy()
+        for choice, layout in zip(choices.T, placements.T):
+            index = index * (self.m * self.n_placements) + choice * self.n_placements + layout
+        return index
+
+    def check_tokens(self, x) -> np.ndarray:
+        """Tokens ``x`` as int64 (P, d) in range(v+1) (v is the empty token), else ValueError."""
+        x = np.asarray(x)
+        if not np.issubdtype(x.dtype, np.integer):
+            raise ValueError(f"tokens must be integers, got dtype {x.dtype}")
+        if x.ndim != 2 or x.shape[1] != self.d:
+            raise ValueError(f"tokens must have shape (P, d={self.d}), got {x.shape}")
+        if x.size and (x.min() < 0 or x.max() > self.empty):
+            raise ValueError(
+                f"tokens must be in range(v+1={self.v + 1}) (v = {self.v} is the empty token), "
+                f"got values in [{x.min()}, {x.max()}]"
+            )
+        return x.astype(np.int64, copy=False)
+
+    def parse(self, x) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Labels (P,), production choices (P, n_nodes) and layout codes (P, n_nodes) of tokens x (P, d).
+
+        Inverse of :meth:`decode`: informative symbols are never empty, so each patch's layout is the
+        set of its non-empty positions and its production is then unique. Raises ValueError naming the
+        first rows that are not data of this model.
+        """
+        x = self.check_tokens(x)
+        P, s, m, Q = x.shape[0], self.s, self.m, self.n_placements
+        offsets = sampling.block_offsets(self.grammar)
+        choices = np.empty((P, self.n_nodes), dtype=np.int64)
+        placements = np.empty((P, self.n_nodes), dtype=np.int64)
+        symbols = x
+        for k in range(self.L - 1, -1, -1):
+            patches = symbols.reshape(P, -1, self.patch)
+            full = patches != self.empty
+            count = full.sum(axis=2)
+            bad = (count != 0) & (count != s)
+            informative = count == s
+            # informative patches, in row-major order: per row, the s**k nodes of block k left to right
+            rows_ok = informative.sum(axis=1) == s**k
+            if bad.any() or not rows_ok.all():
+                self._reject(P, np.flatnonzero(bad.any(axis=1) | ~rows_ok), k, "a patch is neither empty nor a layout of s symbols")
+            where = np.nonzero(full[informative])[1].reshape(-1, s)  # child positions, increasing
+            keys = where @ (self.patch ** np.arange(s - 1, -1, -1, dtype=np.int64))
+            code = np.searchsorted(self._placement_keys, keys).clip(max=Q - 1)
+            if (self._placement_keys[code] != keys).any():
+                rows = np.unique(np.nonzero(informative)[0][(self._placement_keys[code] != keys)])
+                self._reject(P, rows, k, f"a patch's symbols are not at a layout of variant {self.variant}")
+            tuples = np.take_along_axis(patches[informative], where, axis=1)
+            sorted_codes, production = self.grammar.tuple_lookup[k]
+            codes = tuples_to_codes(tuples, self.v)
+            found = np.searchsorted(sorted_codes, codes).clip(max=sorted_codes.size - 1)
+            invalid = sorted_codes[found] != codes
+            if invalid.any():
+                self._reject(P, np.unique(np.nonzero(informative)[0][invalid]), k, "a patch matches no production")
+            owner, j = np.divmod(production[found], m)
+            choices[:, offsets[k] : offsets[k + 1]] = j.reshape(P, -1)
+            placements[:, offsets[k] : offsets[k + 1]] = code.reshape(P, -1)
+            parents = np.full(informative.shape, self.empty, dtype=np.int64)
+            parents[informative] = owner
+            symbols = parents
+        return symbols[:, 0], choices, placements
+
+    def _reject(self, P, rows, k, why):
+        raise ValueError(
+            f"{rows.size} of {P} inputs are not data of this sparse RHM (rows {rows[:5].tolist()}...): "
+            f"at rules level {k}, {why}"
+        )
+
+    # ----- discrete diffeomorphisms ---------------------------------------------------------------------
+    def diffeomorphism(self, x, levels, seed) -> np.ndarray:
+        """D x: tokens (P, d) with the layout of every production that makes level-l symbols re-drawn
+        uniformly, for each l in ``levels`` (1..L; level 1 is the input, made by block L - 1).
+
+        Classes, productions and so every symbol are kept; only positions move (arXiv:2404.10727, the
+        diffeomorphism section). A re-drawn layout may coincide with the old one (probability 1/Q).
+        """
+        rng = as_generator(seed)
+        levels = sorted({self._check_level(level) for level in np.atleast_1d(levels).tolist()})
+        y, choices, placements = self.parse(x)
+        offsets = sampling.block_offsets(self.grammar)
+        for level in levels:
+            block = slice(offsets[self.L - level], offsets[self.L - level + 1])
+            placements[:, block] = rng.integers(0, self.n_placements, size=placements[:, block].shape, dtype=np.int64)
+        return self.decode(y, choices, placements)
+
+    def _check_level(self, level) -> int:
+        level = check_int("level", level, minimum=1)
+        if level > self.L:
+            raise ValueError(f"level must be in 1..L = 1..{self.L}, got {level}")
+        return level
