@@ -1,0 +1,76 @@
+"""The sparse RHM's sympy closed forms against brute force (enumeration, exact probabilities, ensembles)."""
+
+import itertools
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from rhm_theory import Grammar, ensemble, exact, symbolic
+from rhm_theory.sparse import SparseRHM
+from rhm_theory.theory import sparse_exact, sparse_symbolic
+
+
+@pytest.mark.parametrize("variant", ["A", "B"])
+@pytest.mark.parametrize("params, s0", [((3, 2, 2, 2, 2), 1), ((2, 2, 2, 3, 1), 2), ((4, 2, 2, 2, 1), 3)])
+def test_p_max_and_layout_count_equal_the_enumeration(params, s0, variant):
+    model = SparseRHM(Grammar.random(*params, seed=0), s0, variant)
+    theory = sparse_symbolic.evaluate(*params, s0, variant)
+    x, _ = model.enumerate()
+    assert theory["p_max"] == len({row.tobytes() for row in x}) == model.p_max
+    assert theory["n_placements"] == len(model.placements) and theory["d"] == model.d
+
+
+@pytest.mark.parametrize("variant", ["A", "B"])
+@pytest.mark.parametrize("params, s0", [((3, 2, 2, 2, 2), 1), ((2, 2, 2, 3, 1), 2), ((3, 3, 1, 2, 2), 2)])
+def test_informative_fraction_is_exact_at_every_position_and_class(params, s0, variant):
+    model = SparseRHM(Grammar.random(*params, seed=1), s0, variant)
+    rho = sparse_symbolic.evaluate(*params, s0, variant)["informative_fraction"]
+    assert rho == sp.Rational(1, (s0 + 1) ** params[4])
+    for position in range(model.d):
+        probs = sparse_exact.class_token_probs(model, position, exact=True)
+        assert all(p == 1 - Fraction(rho.p, rho.q) for p in probs[:, model.v])
+
+
+@pytest.mark.parametrize("params, s0", [((3, 2, 2, 2, 2), 1), ((2, 2, 2, 3, 1), 2), ((3, 3, 1, 2, 2), 2)])
+def test_variant_a_probabilities_are_the_rhm_ones_scaled_by_the_informative_fraction(params, s0):
+    grammar = Grammar.random(*params, seed=2)
+    model = SparseRHM(grammar, s0, "A")
+    rho = Fraction(1, (s0 + 1) ** grammar.L)
+    for position in range(model.d):
+        digits = [(position // model.patch ** (grammar.L - 1 - k)) % model.patch for k in range(grammar.L)]
+        rhm_position = sum((o // (s0 + 1)) * grammar.s ** (grammar.L - 1 - k) for k, o in enumerate(digits))
+        sparse = sparse_exact.class_token_probs(model, position, exact=True)[:, : grammar.v]
+        assert (sparse == rho * exact.class_token_probs(grammar, rhm_position, exact=True)).all()
+
+
+def test_variant_a_correlation_variance_equals_the_brute_force_ensemble():
+    """Average over every rule draw of (2, 2, 2, 2, 2) (pbar deterministic: sigma_f2 is exact) at s0 = 1."""
+    params, s0, position = (2, 2, 2, 2, 2), 1, 5
+    levels = [ensemble.level_draws(2, 2, 2, 2) for _ in range(2)]
+    values = []
+    for top, bottom in itertools.product(*levels):
+        model = SparseRHM(Grammar.from_rules([top, bottom], 2), s0, "A")
+        probs = sparse_exact.class_token_probs(model, position, exact=True)[:, :2]
+        values.append(ensemble.class_statistics(probs)["sigma_f2"])
+    theory = sparse_symbolic.evaluate(*params, s0, "A")
+    assert symbolic.evaluate(*params)["sigma_f2_exact"]
+    assert sp.Rational(sum(values, Fraction(0)) / len(values)) == theory["sigma_f2"]
+
+
+def test_critical_sample_size_scales_as_s0_plus_one_to_the_L():
+    expressions = sparse_symbolic.expressions("A")
+    assert sp.simplify(expressions["P_c_over_rhm"] - (sparse_symbolic.s0 + 1) ** symbolic.L) == 0
+    at = sparse_symbolic.evaluate(8, 8, 4, 2, 3, 2, "A")
+    assert at["P_c"] == 27 * symbolic.evaluate(8, 8, 4, 2, 3)["P_c"]
+    assert sparse_symbolic.evaluate(8, 8, 4, 2, 3, 0, "A")["P_c"] == symbolic.evaluate(8, 8, 4, 2, 3)["P_c"]
+    assert at["P_star_LCN"] == 27 * 8 * 4**3 and at["P_star_CNN"] == 9 * 8 * 4**3
+    assert sparse_symbolic.evaluate(8, 8, 4, 2, 3, 2, "B")["P_c"] is None
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="variant must be one of"):
+        sparse_symbolic.expressions("C")
+    with pytest.raises(ValueError, match="s0 must be >= 0"):
+        sparse_symbolic.evaluate(8, 8, 4, 2, 3, -1)
