@@ -1,5 +1,5 @@
 """Closed forms of the sparse RHM as functions of s0, derived by sympy (arXiv:2404.10727;
-docs/theory-sparse.md, "Closed forms").
+docs/theory-sparse.md, "Exact statistics" and "Sample complexities").
 
 Derived here, exact at finite parameters:
 
