@@ -182,12 +182,16 @@ class TransformerNet(RHMNet):
         return self.final_norm(self.hidden_layers(x)[-1]).mean(dim=1)
 
 
-def build_model(name, *, v, n_c, s, L, width, parametrization="mean_field", generator: torch.Generator) -> RHMNet:
+def build_model(
+    name, *, v, n_c, s, L, width, parametrization="mean_field", generator: torch.Generator, patch=None
+) -> RHMNet:
     """A freshly initialised network for RHM parameters (v, n_c, s, L); see the module docstring.
 
     name: "cnn", "lcn" (hierarchical, L hidden layers), "fcn" (one hidden layer), "deep_fcn"
     (L hidden layers), "transformer" (L blocks). ``generator`` (a CPU torch.Generator) draws every
     initial weight, so the same seed gives the same model on every device. Returns the model on CPU.
+    ``patch``: filter = stride of the hierarchical nets, input length d = patch**L (default s). For
+    the sparse RHM (arXiv:2404.10727) pass v + 1 channels (the empty token) and patch = s(s0+1).
     """
     if name not in MODEL_NAMES:
         raise ValueError(f"unknown model {name!r}: expected one of {', '.join(MODEL_NAMES)}")
@@ -196,11 +200,14 @@ def build_model(name, *, v, n_c, s, L, width, parametrization="mean_field", gene
     if not isinstance(generator, torch.Generator):
         raise ValueError(f"generator must be a torch.Generator (explicit seeding), got {type(generator).__name__}")
     v, n_c, s, L, width = (check_int(k, x) for k, x in zip(("v", "n_c", "s", "L", "width"), (v, n_c, s, L, width)))
+    patch = s if patch is None else check_int("patch", patch)
+    if patch % s:
+        raise ValueError(f"patch must be a multiple of s = {s} (s(s0+1) for the sparse RHM), got patch = {patch}")
     common = dict(v=v, n_c=n_c, width=width, parametrization=parametrization, generator=generator)
     if name in ("cnn", "lcn"):
-        if s < 2:
-            raise ValueError(f"a hierarchical {name} needs patch size s >= 2, got s = {s}")
-        return HierarchicalNet(s=s, L=L, shared=name == "cnn", **common)
+        if patch < 2:
+            raise ValueError(f"a hierarchical {name} needs patch size >= 2, got {patch}")
+        return HierarchicalNet(s=patch, L=L, shared=name == "cnn", **common)
     if name == "transformer":
-        return TransformerNet(d=s**L, depth=L, **common)
-    return FullyConnectedNet(d=s**L, depth=1 if name == "fcn" else L, **common)
+        return TransformerNet(d=patch**L, depth=L, **common)
+    return FullyConnectedNet(d=patch**L, depth=1 if name == "fcn" else L, **common)

@@ -10,6 +10,10 @@ one (probability 1/m each).
 
 S_{k,l} = <||f_k(x) - f_k(P_l x)||^2> / <||f_k(x) - f_k(y)||^2> (paper, Sec. "Synonymic
 sensitivity"), f_k the post-activation output of hidden layer k and y an independent datum.
+
+For the sparse RHM (arXiv:2404.10727; docs/theory-sparse.md) P_l keeps every layout, and the
+diffeomorphism sensitivity D_{k,l} is the same ratio with P_l replaced by a discrete diffeomorphism
+D_l (SparseRHM.diffeomorphism: the layouts of the productions making level-l symbols re-drawn).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import numpy as np
 import torch
 
 from rhm_theory.core.sampling import block_offsets
+from rhm_theory.core.sparse import SparseRHM
 from rhm_theory.learning.encoding import one_hot
 from rhm_theory.core.grammar import Grammar
 from rhm_theory.core.validation import as_generator, check_int
@@ -41,9 +46,15 @@ def synonymic_exchange(grammar: Grammar, x, level, seed) -> np.ndarray:
     """P_level x: tokens (P, d) of the same classes with every level-``level`` tuple re-drawn among the
     synonyms of its level-(level+1) owner, and all lower productions re-drawn (module docstring).
 
-    ``x``: tokens (P, d) that are data of ``grammar``; ``seed``: int or numpy Generator.
+    ``x``: tokens (P, d) that are data of ``grammar`` (a Grammar, or a SparseRHM whose layouts are
+    kept); ``seed``: int or numpy Generator.
     """
     rng = as_generator(seed)
+    if isinstance(grammar, SparseRHM):  # the layouts are kept: only productions change
+        y, choices, placements = grammar.parse(x)
+        columns = exchanged_columns(grammar.grammar, level)
+        choices[:, columns] = rng.integers(0, grammar.m, size=choices[:, columns].shape, dtype=np.int64)
+        return grammar.decode(y, choices, placements)
     y, choices = grammar.parse(x)
     columns = exchanged_columns(grammar, level)
     choices[:, columns] = rng.integers(0, grammar.m, size=choices[:, columns].shape, dtype=np.int64)
@@ -61,14 +72,39 @@ def _hidden_outputs(model, x: np.ndarray, v: int, batch_size: int, device) -> li
     return [torch.cat(o) for o in outputs]
 
 
-def synonymic_sensitivity(model, grammar: Grammar, x, seed, batch_size: int = 1024, device="cpu") -> np.ndarray:
+def synonymic_sensitivity(model, grammar, x, seed, batch_size: int = 1024, device="cpu") -> np.ndarray:
     """S_{k,l} for every hidden layer k = 1..K and level l = 1..L: array (K, L), entry [k-1, l-1].
 
-    ``x``: tokens (P, d), P >= 2 distinct data of ``grammar`` (e.g. test data). The denominator pairs
-    each datum with another one of x (a random cyclic pairing, never with itself). ``model`` must
-    provide ``hidden_layers(one_hot (B, v, d)) -> list of K tensors``; it is evaluated in eval mode and
-    its mode is restored. Entries are NaN where a layer's output is the same for all data of x.
+    ``x``: tokens (P, d), P >= 2 distinct data of ``grammar`` (a Grammar or a SparseRHM; e.g. test
+    data). The denominator pairs each datum with another one of x (a random cyclic pairing, never with
+    itself). ``model`` must provide ``hidden_layers(one_hot (B, channels, d)) -> list of K tensors``
+    (channels = v, or v + 1 for a SparseRHM); it is evaluated in eval mode and its mode is restored.
+    Entries are NaN where a layer's output is the same for all data of x.
     """
+    channels = grammar.v + 1 if isinstance(grammar, SparseRHM) else grammar.v
+    return _relative_sensitivity(
+        model, x, channels, grammar.L, lambda data, level, rng: synonymic_exchange(grammar, data, level, rng),
+        seed, batch_size, device,
+    )
+
+
+def diffeomorphism_sensitivity(model, sparse: SparseRHM, x, seed, batch_size: int = 1024, device="cpu") -> np.ndarray:
+    """D_{k,l} = <||f_k(x) - f_k(D_l x)||^2> / <||f_k(x) - f_k(y)||^2> for every hidden layer k and
+    level l = 1..L, array (K, L): D_l re-draws the layouts of the productions making level-l symbols
+    (SparseRHM.diffeomorphism; arXiv:2404.10727, diffeomorphism section). Same conventions as
+    :func:`synonymic_sensitivity`, with v + 1 input channels.
+    """
+    if not isinstance(sparse, SparseRHM):
+        raise ValueError(f"diffeomorphisms need a SparseRHM, got {type(sparse).__name__}")
+    return _relative_sensitivity(
+        model, x, sparse.v + 1, sparse.L, lambda data, level, rng: sparse.diffeomorphism(data, [level], rng),
+        seed, batch_size, device,
+    )
+
+
+def _relative_sensitivity(model, x, channels, n_levels, transform, seed, batch_size, device) -> np.ndarray:
+    """(K, n_levels): mean squared change of each hidden layer under ``transform(x, level, rng)``,
+    relative to its change between two different data of x."""
     x = np.asarray(x)
     if x.ndim != 2 or x.shape[0] < 2:
         raise ValueError(f"x must be tokens of shape (P, d) with P >= 2 data, got shape {x.shape}")
@@ -79,13 +115,13 @@ def synonymic_sensitivity(model, grammar: Grammar, x, seed, batch_size: int = 10
     was_training = model.training
     model.eval()
     try:
-        reference = _hidden_outputs(model, x, grammar.v, batch_size, device)
-        others = _hidden_outputs(model, partner, grammar.v, batch_size, device)
+        reference = _hidden_outputs(model, x, channels, batch_size, device)
+        others = _hidden_outputs(model, partner, channels, batch_size, device)
         denominators = np.array([((f - g) ** 2).sum(dim=1).mean().item() for f, g in zip(reference, others)])
-        S = np.empty((len(reference), grammar.L))
-        for level in range(1, grammar.L + 1):
-            exchanged = _hidden_outputs(model, synonymic_exchange(grammar, x, level, rng), grammar.v, batch_size, device)
-            S[:, level - 1] = [((f - g) ** 2).sum(dim=1).mean().item() for f, g in zip(reference, exchanged)]
+        S = np.empty((len(reference), n_levels))
+        for level in range(1, n_levels + 1):
+            changed = _hidden_outputs(model, transform(x, level, rng), channels, batch_size, device)
+            S[:, level - 1] = [((f - g) ** 2).sum(dim=1).mean().item() for f, g in zip(reference, changed)]
     finally:
         model.train(was_training)
     with np.errstate(divide="ignore", invalid="ignore"):

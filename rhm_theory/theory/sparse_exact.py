@@ -1,5 +1,6 @@
 """Exact class-token statistics and Bayes posterior of the sparse RHM, positions included as latent
-variables (arXiv:2404.10727; docs/theory-sparse.md, "Exact statistics" and "Belief propagation with latent positions").
+variables (arXiv:2404.10727; docs/theory-sparse.md, "Exact statistics" and "Belief propagation with
+latent positions").
 
 Statistics. A position of the sparse input is reached from the root by its base-s' digits o_0, o_1, ...
 (s' = s(s0+1), most significant first). At each step the node at patch position o holds child i of its
