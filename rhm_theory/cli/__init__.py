@@ -21,6 +21,12 @@ def add_grammar_args(parser: argparse.ArgumentParser, seed: bool = True) -> None
         parser.add_argument("--seed", type=int, default=0, help="seed of the rules (default: %(default)s)")
 
 
+def add_sparse_args(parser: argparse.ArgumentParser, default_s0=0) -> None:
+    """The sparse-RHM flags (arXiv:2404.10727): --s0 (empty positions per child) and --variant A|B."""
+    parser.add_argument("--s0", type=int, default=default_s0, help="sparsity s0 >= 0 of the sparse RHM (default: %(default)s)")
+    parser.add_argument("--variant", choices=("A", "B"), default=None, help="sparse layout variant (default: A)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rhm", description="Random Hierarchy Model: data, exact theory, experiments")
     subparsers = parser.add_subparsers(dest="command", required=True)
