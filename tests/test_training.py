@@ -16,13 +16,7 @@ from rhm_theory.learning.models import MODEL_NAMES
 from rhm_theory.learning.training import TrainConfig, train
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Small nets train fastest on one thread (and the test machine is shared); restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

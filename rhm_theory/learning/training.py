@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from rhm_theory.learning.encoding import batches, one_hot
 from rhm_theory.core.grammar import Grammar
-from rhm_theory.learning.models import build_model
+from rhm_theory.learning.models import RHMNet, build_model
 from rhm_theory.core.validation import check_int
 
 OPTIMIZERS = ("sgd", "adam")
@@ -92,32 +92,12 @@ def train(grammar: Grammar, train, test, config: TrainConfig | None = None) -> T
     config = TrainConfig() if config is None else config
     config.validate()
     device = torch.device(config.device)
-    x_train, y_train = _to_device(grammar, train, "train", device)
-    x_test, y_test = _to_device(grammar, test, "test", device)
-    init_seed, order_seed = np.random.SeedSequence(config.seed).generate_state(2)
-    model = build_model(
-        config.model,
-        v=grammar.v,
-        n_c=grammar.n_c,
-        s=grammar.s,
-        L=grammar.L,
-        width=config.width,
-        parametrization=config.parametrization,
-        generator=torch.Generator().manual_seed(int(init_seed)),
-    ).to(device)
-    order_generator = torch.Generator().manual_seed(int(order_seed))
-
-    n_train = x_train.shape[0]
-    steps_per_epoch = math.ceil(n_train / config.batch_size)
-    total_steps = config.max_epochs * steps_per_epoch
-    if config.max_steps is not None:
-        total_steps = min(total_steps, config.max_steps)
-    if config.optimizer == "sgd":
-        optimizer = torch.optim.SGD(model.parameters(), lr=config.lr * model.lr_scale, momentum=config.momentum)
-    else:
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    base_lr = optimizer.param_groups[0]["lr"]
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps, eta_min=0.1 * base_lr)
+    x_train, y_train = data_to_device(grammar, train, "train", device)
+    x_test, y_test = data_to_device(grammar, test, "test", device)
+    model, order_generator = initial_state(grammar, config)
+    model = model.to(device)
+    total_steps = schedule_length(x_train.shape[0], config)
+    optimizer, schedule = make_optimizer(model.parameters(), config, model.lr_scale, total_steps)
 
     start = time.perf_counter()
     steps, epochs, train_loss, stop_reason = 0, 0, math.inf, "max_epochs"
@@ -143,11 +123,9 @@ def train(grammar: Grammar, train, test, config: TrainConfig | None = None) -> T
             train_loss = (loss_sum / seen).item() if seen else train_loss
             bar.update(1)
             bar.set_postfix(loss=f"{train_loss:.2e}")
-            if train_loss < config.loss_threshold:
-                stop_reason = "loss_threshold"
-                break
-            if config.max_steps is not None and steps == config.max_steps:
-                stop_reason = "max_steps"
+            reason = early_stop(train_loss, steps, config)
+            if reason is not None:
+                stop_reason = reason
                 break
     seconds = time.perf_counter() - start
     return TrainResult(
@@ -160,6 +138,50 @@ def train(grammar: Grammar, train, test, config: TrainConfig | None = None) -> T
         final_lr=optimizer.param_groups[0]["lr"],
         model=model,
     )
+
+
+def initial_state(grammar: Grammar, config: TrainConfig) -> tuple[RHMNet, torch.Generator]:
+    """The freshly initialised network (on CPU) and the batch-order generator of a run, both derived
+    from ``config.seed`` by numpy's SeedSequence."""
+    init_seed, order_seed = np.random.SeedSequence(config.seed).generate_state(2)
+    model = build_model(
+        config.model,
+        v=grammar.v,
+        n_c=grammar.n_c,
+        s=grammar.s,
+        L=grammar.L,
+        width=config.width,
+        parametrization=config.parametrization,
+        generator=torch.Generator().manual_seed(int(init_seed)),
+    )
+    return model, torch.Generator().manual_seed(int(order_seed))
+
+
+def schedule_length(n_train: int, config: TrainConfig) -> int:
+    """Number of SGD steps the cosine schedule spans: max_epochs x ceil(P / batch), capped by max_steps."""
+    total = config.max_epochs * math.ceil(n_train / config.batch_size)
+    return total if config.max_steps is None else min(total, config.max_steps)
+
+
+def make_optimizer(parameters, config: TrainConfig, lr_scale: float, total_steps: int):
+    """(optimizer, schedule): SGD at lr x lr_scale with momentum, or Adam at lr, annealed by a cosine
+    to 0.1 x its initial rate over ``total_steps`` steps."""
+    if config.optimizer == "sgd":
+        optimizer = torch.optim.SGD(parameters, lr=config.lr * lr_scale, momentum=config.momentum)
+    else:
+        optimizer = torch.optim.Adam(parameters, lr=config.lr)
+    base_lr = optimizer.param_groups[0]["lr"]
+    return optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps, eta_min=0.1 * base_lr)
+
+
+def early_stop(train_loss: float, steps: int, config: TrainConfig) -> str | None:
+    """Why a run stops after an epoch with mean loss ``train_loss`` and ``steps`` steps in all
+    ("loss_threshold" or "max_steps"), or None if it goes on (up to max_epochs)."""
+    if train_loss < config.loss_threshold:
+        return "loss_threshold"
+    if config.max_steps is not None and steps == config.max_steps:
+        return "max_steps"
+    return None
 
 
 @torch.no_grad()
@@ -175,7 +197,7 @@ def error_rate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, v: int)
     return wrong / x.shape[0]
 
 
-def _to_device(grammar: Grammar, data, name: str, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def data_to_device(grammar: Grammar, data, name: str, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """Validated (tokens (P, d), labels (P,)) int64 tensors on ``device``; P >= 1."""
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
         raise ValueError(f"{name} must be a pair (x, y) of tokens and labels, got {type(data).__name__}")

@@ -1,0 +1,220 @@
+"""Training K independent networks at once (the protocol of arXiv:2307.02129, §4, as in
+rhm_theory.learning.training): one stacked model whose every weight has a leading member axis of
+size K, so that each layer is one batched matmul (torch.bmm) over the K members instead of K small
+matmuls; at small widths this amortises the per-step overhead of the training loop over K runs.
+
+Member k of ``train_ensemble(grammars, train_sets, test_sets, config, seeds)`` is the run
+``train(grammars[k], train_sets[k], test_sets[k], replace(config, seed=seeds[k]))``
+(rhm_theory.learning.training): same initial weights, same batch order, same optimiser and cosine
+schedule, same stopping rule, so the same result up to float rounding. The loss of the stacked model
+is the sum of the members' mean batch losses, so member k's gradient is that of its own loss; SGD and
+Adam act element-wise, so one optimiser over the stacked weights updates each member as its own
+would. A member whose epoch loss falls below the threshold leaves the ensemble (its weights and
+optimiser state are dropped from the stack), so it is not updated again and costs nothing more.
+
+Supported models: "cnn", "lcn", "fcn", "deep_fcn" (the transformer trains with ``train`` only).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from rhm_theory.core.grammar import Grammar
+from rhm_theory.learning.models import FullyConnectedNet, HierarchicalNet, RHMNet
+from rhm_theory.learning.training import (
+    TrainConfig,
+    TrainResult,
+    data_to_device,
+    early_stop,
+    error_rate,
+    initial_state,
+    make_optimizer,
+    schedule_length,
+)
+
+ENSEMBLE_MODELS = ("cnn", "lcn", "fcn", "deep_fcn")
+
+
+class StackedNet(nn.Module):
+    """K networks of one architecture (HierarchicalNet or FullyConnectedNet) as one module.
+
+    ``weights[i]`` is the stack (K, *shape) of the members' i-th parameter, in ``parameters()`` order
+    of the members; ``forward`` maps one-hot input (K, B, v, d) to logits (K, B, n_c), member k's
+    logits being those of ``models[k]`` on input k.
+    """
+
+    def __init__(self, models: Sequence[RHMNet]):
+        super().__init__()
+        template = models[0]
+        if not isinstance(template, (HierarchicalNet, FullyConnectedNet)):
+            raise ValueError(f"StackedNet stacks hierarchical or fully-connected nets, got {type(template).__name__}")
+        self.hierarchical = isinstance(template, HierarchicalNet)
+        self.s = template.s if self.hierarchical else None
+        linears = [*template.layers, template.readout]
+        self.scales = [layer.scale for layer in linears]
+        self.weights = nn.ParameterList(
+            nn.Parameter(torch.stack([p.detach() for p in member]))
+            for member in zip(*(model.parameters() for model in models))
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        members, batch = x.shape[:2]
+        # the scale multiplies the (small) weights rather than the activations
+        *hidden, readout = (weight * scale for weight, scale in zip(self.weights, self.scales))
+        if self.hierarchical:
+            h = x.transpose(2, 3)  # (K, B, d, v): a patch is s consecutive rows
+            for weight in hidden:
+                patches = h.shape[2] // self.s
+                h = h.reshape(members, batch, patches, self.s * h.shape[3])
+                if weight.dim() == 3:  # CNN: one filter, all patches of a member in one matmul
+                    h = F.relu(torch.bmm(h.reshape(members, batch * patches, -1), weight))
+                    h = h.reshape(members, batch, patches, -1)
+                else:  # LCN: filter p for patch p, i.e. a matmul per (member, patch)
+                    h = F.relu(torch.einsum("kbpi,kpio->kbpo", h, weight))
+            h = h.reshape(members, batch, -1)
+        else:
+            h = x.flatten(2)
+            for weight in hidden:
+                h = F.relu(torch.bmm(h, weight))
+        return torch.bmm(h, readout)
+
+    def keep(self, members: torch.Tensor) -> None:
+        """Keep only the members with these indices (replaces every stacked parameter)."""
+        for i, weight in enumerate(self.weights):
+            self.weights[i] = nn.Parameter(weight.detach()[members])
+
+    def copy_member(self, index: int, model: RHMNet) -> RHMNet:
+        """Write member ``index``'s weights into ``model`` (same architecture) and return it."""
+        with torch.no_grad():
+            for target, weight in zip(model.parameters(), self.weights):
+                target.copy_(weight[index])
+        return model
+
+
+def train_ensemble(
+    grammars: Grammar | Sequence[Grammar],
+    train_sets: Sequence,
+    test_sets: Sequence,
+    config: TrainConfig,
+    seeds: Sequence[int],
+) -> list[TrainResult]:
+    """Train K = len(seeds) networks together; result k equals that of
+    ``train(grammars[k], train_sets[k], test_sets[k], replace(config, seed=seeds[k]))``.
+
+    grammars: one Grammar for all members, or K grammars with the same (v, n_c, s, L).
+    train_sets: K pairs (x (P, d) int tokens, y (P,) labels), the same P for all members;
+    test_sets: K pairs (any sizes). ``config.seed`` is not used (``seeds`` replace it); result k's
+    ``seconds`` is the ensemble's wall time until member k stopped, and its ``model`` member k's
+    network (an ordinary RHMNet).
+    """
+    configs = [replace(config, seed=seed) for seed in seeds]
+    for member_config in configs:
+        member_config.validate()
+    K = len(configs)
+    if K == 0:
+        raise ValueError("seeds is empty: an ensemble needs at least one member")
+    if config.model not in ENSEMBLE_MODELS:
+        raise ValueError(f"model {config.model!r} cannot train as an ensemble: expected one of {', '.join(ENSEMBLE_MODELS)}")
+    grammars = [grammars] * K if isinstance(grammars, Grammar) else list(grammars)
+    for name, items in (("grammars", grammars), ("train_sets", train_sets), ("test_sets", test_sets)):
+        if len(items) != K:
+            raise ValueError(f"{name} has {len(items)} entries but there are {K} seeds: need one per member")
+    shape = (grammars[0].v, grammars[0].n_c, grammars[0].s, grammars[0].L)
+    for grammar in grammars:
+        if (grammar.v, grammar.n_c, grammar.s, grammar.L) != shape:
+            raise ValueError(f"grammar (v, n_c, s, L) = {(grammar.v, grammar.n_c, grammar.s, grammar.L)} differs from "
+                             f"{shape}: ensemble members need one network shape")
+    v, n_c = shape[:2]
+    device = torch.device(config.device)
+    train_data = [data_to_device(g, data, "train", device) for g, data in zip(grammars, train_sets)]
+    test_data = [data_to_device(g, data, "test", device) for g, data in zip(grammars, test_sets)]
+    sizes = {x.shape[0] for x, _ in train_data}
+    if len(sizes) != 1:
+        raise ValueError(f"training sets have sizes {sorted(sizes)}: ensemble members need the same P")
+    x_train = torch.stack([x for x, _ in train_data])  # (K, P, d)
+    y_train = torch.stack([y for _, y in train_data])  # (K, P)
+    n_train = x_train.shape[1]
+
+    models, orders = zip(*(initial_state(g, c) for g, c in zip(grammars, configs)))
+    models = [model.to(device) for model in models]
+    net = StackedNet(models)
+    total_steps = schedule_length(n_train, config)
+    optimizer, schedule = make_optimizer(net.parameters(), config, models[0].lr_scale, total_steps)
+
+    start = time.perf_counter()
+    active = list(range(K))  # member indices still training, in stack order
+    results: list[TrainResult | None] = [None] * K
+    steps, epochs = 0, 0
+    while active:
+        A = len(active)
+        order = torch.stack([torch.randperm(n_train, generator=orders[k]) for k in active]).to(device)  # (A, P)
+        rows = torch.arange(A, device=device)[:, None]
+        x_epoch, y_epoch = x_train[rows, order], y_train[rows, order]  # this epoch's batch order
+        loss_sum = torch.zeros(A, device=device)
+        seen = 0
+        for first in range(0, n_train, config.batch_size):
+            tokens, labels = x_epoch[:, first : first + config.batch_size], y_epoch[:, first : first + config.batch_size]
+            batch = labels.shape[1]  # one-hot inputs (A, batch, v, d):
+            inputs = torch.zeros(*tokens.shape, v, device=device).scatter_(3, tokens[..., None], 1.0).transpose(2, 3)
+            logits = net(inputs)
+            losses = F.cross_entropy(logits.reshape(A * batch, n_c), labels.reshape(-1), reduction="none")
+            losses = losses.view(A, batch).mean(dim=1)
+            optimizer.zero_grad(set_to_none=True)
+            losses.sum().backward()
+            optimizer.step()
+            schedule.step()
+            steps += 1
+            loss_sum += losses.detach() * batch
+            seen += batch
+            if steps == total_steps:
+                break
+        epochs += 1
+        train_losses = (loss_sum / seen).tolist()
+        stopped = []
+        for i, k in enumerate(active):
+            reason = early_stop(train_losses[i], steps, config)
+            if reason is None and epochs == config.max_epochs:
+                reason = "max_epochs"
+            if reason is not None:
+                stopped.append(i)
+                results[k] = TrainResult(
+                    test_error=error_rate(net.copy_member(i, models[k]), *test_data[k], v),
+                    train_loss=train_losses[i],
+                    epochs=epochs,
+                    steps=steps,
+                    seconds=time.perf_counter() - start,
+                    stop_reason=reason,
+                    final_lr=optimizer.param_groups[0]["lr"],
+                    model=models[k],
+                )
+        if stopped:
+            keep = [i for i in range(A) if i not in stopped]
+            active = [active[i] for i in keep]
+            if active:
+                _drop_members(net, optimizer, torch.tensor(keep, device=device))
+                x_train, y_train = x_train[keep], y_train[keep]
+    return results
+
+
+def _drop_members(net: StackedNet, optimizer: torch.optim.Optimizer, keep: torch.Tensor) -> None:
+    """Restrict the stacked weights and the optimiser's per-weight state (momentum, Adam moments) to the
+    members ``keep``; step counters and the learning rate schedule are shared and stay as they are."""
+    old = list(net.parameters())
+    net.keep(keep)
+    new = list(net.parameters())
+    state = defaultdict(dict)
+    for before, after in zip(old, new):
+        state[after] = {
+            name: value[keep] if isinstance(value, torch.Tensor) and value.dim() > 0 else value
+            for name, value in optimizer.state[before].items()
+        }
+    optimizer.param_groups[0]["params"] = new
+    optimizer.state = state

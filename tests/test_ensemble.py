@@ -1,0 +1,92 @@
+"""Ensemble training: every member's result (stop reason, epochs, steps, losses, test error, learning
+rate, final weights) equals that of a separate ``train`` run with the member's seed and data."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from rhm_theory import Grammar
+from rhm_theory.learning.ensemble import ENSEMBLE_MODELS, train_ensemble
+from rhm_theory.learning.training import TrainConfig, train
+
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def members():
+    """Three members, each with its own (6, 6, 3, 2, 2) grammar and its own 48 training + 40 test data."""
+    grammars = [Grammar.random(6, 6, 3, 2, 2, seed=seed) for seed in range(3)]
+    splits = [grammar.sample_train_test(48, 40, seed=10 + i) for i, grammar in enumerate(grammars)]
+    return grammars, [train for train, _ in splits], [test for _, test in splits]
+
+
+def assert_same_runs(ensemble, separate):
+    for a, b in zip(ensemble, separate, strict=True):
+        assert (a.stop_reason, a.epochs, a.steps) == (b.stop_reason, b.epochs, b.steps)
+        assert a.train_loss == pytest.approx(b.train_loss, rel=1e-5)
+        assert a.final_lr == pytest.approx(b.final_lr, rel=1e-12)
+        assert a.test_error == b.test_error
+        for p, q in zip(a.model.parameters(), b.model.parameters(), strict=True):
+            torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("model", ENSEMBLE_MODELS)
+def test_members_equal_separate_runs_and_stop_on_their_own(members, model):
+    grammars, train_sets, test_sets = members
+    # a loss threshold that some members reach within max_epochs and others do not
+    threshold = 1.5 if model == "fcn" else 1.45
+    config = TrainConfig(model=model, width=32, batch_size=16, max_epochs=40, loss_threshold=threshold)
+    seeds = [3, 4, 5]
+    separate = [train(g, tr, te, replace(config, seed=seed)) for g, tr, te, seed in zip(grammars, train_sets, test_sets, seeds)]
+    assert {r.stop_reason for r in separate} == {"loss_threshold", "max_epochs"}  # the test exercises both
+    assert_same_runs(train_ensemble(grammars, train_sets, test_sets, config, seeds), separate)
+
+
+def test_one_grammar_adam_standard_parametrisation_max_steps(members):
+    grammars, train_sets, test_sets = members
+    config = TrainConfig(model="cnn", width=16, batch_size=10, optimizer="adam", lr=0.01, parametrization="standard",
+                         max_steps=13, loss_threshold=1e-9)
+    seeds = [0, 1, 2, 0]  # a repeated seed on the same data gives the same run twice
+    data = [train_sets[0], train_sets[1], train_sets[2], train_sets[0]]
+    ensemble = train_ensemble(grammars[0], data, [test_sets[0]] * 4, config, seeds)
+    separate = [train(grammars[0], tr, test_sets[0], replace(config, seed=seed)) for tr, seed in zip(data, seeds)]
+    assert {r.stop_reason for r in separate} == {"max_steps"} and separate[0].epochs == 3
+    assert_same_runs(ensemble, separate)
+    assert ensemble[0].train_loss == ensemble[3].train_loss
+
+
+def test_members_are_independent(members):
+    """A member's run does not depend on who else is in the ensemble."""
+    grammars, train_sets, test_sets = members
+    config = TrainConfig(model="lcn", width=16, batch_size=16, max_epochs=3)
+    alone = train_ensemble(grammars[:1], train_sets[:1], test_sets[:1], config, [7])[0]
+    together = train_ensemble(grammars, train_sets, test_sets, config, [7, 8, 9])[0]
+    assert_same_runs([alone], [together])
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(seeds=[]), "seeds is empty"),
+        (dict(seeds=[1, 2]), "grammars has 3 entries but there are 2 seeds"),
+        (dict(config=TrainConfig(model="transformer")), "model 'transformer' cannot train as an ensemble"),
+        (dict(config=TrainConfig(width=0)), "width must be >= 1, got 0"),
+        (dict(grammars=[Grammar.random(6, 6, 3, 2, 2, seed=0)] * 2 + [Grammar.random(6, 5, 3, 2, 2, seed=0)]),
+         r"grammar \(v, n_c, s, L\) = \(6, 5, 2, 2\) differs"),
+        (dict(train_sets="short"), "training sets have sizes \\[40, 48\\]"),
+        (dict(train_sets="bad tokens"), r"train tokens must be in range\(v=6\)"),
+    ],
+)
+def test_bad_input_is_a_clear_error(members, change, message):
+    grammars, train_sets, test_sets = members
+    args = dict(grammars=grammars, train_sets=train_sets, test_sets=test_sets, config=TrainConfig(max_steps=1), seeds=[1, 2, 3])
+    if change.get("train_sets") == "short":
+        change = dict(train_sets=[train_sets[0], (train_sets[1][0][:40], train_sets[1][1][:40]), train_sets[2]])
+    elif change.get("train_sets") == "bad tokens":
+        change = dict(train_sets=[train_sets[0], (np.full((48, 4), 6), train_sets[1][1]), train_sets[2]])
+    args.update(change)
+    with pytest.raises(ValueError, match=message):
+        train_ensemble(**args)
