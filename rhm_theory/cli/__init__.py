@@ -7,7 +7,7 @@ import importlib
 import sys
 
 # Sub-command modules (rhm_theory/cli/<name>.py). Add a new command by adding its module here.
-COMMANDS = ["info", "sample", "verify", "train", "pstar", "theory", "sweep", "report"]
+COMMANDS = ["info", "sample", "verify", "train", "pstar", "theory", "sweep", "report", "diffuse"]
 
 
 def add_grammar_args(parser: argparse.ArgumentParser, seed: bool = True) -> None:
