@@ -89,3 +89,16 @@ def test_diffeomorphisms_need_a_sparse_model():
     x, _ = grammar.sample(4, seed=0)
     with pytest.raises(ValueError, match="need a SparseRHM"):
         diffeomorphism_sensitivity(GridOracle(None), grammar, x, seed=0)
+
+
+def test_training_takes_a_sparse_model_and_validates_its_tokens():
+    from rhm_theory.learning.training import TrainConfig, train
+
+    model = SparseRHM(Grammar.random(4, 4, 4, 2, 2, seed=0), 1, "A")
+    train_set, test_set = model.sample_train_test(256, 64, seed=0)
+    config = TrainConfig(model="lcn", width=16, max_steps=10, max_epochs=10**6, seed=0)
+    result = train(model, train_set, test_set, config)
+    assert result.model.layers[0].weight.shape == (model.patch**model.L // model.patch, model.patch * (model.v + 1), 16)
+    assert result.steps == 10 and 0 <= result.test_error <= 1
+    with pytest.raises(ValueError, match=r"train tokens must be in range\(v\+1=5\)"):
+        train(model, (train_set[0] + 5, train_set[1]), test_set, config)

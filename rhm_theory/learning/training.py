@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from rhm_theory.learning.encoding import batches, one_hot
 from rhm_theory.core.grammar import Grammar
+from rhm_theory.core.sparse import SparseRHM
 from rhm_theory.learning.models import RHMNet, build_model
 from rhm_theory.core.validation import check_int
 
@@ -87,7 +88,8 @@ def train(grammar: Grammar, train, test, config: TrainConfig | None = None) -> T
     """Train ``config.model`` on ``train = (x, y)`` and measure its error on ``test = (x, y)``.
 
     x: int tokens (P, d) in range(v), y: labels (P,) in range(n_c) (numpy arrays, as from
-    ``grammar.sample_train_test``). Deterministic on CPU for a given ``config.seed``.
+    ``grammar.sample_train_test``). Deterministic on CPU for a given ``config.seed``. ``grammar`` may
+    be a SparseRHM: tokens in range(v+1), hierarchical nets with patch = s(s0+1).
     """
     config = TrainConfig() if config is None else config
     config.validate()
@@ -107,7 +109,7 @@ def train(grammar: Grammar, train, test, config: TrainConfig | None = None) -> T
             loss_sum = torch.zeros((), device=device)
             seen = 0
             for inputs, labels in batches(
-                x_train, y_train, config.batch_size, v=grammar.v, s=grammar.s, generator=order_generator, device=device
+                x_train, y_train, config.batch_size, v=channels(grammar), s=grammar.s, generator=order_generator, device=device
             ):
                 loss = F.cross_entropy(model(inputs), labels)
                 optimizer.zero_grad(set_to_none=True)
@@ -129,7 +131,7 @@ def train(grammar: Grammar, train, test, config: TrainConfig | None = None) -> T
                 break
     seconds = time.perf_counter() - start
     return TrainResult(
-        test_error=error_rate(model, x_test, y_test, grammar.v),
+        test_error=error_rate(model, x_test, y_test, channels(grammar)),
         train_loss=train_loss,
         epochs=epochs,
         steps=steps,
@@ -146,10 +148,11 @@ def initial_state(grammar: Grammar, config: TrainConfig) -> tuple[RHMNet, torch.
     init_seed, order_seed = np.random.SeedSequence(config.seed).generate_state(2)
     model = build_model(
         config.model,
-        v=grammar.v,
+        v=channels(grammar),
         n_c=grammar.n_c,
         s=grammar.s,
         L=grammar.L,
+        patch=getattr(grammar, "patch", grammar.s),
         width=config.width,
         parametrization=config.parametrization,
         generator=torch.Generator().manual_seed(int(init_seed)),
@@ -197,6 +200,11 @@ def error_rate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, v: int)
     return wrong / x.shape[0]
 
 
+def channels(grammar) -> int:
+    """One-hot channels of the input: v, or v + 1 (the empty token) for a SparseRHM."""
+    return grammar.v + 1 if isinstance(grammar, SparseRHM) else grammar.v
+
+
 def data_to_device(grammar: Grammar, data, name: str, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """Validated (tokens (P, d), labels (P,)) int64 tensors on ``device``; P >= 1."""
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
@@ -208,8 +216,9 @@ def data_to_device(grammar: Grammar, data, name: str, device: torch.device) -> t
         raise ValueError(f"{name} must be x of shape (P, d={grammar.d}) and y of shape (P,), got {x.shape} and {y.shape}")
     if x.shape[0] == 0:
         raise ValueError(f"{name} set is empty: need at least one datum")
-    if x.min() < 0 or x.max() >= grammar.v:
-        raise ValueError(f"{name} tokens must be in range(v={grammar.v}), got values in [{x.min()}, {x.max()}]")
+    if x.min() < 0 or x.max() >= channels(grammar):
+        allowed = f"v+1={grammar.v + 1}" if isinstance(grammar, SparseRHM) else f"v={grammar.v}"
+        raise ValueError(f"{name} tokens must be in range({allowed}), got values in [{x.min()}, {x.max()}]")
     if y.min() < 0 or y.max() >= grammar.n_c:
         raise ValueError(f"{name} labels must be in range(n_c={grammar.n_c}), got values in [{y.min()}, {y.max()}]")
     return torch.as_tensor(x, dtype=torch.int64, device=device), torch.as_tensor(y, dtype=torch.int64, device=device)
