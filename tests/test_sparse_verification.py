@@ -1,0 +1,38 @@
+"""verification/sparse.py: its checks pass on the sparse RHM and fail on data of the alternatives."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+
+def load_verification():
+    path = Path(__file__).resolve().parents[1] / "verification" / "sparse.py"
+    spec = importlib.util.spec_from_file_location("verification_sparse_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_count_check_passes_on_the_enumeration_and_fails_when_positions_are_ignored():
+    verification = load_verification()
+    assert verification.check_counts().passed
+
+    def symbols_only(model):  # the data with their empties removed: the RHM's data, positions forgotten
+        x, _ = model.enumerate()
+        return len({row[row != model.empty].tobytes() for row in x})
+
+    assert not verification.check_counts(symbols_only).passed
+
+
+def test_noise_exponent_check_passes_at_L_and_fails_on_data_with_exponent_two():
+    verification = load_verification()
+    s0_values = (0, 1, 2)
+    noises = verification.measure_noise((8, 8, 4, 2, 3), s0_values, P=12_000, replicates=3)
+    assert verification.noise_exponent_check(s0_values, noises, L=3).passed
+    # alternative: data whose informative fraction is (s0+1)^-2 (two sparse levels), claimed as L = 3
+    alternative = verification.measure_noise((8, 8, 4, 2, 2), s0_values, P=12_000, replicates=3)
+    assert not verification.noise_exponent_check(s0_values, alternative, L=3).passed
+    assert verification.noise_exponent_check(s0_values, alternative, L=2).measured < 2.5
+    flat = np.repeat(noises[:1], 3, axis=0)  # no sparsity effect
+    assert not verification.noise_exponent_check(s0_values, flat * np.exp(np.random.default_rng(0).normal(0, 0.1, flat.shape)), L=3).passed
