@@ -1,10 +1,8 @@
 """Noise channels, forward-backward experiments, grammaticality, the mean-field and density-evolution
 theory of the denoiser, `rhm diffuse`, and negative controls of verification/diffusion.py."""
 
-import importlib.util
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +10,7 @@ import pytest
 from rhm_theory import Grammar, bp
 from rhm_theory.cli import main
 from rhm_theory.theory import denoising_theory, density_evolution, diffusion, grammaticality, noise
+from verification_scripts import load_verification_script
 
 
 # ----- channels --------------------------------------------------------------------------------------
@@ -176,11 +175,7 @@ def test_rhm_diffuse_refuses_bad_noise_levels(capsys, levels, message):
 
 
 def load_verification():
-    path = Path(__file__).resolve().parents[1] / "verification" / "diffusion.py"
-    spec = importlib.util.spec_from_file_location("verification_diffusion_under_test", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_verification_script("diffusion")
 
 
 def synthetic_curves(widths: dict, centre: float, P: int, seed: int, chance: float = 0.0625):

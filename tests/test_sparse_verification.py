@@ -1,17 +1,11 @@
 """verification/sparse.py: its checks pass on the sparse RHM and fail on data of the alternatives."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
+from verification_scripts import load_verification_script
 
 
 def load_verification():
-    path = Path(__file__).resolve().parents[1] / "verification" / "sparse.py"
-    spec = importlib.util.spec_from_file_location("verification_sparse_under_test", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_verification_script("sparse")
 
 
 def test_count_check_passes_on_the_enumeration_and_fails_when_positions_are_ignored():
