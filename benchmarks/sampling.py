@@ -1,4 +1,4 @@
-"""Foundation benchmark: sampling rate, exact class-token probabilities, BP throughput (issue 2 targets).
+"""Foundation benchmark: sampling rate, exact class-token probabilities, BP throughput.
 
 Prints medians over several runs, on one CPU thread for numpy (set below, before numpy loads), of
 the wall-clock time and of the process CPU time (the time spent on the one core: the steadier figure

@@ -1,4 +1,4 @@
-"""Symbolic theory benchmark (issue 3): how long the sympy derivation and its evaluation take.
+"""Symbolic theory benchmark: how long the sympy derivation and its evaluation take.
 
 Prints medians over repeats of the wall-clock and process CPU time of
   - the whole derivation (rsolve, simplification, limit), from an empty cache: target < 10 s CPU;

@@ -1,4 +1,4 @@
-"""Training benchmark (issue 4): throughput of rhm_theory.learning.training.train for the hierarchical CNN at
+"""Training benchmark: throughput of rhm_theory.learning.training.train for the hierarchical CNN at
 (v=8, n_c=8, m=4, s=2, L=3), width 256, batch 128, mean field, SGD, on CPU and on CUDA when present.
 
 For each device it prints the median over repeats of

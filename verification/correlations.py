@@ -1,4 +1,4 @@
-"""Symbolic theory (issue 3): sympy closed forms vs exact ensembles vs Monte Carlo, and the sampling
+"""Symbolic theory (docs/theory.md, 'Rule-ensemble statistics'): sympy closed forms vs exact ensembles vs Monte Carlo, and the sampling
 noise of empirical correlations crossing the rule-ensemble signal at P_c."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Sample complexity of deep CNNs on the RHM: P* ~ n_c m^L (paper Eq. 7, THEORY.md §2-3).
+"""Sample complexity of deep CNNs on the RHM: P* ~ n_c m^L (docs/theory.md, 'Sample complexity').
 
 Trains hierarchical CNNs on a geometric grid of training-set sizes P for several seeds (new rules, data
 and initialisation per seed) and checks: (a) test error vs P / (n_c m^L) collapses across (n_c, m, L);

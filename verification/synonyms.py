@@ -1,4 +1,4 @@
-"""Synonym detection from correlations (issue 5): k-means clustering of tuple correlation vectors and
+"""Synonym detection from correlations (docs/theory.md, 'Synonyms from correlations'): k-means clustering of tuple correlation vectors and
 its sample complexity P_cluster ~ sqrt(n_c) m^L, one gradient step of a two-layer net (synonym
 invariance at P ~ n_c m^L), and the layer-wise clustering algorithm against the deep CNN. (The uncorrelated RHM control is in
 verification/controls.py.)"""

@@ -40,7 +40,7 @@ def register(subparsers) -> None:
                         help="number of seeds --seed, --seed+1, ... (new rules, data, initialisation each; default: %(default)s)")
     parser.add_argument("--workers", type=int, default=None, help="parallel processes (default: all CPU cores)")
     parser.add_argument("--threshold", type=float, default=None,
-                        help="test-error threshold defining P* (default: THEORY.md §3, by model depth)")
+                        help="test-error threshold defining P* (default: by model depth, docs/theory.md, 'Sample complexity')")
     parser.add_argument("--csv", help="also export all rows of the results file to this CSV file")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the P* estimate as one JSON object")

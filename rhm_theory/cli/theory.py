@@ -28,24 +28,61 @@ def json_value(value):
     return str(value)
 
 
+def latex_text(text: str) -> str:
+    """Plain text (a quantity's name or description) escaped for LaTeX text mode."""
+    special = {"\\": r"\textbackslash{}", "_": r"\_", "^": r"\^{}", "&": r"\&", "%": r"\%",
+               "$": r"\$", "#": r"\#", "{": r"\{", "}": r"\}", "~": r"\~{}", "<": r"\textless{}",
+               ">": r"\textgreater{}"}
+    return "".join(special.get(char, char) for char in text)
+
+
+def latex_document(module, expressions: dict, params: dict, values: dict) -> str:
+    """A complete LaTeX document: per quantity of ``module`` (symbolic or sparse_symbolic) its
+    description, its sympy expression and its exact value (quantities not derived are left out)."""
+    setting = ", ".join(f"{latex_text(name)} = {value}" for name, value in params.items() if value is not None)
+    lines = [
+        r"\documentclass[10pt]{article}",
+        r"\usepackage[utf8]{inputenc}",
+        r"\usepackage[T1]{fontenc}",
+        r"\usepackage[landscape, margin=1.5cm]{geometry}",
+        r"\usepackage{amsmath}",
+        r"\allowdisplaybreaks",
+        r"\begin{document}",
+        r"\section*{RHM rule-ensemble quantities}",
+        f"Exact values at {setting} ({latex_text(module.__name__)}; definitions in docs/theory.md).",
+    ]
+    for name, value in values.items():
+        if value is None:
+            continue
+        lines += [
+            r"\paragraph{" + latex_text(name) + "}" + latex_text(module.DESCRIPTIONS[name]) + ".",
+            r"\begin{align*}",
+            f"& {sp.latex(expressions[name])} \\\\",
+            f"&= {sp.latex(value)}",
+            r"\end{align*}",
+        ]
+    lines.append(r"\end{document}")
+    return "\n".join(lines)
+
+
 def run(args) -> int:
     sparse = args.s0 is not None or args.variant is not None
     variant = args.variant or "A"
     if sparse:  # the sparse RHM's closed forms (None where not derived)
+        module, expressions = sparse_symbolic, sparse_symbolic.expressions(variant)
         values = sparse_symbolic.evaluate(args.v, args.nc, args.m, args.s, args.L, args.s0 or 0, variant, P=args.P)
     else:
+        module, expressions = symbolic, symbolic.expressions()
         values = symbolic.evaluate(args.v, args.nc, args.m, args.s, args.L, P=args.P)
     if args.json:
         print(json.dumps({name: json_value(value) for name, value in values.items()}))
     elif args.latex:
-        expressions = sparse_symbolic.expressions(variant) if sparse else symbolic.expressions()
-        for name, value in values.items():
-            if value is not None:
-                print(f"{name}: {sp.latex(expressions[name])} = {sp.latex(value)}")
+        params = {"v": args.v, "n_c": args.nc, "m": args.m, "s": args.s, "L": args.L, "s_0": args.s0, "P": args.P}
+        print(latex_document(module, expressions, params, values))
     else:
         for name, value in values.items():
             approx = f"{float(value):.6g}" if isinstance(value, sp.Expr) and value.is_number else ""
-            print(f"{name:>22}  {str(value):<24}  {approx}")
+            print(f"{name:>22}  {str(value):<24}  {approx:<12}  {module.DESCRIPTIONS[name]}")
     return 0
 
 
@@ -53,12 +90,12 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "theory",
         help="exact rule-ensemble averages (sympy closed forms) at given parameters",
-        description="Exact finite-size ensemble averages of the RHM class-token statistics (THEORY.md §2).",
+        description="Exact finite-size ensemble averages of the RHM class-token statistics (docs/theory.md, 'Rule-ensemble statistics').",
     )
     add_grammar_args(parser, seed=False)
     add_sparse_args(parser, default_s0=None)
     parser.add_argument("--P", type=int, default=None, help="training-set size for noise_f2 (default: keep P symbolic)")
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print one JSON object")
-    output.add_argument("--latex", action="store_true", help="print the LaTeX of each expression and its value")
+    output.add_argument("--latex", action="store_true", help="print a LaTeX document (compiles with pdflatex) of every expression and its value")
     parser.set_defaults(func=run)

@@ -1,4 +1,4 @@
-"""The Random Hierarchy Model grammar: validated parameters and production rules (THEORY.md §1).
+"""The Random Hierarchy Model grammar: validated parameters and production rules (docs/theory.md, 'The model').
 
 Rules are a list of L integer arrays in top-down order: ``rules[0]`` has shape (n_c, m, s) and holds
 the class productions (entries are level-L symbols); ``rules[k]`` for k >= 1 has shape (v, m, s) and

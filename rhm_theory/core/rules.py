@@ -9,12 +9,12 @@ import numpy as np
 
 
 def n_nodes(s: int, L: int) -> int:
-    """Productions (internal nodes) per datum: 1 + s + ... + s**(L-1) (docs/theory.md, the model)."""
+    """Productions (internal nodes) per datum: 1 + s + ... + s**(L-1) (docs/theory.md, 'Parameters and feasibility')."""
     return sum(s**k for k in range(L))
 
 
 def p_max(n_c: int, m: int, s: int, L: int) -> int:
-    """Number of distinct data of a grammar, n_c * m**n_nodes(s, L), an exact int (docs/theory.md)."""
+    """Number of distinct data of a grammar, n_c * m**n_nodes(s, L), an exact int (docs/theory.md, 'Sampling and the number of data')."""
     return n_c * m ** n_nodes(s, L)
 
 

@@ -1,7 +1,7 @@
 """Data of a grammar: exact uniform sampling at any p_max, enumeration, decoding and parsing.
 
 A datum is fixed by its class y and the production choice of each of its n_nodes internal nodes,
-so the data of a grammar are in bijection with range(p_max), p_max = n_c * m**n_nodes (THEORY §1).
+so the data of a grammar are in bijection with range(p_max), p_max = n_c * m**n_nodes (docs/theory.md, 'Sampling and the number of data').
 ``choices`` (P, n_nodes) is laid out top-down by blocks: block k (k = 0..L-1) holds the s**k nodes
 that use rules[k], left to right, starting at column (s**k - 1) // (s - 1) (column k when s = 1).
 Canonical datum index: y * m**n_nodes + sum_i choices[i] * m**(n_nodes - 1 - i).

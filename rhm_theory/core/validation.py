@@ -20,7 +20,7 @@ def check_int(name: str, value, minimum: int = 1) -> int:
 
 
 def check_params(v, n_c, m, s, L) -> tuple[int, int, int, int, int]:
-    """Validate RHM parameters (THEORY.md §1) and return them as Python ints.
+    """Validate RHM parameters (docs/theory.md, 'Parameters and feasibility') and return them as Python ints.
 
     Feasibility: n_c * m <= v**s (each class owns m distinct tuples) and, when there are
     hidden levels (L >= 2), v * m <= v**s, i.e. m <= v**(s-1).

@@ -1,4 +1,4 @@
-"""Encodings of integer tokens for networks (THEORY §1), produced per batch on a torch device.
+"""Encodings of integer tokens for networks (docs/theory.md, 'Encodings'), produced per batch on a torch device.
 
 Shapes: tokens (P, d) int; ``one_hot`` and ``whitened_one_hot`` (P, v, d) (channels first);
 ``tuple_one_hot`` (P, v**s, d/s) (one channel per s-tuple of an input patch).

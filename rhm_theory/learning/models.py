@@ -1,12 +1,12 @@
-"""Networks trained on the RHM (THEORY.md §4): hierarchical CNN and LCN, fully-connected nets, transformer.
+"""Networks trained on the RHM (docs/theory.md, 'Networks and training protocol'): hierarchical CNN and LCN, fully-connected nets, transformer.
 
 Every model takes one-hot float input of shape (B, v, d) with d = s**L (``rhm_theory.learning.encoding.one_hot``)
 and returns logits (B, n_c). ``model.hidden_layers(x)`` returns the post-activation output of every
-hidden layer k = 1..K (used for the synonymic sensitivity, THEORY.md §3), and ``model.lr_scale`` is the
+hidden layer k = 1..K (used for the synonymic sensitivity, docs/theory.md, 'Synonymic sensitivity'), and ``model.lr_scale`` is the
 factor the training loop multiplies the SGD learning rate by.
 
 Parametrisations (``parametrization=``):
-- ``"mean_field"`` (the paper's, THEORY.md §4): weights N(0, 1); every hidden layer computes
+- ``"mean_field"`` (the paper's, docs/theory.md, 'Networks and training protocol'): weights N(0, 1); every hidden layer computes
   ``x @ W / sqrt(fan_in)``; the readout computes ``h @ W / width``; ``lr_scale = width``.
 - ``"standard"``: PyTorch's default ``nn.Linear`` initialisation, weights U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
   no forward factor; ``lr_scale = 1``.

@@ -1,4 +1,4 @@
-"""Synonymic exchanges and the synonymic sensitivity S_{k,l} of a network's layers (THEORY.md §3).
+"""Synonymic exchanges and the synonymic sensitivity S_{k,l} of a network's layers (docs/theory.md, 'Synonymic sensitivity').
 
 Level-l symbols (l = 1..L, level 1 is the input) are produced by level-(l+1) symbols (by the class
 for l = L). A synonymic exchange at level l, P_l, keeps the class and every production that makes

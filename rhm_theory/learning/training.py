@@ -1,4 +1,4 @@
-"""Training one network on RHM data (THEORY.md §4): SGD with momentum (or Adam), cross-entropy,
+"""Training one network on RHM data (docs/theory.md, 'Networks and training protocol'): SGD with momentum (or Adam), cross-entropy,
 cosine annealing of the learning rate to 0.1 x lr over the whole run, stop when the epoch's mean
 training loss is below a threshold or at a maximum number of epochs / steps.
 
@@ -30,7 +30,7 @@ EVAL_BATCH_SIZE = 8192
 
 @dataclass
 class TrainConfig:
-    """Hyper-parameters of one training run (defaults: the paper's protocol, THEORY.md §4).
+    """Hyper-parameters of one training run (defaults: the paper's protocol, docs/theory.md, 'Networks and training protocol').
 
     ``lr`` is multiplied by ``model.lr_scale`` (width under mean field) for SGD; Adam's update does
     not depend on the gradient scale, so it uses ``lr`` as given. ``max_epochs`` also sets the length

@@ -22,7 +22,7 @@ from rhm_theory.learning.sensitivity import synonymic_sensitivity
 from rhm_theory.learning.training import TrainConfig, train
 from rhm_theory.core.validation import check_int, check_params
 
-# Models with one hidden layer; P* uses the shallow threshold for them (THEORY.md §3).
+# Models with one hidden layer; P* uses the shallow threshold for them (docs/theory.md, 'Sample complexity').
 SHALLOW_MODELS = ("fcn",)
 SEED_ROLES = ("rules", "data", "init", "exchange")
 # RunSpec fields passed unchanged to rhm_theory.learning.training.TrainConfig (its seed is the derived "init" seed).
@@ -98,7 +98,7 @@ def derive_seeds(seed: int) -> dict[str, int]:
 
 
 def error_threshold(n_c: int, model: str) -> float:
-    """Test error that defines P* (THEORY.md §3): 0.1 (1 - 1/n_c), or 0.7 (1 - 1/n_c) for shallow nets."""
+    """Test error that defines P* (docs/theory.md, 'Sample complexity'): 0.1 (1 - 1/n_c), or 0.7 (1 - 1/n_c) for shallow nets."""
     return (0.7 if model in SHALLOW_MODELS else 0.1) * (1.0 - 1.0 / n_c)
 
 

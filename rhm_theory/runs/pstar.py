@@ -1,5 +1,5 @@
 """Sample complexity P*: train on a grid of training-set sizes P with several seeds, then locate where
-the mean test error crosses the threshold of THEORY.md §3 (paper Eq. 7: P* ~ n_c m^L for deep CNNs).
+the mean test error crosses the threshold of docs/theory.md, 'Sample complexity' (paper: P* ~ n_c m^L for deep CNNs).
 
 Runs are stored one row each in a ResultsStore as they finish; a rerun skips the finished ones, so an
 interrupted measurement resumes without losing or repeating runs. Runs execute in a local process

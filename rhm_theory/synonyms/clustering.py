@@ -1,4 +1,4 @@
-"""Synonym detection from token-class correlations: k-means on correlation vectors (THEORY.md §2).
+"""Synonym detection from token-class correlations: k-means on correlation vectors (docs/theory.md, 'Synonyms from correlations').
 
 Synonyms at the lowest level are the m s-tuples owned by one level-2 symbol; they have identical
 correlation vectors f(. | mu) = P(class | patch = mu). From P samples, every tuple gets the centred

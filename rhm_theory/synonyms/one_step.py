@@ -1,4 +1,4 @@
-"""One full-batch gradient step of a two-layer mean-field network on one patch (THEORY.md §2-3).
+"""One full-batch gradient step of a two-layer mean-field network on one patch (docs/theory.md, 'Synonyms from correlations').
 
 The network reads one input patch as a one-hot s-tuple (V = v**s channels). For a tuple code mu,
 
@@ -85,7 +85,7 @@ def one_step(net: SymmetricTwoLayerNet, counts, lr: float) -> tuple[np.ndarray, 
 
 
 def synonym_sensitivity(columns, classes) -> float:
-    """S = <|c_mu - c_mu'|^2> over pairs of synonyms / <|c_mu - c_nu|^2> over all pairs (THEORY §3).
+    """S = <|c_mu - c_mu'|^2> over pairs of synonyms / <|c_mu - c_nu|^2> over all pairs (docs/theory.md, 'Synonyms from correlations').
 
     ``columns`` (H, n): one vector per tuple; ``classes`` (n,): synonym class of each tuple. Averages
     run over unordered pairs of distinct tuples. Returns NaN if all columns are equal.

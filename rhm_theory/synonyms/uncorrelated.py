@@ -1,4 +1,4 @@
-"""The uncorrelated RHM: a grammar with no token-class correlation at any position (THEORY.md §3).
+"""The uncorrelated RHM: a grammar with no token-class correlation at any position (docs/theory.md, 'The uncorrelated RHM').
 
 Construction ("balanced blocks"). Split the v**s possible s-tuples into the v**(s-1) blocks
 

@@ -1,5 +1,6 @@
 """Exact belief propagation on the derivation tree: P(class | x), the marginal of every hidden node
-and token, and exact posterior sampling of whole derivations (THEORY §5; arXiv:2402.16991 §BP).
+and token, and exact posterior sampling of whole derivations (docs/theory.md, 'Exact Bayes posterior';
+arXiv:2402.16991 §BP).
 
 The grammar is a tree, so BP is exact. Upward pass: the message of a node for symbol a is
     u(a) = (1/m) sum over a's productions (b_1..b_s) of prod_i u_i(b_i),

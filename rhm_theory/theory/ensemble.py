@@ -12,7 +12,7 @@ can prove they change nothing:
   level enumerates sets of productions (every set stands for the same number, (m!)^owners, of
   equally likely ordered draws);
 - slot counts: ``p_j(mu|alpha)`` depends on the rules of level k only through the counts of the
-  slot on the path to position j (THEORY §2), so draws with equal counts are grouped and weighted
+  slot on the path to position j (docs/theory.md, 'Exact statistics of one grammar'), so draws with equal counts are grouped and weighted
   (for s-tuples, the bottom level is not grouped).
 """
 

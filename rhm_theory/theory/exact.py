@@ -1,4 +1,4 @@
-"""Exact class-token statistics of a grammar, from its rules and never by sampling (THEORY §2).
+"""Exact class-token statistics of a grammar, from its rules and never by sampling (docs/theory.md, 'Exact statistics of one grammar').
 
 With uniform productions, the symbol at a node given its parent's symbol is a Markov step with
 matrix T_k^i[a, b] = (1/m) #{productions of a whose slot i is b} (rules[k], slot i). A position at

@@ -48,6 +48,21 @@ QUANTITIES = (
     "P_star_CNN",
 )
 
+# One line per quantity, shown by ``rhm theory --s0`` (definitions in docs/theory-sparse.md).
+DESCRIPTIONS = {
+    "n_placements": "layouts of the s informative children in a patch of s (s0 + 1) positions",
+    "p_max": "number of distinct data, n_c (m n_placements)^n_nodes",
+    "d": "input length (s (s0 + 1))^L",
+    "occupancy": "probability that a patch position holds an informative child, 1/(s0 + 1)",
+    "informative_fraction": "probability that an input position is not empty, occupancy^L",
+    "sigma_f2": "ensemble variance of the informative tokens' correlations (the RHM's; variant A)",
+    "noise_f2": "sampling noise of n_c f from P samples, leading order in 1/P (variant A)",
+    "P_c": "training-set size where noise_f2 = sigma_f2 (variant A)",
+    "P_c_over_rhm": "P_c / P_c of the RHM with the same (v, n_c, m, s, L) (variant A)",
+    "P_star_LCN": "empirical sample complexity of LCNs, (s0 + 1)^L n_c m^L (arXiv:2404.10727)",
+    "P_star_CNN": "empirical sample complexity of CNNs, (s0 + 1)^2 n_c m^L (arXiv:2404.10727)",
+}
+
 
 @cache
 def expressions(variant: str) -> dict:

@@ -1,7 +1,7 @@
 """Statistics of measured curves: threshold crossings interpolated in log P, P* with a bootstrap
 confidence interval over seeds, and least-squares slopes with a Student-t interval (scipy).
 
-numpy and scipy only. The P* definition (error threshold, log-P interpolation) is in docs/theory.md.
+numpy and scipy only. The P* definition (error threshold, log-P interpolation) is in docs/theory.md, 'Sample complexity'.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Exact rule-ensemble averages of the RHM class-token statistics, derived by sympy (THEORY.md §2).
+"""Exact rule-ensemble averages of the RHM class-token statistics, derived by sympy (docs/theory.md, 'Rule-ensemble statistics').
 
 ``E`` is the average over the random draw of the rules; ``p_j(mu|alpha) = P(x_j = mu | class alpha)``.
 The paper (arXiv:2307.02129) gives these averages as large-v asymptotics; the
@@ -62,6 +62,29 @@ QUANTITIES = (
     "P_shallow_scaling",
     "P_cluster_scaling",
 )
+
+# One line per quantity, shown by ``rhm theory`` (definitions in docs/theory.md, 'Rule-ensemble statistics').
+DESCRIPTIONS = {
+    "p_max": "number of distinct data, n_c m^((s^L - 1)/(s - 1))",
+    "d": "input length s^L",
+    "eps": "sum_mu E[(p_j(mu|alpha) - 1/v)^2], tokens at one position",
+    "delta2": "E[(p_j(mu|alpha) - p_j(mu|beta))^2] for classes alpha != beta",
+    "var_pbar": "E[(pbar_j(mu) - 1/v)^2], pbar the class-averaged p_j(mu|alpha)",
+    "level_factor": "per-level shrinking factor of the class-dependent second moments (about 1/m)",
+    "eps_tuple": "eps for the s-tuple of one input patch",
+    "delta2_tuple": "delta2 for the s-tuple of one input patch",
+    "var_pbar_tuple": "var_pbar for the s-tuple of one input patch",
+    "sigma_f2": "E[(n_c f_j(alpha|mu) - 1)^2]: exact if sigma_f2_exact, else first order",
+    "sigma_f2_exact": "whether var_pbar = 0, i.e. sigma_f2 is exact",
+    "noise_f2": "variance of n_c f from P i.i.d. samples, leading order in 1/P",
+    "P_c": "training-set size where noise_f2 = sigma_f2",
+    "P_c_over_nc_mL": "P_c / (n_c m^L)",
+    "P_c_over_nc_mL_limit": "limit of P_c / (n_c m^L) as v -> infinity (first-order form)",
+    "P_star_scaling": "sample complexity of deep CNNs, n_c m^L (paper, Sec. III)",
+    "P_star_exponent_in_d": "x such that m^L = d^x",
+    "P_shallow_scaling": "sample complexity of shallow networks, p_max (paper, Sec. III)",
+    "P_cluster_scaling": "clustering scale of the correlation vectors, sqrt(n_c) m^L",
+}
 
 
 # ----- step 1: moments of the rule counts -------------------------------------------------------
@@ -165,12 +188,12 @@ def expressions() -> dict:
     ``sigma_f2 = v^2 E[(p - pbar)^2] = E[(p - pbar)^2] / E[pbar]^2`` (exact as written) is the
     first-order (delta-method) expansion of ``E[(n_c f - 1)^2] = E[(p/pbar - 1)^2]`` around
     ``pbar = 1/v``. It equals ``E[(n_c f - 1)^2]`` exactly where ``var_pbar = 0``, i.e. pbar is
-    deterministic (n_c m = v^s, and also m = v^(s-1) when L >= 2: the maximal case n_c = v,
-    m = v^(s-1)). Elsewhere it is an approximation that underestimates ``E[(n_c f - 1)^2]``: its
-    neglected terms are the correlations of ``(p - pbar)^2`` with the fluctuations of pbar, whose
-    relative size ``v^2 var_pbar`` is exact here, but no bound on the error is derived;
-    verification/correlations.py measures the ratio (exact ensembles and Monte Carlo: 1.0 to 1.5
-    over its settings).
+    deterministic (n_c m = v^s when L = 1; the maximal case n_c = v, m = v^(s-1) when L >= 2).
+    Elsewhere it is a first-order approximation that can lie on either side of
+    ``E[(n_c f - 1)^2]`` (exact / first order = 9/16 / 27/32 at (v, n_c, m, s, L) = (3, 2, 1, 2, 2),
+    5/6 / 16/27 at (2, 3, 1, 2, 2)): its neglected terms are the correlations of ``(p - pbar)^2``
+    with the fluctuations of pbar, whose relative size ``v^2 var_pbar`` is exact here, but no bound
+    on the error is derived (docs/theory.md, 'Quantities and their status').
 
     ``noise_f2`` is the leading order in 1/P of the variance of ``n_c`` times the empirical
     correlation from P i.i.d. samples: a token seen ``P/v`` times with class frequencies
