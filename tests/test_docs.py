@@ -19,7 +19,7 @@ import pytest
 import sympy as sp
 
 from rhm_theory.cli import main
-from rhm_theory.theory import symbolic
+from rhm_theory.theory import sparse_symbolic, symbolic
 
 ROOT = Path(__file__).resolve().parents[1]
 THEORY = ROOT / "docs" / "theory.md"
@@ -114,9 +114,10 @@ def test_sigma_f2_first_order_can_overestimate():
     assert symbolic.evaluate(3, 2, 1, 2, 2)["sigma_f2_exact"] is False
 
 
-def test_every_quantity_has_a_one_line_description():
-    assert list(symbolic.DESCRIPTIONS) == list(symbolic.QUANTITIES)
-    for name, text in symbolic.DESCRIPTIONS.items():
+@pytest.mark.parametrize("module", [symbolic, sparse_symbolic])
+def test_every_quantity_has_a_one_line_description(module):
+    assert list(module.DESCRIPTIONS) == list(module.QUANTITIES)
+    for name, text in module.DESCRIPTIONS.items():
         assert text.strip() and "\n" not in text and len(text) <= 90, name
 
 
@@ -126,6 +127,10 @@ def test_rhm_theory_table_prints_each_description_on_its_line(capsys):
     assert len(lines) == len(symbolic.QUANTITIES)
     for line, name in zip(lines, symbolic.QUANTITIES):
         assert line.split()[0] == name and line.rstrip().endswith(symbolic.DESCRIPTIONS[name]), line
+    assert main(["theory", "--v", "8", "--nc", "8", "--m", "4", "--s", "2", "--L", "3", "--s0", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == list(sparse_symbolic.QUANTITIES)
+    assert all(line.rstrip().endswith(sparse_symbolic.DESCRIPTIONS[line.split()[0]]) for line in lines)
 
 
 def test_rhm_theory_json_is_unchanged(capsys):
@@ -140,13 +145,18 @@ def test_rhm_theory_json_is_unchanged(capsys):
     assert printed["eps"] == "53/1944" and printed["p_max"] == 131072 and printed["sigma_f2_exact"] is False
 
 
+LATEX_CASES = [("--P", "100"), ("--s0", "1", "--P", "100"), ("--variant", "B")]  # RHM, sparse A, sparse B
+
+
 def latex_output(capsys, *extra) -> str:
     assert main(["theory", "--v", "4", "--nc", "4", "--m", "2", "--s", "2", "--L", "2", *extra, "--latex"]) == 0
     return capsys.readouterr().out
 
 
-def test_latex_output_is_a_complete_document(capsys):
-    text = latex_output(capsys, "--P", "100")
+@pytest.mark.parametrize("extra", LATEX_CASES)
+def test_latex_output_is_a_complete_document(capsys, extra):
+    text = latex_output(capsys, *extra)
+    module = sparse_symbolic if {"--s0", "--variant"} & set(extra) else symbolic
     assert text.lstrip().startswith(r"\documentclass")
     assert text.count(r"\begin{document}") == 1 and text.rstrip().endswith(r"\end{document}")
     environments = re.findall(r"\\(begin|end)\{([^}]*)\}", text)
@@ -163,15 +173,17 @@ def test_latex_output_is_a_complete_document(capsys):
         depth += {"{": 1, "}": -1}.get(char, 0)
         assert depth >= 0
     assert depth == 0
-    assert text.count(r"\paragraph{") == len(symbolic.QUANTITIES)
+    assert 0 < text.count(r"\paragraph{") <= len(module.QUANTITIES)
+    assert module.DESCRIPTIONS[module.QUANTITIES[0]].split()[0] in text
     body = text.split(r"\begin{document}")[1]
     assert re.search(r"(?<!\\)_", re.sub(r"\\begin\{align\*\}.*?\\end\{align\*\}", "", body, flags=re.S)) is None, \
         "an unescaped underscore in text mode does not compile"
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed (structure checked above)")
-def test_latex_output_compiles(capsys, tmp_path):
-    (tmp_path / "theory.tex").write_text(latex_output(capsys))
+@pytest.mark.parametrize("extra", LATEX_CASES)
+def test_latex_output_compiles(capsys, tmp_path, extra):
+    (tmp_path / "theory.tex").write_text(latex_output(capsys, *extra))
     result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "theory.tex"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-2000:]
