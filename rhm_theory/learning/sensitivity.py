@@ -8,8 +8,8 @@ production that makes level-l symbols and every production below them. In the bl
 blocks k >= L - l and keeps blocks k < L - l. A re-drawn production may coincide with the original
 one (probability 1/m each).
 
-S_{k,l} = <||f_k(x) - f_k(P_l x)||^2> / <||f_k(x) - f_k(y)||^2> (paper, Sec. "Synonymic
-sensitivity"), f_k the post-activation output of hidden layer k and y an independent datum.
+S_{k,l} = <||f_k(x) - f_k(P_l x)||^2> / <||f_k(x) - f_k(y)||^2> (arXiv:2307.02129,
+Figs. 5-6), f_k the post-activation output of hidden layer k and y an independent datum.
 
 For the sparse RHM (arXiv:2404.10727; docs/theory-sparse.md) P_l keeps every layout, and the
 diffeomorphism sensitivity D_{k,l} is the same ratio with P_l replaced by a discrete diffeomorphism

@@ -4,7 +4,8 @@ Synonyms at the lowest level are the m s-tuples owned by one level-2 symbol; the
 correlation vectors f(. | mu) = P(class | patch = mu). From P samples, every tuple gets the centred
 vector n_c f^(. | mu) - 1 (length n_c), k-means groups the v m tuples of the grammar's lowest level
 into v clusters, and the result is scored against the true synonym classes. The paper predicts
-that clustering succeeds at P_cluster ~ sqrt(n_c) m^L (Cagnetta et al. 2024, arXiv:2307.02129).
+that clustering succeeds at P_cluster ~ sqrt(n_c) m^L (arXiv:2307.02129, Appendix D, for its
+layer-wise algorithm; docs/theory.md, 'Synonyms from correlations', says what is measured).
 """
 
 from __future__ import annotations

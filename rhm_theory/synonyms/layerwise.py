@@ -1,5 +1,6 @@
-"""The layer-wise clustering algorithm (Cagnetta et al. 2024, arXiv:2307.02129): learn the hierarchy bottom-up
-from token-class correlations alone, without gradient descent.
+"""A layer-wise clustering algorithm: learn the hierarchy bottom-up from token-class correlations
+alone, without gradient descent (the paper's, arXiv:2307.02129 Appendix D, alternates one gradient
+step with k-means of the representations; here the correlation vectors are clustered directly).
 
 Fit, on training data (x (P, s**L), y (P,)):
 1. At the current level, pool the (class, s-tuple) counts over all patches (the rules of one level are

@@ -15,7 +15,7 @@ input. One step of full-batch cross-entropy gradient descent then gives, with N(
 
 i.e. the hidden weights of tuple mu move along a random projection of its (count-weighted) centred
 correlation vector N(mu) (f^(. | mu) - 1/n_c): synonyms move together once P exceeds the noise scale
-P_c ~ n_c m**L (Cagnetta et al. 2024, arXiv:2307.02129).
+P_c ~ n_c m**L (arXiv:2307.02129, Eq. 13 and Fig. 8).
 """
 
 from __future__ import annotations

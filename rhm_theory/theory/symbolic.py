@@ -80,10 +80,10 @@ DESCRIPTIONS = {
     "P_c": "training-set size where noise_f2 = sigma_f2",
     "P_c_over_nc_mL": "P_c / (n_c m^L)",
     "P_c_over_nc_mL_limit": "limit of P_c / (n_c m^L) as v -> infinity (first-order form)",
-    "P_star_scaling": "sample complexity of deep CNNs, n_c m^L (paper, Sec. III)",
+    "P_star_scaling": "sample complexity of deep CNNs, n_c m^L (paper, Figs. 3-4)",
     "P_star_exponent_in_d": "x such that m^L = d^x",
-    "P_shallow_scaling": "sample complexity of shallow networks, p_max (paper, Sec. III)",
-    "P_cluster_scaling": "clustering scale of the correlation vectors, sqrt(n_c) m^L",
+    "P_shallow_scaling": "sample complexity of shallow networks, p_max (paper, Fig. 2)",
+    "P_cluster_scaling": "layer-wise clustering algorithm, sqrt(n_c) m^L (paper, Appendix D)",
 }
 
 
