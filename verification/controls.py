@@ -1,6 +1,6 @@
 """Controls: the uncorrelated RHM (rhm_theory.synonyms.uncorrelated), where no token or tuple carries
-information about the class, so the synonym-detection mechanism of the paper (arXiv:2307.02129 Sec. V)
-has nothing to detect."""
+information about the class, so the synonym-detection mechanism of the paper (arXiv:2307.02129, Fig. 9;
+docs/theory.md, 'The uncorrelated RHM') has nothing to detect."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Training K independent networks at once (the protocol of arXiv:2307.02129, §4, as in
+"""Training K independent networks at once (the protocol of docs/theory.md, 'Networks and training protocol', as in
 rhm_theory.learning.training): one stacked model whose every weight has a leading member axis of
 size K, so that each layer is one batched matmul (torch.bmm) over the K members instead of K small
 matmuls; at small widths this amortises the per-step overhead of the training loop over K runs.

@@ -70,7 +70,7 @@ class RHMNet(nn.Module):
 
 
 class HierarchicalNet(RHMNet):
-    """Depth L+1 hierarchical net (paper §4): L layers with filter = stride = s, ReLU, linear readout.
+    """Depth L+1 hierarchical net (docs/theory.md, 'Networks and training protocol'): L layers with filter = stride = s, ReLU, linear readout.
 
     A convolution with filter = stride = s is a reshape of (B, positions, channels) into
     (B, positions/s, s*channels) followed by one matmul. ``shared=True`` is the CNN (one filter per
