@@ -67,24 +67,23 @@ class StackedNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         members, batch = x.shape[:2]
-        # the scale multiplies the (small) weights rather than the activations
-        *hidden, readout = (weight * scale for weight, scale in zip(self.weights, self.scales))
+        *hidden, readout = zip(self.weights, self.scales)
         if self.hierarchical:
             h = x.transpose(2, 3)  # (K, B, d, v): a patch is s consecutive rows
-            for weight in hidden:
+            for weight, scale in hidden:
                 patches = h.shape[2] // self.s
                 h = h.reshape(members, batch, patches, self.s * h.shape[3])
                 if weight.dim() == 3:  # CNN: one filter, all patches of a member in one matmul
-                    h = F.relu(torch.bmm(h.reshape(members, batch * patches, -1), weight))
-                    h = h.reshape(members, batch, patches, -1)
+                    h = _scaled(torch.bmm, h.reshape(members, batch * patches, -1), weight, scale, batch * patches)
+                    h = F.relu(h, inplace=True).reshape(members, batch, patches, -1)
                 else:  # LCN: filter p for patch p, i.e. a matmul per (member, patch)
-                    h = F.relu(torch.einsum("kbpi,kpio->kbpo", h, weight))
+                    h = F.relu(_scaled(_per_patch, h, weight, scale, batch), inplace=True)
             h = h.reshape(members, batch, -1)
         else:
             h = x.flatten(2)
-            for weight in hidden:
-                h = F.relu(torch.bmm(h, weight))
-        return torch.bmm(h, readout)
+            for weight, scale in hidden:
+                h = F.relu(_scaled(torch.bmm, h, weight, scale, batch), inplace=True)
+        return _scaled(torch.bmm, h, *readout, batch)
 
     def keep(self, members: torch.Tensor) -> None:
         """Keep only the members with these indices (replaces every stacked parameter)."""
@@ -178,7 +177,7 @@ def train_ensemble(
                 break
         epochs += 1
         train_losses = (loss_sum / seen).tolist()
-        stopped = []
+        stopped, seconds = [], time.perf_counter() - start
         for i, k in enumerate(active):
             reason = early_stop(train_losses[i], steps, config)
             if reason is None and epochs == config.max_epochs:
@@ -190,7 +189,7 @@ def train_ensemble(
                     train_loss=train_losses[i],
                     epochs=epochs,
                     steps=steps,
-                    seconds=time.perf_counter() - start,
+                    seconds=seconds,
                     stop_reason=reason,
                     final_lr=optimizer.param_groups[0]["lr"],
                     model=models[k],
@@ -202,6 +201,21 @@ def train_ensemble(
                 _drop_members(net, optimizer, torch.tensor(keep, device=device))
                 x_train, y_train = x_train[keep], y_train[keep]
     return results
+
+
+def _scaled(product, h: torch.Tensor, weight: torch.Tensor, scale: float, rows: int) -> torch.Tensor:
+    """``product(h, weight) * scale``, where each (fan_in, fan_out) matrix of ``weight`` makes ``rows``
+    output rows; the scale multiplies whichever of weights and outputs is smaller (the same result up
+    to float rounding)."""
+    if weight.shape[-2] <= rows:
+        return product(h, weight * scale)
+    return product(h, weight) * scale
+
+
+def _per_patch(h: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Locally connected layer: h (K, B, patches, fan_in), weight (K, patches, fan_in, fan_out) ->
+    (K, B, patches, fan_out)."""
+    return torch.einsum("kbpi,kpio->kbpo", h, weight)
 
 
 def _drop_members(net: StackedNet, optimizer: torch.optim.Optimizer, keep: torch.Tensor) -> None:
