@@ -1,7 +1,8 @@
-"""Training K independent networks at once (the protocol of docs/theory.md, 'Networks and training protocol', as in
-rhm_theory.learning.training): one stacked model whose every weight has a leading member axis of
-size K, so that each layer is one batched matmul (torch.bmm) over the K members instead of K small
-matmuls; at small widths this amortises the per-step overhead of the training loop over K runs.
+"""Training K independent networks at once, each as rhm_theory.learning.training trains one
+(arXiv:2307.02129 §4; docs/theory.md, 'Networks and training protocol'): one stacked model whose
+every weight has a leading member axis of size K, so that each layer is one batched matmul
+(torch.bmm) over the K members instead of K small matmuls; at small widths this amortises the
+per-step overhead of the training loop over K runs.
 
 Member k of ``train_ensemble(grammars, train_sets, test_sets, config, seeds)`` is the run
 ``train(grammars[k], train_sets[k], test_sets[k], replace(config, seed=seeds[k]))``
