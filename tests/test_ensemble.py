@@ -10,6 +10,7 @@ import torch
 from rhm_theory import Grammar
 from rhm_theory.learning.ensemble import ENSEMBLE_MODELS, train_ensemble
 from rhm_theory.learning.training import TrainConfig, train
+from rhm_theory.sparse import SparseRHM
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -58,6 +59,15 @@ def test_one_grammar_adam_standard_parametrisation_max_steps(members):
     assert ensemble[0].train_loss == ensemble[3].train_loss
 
 
+def test_sparse_rhm_members_equal_separate_runs():
+    model = SparseRHM(Grammar.random(4, 4, 2, 2, 2, seed=0), 1, "A")  # d = 16, v + 1 = 5 channels
+    splits = [model.sample_train_test(40, 30, seed=seed) for seed in (1, 2)]
+    config = TrainConfig(model="cnn", width=16, batch_size=16, max_epochs=4)
+    separate = [train(model, tr, te, replace(config, seed=seed)) for (tr, te), seed in zip(splits, (5, 6))]
+    ensemble = train_ensemble(model, [tr for tr, _ in splits], [te for _, te in splits], config, [5, 6])
+    assert_same_runs(ensemble, separate)
+
+
 def test_members_are_independent(members):
     """A member's run does not depend on who else is in the ensemble."""
     grammars, train_sets, test_sets = members
@@ -75,7 +85,7 @@ def test_members_are_independent(members):
         (dict(config=TrainConfig(model="transformer")), "model 'transformer' cannot train as an ensemble"),
         (dict(config=TrainConfig(width=0)), "width must be >= 1, got 0"),
         (dict(grammars=[Grammar.random(6, 6, 3, 2, 2, seed=0)] * 2 + [Grammar.random(6, 5, 3, 2, 2, seed=0)]),
-         r"grammar \(v, n_c, s, L\) = \(6, 5, 2, 2\) differs"),
+         r"grammar \(channels, n_c, patch, L\) = \(6, 5, 2, 2\) differs"),
         (dict(train_sets="short"), "training sets have sizes \\[40, 48\\]"),
         (dict(train_sets="bad tokens"), r"train tokens must be in range\(v=6\)"),
     ],

@@ -32,6 +32,7 @@ from rhm_theory.core.grammar import Grammar
 from rhm_theory.learning.models import FullyConnectedNet, HierarchicalNet, RHMNet
 from rhm_theory.learning.training import (
     TrainConfig,
+    channels,
     TrainResult,
     data_to_device,
     early_stop,
@@ -109,7 +110,8 @@ def train_ensemble(
     """Train K = len(seeds) networks together; result k equals that of
     ``train(grammars[k], train_sets[k], test_sets[k], replace(config, seed=seeds[k]))``.
 
-    grammars: one Grammar for all members, or K grammars with the same (v, n_c, s, L).
+    grammars: one Grammar (or SparseRHM) for all members, or a list of K with the same network shape
+    (input channels, n_c, patch, L).
     train_sets: K pairs (x (P, d) int tokens, y (P,) labels), the same P for all members;
     test_sets: K pairs (any sizes). ``config.seed`` is not used (``seeds`` replace it); result k's
     ``seconds`` is the ensemble's wall time until member k stopped, and its ``model`` member k's
@@ -123,16 +125,16 @@ def train_ensemble(
         raise ValueError("seeds is empty: an ensemble needs at least one member")
     if config.model not in ENSEMBLE_MODELS:
         raise ValueError(f"model {config.model!r} cannot train as an ensemble: expected one of {', '.join(ENSEMBLE_MODELS)}")
-    grammars = [grammars] * K if isinstance(grammars, Grammar) else list(grammars)
+    grammars = list(grammars) if isinstance(grammars, (list, tuple)) else [grammars] * K
     for name, items in (("grammars", grammars), ("train_sets", train_sets), ("test_sets", test_sets)):
         if len(items) != K:
             raise ValueError(f"{name} has {len(items)} entries but there are {K} seeds: need one per member")
-    shape = (grammars[0].v, grammars[0].n_c, grammars[0].s, grammars[0].L)
-    for grammar in grammars:
-        if (grammar.v, grammar.n_c, grammar.s, grammar.L) != shape:
-            raise ValueError(f"grammar (v, n_c, s, L) = {(grammar.v, grammar.n_c, grammar.s, grammar.L)} differs from "
-                             f"{shape}: ensemble members need one network shape")
-    v, n_c = shape[:2]
+    shapes = [(channels(g), g.n_c, getattr(g, "patch", g.s), g.L) for g in grammars]
+    for shape in shapes:
+        if shape != shapes[0]:
+            raise ValueError(f"grammar (channels, n_c, patch, L) = {shape} differs from {shapes[0]}: "
+                             "ensemble members need one network shape")
+    v, n_c = shapes[0][:2]
     device = torch.device(config.device)
     train_data = [data_to_device(g, data, "train", device) for g, data in zip(grammars, train_sets)]
     test_data = [data_to_device(g, data, "test", device) for g, data in zip(grammars, test_sets)]
