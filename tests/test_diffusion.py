@@ -208,3 +208,16 @@ def test_location_check_fails_when_the_transition_is_elsewhere():
     assert verification.location_check(grid, curves, 0.0625, midpoint_noise, 0.55, 200, 0).passed
     grid, moved = synthetic_curves({10: 0.02}, 0.5, 150, 0)  # data from the alternative: transition at 0.5
     assert not verification.location_check(grid, moved, 0.0625, midpoint_noise, 0.55, 200, 0).passed
+
+
+def test_susceptibility_check_needs_a_peak_inside_the_transition():
+    verification = load_verification()
+    grid, curves = synthetic_curves({10: 0.03}, 0.3, 300, 0)
+    rng = np.random.default_rng(1)
+    spread = 1 + 30 * np.exp(-(((grid - 0.3) / 0.06) ** 2))  # variance of the changed count peaks at 0.3
+    peaked = np.maximum(0, 100 * grid[:, None] + np.sqrt(spread)[:, None] * rng.standard_normal((grid.size, 300)))
+    assert verification.susceptibility_check(grid, curves[10], peaked, 64, 0.0625, 200, 0).passed
+    monotone = np.maximum(0, 100 * grid[:, None] + (1 + 10 * grid)[:, None] * rng.standard_normal((grid.size, 300)))
+    assert not verification.susceptibility_check(grid, curves[10], monotone, 64, 0.0625, 200, 0).passed
+    _, elsewhere = synthetic_curves({10: 0.03}, 0.15, 300, 0)  # the class drops far from the peak
+    assert not verification.susceptibility_check(grid, elsewhere[10], peaked, 64, 0.0625, 200, 0).passed

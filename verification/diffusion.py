@@ -19,7 +19,7 @@ BRUTE_FORCE = [(3, 2, 2, 2, 3), (2, 2, 2, 3, 2), (4, 3, 2, 2, 2)]
 # The transition experiment: (v, n_c, m, s) and the channel.
 TRANSITION = (16, 16, 4, 2)
 CHANNEL = "uniform"
-QUICK = {"L": (2, 4, 6, 8, 10), "P": 120, "noise": np.linspace(0.1, 0.6, 11), "bootstrap": 300}
+QUICK = {"L": (2, 4, 6, 8, 10), "P": 200, "noise": np.linspace(0.1, 0.6, 11), "bootstrap": 300}
 FULL = {"L": (2, 4, 6, 8, 10, 12), "P": 400, "noise": np.linspace(0.05, 0.65, 25), "bootstrap": 1000}
 FIGURE = "diffusion_transition.png"
 LOCATION_TOLERANCE = 0.05  # |midpoint noise at the largest L - density-evolution eps*| allowed
@@ -69,19 +69,22 @@ def brute_force_checks(seed: int) -> list[Check]:
     return checks
 
 
-def retention_curves(L: int, config: dict, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-datum class and token retention, arrays (n_noise, P) each, at depth L."""
+def retention_curves(L: int, config: dict, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-datum class and token retention and the number of tokens changed by one posterior sample,
+    arrays (n_noise, P) each, at depth L."""
     v, n_c, m, s = TRANSITION
     grammar = Grammar.random(v, n_c, m, s, L, seed=seed + L)
     rng = np.random.default_rng(seed + 100 + L)
     x, y = grammar.sample(config["P"], seed=rng, replace=True)
-    classes, tokens = [], []
+    classes, tokens, changed = [], [], []
     for level in config["noise"]:
         observed = channels.corrupt(x, level, v=v, channel=CHANNEL, seed=rng)
-        marginals = bp.node_marginals(grammar, channels.likelihoods(observed, level, v=v, channel=CHANNEL))
+        likelihoods = channels.likelihoods(observed, level, v=v, channel=CHANNEL)
+        marginals = bp.node_marginals(grammar, likelihoods)
         classes.append(marginals[-1][np.arange(y.size), 0, y])
         tokens.append(np.take_along_axis(marginals[0], x[..., None], axis=-1)[..., 0].mean(axis=1))
-    return np.array(classes), np.array(tokens)
+        changed.append((bp.sample_posterior(grammar, likelihoods, seed=rng)[0] != x).sum(axis=1))
+    return np.array(classes), np.array(tokens), np.array(changed, dtype=float)
 
 
 def max_slope(noise: np.ndarray, curve: np.ndarray) -> float:
@@ -122,6 +125,37 @@ def slope_growth_check(noise, class_curves: dict, token_curves: dict, n_bootstra
     ]
 
 
+def susceptibility_check(noise, class_retention: np.ndarray, changed: np.ndarray, d: int, chance: float,
+                         n_bootstrap: int, seed: int) -> Check:
+    """Susceptibility Var(tokens changed)/d against noise (arXiv:2410.13770) peaks inside the drop of
+    the class retention (between 90 % and 10 % of the way to chance): passes when the peak is at an
+    interior grid point in that window and its excess over both ends has a 95 % interval above 0.
+    class_retention, changed: (n_noise, P) per datum, at one L."""
+    rng = np.random.default_rng(seed)
+
+    def chi(columns):
+        return changed[:, columns].var(axis=1) / d
+
+    curve = chi(np.arange(changed.shape[1]))
+    peak = int(np.argmax(curve))
+    excess = []
+    for _ in range(n_bootstrap):
+        resampled = chi(rng.integers(0, changed.shape[1], changed.shape[1]))
+        excess.append(resampled[peak] - max(resampled[0], resampled[-1]))
+    low = float(np.percentile(excess, 2.5))
+    mean_class = class_retention.mean(axis=1)
+    start = noise_at(noise, mean_class, chance + 0.9 * (1 - chance))
+    end = noise_at(noise, mean_class, chance + 0.1 * (1 - chance))
+    end = noise[-1] if np.isnan(end) else end
+    inside = bool(np.isfinite(start) and start <= noise[peak] <= end)
+    return Check("token-change susceptibility peaks inside the drop of the class retention",
+                 0 < peak < noise.size - 1 and inside and low > 0,
+                 f"peak {curve[peak]:.2f} at eps = {noise[peak]:.3f}, class drop [{start:.3f}, {end:.3f}]; "
+                 f"excess over the ends, 95% CI low {low:.3f}",
+                 alternatives=("no peak: susceptibility monotone in noise", "peak away from the class transition"),
+                 kind="discriminating", measured=float(noise[peak]))
+
+
 def location_check(noise, class_curves: dict, chance: float, predicted: float, mean_field: float | None,
                    n_bootstrap: int, seed: int) -> Check:
     """Noise where the largest-L class retention crosses the midpoint (1 + chance)/2: passes when its
@@ -145,17 +179,19 @@ def run(out_dir: Path, quick: bool = True) -> Section:
     seed = 0
     checks = brute_force_checks(seed)
     v, n_c, m, s = TRANSITION
-    class_curves, token_curves = {}, {}
+    class_curves, token_curves, changed = {}, {}, {}
     for L in config["L"]:
-        class_curves[L], token_curves[L] = retention_curves(L, config, seed)
+        class_curves[L], token_curves[L], changed[L] = retention_curves(L, config, seed)
     noise = config["noise"]
     predicted = density_evolution.critical_noise(v, m, s, channel=CHANNEL, depth=30, population=2000 if quick else 8000,
                                                  steps=10 if quick else 14, seed=seed)
     mean_field = denoising_theory.critical_noise(v, m, s, channel=CHANNEL)
     checks += slope_growth_check(noise, class_curves, token_curves, config["bootstrap"], seed)
     checks.append(location_check(noise, class_curves, 1 / n_c, predicted, mean_field, config["bootstrap"], seed))
+    L_max = max(config["L"])
+    checks.append(susceptibility_check(noise, class_curves[L_max], changed[L_max], s**L_max, 1 / n_c, config["bootstrap"], seed))
     profile = density_evolution.retention_profile(v, m, s, max(config["L"]), predicted * 0.8, channel=CHANNEL, population=2000, seed=seed)
-    _plot(out_dir, noise, class_curves, token_curves, predicted, mean_field, n_c)
+    _plot(out_dir, noise, class_curves, token_curves, changed, predicted, mean_field, n_c)
     text = (f"Forward-backward experiment, (v, n_c, m, s) = {TRANSITION}, {CHANNEL} channel, P = {config['P']} data per point; "
             f"retention = posterior weight of the original symbol (exact BP). Density-evolution critical noise {predicted:.3f}, "
             f"one-parameter mean field {mean_field:.3f} (docs/theory-diffusion.md). Density-evolution token-to-class retention at "
@@ -163,13 +199,13 @@ def run(out_dir: Path, quick: bool = True) -> Section:
     return Section("Generative side: exact BP denoiser and its phase transition", checks, text, [FIGURE])
 
 
-def _plot(out_dir: Path, noise, class_curves, token_curves, predicted, mean_field, n_c) -> None:
+def _plot(out_dir: Path, noise, class_curves, token_curves, changed, predicted, mean_field, n_c) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4))
     colours = plt.cm.viridis(np.linspace(0, 0.9, len(class_curves)))
     slopes = {"class": [], "tokens": []}
     for colour, L in zip(colours, sorted(class_curves)):
@@ -191,6 +227,10 @@ def _plot(out_dir: Path, noise, class_curves, token_curves, predicted, mean_fiel
     axes[2].plot(Ls, slopes["tokens"], "s-", label="tokens")
     axes[2].set(title="max |d retention / d eps|", xlabel="L", yscale="log")
     axes[2].legend()
+    for colour, L in zip(colours, sorted(changed)):
+        axes[3].plot(noise, changed[L].var(axis=1) / TRANSITION[3] ** L, "o-", ms=3, color=colour, label=f"L = {L}")
+    axes[3].axvline(predicted, color="k", ls="--", lw=1)
+    axes[3].set(title="susceptibility Var(tokens changed) / d", xlabel="noise eps")
     fig.tight_layout()
     fig.savefig(Path(out_dir) / FIGURE, dpi=100)
     plt.close(fig)

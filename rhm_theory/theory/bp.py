@@ -173,8 +173,9 @@ def log_evidence(grammar: Grammar, x) -> np.ndarray:
 def class_entropy(grammar: Grammar, x, on_impossible: str = "raise") -> np.ndarray:
     """Entropy in nats of the exact posterior P(class | x), array (P,) (0 for clean data)."""
     post = posterior(grammar, x, on_impossible=on_impossible)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return -np.where(post > 0, post * np.log(post), 0.0).sum(axis=1) + np.where(np.isnan(post).any(axis=1), np.nan, 0.0)
+    entropy = -np.where(post > 0, post * np.log(np.where(post > 0, post, 1.0)), 0.0).sum(axis=1)
+    entropy[np.isnan(post).any(axis=1)] = np.nan
+    return entropy
 
 
 # ----- both passes: marginals of every node, and exact posterior sampling ---------------------------
@@ -248,9 +249,9 @@ def node_marginals(grammar: Grammar, x, on_impossible: str = "raise") -> list[np
     with all ones for a masked token). Exact on the tree (upward and downward passes, arXiv:2402.16991
     §BP); cost about three upward passes.
     """
-    leaves_shape = _leaf_messages(grammar, x)[0].shape[0]
-    out = [np.empty((leaves_shape, grammar.s ** (grammar.L - i), grammar.v)) for i in range(grammar.L)]
-    out.append(np.empty((leaves_shape, 1, grammar.n_c)))
+    P = _leaf_messages(grammar, x)[0].shape[0]
+    out = [np.empty((P, grammar.s ** (grammar.L - i), grammar.v)) for i in range(grammar.L)]
+    out.append(np.empty((P, 1, grammar.n_c)))
     for rows, upward, outside, impossible in _both_passes(grammar, x, on_impossible):
         for i in range(grammar.L + 1):
             out[i][rows] = _marginals_at(upward[i], outside[i], impossible)
