@@ -175,7 +175,7 @@ def test_killed_rhm_pstar_resumes_with_each_run_exactly_once(tmp_path):
                "--P", "16", "32", "64", "128", "--seeds", "2", "--workers", "1", "--width", "8", "--max-epochs", "300",
                "--loss-threshold", "1e-12", "--P-test", "64", "--quiet", "--results", str(results)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 900  # a safety net only: the loop waits for 2 stored runs, however slow the machine
     stored = 0
     while stored < 2 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
