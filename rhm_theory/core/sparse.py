@@ -198,7 +198,8 @@ class SparseRHM:
         """Labels (P,), production choices (P, n_nodes) and layout codes (P, n_nodes) of tokens x (P, d).
 
         Inverse of :meth:`decode`: informative symbols are never empty, so each patch's layout is the
-        set of its non-empty positions and its production is then unique. Raises ValueError naming the
+        set of its non-empty positions and its production is then unique. ``self.placements[codes]``
+        gives the children's positions within their patches, (P, n_nodes, s). Raises ValueError naming the
         first rows that are not data of this model.
         """
         x = self.check_tokens(x)
