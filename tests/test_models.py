@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from torch.nn import functional as F
 
 from rhm_theory.learning.encoding import one_hot
-from rhm_theory.learning.models import MODEL_NAMES, PARAMETRIZATIONS, build_model
+from rhm_theory.learning.config import MODEL_NAMES, PARAMETRIZATIONS
+from rhm_theory.learning.models import build_model
 
 SHAPES = [(3, 2, 2, 2), (4, 3, 2, 3), (3, 2, 3, 2), (2, 2, 2, 1)]  # (v, n_c, s, L)
 

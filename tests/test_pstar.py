@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rhm_theory.runs.experiment import RunSpec, derive_seeds, error_threshold, run_key, run_one
+from rhm_theory.runs.experiment import run_one
+from rhm_theory.runs.spec import RunSpec, derive_seeds, error_threshold, run_key
 from rhm_theory.runs.pstar import adaptive_pstar, geometric_grid, measure_pstar, run_specs
 from rhm_theory.theory.stats import estimate_pstar, first_crossing
 from rhm_theory.runs.store import ResultsStore

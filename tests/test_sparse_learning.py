@@ -92,7 +92,8 @@ def test_diffeomorphisms_need_a_sparse_model():
 
 
 def test_training_takes_a_sparse_model_and_validates_its_tokens():
-    from rhm_theory.learning.training import TrainConfig, train
+    from rhm_theory.learning.config import TrainConfig
+    from rhm_theory.learning.training import train
 
     model = SparseRHM(Grammar.random(4, 4, 4, 2, 2, seed=0), 1, "A")
     train_set, test_set = model.sample_train_test(256, 64, seed=0)

@@ -11,7 +11,8 @@ import pytest
 
 from rhm_theory.runs.backends import execute
 from rhm_theory.cli import main
-from rhm_theory.runs.experiment import run_key, run_one
+from rhm_theory.runs.experiment import run_one
+from rhm_theory.runs.spec import run_key
 from rhm_theory.runs.store import ResultsStore
 from rhm_theory.runs.sweep import SweepError, adaptive_searches, expand_sweep, load_sweep
 

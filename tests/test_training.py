@@ -12,8 +12,8 @@ from torch.nn import functional as F
 from rhm_theory import Grammar
 from rhm_theory.cli import main
 from rhm_theory.learning.encoding import one_hot
-from rhm_theory.learning.models import MODEL_NAMES
-from rhm_theory.learning.training import TrainConfig, train
+from rhm_theory.learning.config import MODEL_NAMES, TrainConfig
+from rhm_theory.learning.training import train
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -28,7 +28,7 @@ def small():
 
 def test_reaches_loss_threshold_and_generalises(small):
     grammar, train_set, test_set = small
-    result = train(grammar, train_set, test_set, TrainConfig(width=64, batch_size=32))
+    result = train(grammar, train_set, test_set, TrainConfig(width=64, batch_size=32, max_epochs=1000, seed=0))
     assert result.stop_reason == "loss_threshold" and result.train_loss < 1e-3
     x, y = (torch.as_tensor(a) for a in train_set)
     x_test, y_test = (torch.as_tensor(a) for a in test_set)
@@ -41,7 +41,7 @@ def test_reaches_loss_threshold_and_generalises(small):
 
 def test_few_data_stay_near_chance(small):
     grammar, (x, y), test_set = small
-    result = train(grammar, (x[:6], y[:6]), test_set, TrainConfig(width=64, max_epochs=300))
+    result = train(grammar, (x[:6], y[:6]), test_set, TrainConfig(width=64, max_epochs=300, seed=0))
     assert result.train_loss < 0.05
     assert result.test_error > 0.5
 
@@ -56,14 +56,14 @@ def test_cosine_schedule_spans_the_whole_run(small):
     grammar, train_set, test_set = small
     base = 0.1 * 16  # lr x width under mean field
     steps_per_epoch = math.ceil(121 / 50)
-    config = TrainConfig(width=16, batch_size=50, max_epochs=4, loss_threshold=1e-12)
+    config = TrainConfig(width=16, batch_size=50, max_epochs=4, loss_threshold=1e-12, seed=0)
     full = train(grammar, train_set, test_set, config)
     assert (full.stop_reason, full.epochs, full.steps) == ("max_epochs", 4, 4 * steps_per_epoch)
     assert full.final_lr == pytest.approx(cosine_lr(base, 12, 12))
-    early = train(grammar, train_set, test_set, TrainConfig(width=16, batch_size=50, max_epochs=10, loss_threshold=100.0))
+    early = train(grammar, train_set, test_set, TrainConfig(width=16, batch_size=50, max_epochs=10, loss_threshold=100.0, seed=0))
     assert (early.stop_reason, early.epochs, early.steps) == ("loss_threshold", 1, steps_per_epoch)
     assert early.final_lr == pytest.approx(cosine_lr(base, 3, 10 * steps_per_epoch))
-    capped = train(grammar, train_set, test_set, TrainConfig(width=16, batch_size=50, max_steps=5, loss_threshold=1e-12))
+    capped = train(grammar, train_set, test_set, TrainConfig(width=16, batch_size=50, max_steps=5, loss_threshold=1e-12, seed=0))
     assert (capped.stop_reason, capped.epochs, capped.steps) == ("max_steps", 2, 5)
     assert capped.final_lr == pytest.approx(cosine_lr(base, 5, 5))
 
@@ -80,7 +80,7 @@ def test_same_seed_same_run_other_seed_other_run(small):
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_every_model_and_optimizer_trains(small, name, optimizer):
     grammar, train_set, test_set = small
-    config = TrainConfig(model=name, width=8, optimizer=optimizer, lr=0.01 if optimizer == "adam" else 0.1, max_steps=3,
+    config = TrainConfig(model=name, width=8, optimizer=optimizer, lr=0.01 if optimizer == "adam" else 0.1, max_steps=3, seed=0,
                          parametrization="standard" if name == "transformer" else "mean_field")
     result = train(grammar, train_set, test_set, config)
     assert result.steps == 3 and math.isfinite(result.train_loss) and 0 <= result.test_error <= 1
@@ -93,16 +93,16 @@ def test_every_model_and_optimizer_trains(small, name, optimizer):
         (dict(train=(np.full((5, 4), 6), np.zeros(5, dtype=np.int64))), r"train tokens must be in range\(v=6\)"),
         (dict(test=(np.zeros((0, 4), dtype=np.int64), np.zeros(0, dtype=np.int64))), "test set is empty"),
         (dict(test=(np.zeros((2, 4), dtype=np.int64), np.array([0, 6]))), r"test labels must be in range\(n_c=6\)"),
-        (dict(config=TrainConfig(model="mlp")), "unknown model 'mlp'"),
-        (dict(config=TrainConfig(width=0)), "width must be >= 1, got 0"),
-        (dict(config=TrainConfig(optimizer="lbfgs")), "unknown optimizer 'lbfgs'"),
-        (dict(config=TrainConfig(lr=0.0)), "lr must be a positive finite number"),
-        (dict(config=TrainConfig(momentum=1.0)), r"momentum must be in \[0, 1\)"),
+        (dict(config=TrainConfig(model="mlp", seed=0)), "unknown model 'mlp'"),
+        (dict(config=TrainConfig(width=0, seed=0)), "width must be >= 1, got 0"),
+        (dict(config=TrainConfig(optimizer="lbfgs", seed=0)), "unknown optimizer 'lbfgs'"),
+        (dict(config=TrainConfig(lr=0.0, seed=0)), "lr must be a positive finite number"),
+        (dict(config=TrainConfig(momentum=1.0, seed=0)), r"momentum must be in \[0, 1\)"),
     ],
 )
 def test_bad_input_is_a_clear_error(small, change, message):
     grammar, train_set, test_set = small
-    args = dict(train=train_set, test=test_set, config=TrainConfig(max_steps=1))
+    args = dict(train=train_set, test=test_set, config=TrainConfig(max_steps=1, seed=0))
     args.update(change)
     with pytest.raises(ValueError, match=message):
         train(grammar, args["train"], args["test"], args["config"])

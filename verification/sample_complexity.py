@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from rhm_theory.runs.experiment import RunSpec, error_threshold  # noqa: E402
+from rhm_theory.runs.spec import RunSpec, error_threshold  # noqa: E402
 from rhm_theory.report.figures import label_log_axis  # noqa: E402
 from rhm_theory.runs.pstar import grid_specs, pstar_from_rows, run_specs  # noqa: E402
 from rhm_theory.theory.stats import fit_slope  # noqa: E402

@@ -19,12 +19,13 @@ from rhm_theory.synonyms.clustering import (
     lowest_level_synonyms,
     population_tuple_probs,
 )
-from rhm_theory.runs.experiment import error_threshold
+from rhm_theory.runs.spec import error_threshold
 from rhm_theory.synonyms.layerwise import layerwise_error_curve
 from rhm_theory.synonyms.one_step import one_step_curves
 from rhm_theory.theory.stats import first_crossing
 from rhm_theory.report.checks import Check, Section, section_main
-from rhm_theory.learning.training import TrainConfig, train
+from rhm_theory.learning.config import TrainConfig
+from rhm_theory.learning.training import train
 
 S = 2
 CLUSTER_THRESHOLD = 0.5  # P_cluster: clustering error 1 - ARI falls to 0.5

@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from dataclasses import fields
+
+from rhm_theory.learning.config import CHOICES, field_kinds
+from rhm_theory.runs.spec import SETTING_FIELDS, RunSpec
 
 # Sub-command modules (rhm_theory/cli/<name>.py). Add a new command by adding its module here.
 COMMANDS = ["info", "sample", "verify", "train", "pstar", "theory", "sweep", "report", "diffuse"]
@@ -25,6 +29,23 @@ def add_sparse_args(parser: argparse.ArgumentParser, default_s0=0) -> None:
     """The sparse-RHM flags (arXiv:2404.10727): --s0 (empty positions per child) and --variant A|B."""
     parser.add_argument("--s0", type=int, default=default_s0, help="sparsity s0 >= 0 of the sparse RHM (default: %(default)s)")
     parser.add_argument("--variant", choices=("A", "B"), default=None, help="sparse layout variant (default: A)")
+
+
+def add_run_settings(parser: argparse.ArgumentParser) -> None:
+    """One flag per run setting (rhm_theory.runs.spec.SETTING_FIELDS: the training fields, --P-test,
+    --sensitivity-samples) with the type, choices, help and default of the RunSpec field."""
+    kinds = field_kinds(RunSpec)
+    group = parser.add_argument_group("run settings (rhm_theory.runs.spec.RunSpec)")
+    for field in fields(RunSpec):
+        if field.name in SETTING_FIELDS:
+            group.add_argument(f"--{field.name.replace('_', '-')}", dest=field.name, type=kinds[field.name],
+                               default=field.default, choices=CHOICES.get(field.name),
+                               help=f"{field.metadata['help']} (default: %(default)s)")
+
+
+def run_settings(args: argparse.Namespace) -> dict:
+    """The run settings given by the flags of :func:`add_run_settings`."""
+    return {name: getattr(args, name) for name in SETTING_FIELDS}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,18 +7,11 @@ finishes; rerunning the same command skips the finished runs (resume after a cra
 from __future__ import annotations
 
 import json
-from dataclasses import fields
 
-from rhm_theory.runs.experiment import RunSpec
-from rhm_theory.learning.models import MODEL_NAMES, PARAMETRIZATIONS
 from rhm_theory.runs.pstar import adaptive_pstar, geometric_grid, measure_pstar
+from rhm_theory.runs.spec import RunSpec
 from rhm_theory.runs.store import ResultsStore
-from rhm_theory.learning.training import OPTIMIZERS
-from . import add_grammar_args
-
-# RunSpec fields set by the grammar flags, the P grid and the seeds; every other field is a flag.
-GRID_FIELDS = ("v", "n_c", "m", "s", "L", "P", "seed")
-CHOICES = {"model": MODEL_NAMES, "parametrization": PARAMETRIZATIONS, "optimizer": OPTIMIZERS}
+from . import add_grammar_args, add_run_settings, run_settings
 
 
 def register(subparsers) -> None:
@@ -44,18 +37,12 @@ def register(subparsers) -> None:
     parser.add_argument("--csv", help="also export all rows of the results file to this CSV file")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the P* estimate as one JSON object")
-    runs = parser.add_argument_group("run settings (rhm_theory.runs.experiment.RunSpec)")
-    for field in fields(RunSpec):
-        if field.name in GRID_FIELDS:
-            continue
-        kind = int if field.name == "max_steps" else type(field.default)
-        runs.add_argument(f"--{field.name.replace('_', '-')}", dest=field.name, type=kind, default=field.default,
-                          choices=CHOICES.get(field.name), help="(default: %(default)s)")
+    add_run_settings(parser)
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
-    settings = {f.name: getattr(args, f.name) for f in fields(RunSpec) if f.name not in GRID_FIELDS}
+    settings = run_settings(args)
     P_first = args.P[0] if args.P else args.P_min
     if P_first is None:
         raise ValueError("give the training-set sizes: --P P1 P2 ... or --P-min and --P-max")

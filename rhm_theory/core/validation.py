@@ -19,6 +19,13 @@ def check_int(name: str, value, minimum: int = 1) -> int:
     return value
 
 
+def check_choice(name: str, value, choices) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise naming the value and the choices."""
+    if value not in choices:
+        raise ValueError(f"unknown {name} {value!r}: expected one of {', '.join(choices)}")
+    return value
+
+
 def check_params(v, n_c, m, s, L) -> tuple[int, int, int, int, int]:
     """Validate RHM parameters (docs/theory.md, 'Parameters and feasibility') and return them as Python ints.
 

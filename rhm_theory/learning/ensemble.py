@@ -5,7 +5,7 @@ every weight has a leading member axis of size K, so that each layer is one batc
 per-step overhead of the training loop over K runs.
 
 Member k of ``train_ensemble(grammars, train_sets, test_sets, config, seeds)`` is the run
-``train(grammars[k], train_sets[k], test_sets[k], replace(config, seed=seeds[k]))``
+``train(grammars[k], train_sets[k], test_sets[k], TrainConfig(**config.settings(), seed=seeds[k]))``
 (rhm_theory.learning.training): same initial weights, same batch order, same optimiser and cosine
 schedule, same stopping rule, so the same result up to float rounding. The loss of the stacked model
 is the sum of the members' mean batch losses, so member k's gradient is that of its own loss; SGD and
@@ -22,7 +22,6 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import replace
 
 import torch
 from torch import nn
@@ -30,8 +29,8 @@ from torch.nn import functional as F
 
 from rhm_theory.core.grammar import Grammar
 from rhm_theory.learning.models import FullyConnectedNet, HierarchicalNet, RHMNet
+from rhm_theory.learning.config import TrainConfig, TrainSettings
 from rhm_theory.learning.training import (
-    TrainConfig,
     channels,
     TrainResult,
     data_to_device,
@@ -104,20 +103,21 @@ def train_ensemble(
     grammars: Grammar | Sequence[Grammar],
     train_sets: Sequence,
     test_sets: Sequence,
-    config: TrainConfig,
+    config: TrainSettings,
     seeds: Sequence[int],
 ) -> list[TrainResult]:
     """Train K = len(seeds) networks together; result k equals that of
-    ``train(grammars[k], train_sets[k], test_sets[k], replace(config, seed=seeds[k]))``.
+    ``train(grammars[k], train_sets[k], test_sets[k], TrainConfig(**config.settings(), seed=seeds[k]))``.
 
     grammars: one Grammar (or SparseRHM) for all members, or a list of K with the same network shape
     (input channels, n_c, patch, L).
     train_sets: K pairs (x (P, d) int tokens, y (P,) labels), the same P for all members;
-    test_sets: K pairs (any sizes). ``config.seed`` is not used (``seeds`` replace it); result k's
+    test_sets: K pairs (any sizes). ``config``: the training settings (a TrainConfig's seed is not
+    used: ``seeds`` replace it); result k's
     ``seconds`` is the ensemble's wall time until member k stopped, and its ``model`` member k's
     network (an ordinary RHMNet).
     """
-    configs = [replace(config, seed=seed) for seed in seeds]
+    configs = [TrainConfig(**config.settings(), seed=seed) for seed in seeds]
     for member_config in configs:
         member_config.validate()
     K = len(configs)

@@ -21,10 +21,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from rhm_theory.core.validation import check_int
-
-MODEL_NAMES = ("cnn", "lcn", "fcn", "deep_fcn", "transformer")
-PARAMETRIZATIONS = ("mean_field", "standard")
+from rhm_theory.core.validation import check_choice, check_int
+from rhm_theory.learning.config import MODEL_NAMES, PARAMETRIZATIONS
 TRANSFORMER_MLP_RATIO = 4
 
 
@@ -193,10 +191,8 @@ def build_model(
     ``patch``: filter = stride of the hierarchical nets, input length d = patch**L (default s). For
     the sparse RHM (arXiv:2404.10727) pass v + 1 channels (the empty token) and patch = s(s0+1).
     """
-    if name not in MODEL_NAMES:
-        raise ValueError(f"unknown model {name!r}: expected one of {', '.join(MODEL_NAMES)}")
-    if parametrization not in PARAMETRIZATIONS:
-        raise ValueError(f"unknown parametrization {parametrization!r}: expected one of {', '.join(PARAMETRIZATIONS)}")
+    check_choice("model", name, MODEL_NAMES)
+    check_choice("parametrization", parametrization, PARAMETRIZATIONS)
     if not isinstance(generator, torch.Generator):
         raise ValueError(f"generator must be a torch.Generator (explicit seeding), got {type(generator).__name__}")
     v, n_c, s, L, width = (check_int(k, x) for k, x in zip(("v", "n_c", "s", "L", "width"), (v, n_c, s, L, width)))

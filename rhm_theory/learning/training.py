@@ -18,54 +18,13 @@ import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from rhm_theory.learning.encoding import batches, one_hot
 from rhm_theory.core.grammar import Grammar
 from rhm_theory.core.sparse import SparseRHM
+from rhm_theory.learning.config import TrainConfig
+from rhm_theory.learning.encoding import batches, one_hot
 from rhm_theory.learning.models import RHMNet, build_model
-from rhm_theory.core.validation import check_int
 
-OPTIMIZERS = ("sgd", "adam")
 EVAL_BATCH_SIZE = 8192
-
-
-@dataclass
-class TrainConfig:
-    """Hyper-parameters of one training run (defaults: the paper's protocol, docs/theory.md, 'Networks and training protocol').
-
-    ``lr`` is multiplied by ``model.lr_scale`` (width under mean field) for SGD; Adam's update does
-    not depend on the gradient scale, so it uses ``lr`` as given. ``max_epochs`` also sets the length
-    of the cosine schedule (``max_steps`` overrides it when given).
-    """
-
-    model: str = "cnn"
-    width: int = 256
-    parametrization: str = "mean_field"
-    optimizer: str = "sgd"
-    lr: float = 0.1
-    momentum: float = 0.9
-    batch_size: int = 128
-    loss_threshold: float = 1e-3
-    max_epochs: int = 1000
-    max_steps: int | None = None
-    seed: int = 0
-    device: str = "cpu"
-    progress: bool = False
-
-    def validate(self) -> None:
-        check_int("width", self.width)
-        check_int("batch_size", self.batch_size)
-        check_int("max_epochs", self.max_epochs)
-        check_int("seed", self.seed, minimum=0)
-        if self.max_steps is not None:
-            check_int("max_steps", self.max_steps)
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}: expected one of {', '.join(OPTIMIZERS)}")
-        for name in ("lr", "loss_threshold"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-        if not (0 <= self.momentum < 1):
-            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
 
 
 @dataclass
@@ -84,14 +43,13 @@ class TrainResult:
     model: torch.nn.Module
 
 
-def train(grammar: Grammar, train, test, config: TrainConfig | None = None) -> TrainResult:
+def train(grammar: Grammar, train, test, config: TrainConfig) -> TrainResult:
     """Train ``config.model`` on ``train = (x, y)`` and measure its error on ``test = (x, y)``.
 
     x: int tokens (P, d) in range(v), y: labels (P,) in range(n_c) (numpy arrays, as from
     ``grammar.sample_train_test``). Deterministic on CPU for a given ``config.seed``. ``grammar`` may
     be a SparseRHM: tokens in range(v+1), hierarchical nets with patch = s(s0+1).
     """
-    config = TrainConfig() if config is None else config
     config.validate()
     device = torch.device(config.device)
     x_train, y_train = data_to_device(grammar, train, "train", device)

@@ -17,7 +17,7 @@ import numpy as np
 import sympy as sp
 
 from rhm_theory.theory import symbolic
-from rhm_theory.runs.experiment import error_threshold
+from rhm_theory.runs.spec import error_threshold
 from rhm_theory.theory.stats import estimate_pstar, fit_slope
 
 SETTING = ("v", "n_c", "m", "s", "L", "model", "width")

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 from tqdm.auto import tqdm
 
-from rhm_theory.runs.experiment import RunSpec, run_key, run_one
+from rhm_theory.runs.experiment import run_one
+from rhm_theory.runs.spec import RunSpec, run_key
 from rhm_theory.runs.store import ResultsStore
 from rhm_theory.core.validation import check_int
 

@@ -17,7 +17,8 @@ import math
 import numpy as np
 
 from rhm_theory.runs.backends import execute
-from rhm_theory.runs.experiment import RunSpec, error_threshold, run_key, run_one
+from rhm_theory.runs.experiment import run_one
+from rhm_theory.runs.spec import RunSpec, error_threshold, run_key
 from rhm_theory.runs.store import ResultsStore
 from rhm_theory.core.validation import check_int
 from rhm_theory.theory.stats import PStarResult, estimate_pstar, first_crossing
@@ -73,7 +74,7 @@ def grid_specs(base: RunSpec, P_values, seeds) -> list[RunSpec]:
 
 def pstar_from_rows(base: RunSpec, P_values, seeds, rows, threshold=None, n_bootstrap=1000) -> PStarResult:
     """P* from the rows of ``grid_specs(base, P_values, seeds)`` (same order); ``threshold``
-    defaults to :func:`rhm_theory.runs.experiment.error_threshold` of the model."""
+    defaults to :func:`rhm_theory.runs.spec.error_threshold` of the model."""
     errors = np.array([row["test_error"] for row in rows], dtype=float).reshape(len(seeds), len(P_values))
     if threshold is None:
         threshold = error_threshold(base.n_c, base.model)

@@ -1,4 +1,4 @@
-"""Sweep files: a TOML description of many runs, expanded into run specs (rhm_theory.runs.experiment.RunSpec).
+"""Sweep files: a TOML description of many runs, expanded into run specs (rhm_theory.runs.spec.RunSpec).
 
 Every value may be a scalar or a list; the sweep is the Cartesian product of all lists::
 
@@ -15,7 +15,7 @@ Every value may be a scalar or a list; the sweep is the Cartesian product of all
     # adaptive = { P_low_over_ncmL = 0.25, P_high_over_ncmL = 8, steps = 4 }
     P_test = 1024
 
-    [training]                 # any training field of RunSpec
+    [training]                 # any training field (rhm_theory.learning.config.TrainSettings)
     model = "cnn"
     width = 64
     max_epochs = 100
@@ -31,11 +31,11 @@ from __future__ import annotations
 
 import itertools
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
-from rhm_theory.runs.experiment import RunSpec
-from rhm_theory.learning.models import MODEL_NAMES
+from rhm_theory.learning.config import CHOICES, TRAINING_FIELDS, field_kinds
+from rhm_theory.runs.spec import RunSpec
 
 try:
     import tomllib
@@ -43,9 +43,6 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 GRAMMAR_FIELDS = ("v", "n_c", "m", "s", "L")
-TRAINING_FIELDS = tuple(
-    f.name for f in fields(RunSpec) if f.name not in GRAMMAR_FIELDS + ("P", "P_test", "seed", "sensitivity_samples")
-)
 SECTIONS = {
     "grammar": GRAMMAR_FIELDS,
     "data": ("P", "P_over_ncmL", "adaptive", "P_test"),
@@ -197,27 +194,30 @@ def _relative_size(factor, settings: dict, field: str = "data.P_over_ncmL") -> i
     return max(1, round(factor * settings["n_c"] * settings["m"] ** settings["L"]))
 
 
+# The type of every sweep field that is a RunSpec field, and of run.seeds (a list of run seeds).
+_KINDS = {**field_kinds(RunSpec), "seeds": int}
+
+
 def _check_type(section: str, name: str, values: list) -> None:
-    """Each value has the type of the RunSpec field (ints for counts, numbers for rates, names as strings)."""
-    default = _DEFAULTS.get(name)
-    if name in GRAMMAR_FIELDS + ("P", "P_test", "sensitivity_samples", "seeds", "width", "batch_size", "max_epochs", "max_steps"):
+    """Each value has the type of the RunSpec field (integers, numbers, strings) and, for a field with
+    a fixed list of names (model, parametrization, optimizer), is one of them."""
+    kind = _KINDS.get(name)
+    if kind is int:
         expected, ok = "an integer", lambda x: isinstance(x, int) and not isinstance(x, bool)
-    elif isinstance(default, float):
+    elif kind is float:
         expected, ok = "a number", lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)
-    elif isinstance(default, str):
+    elif kind is str:
         expected, ok = "a string", lambda x: isinstance(x, str)
     else:
         return
     for value in values:
         if not ok(value):
             raise SweepError(f"field {section}.{name} must be {expected}, got {value!r}")
-    if name == "model":
-        for value in values:
-            if value not in MODEL_NAMES:
-                raise SweepError(f"field training.model = {value!r} is not a model: expected one of {', '.join(MODEL_NAMES)}")
-
-
-_DEFAULTS = {f.name: f.default for f in fields(RunSpec)}
+    choices = CHOICES.get(name, values)
+    for value in values:
+        if value not in choices:
+            article = "an" if name[0] in "aeiou" else "a"
+            raise SweepError(f"field {section}.{name} = {value!r} is not {article} {name}: expected one of {', '.join(choices)}")
 
 
 def _make_spec(values: dict) -> RunSpec:

@@ -1,0 +1,97 @@
+"""The run spec: everything that determines one learning run (grammar parameters, P, seed, test-set
+size and the training settings of rhm_theory.learning.config), its key, its derived seeds and the
+test-error threshold that defines P*. Torch-free, so that sweeps and reports load without torch.
+
+The run seed is split with numpy's SeedSequence into independent seeds for the rules, the data
+(training and test sets), the network initialisation and batch order, and the synonymic exchanges:
+two runs with the same seed and grammar parameters share their rules, whatever P.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+
+from rhm_theory.core.rules import p_max
+from rhm_theory.core.validation import check_int, check_params
+from rhm_theory.learning.config import TrainSettings
+
+# Models with one hidden layer; P* uses the shallow threshold for them (docs/theory.md, 'Sample complexity').
+SHALLOW_MODELS = ("fcn",)
+SEED_ROLES = ("rules", "data", "init", "exchange")
+# RunSpec fields set by the grammar parameters, the training-set size and the run seed; the other
+# fields (SETTING_FIELDS) have defaults and are flags of ``rhm train`` and ``rhm pstar``.
+GRID_FIELDS = ("v", "n_c", "m", "s", "L", "P", "seed")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSpec(TrainSettings):
+    """Everything that determines one run: the training fields of TrainSettings (with their
+    defaults) plus the grammar, P training data and P_test test data (disjoint), and the run seed.
+
+    ``sensitivity_samples`` > 0: also measure S_{k,l} (rhm_theory.learning.sensitivity) on that many test
+    data (at most P_test); 0 skips it.
+    """
+
+    v: int
+    n_c: int
+    m: int
+    s: int
+    L: int
+    P: int
+    seed: int
+    P_test: int = field(default=2048, metadata={"help": "number of test data, disjoint from training"})
+    sensitivity_samples: int = field(
+        default=0, metadata={"help": "also measure the synonymic sensitivities S_{k,l} on this many test data (0: skip)"}
+    )
+
+    def __post_init__(self):
+        v, n_c, m, s, L = check_params(self.v, self.n_c, self.m, self.s, self.L)
+        check_int("P", self.P)
+        check_int("P_test", self.P_test)
+        check_int("seed", self.seed, minimum=0)
+        check_int("sensitivity_samples", self.sensitivity_samples, minimum=0)
+        self.validate()
+        data = p_max(n_c, m, s, L)
+        if self.P + self.P_test > data:
+            raise ValueError(
+                f"P = {self.P} training data plus P_test = {self.P_test} test data exceed p_max = {data}: "
+                f"P must be <= p_max - P_test = {data - self.P_test}"
+            )
+        if self.sensitivity_samples > self.P_test:
+            raise ValueError(
+                f"sensitivity_samples = {self.sensitivity_samples} must be <= P_test = {self.P_test} "
+                "(sensitivities are measured on test data)"
+            )
+
+    def replace(self, **changes) -> "RunSpec":
+        """A copy with some fields changed (validated again)."""
+        return RunSpec(**{**asdict(self), **changes})
+
+    def row(self) -> dict:
+        """The spec as a flat dict, grid fields first (the leading columns of a result row)."""
+        return {name: getattr(self, name) for name in GRID_FIELDS + SETTING_FIELDS}
+
+
+SETTING_FIELDS = tuple(f.name for f in fields(RunSpec) if f.name not in GRID_FIELDS)
+
+
+def run_key(spec: RunSpec) -> str:
+    """Stable identifier of a run: a hash of all its spec fields (same spec, same key, on every machine)."""
+    canonical = json.dumps(asdict(spec), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:24]
+
+
+def derive_seeds(seed: int) -> dict[str, int]:
+    """Independent 63-bit seeds for each role in SEED_ROLES, derived from the run seed by SeedSequence."""
+    children = np.random.SeedSequence(check_int("seed", seed, minimum=0)).spawn(len(SEED_ROLES))
+    return {role: int(child.generate_state(2, dtype=np.uint64)[0] >> np.uint64(1)) for role, child in zip(SEED_ROLES, children)}
+
+
+def error_threshold(n_c: int, model: str) -> float:
+    """Test error that defines P* (docs/theory.md, 'Sample complexity'): 0.1 (1 - 1/n_c), or 0.7 (1 - 1/n_c)
+    for shallow nets."""
+    return (0.7 if model in SHALLOW_MODELS else 0.1) * (1.0 - 1.0 / n_c)
