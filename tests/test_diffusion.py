@@ -66,11 +66,11 @@ def test_change_correlation_equals_direct_sums():
     assert np.allclose(diffusion.change_correlation(changed), direct)
 
 
-def test_noise_at_and_transition_width():
+def test_noise_at_interpolates_the_first_drop_below_a_level():
     grid = np.linspace(0, 1, 11)
     assert math.isclose(diffusion.noise_at(grid, 1 - grid, 0.25), 0.75)
-    assert math.isnan(diffusion.noise_at(grid, 1 - grid, 1.5))
-    assert math.isclose(diffusion.transition_width(grid, 1 - grid, 0.0), 0.5)
+    assert math.isnan(diffusion.noise_at(grid, 1 - grid, 1.5))  # below the level from the start
+    assert math.isnan(diffusion.noise_at(grid, 1 - grid, -0.5))  # never below it
 
 
 # ----- grammaticality ------------------------------------------------------------------------------

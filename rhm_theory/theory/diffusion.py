@@ -8,9 +8,7 @@ denoiser). Measured per level l = 1..L+1 (tokens first, class last):
 - the fraction of tokens changed, the connected correlation C(r) of the change indicators c_j at
   distance r (normalised so C(0) = 1), and the susceptibility Var(sum_j c_j) / d, which peak where
   changes come in large correlated chunks (arXiv:2410.13770).
-Curves over noise: :func:`noise_at` finds where a retention curve crosses a level, and
-:func:`transition_width` the width of the drop of the class retention (shrinks with L at a phase
-transition, constant for a smooth crossover).
+Curves over noise: :func:`noise_at` finds where a retention curve crosses a level.
 """
 
 from __future__ import annotations
@@ -99,10 +97,3 @@ def noise_at(noise_grid, curve, level: float) -> float:
     fraction = (curve[i - 1] - level) / (curve[i - 1] - curve[i])
     return float(noise_grid[i - 1] + fraction * (noise_grid[i] - noise_grid[i - 1]))
 
-
-def transition_width(noise_grid, class_retention, chance: float) -> float:
-    """Width in noise of the drop of a class-retention curve, from 75 % to 25 % of the way from 1 to
-    ``chance`` (= 1/n_c); NaN if the grid does not cover both levels."""
-    high = noise_at(noise_grid, class_retention, chance + 0.75 * (1 - chance))
-    low = noise_at(noise_grid, class_retention, chance + 0.25 * (1 - chance))
-    return low - high
