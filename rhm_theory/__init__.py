@@ -16,7 +16,7 @@ import sys
 
 from rhm_theory.core.grammar import Grammar
 
-__all__ = ["Grammar", "exact", "bp", "symbolic", "ensemble", "stats", "sparse"]
+__all__ = ["Grammar", "exact", "bp", "symbolic", "ensemble", "stats", "sparse", "next_token"]
 __version__ = "0.1.0"
 
 # Public short names -> the module of the layer that holds them.
@@ -26,6 +26,7 @@ _SHORTCUTS = {
     "symbolic": "rhm_theory.theory.symbolic",
     "ensemble": "rhm_theory.theory.ensemble",
     "stats": "rhm_theory.theory.stats",
+    "next_token": "rhm_theory.theory.next_token",  # last-token prediction (arXiv:2406.00048)
     "sparse": "rhm_theory.core.sparse",  # SparseRHM (arXiv:2404.10727)
 }
 
