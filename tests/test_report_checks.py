@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from rhm_theory.report.checks import Check, Section, write_report
+from rhm_theory.report.checks import Check, Section, interval_check, write_report
 
 
 def test_a_discriminating_check_must_name_its_alternatives():
@@ -29,3 +29,17 @@ def test_report_json_lists_alternatives_rejected_only_when_passed(tmp_path):
     assert by_name["v-independence"]["measured"] is None  # infinity is not JSON
     assert by_name["runs"]["kind"] == "smoke"
     assert "| slope 1 | discriminating | PASS |" in (tmp_path / "report.md").read_text()
+
+
+def test_interval_check_passes_only_when_the_claim_is_inside_and_every_alternative_outside():
+    alternatives = {"b = 0": 0.0, "b = 1": 1.0}
+    assert interval_check("b", 0.52, 0.45, 0.6, claim=0.5, alternatives=alternatives).passed
+    wide = interval_check("b", 0.6, 0.3, 1.05, claim=0.5, alternatives=alternatives)
+    assert not wide.passed and "NOT excluded: b = 1" in wide.figure
+    missed = interval_check("b", 0.8, 0.7, 0.9, claim=0.5, alternatives=alternatives)
+    assert not missed.passed and "OUTSIDE" in missed.figure and missed.measured == 0.8
+    assert not interval_check("b", math.nan, math.nan, math.nan, claim=0.5, alternatives=alternatives).passed
+    with pytest.raises(ValueError, match="low <= high"):
+        interval_check("b", 0.5, 0.6, 0.4, claim=0.5, alternatives=alternatives)
+    with pytest.raises(ValueError, match="names no alternative"):
+        interval_check("b", 0.5, 0.4, 0.6, claim=0.5, alternatives={})

@@ -61,6 +61,32 @@ class Check:
         }
 
 
+def interval_check(name: str, estimate: float, low: float, high: float, *, claim: float,
+                   alternatives: dict[str, float], kind: str = "discriminating", detail: str = "") -> Check:
+    """Decide a claim from a measured figure ``estimate`` with its interval ``[low, high]``.
+
+    Passes iff the interval contains ``claim`` and excludes every value in ``alternatives`` (a mapping
+    from the alternative's description to its value). The figure states the estimate, the interval and,
+    for each alternative, whether it was excluded; ``detail`` is appended to it.
+    """
+    if low > high:  # NaN bounds (no estimate) pass through and fail the check
+        raise ValueError(f"interval must have low <= high, got [{low}, {high}]")
+    if kind == "discriminating" and not alternatives:
+        raise ValueError(f"check {name!r} is labelled discriminating but names no alternative it rejects")
+
+    def inside(value: float) -> bool:  # a NaN bound contains nothing
+        return bool(low <= value <= high)
+
+    not_excluded = [label for label, value in alternatives.items() if inside(value)]
+    figure = f"{estimate:.3f} [{low:.3f}, {high:.3f}]; claim {claim:g} {'inside' if inside(claim) else 'OUTSIDE'}"
+    if not_excluded:
+        figure += f"; NOT excluded: {'; '.join(not_excluded)}"
+    if detail:
+        figure += f"; {detail}"
+    return Check(name, inside(claim) and not not_excluded, figure, alternatives=tuple(alternatives), kind=kind,
+                 measured=estimate)
+
+
 @dataclass
 class Section:
     """What one verification script reports: its checks, markdown body and PNG files (relative names)."""
