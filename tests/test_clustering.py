@@ -11,6 +11,7 @@ from rhm_theory import Grammar
 from rhm_theory.synonyms.clustering import (
     centred_correlations,
     cluster_synonyms,
+    debiased_embedding,
     fit_crossing_power_law,
     kmeans_labels,
     lowest_level_synonyms,
@@ -131,3 +132,28 @@ def test_bad_inputs_raise():
         tuple_class_counts(x, np.zeros(3, dtype=int), 2, 2, 3)
     with pytest.raises(ValueError, match="n_clusters = 5"):
         kmeans_labels(np.zeros((4, 2)), 5, random_state=0)
+
+
+def test_debiased_embedding_clusters_through_unequal_noise_that_defeats_plain_kmeans():
+    """16 clusters of 4 points in 400 dimensions; each point has its own noise level (0.5x to 1.5x), so
+    squared norms differ by far more than the squared separation of the centres: k-means on the points
+    groups them by noise level, the diagonal-free Gram embedding recovers the clusters."""
+    rng = np.random.default_rng(0)
+    n_clusters, size, dim = 16, 4, 400
+    centres = np.sqrt(0.3) * rng.standard_normal((n_clusters, dim))
+    labels = np.repeat(np.arange(n_clusters), size)
+    noise = rng.uniform(0.5, 1.5, (labels.size, 1)) * rng.standard_normal((labels.size, dim))
+    points = centres[labels] + noise
+    plain = score_clustering(labels, kmeans_labels(points, n_clusters, random_state=0)).ari
+    debiased = score_clustering(labels, kmeans_labels(debiased_embedding(points, n_clusters), n_clusters, random_state=0)).ari
+    assert debiased > 0.9 and plain < 0.5, (debiased, plain)
+
+
+def test_both_methods_cluster_exact_correlations_and_reject_bad_arguments():
+    grammar = Grammar.random(8, 8, 2, 2, 2, seed=3)
+    probs = population_tuple_probs(grammar)
+    assert cluster_synonyms(grammar, probs, method="debiased").error == cluster_synonyms(grammar, probs).error == 0.0
+    with pytest.raises(ValueError, match="method must be one of"):
+        cluster_synonyms(grammar, probs, method="spectral")
+    with pytest.raises(ValueError, match="rank = 5 exceeds"):
+        debiased_embedding(np.zeros((4, 3)), 5)

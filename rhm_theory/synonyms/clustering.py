@@ -1,11 +1,17 @@
-"""Synonym detection from token-class correlations: k-means on correlation vectors (docs/theory.md, 'Synonyms from correlations').
+"""Synonym detection from token-class correlations: clustering of correlation vectors.
 
 Synonyms at the lowest level are the m s-tuples owned by one level-2 symbol; they have identical
 correlation vectors f(. | mu) = P(class | patch = mu). From P samples, every tuple gets the centred
-vector n_c f^(. | mu) - 1 (length n_c), k-means groups the v m tuples of the grammar's lowest level
-into v clusters, and the result is scored against the true synonym classes. The paper predicts
-that clustering succeeds at P_cluster ~ sqrt(n_c) m^L (arXiv:2307.02129, Appendix D, for its
-layer-wise algorithm; docs/theory.md, 'Synonyms from correlations', says what is measured).
+vector n_c f^(. | mu) - 1 (length n_c); the v m tuples of the grammar's lowest level are grouped into
+v clusters and scored against the true synonym classes. Two methods (docs/theory-clustering.md):
+``"kmeans"`` runs k-means on the vectors themselves; ``"debiased"`` first embeds them with the
+leading eigenvectors of their Gram matrix without its diagonal (the inner products of different
+tuples, whose independent sampling noises do not bias them), then runs k-means on the embedding.
+The paper (arXiv:2307.02129, Appendix D, Fig. 10) reports that its layer-wise algorithm, which
+clusters representations built from these correlations, succeeds at P ~ sqrt(n_c) m^L instead of the
+n_c m^L at which each correlation is detectable (Eq. 10); the signal-to-noise count behind it holds
+for the inner products of different tuples (the debiased statistic) while P < n_c m^L, and
+docs/theory-clustering.md gives what verification/synonyms.py measures for both methods.
 """
 
 from __future__ import annotations
@@ -125,29 +131,55 @@ def score_clustering(true_classes, predicted) -> ClusteringScore:
     return ClusteringScore(float(adjusted_rand_score(true_classes, predicted)), float(majority))
 
 
-def cluster_synonyms(grammar: Grammar, counts, random_state: int = 0) -> ClusteringScore:
+METHODS = ("kmeans", "debiased")
+
+
+def debiased_embedding(vectors, rank: int) -> np.ndarray:
+    """Rows (n, rank) whose inner products approximate those of ``vectors`` (n, k) between different rows.
+
+    The Gram matrix of the rows has its diagonal (each row's squared norm, which carries that row's
+    own noise) set to zero; the embedding is its ``rank`` leading eigenvectors scaled by the square
+    roots of their (clipped at 0) eigenvalues.
+    """
+    vectors = np.asarray(vectors, dtype=float)
+    rank = check_int("rank", rank, 1)
+    if rank > vectors.shape[0]:
+        raise ValueError(f"rank = {rank} exceeds the number of vectors {vectors.shape[0]}")
+    gram = vectors @ vectors.T
+    np.fill_diagonal(gram, 0.0)
+    values, vectors_ = np.linalg.eigh(gram)
+    top = np.argsort(values)[::-1][:rank]
+    return vectors_[:, top] * np.sqrt(np.clip(values[top], 0.0, None))
+
+
+def cluster_synonyms(grammar: Grammar, counts, random_state: int = 0, method: str = "kmeans") -> ClusteringScore:
     """Cluster the grammar's lowest-level tuples by their correlation vectors from ``counts``
-    (n_c, v**s: empirical counts or population probabilities) into v groups and score them."""
+    (n_c, v**s: empirical counts or population probabilities) into v groups and score them.
+
+    ``method``: "kmeans" (k-means on the vectors) or "debiased" (k-means on the
+    :func:`debiased_embedding` of rank min(v, n_c - 1), the rank of the noise-free vectors).
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     codes, owners = lowest_level_synonyms(grammar)
     vectors = centred_correlations(counts)[codes]
+    if method == "debiased":
+        vectors = debiased_embedding(vectors, min(grammar.v, grammar.n_c - 1))
     return score_clustering(owners, kmeans_labels(vectors, len(np.unique(owners)), random_state))
 
 
 # ----- P sweep, P_cluster and the scaling fit ---------------------------------------------------
-def clustering_error_curve(grammar: Grammar, P_values, seed, patch: int | None = 0, random_state: int = 0) -> np.ndarray:
-    """Clustering error 1 - ARI (len(P_values),) on nested training sets of the given sizes.
+def clustering_error_curve(grammar: Grammar, P_values, seed, patch: int | None = 0, random_state: int = 0,
+                           methods=("kmeans",)) -> np.ndarray:
+    """Clustering errors 1 - ARI (len(methods), len(P_values)) on nested training sets of the given sizes.
 
     One sample of max(P_values) distinct data is drawn from ``seed``; size P uses its first P data
-    (a uniform P-subset, since the sample is in random order).
+    (a uniform P-subset, since the sample is in random order); every method sees the same data.
     """
     P_values = np.asarray([check_int("P", P) for P in P_values])
     x, y = grammar.sample(int(P_values.max()), seed)
-    return np.array(
-        [
-            cluster_synonyms(grammar, tuple_class_counts(x[:P], y[:P], grammar.n_c, grammar.v, grammar.s, patch), random_state).error
-            for P in P_values
-        ]
-    )
+    counts = [tuple_class_counts(x[:P], y[:P], grammar.n_c, grammar.v, grammar.s, patch) for P in P_values]
+    return np.array([[cluster_synonyms(grammar, c, random_state, method).error for c in counts] for method in methods])
 
 
 @dataclass(frozen=True)
@@ -178,7 +210,7 @@ def fit_crossing_power_law(sweeps, scales, threshold: float, n_boot: int = 1000,
     grammars and samples). ``scales``: (n_settings,) one predicted scale per setting (e.g.
     sqrt(n_c) m**L), or (n_settings, k) k factors fitted with separate exponents (e.g. n_c and m**L).
     Each setting's P_cluster is the crossing of its seed-averaged curve
-    (:func:`rhm_theory.runs.pstar.first_crossing`, the same rule as P*); log P_cluster is fitted linearly in
+    (:func:`rhm_theory.theory.stats.first_crossing`, the same rule as P*); log P_cluster is fitted linearly in
     the log scales (least squares, with an intercept). The intervals resample the seeds of every
     setting (stratified bootstrap), so they measure sampling noise, not model error. Raises
     ValueError if a crossing lies outside its sweep or there are too few settings.

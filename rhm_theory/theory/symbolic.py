@@ -54,6 +54,7 @@ QUANTITIES = (
     "sigma_f2",
     "sigma_f2_exact",
     "noise_f2",
+    "noise_f2_pbar",
     "P_c",
     "P_c_over_nc_mL",
     "P_c_over_nc_mL_limit",
@@ -198,7 +199,10 @@ def expressions() -> dict:
     ``noise_f2`` is the leading order in 1/P of the variance of ``n_c`` times the empirical
     correlation from P i.i.d. samples: a token seen ``P/v`` times with class frequencies
     ``f ~ 1/n_c`` has binomial variance ``f(1 - f)/(P/v)`` per class. ``P_c`` solves
-    ``noise_f2(P) = sigma_f2``.
+    ``noise_f2(P) = sigma_f2``. ``noise_f2_pbar`` keeps the fluctuations of pbar to second order: a
+    token is seen ``P pbar`` times, and ``E[1/pbar] = v (1 + v^2 var_pbar)`` up to third moments of
+    ``pbar - 1/v``, so ``noise_f2_pbar = noise_f2 (1 + v^2 var_pbar)`` (equal to noise_f2 where pbar
+    is deterministic).
     """
     derived = derivation()
     token = _statistics(derived["token_second_moments"], v)
@@ -234,13 +238,14 @@ def expressions() -> dict:
         "sigma_f2": finish(sigma_f2),
         "sigma_f2_exact": sp.Eq(finish(token["var_pbar"]), 0),
         "noise_f2": noise_f2,
+        "noise_f2_pbar": sp.factor(noise_f2 * (1 + v**2 * finish(token["var_pbar"]))),
         "P_c": finish(P_c),
         "P_c_over_nc_mL": P_c_over_nc_mL,
         "P_c_over_nc_mL_limit": sp.limit(P_c_over_nc_mL, v, sp.oo),
         "P_star_scaling": n_c * m**L,  # the paper's Eq. 7
         "P_star_exponent_in_d": exponent,
         "P_shallow_scaling": n_c * m**n_nodes,
-        "P_cluster_scaling": sp.sqrt(n_c) * m**L,
+        "P_cluster_scaling": sp.sqrt(n_c) * m**L,  # the paper's clustering claim; docs/theory-clustering.md
     }
 
 
@@ -269,7 +274,7 @@ def _bindings(params: tuple, sample_size=None) -> dict:
 def quantity(name: str, v=v, n_c=n_c, m=m, s=s, L=L, P=None):
     """One quantity of :data:`QUANTITIES` at the given parameters (integers or sympy symbols).
 
-    ``P`` (the training-set size) only enters ``noise_f2``; left as ``None`` it stays the symbol P.
+    ``P`` (the training-set size) only enters ``noise_f2`` and ``noise_f2_pbar``; left as ``None`` it stays the symbol P.
     Integers are validated: infeasible grammars, v < 2, s < 2 or P <= 0 raise ValueError.
     """
     if name not in QUANTITIES:
@@ -330,6 +335,11 @@ def sigma_f2_exact(v=v, n_c=n_c, m=m, s=s, L=L):
 def noise_f2(P=P, v=v, n_c=n_c, m=m, s=s, L=L):
     """Variance of ``n_c`` times the empirical correlation from ``P`` samples (leading order)."""
     return quantity("noise_f2", v, n_c, m, s, L, P=P)
+
+
+def noise_f2_pbar(P=P, v=v, n_c=n_c, m=m, s=s, L=L):
+    """:func:`noise_f2` with the fluctuations of pbar to second order (see :func:`expressions`)."""
+    return quantity("noise_f2_pbar", v, n_c, m, s, L, P=P)
 
 
 def critical_sample_size(v=v, n_c=n_c, m=m, s=s, L=L):
