@@ -246,3 +246,10 @@ def test_enumeration_limits_raise():
         ensemble.level_draws(4, 2, 4, 2)
     with pytest.raises(ValueError, match="position must be in range"):
         ensemble.exact_ensemble_average(2, 3, 1, 2, 2, position=4)
+
+
+def test_noise_with_pbar_fluctuations_reduces_to_noise_f2_exactly_where_pbar_is_deterministic():
+    for params in [(8, 8, 8, 2, 2), (4, 4, 4, 2, 3), (3, 3, 9, 3, 2)]:
+        assert symbolic.sigma_f2_exact(*params)
+        assert symbolic.noise_f2_pbar(symbolic.P, *params) == symbolic.noise_f2(symbolic.P, *params)
+    assert symbolic.noise_f2_pbar(symbolic.P, 8, 8, 4, 2, 3) > symbolic.noise_f2(symbolic.P, 8, 8, 4, 2, 3)

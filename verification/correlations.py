@@ -136,6 +136,22 @@ def curve_misfit(mean, error, predicted, slack: float) -> np.ndarray:
     return np.abs(mean - predicted) / (3 * error + 0.05 * predicted + slack)
 
 
+def noise_curve_check(name: str, mean, error, predicted, first_order, slack: float, *, discriminate: bool,
+                      n_grammars: int) -> Check:
+    """The measured curve (mean, s.e.) against the claimed and the first-order predictions at the same
+    sizes: passes if the claim fits everywhere (:func:`curve_misfit` <= 1) and, when ``discriminate``,
+    the first-order curve misses somewhere (> 1); otherwise a smoke check of the claim alone."""
+    misfit = curve_misfit(mean, error, predicted, slack)
+    rejected = curve_misfit(mean, error, first_order, slack)
+    fits = bool((misfit <= 1).all())
+    return Check(
+        name, fits and (bool((rejected > 1).any()) or not discriminate),
+        f"worst |diff| / tolerance = {misfit.max():.2f}; first-order curve: worst {rejected.max():.2f} over {len(mean)} sizes"
+        + ("" if discriminate else f" (not required to exceed 1 with {n_grammars} grammars)"),
+        alternatives=("first order: sigma_f2 + noise_f2(P)",) if discriminate else (),
+        kind="discriminating" if discriminate else "smoke", measured=float(misfit.max()))
+
+
 def check_noise(params, n_grammars: int, n_sizes: int, n_monte_carlo: int, seed: int, discriminate: bool):
     """Measured <(n_c f_hat - 1)^2> vs P against S + noise_f2_pbar(P), and its crossing of 2 S.
 
@@ -161,23 +177,18 @@ def check_noise(params, n_grammars: int, n_sizes: int, n_monte_carlo: int, seed:
     predicted = signal + noise_times_P / sizes
     first_order = sigma + float(theory["noise_f2"] * symbolic.P) / sizes
     far = sizes >= P_c / 4  # where the 1/P^2 corrections to the noise are below ~5 %
-    misfit = curve_misfit(mean, error, predicted, half_width)[far]
-    checks = []
     signal_name = "sigma_f2" if is_exact else "S (Monte Carlo rule ensemble)"
     if is_exact:
-        checks.append(Check(f"{params}: empirical <(n_c f_hat - 1)^2> = sigma_f2 + noise_f2(P) for P >= P_c/4 "
-                            "(within 3 s.e. + 5 %)", bool((misfit <= 1).all()),
-                            f"worst |diff| / tolerance = {misfit.max():.2f} over {int(far.sum())} sizes", measured=float(misfit.max())))
+        misfit = curve_misfit(mean, error, predicted, half_width)[far]
+        checks = [Check(f"{params}: empirical <(n_c f_hat - 1)^2> = sigma_f2 + noise_f2(P) for P >= P_c/4 "
+                        "(within 3 s.e. + 5 %)", bool((misfit <= 1).all()),
+                        f"worst |diff| / tolerance = {misfit.max():.2f} over {int(far.sum())} sizes", measured=float(misfit.max()))]
     else:
-        rejected = curve_misfit(mean, error, first_order, half_width)[far]
-        checks.append(Check(
+        checks = [noise_curve_check(
             f"{params} (v^2 var_pbar = {float(v**2 * theory['var_pbar']):.3f}): empirical <(n_c f_hat - 1)^2> = "
             f"{signal_name} + noise_f2_pbar(P) for P >= P_c/4 (within 3 s.e. + 5 % + the Monte Carlo CI)",
-            bool((misfit <= 1).all() and (rejected > 1).any() or not discriminate and (misfit <= 1).all()),
-            f"worst |diff| / tolerance = {misfit.max():.2f}; first-order curve: worst {rejected.max():.2f} over {int(far.sum())} sizes"
-            + ("" if discriminate else f" (not required to exceed 1 with {n_grammars} grammars)"),
-            alternatives=("first order: sigma_f2 + noise_f2(P)",) if discriminate else (),
-            kind="discriminating" if discriminate else "smoke", measured=float(misfit.max())))
+            mean[far], error[far], predicted[far], first_order[far], half_width,
+            discriminate=discriminate, n_grammars=n_grammars)]
     P_predicted = noise_times_P / signal
     P_cross = crossing(sizes, mean, 2 * signal)
     checks.append(interval_check(
@@ -204,6 +215,19 @@ def exact_family_limit(s: int, L: int) -> tuple:
     v = symbolic.PARAMETERS[0]
     var_pbar = sp.simplify(symbolic.quantity("var_pbar", v, v, v ** (s - 1), s, L))
     return var_pbar, sp.limit(family_limit_expression(s, L, None), v, sp.oo)
+
+
+def limit_check(limits: dict) -> Check:
+    """Decide lim P_c / (n_c m^L) = 1 from {(s, L): (var_pbar, limit)} along the exact family: every
+    var_pbar must vanish (else the closed form is not exact there) and every limit equal 1."""
+    return Check(
+        "sympy: P_c / (n_c m^L) -> 1 as v -> oo along n_c = v, m = v^(s-1) (pbar deterministic: the closed form is exact)",
+        all(var_pbar == 0 and limit == 1 for var_pbar, limit in limits.values()),
+        "; ".join(f"(s, L) = {key}: var_pbar = {var_pbar}, limit {limit}" for key, (var_pbar, limit) in limits.items()),
+        alternatives=("limit 0 (P_c grows slower than n_c m^L, e.g. sqrt(n_c) m^L or m^L)",
+                      "limit oo (P_c grows faster than n_c m^L, e.g. v n_c m^L)"),
+        kind="discriminating", measured=float(max(abs(limit - 1) for _, limit in limits.values())),
+    )
 
 
 def family_curve(s: int, L: int, fixed) -> tuple[np.ndarray, list[float]]:
@@ -243,15 +267,7 @@ def run(out_dir: Path, quick: bool = True) -> Section:
         curves.append(curve)
         noise_rows.append(row)
 
-    limits = {(s, L): exact_family_limit(s, L) for s, L in EXACT_FAMILY}
-    checks.append(Check(
-        "sympy: P_c / (n_c m^L) -> 1 as v -> oo along n_c = v, m = v^(s-1) (pbar deterministic: the closed form is exact)",
-        all(var_pbar == 0 and limit == 1 for var_pbar, limit in limits.values()),
-        "; ".join(f"(s, L) = {key}: var_pbar = {var_pbar}, limit {limit}" for key, (var_pbar, limit) in limits.items()),
-        alternatives=("limit 0 (P_c grows slower than n_c m^L, e.g. sqrt(n_c) m^L or m^L)",
-                      "limit oo (P_c grows faster than n_c m^L, e.g. v n_c m^L)"),
-        kind="discriminating", measured=float(max(abs(limit - 1) for _, limit in limits.values())),
-    ))
+    checks.append(limit_check({(s, L): exact_family_limit(s, L) for s, L in EXACT_FAMILY}))
     curves_v = [(f"n_c = v, m = v^{s - 1}, s = {s}, L = {L} (exact)", *family_curve(s, L, None)) for s, L in EXACT_FAMILY]
     curves_v += [(f"n_c = {n_c}, m = {m}, s = {s}, L = {L} (first order)", *family_curve(s, L, (n_c, m)))
                  for n_c, m, s, L in FIRST_ORDER_FAMILY]
