@@ -1,16 +1,14 @@
 """Negative and positive controls of the decisions in verification/correlations.py: measured curves and
 limits drawn from the claim pass, those drawn from the named alternatives fail."""
 
-from pathlib import Path
-
 import numpy as np
 import sympy as sp
 
 from rhm_theory import symbolic
-from rhm_theory.cli.verify import load_script
 from rhm_theory.report.checks import interval_check
+from verification_scripts import load_verification_script
 
-correlations = load_script(Path(__file__).resolve().parents[1] / "verification" / "correlations.py")
+correlations = load_verification_script("correlations")
 
 PARAMS = (8, 8, 4, 2, 3)  # pbar fluctuates: v^2 var_pbar = 0.14
 SIZES = np.geomspace(200, 20000, 10)

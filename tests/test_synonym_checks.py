@@ -1,14 +1,12 @@
 """Negative and positive controls of the scaling checks in verification/synonyms.py: synthetic crossing
 curves drawn from the claim pass, curves drawn from each named alternative fail."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from rhm_theory.cli.verify import load_script
+from verification_scripts import load_verification_script
 
-synonyms = load_script(Path(__file__).resolve().parents[1] / "verification" / "synonyms.py")
+synonyms = load_verification_script("synonyms")
 
 
 def synthetic_curves(settings, b: float, c: float, level: float, grid_span, seeds: int, rng):

@@ -346,8 +346,8 @@ def _plot_asymptotics(out_dir: Path, curves: list) -> str:
     for i, (label, sizes, ratios) in enumerate(curves):
         ax.plot(sizes, ratios, "-" if "exact" in label else "--", color=f"C{i}", label=label)
     ax.axhline(1.0, color="k", lw=0.6)
-    ax.set(xscale="log", yscale="log", xlabel="v", ylabel="P_c / (n_c m^L)",
-           title="closed-form P_c / (n_c m^L): exact family (solid), first order (dashed)")
+    ax.set(xscale="log", yscale="log", xlabel="v", ylabel="closed-form P_c / (n_c m^L)")
+    ax.set_title("exact family (solid) and first order at fixed n_c, m (dashed)", fontsize=9)
     ax.legend(fontsize=6)
     return _save(plt, fig, out_dir, "correlations_P_c_asymptotics.png")
 

@@ -20,19 +20,14 @@ def find_checks_dir(explicit: str | None) -> Path:
     raise ValueError(f"no verification folder found (looked in {', '.join(map(str, candidates))}); pass --checks DIR")
 
 
-def load_script(path: Path):
-    """Import one verification script as the module ``verification_<stem>`` and return it."""
-    spec = importlib.util.spec_from_file_location(f"verification_{Path(path).stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses with postponed annotations look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
 def run_script(path: Path, out_dir: Path, quick: bool) -> Section:
     """Import one verification script and run it; an exception becomes one failed check."""
     try:
-        return load_script(path).run(out_dir, quick=quick)
+        spec = importlib.util.spec_from_file_location(f"verification_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses with postponed annotations look their module up
+        spec.loader.exec_module(module)
+        return module.run(out_dir, quick=quick)
     except Exception as error:  # report it and go on with the other scripts
         where = traceback.extract_tb(error.__traceback__)[-1]
         detail = f"{type(error).__name__}: {error} (at {Path(where.filename).name}:{where.lineno})"
