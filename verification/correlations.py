@@ -173,7 +173,7 @@ def check_noise(params, n_grammars: int, n_sizes: int, n_monte_carlo: int, seed:
         samples = ensemble.monte_carlo_statistics(*params, n_monte_carlo, seed=seed + 1000, position=last_position(params, False))
         signal, low, high = ensemble.confidence_interval(samples["sigma_f2"])
         half_width = (high - low) / 2
-    noise_times_P = float(theory["noise_f2_pbar"] * symbolic.P)  # noise_f2_pbar(P) = noise_times_P / P
+    noise_times_P = float(symbolic.noise_f2_pbar(symbolic.P, *params) * symbolic.P)  # noise_f2_pbar(P) = noise_times_P / P
     predicted = signal + noise_times_P / sizes
     first_order = sigma + float(theory["noise_f2"] * symbolic.P) / sizes
     far = sizes >= P_c / 4  # where the 1/P^2 corrections to the noise are below ~5 %

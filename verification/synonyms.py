@@ -1,13 +1,13 @@
 """Synonym detection from correlations: k-means clustering of tuple correlation vectors, one gradient
 step of a two-layer net, and the layer-wise clustering algorithm against the deep CNN.
 
-Claims (arXiv:2307.02129, section on how correlations govern synonymic invariance; what each
-statistic reaches and what is measured: docs/theory-clustering.md): clustering the n_c-dimensional
-correlation vectors identifies synonyms at P ~ sqrt(n_c) m^L, checked at the onset of clustering for
-k-means on the vectors and on their debiased embedding; one gradient step separates synonyms at
-P ~ n_c m^L (the paper's P_c). Each scaling check fits the crossing as C n_c^b (m^L)^c with n_c
-spanning 16x and passes only if the bootstrap interval of the exponent contains the claim and
-excludes the named alternatives. (The uncorrelated RHM control is in verification/controls.py.)"""
+Claims (docs/theory.md, 'Synonyms from correlations'; what each statistic reaches and what is
+measured: docs/theory-clustering.md): clustering the n_c-dimensional correlation vectors identifies
+synonyms at P ~ sqrt(n_c) m^L (arXiv:2307.02129, Appendix D, Fig. 10, for the paper's layer-wise
+algorithm), checked at the onset of clustering for k-means on the vectors and on their debiased
+embedding; one gradient step separates synonyms at P ~ n_c m^L (Eq. 13). Each scaling check fits the
+crossing as C n_c^b (m^L)^c with n_c spanning 16x and passes only if the bootstrap interval of the
+exponent contains the claim and excludes the named alternatives. (The uncorrelated RHM control is in verification/controls.py.)"""
 
 from __future__ import annotations
 

@@ -54,7 +54,6 @@ QUANTITIES = (
     "sigma_f2",
     "sigma_f2_exact",
     "noise_f2",
-    "noise_f2_pbar",
     "P_c",
     "P_c_over_nc_mL",
     "P_c_over_nc_mL_limit",
@@ -238,7 +237,6 @@ def expressions() -> dict:
         "sigma_f2": finish(sigma_f2),
         "sigma_f2_exact": sp.Eq(finish(token["var_pbar"]), 0),
         "noise_f2": noise_f2,
-        "noise_f2_pbar": sp.factor(noise_f2 * (1 + v**2 * finish(token["var_pbar"]))),
         "P_c": finish(P_c),
         "P_c_over_nc_mL": P_c_over_nc_mL,
         "P_c_over_nc_mL_limit": sp.limit(P_c_over_nc_mL, v, sp.oo),
@@ -274,7 +272,7 @@ def _bindings(params: tuple, sample_size=None) -> dict:
 def quantity(name: str, v=v, n_c=n_c, m=m, s=s, L=L, P=None):
     """One quantity of :data:`QUANTITIES` at the given parameters (integers or sympy symbols).
 
-    ``P`` (the training-set size) only enters ``noise_f2`` and ``noise_f2_pbar``; left as ``None`` it stays the symbol P.
+    ``P`` (the training-set size) only enters ``noise_f2``; left as ``None`` it stays the symbol P.
     Integers are validated: infeasible grammars, v < 2, s < 2 or P <= 0 raise ValueError.
     """
     if name not in QUANTITIES:
@@ -338,8 +336,9 @@ def noise_f2(P=P, v=v, n_c=n_c, m=m, s=s, L=L):
 
 
 def noise_f2_pbar(P=P, v=v, n_c=n_c, m=m, s=s, L=L):
-    """:func:`noise_f2` with the fluctuations of pbar to second order (see :func:`expressions`)."""
-    return quantity("noise_f2_pbar", v, n_c, m, s, L, P=P)
+    """:func:`noise_f2` with the fluctuations of pbar to second order, ``noise_f2 (1 + v^2 var_pbar)``
+    (see :func:`expressions`); equal to noise_f2 where pbar is deterministic."""
+    return sp.factor(noise_f2(P, v, n_c, m, s, L) * (1 + v**2 * var_pbar(v, n_c, m, s, L)))
 
 
 def critical_sample_size(v=v, n_c=n_c, m=m, s=s, L=L):
