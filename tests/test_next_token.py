@@ -66,3 +66,33 @@ def test_public_short_name_and_bad_input():
         next_token.optimal_loss(grammar, window=grammar.d)
     with pytest.raises(ValueError, match="max_items"):
         next_token.optimal_loss(grammar, max_items=3)
+
+
+@pytest.mark.parametrize("v, n_c, m, s, L, seed", TINY)
+def test_token_correlation_matches_enumeration_at_every_distance(v, n_c, m, s, L, seed):
+    grammar = Grammar.random(v, n_c, m, s, L, seed=seed)
+    x, _ = grammar.enumerate()
+    for t in range(1, grammar.d):
+        joint = np.zeros((v, v))
+        np.add.at(joint, (x[:, -1 - t], x[:, -1]), 1.0 / len(x))
+        expected = joint - np.outer(joint.sum(axis=1), joint.sum(axis=0))
+        assert np.abs(next_token.token_correlation(grammar, t) - expected).max() <= 1e-12
+        level = next_token.ancestor_level(grammar, t)
+        assert s ** (level - 2) <= t < s ** (level - 1) or (level == 2 and t < s)
+
+
+def test_cli_theory_next_token(capsys):
+    import json
+
+    from rhm_theory.cli import main
+
+    args = ["theory", "--v", "3", "--nc", "3", "--m", "2", "--s", "2", "--L", "3", "--task", "next-token"]
+    assert main(args + ["--seed", "2", "--json"]) == 0
+    values = json.loads(capsys.readouterr().out)
+    grammar = Grammar.random(3, 3, 2, 2, 3, seed=2)
+    assert values["optimal_loss_by_window"] == next_token.optimal_losses(grammar).tolist()
+    assert [row["distance"] for row in values["levels"]] == [1, 2, 4]
+    assert values["levels"][1]["P_t"] == 1 / next_token.correlation_strength(grammar, 2)
+    assert main(args) == 2  # no seed: one line, non-zero exit
+    assert "--seed" in capsys.readouterr().err
+    assert main(args[:-2] + ["--seed", "0"]) == 2  # a seed without the next-token task

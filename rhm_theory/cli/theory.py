@@ -5,6 +5,10 @@ rationals as strings "a/b", booleans as booleans, any other exact value (``log(3
 ``128*sqrt(2)``, ``noise_f2`` as an expression in P when --P is not given) as sympy's string.
 With ``--s0`` or ``--variant`` it prints the sparse RHM's closed forms instead
 (rhm_theory.theory.sparse_symbolic; null where not derived).
+``--task next-token --seed S`` prints instead the exact next-token quantities of the grammar drawn with
+seed S (rhm_theory.theory.next_token; docs/theory-next-token.md): per level of the lowest common
+ancestor, the first distance t reaching it, sum C**2 and P_t = 1 / sum C**2; and H(x_d | last t tokens)
+for every window t (null where the exact enumeration exceeds next_token.ENUMERATION_LIMIT).
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import json
 
 import sympy as sp
 
-from rhm_theory.theory import sparse_symbolic, symbolic
+from rhm_theory.core.grammar import Grammar
+from rhm_theory.theory import next_token, sparse_symbolic, symbolic
 from . import add_grammar_args, add_sparse_args
 
 
@@ -65,7 +70,47 @@ def latex_document(module, expressions: dict, params: dict, values: dict) -> str
     return "\n".join(lines)
 
 
+def next_token_values(grammar: Grammar) -> dict:
+    """The next-token quantities of one grammar (see the module docstring), JSON-ready."""
+    levels = []
+    for level in range(2, grammar.L + 2):
+        distance = grammar.s ** (level - 2)
+        strength = next_token.correlation_strength(grammar, distance)
+        levels.append({"level": level, "distance": distance, "correlation_strength": strength,
+                       "P_t": 1.0 / strength if strength > 0 else None})
+    losses = []
+    for window in range(grammar.d):
+        try:
+            losses.append(next_token.optimal_loss(grammar, window))
+        except ValueError:  # above the enumeration limit: reported as null, never approximated
+            losses.append(None)
+    return {"levels": levels, "optimal_loss_by_window": losses}
+
+
+def run_next_token(args) -> int:
+    if args.seed is None:
+        raise ValueError("--task next-token needs --seed (the quantities are those of one drawn grammar)")
+    if args.s0 is not None or args.variant is not None or args.P is not None or args.latex:
+        raise ValueError("--task next-token takes none of --s0, --variant, --P, --latex")
+    values = next_token_values(Grammar.random(args.v, args.nc, args.m, args.s, args.L, seed=args.seed))
+    if args.json:
+        print(json.dumps(values))
+        return 0
+    print(f"{'level':>5} {'distance':>8} {'sum C^2':>12} {'P_t':>12}")
+    for row in values["levels"]:
+        P_t = "inf" if row["P_t"] is None else f"{row['P_t']:.4g}"
+        print(f"{row['level']:>5} {row['distance']:>8} {row['correlation_strength']:>12.4g} {P_t:>12}")
+    print("H(x_d | last t tokens), nats:")
+    for window, loss in enumerate(values["optimal_loss_by_window"]):
+        print(f"  t = {window:>4}: {'above the enumeration limit' if loss is None else f'{loss:.6f}'}")
+    return 0
+
+
 def run(args) -> int:
+    if args.task == "next-token":
+        return run_next_token(args)
+    if args.seed is not None:
+        raise ValueError("--seed is only used with --task next-token (the closed forms are rule-ensemble averages)")
     sparse = args.s0 is not None or args.variant is not None
     variant = args.variant or "A"
     if sparse:  # the sparse RHM's closed forms (None where not derived)
@@ -95,6 +140,9 @@ def register(subparsers) -> None:
     add_grammar_args(parser, seed=False)
     add_sparse_args(parser, default_s0=None)
     parser.add_argument("--P", type=int, default=None, help="training-set size for noise_f2 (default: keep P symbolic)")
+    parser.add_argument("--task", choices=("class", "next-token"), default="class",
+                        help="class: ensemble closed forms; next-token: exact next-token quantities of one grammar (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the grammar (--task next-token only)")
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print one JSON object")
     output.add_argument("--latex", action="store_true", help="print a LaTeX document (compiles with pdflatex) of every expression and its value")

@@ -23,7 +23,7 @@ from rhm_theory.core.rules import n_nodes
 from rhm_theory.core.sampling import check_tokens
 from rhm_theory.core.validation import check_int
 from rhm_theory.theory.bp import token_marginals
-from rhm_theory.theory.exact import class_token_probs
+from rhm_theory.theory.exact import class_token_probs, transition_counts
 
 ENUMERATION_LIMIT = 2**22  # strings enumerated by optimal_loss (covering subtree expansions)
 
@@ -120,3 +120,57 @@ def optimal_loss(grammar: Grammar, window=None, *, max_items=ENUMERATION_LIMIT) 
 def optimal_losses(grammar: Grammar, *, max_items=ENUMERATION_LIMIT) -> np.ndarray:
     """H(x_d | last t tokens) for t = 0..d-1, float array (d,) (non-increasing in t)."""
     return np.array([optimal_loss(grammar, t, max_items=max_items) for t in range(grammar.d)])
+
+
+# ----- token-token correlations by distance (one grammar, exact) --------------------------------------
+def ancestor_level(grammar: Grammar, distance) -> int:
+    """Level of the lowest common ancestor of x_d and the token ``distance`` places before it
+    (2 = the parent of the last patch, L + 1 = the class); distance in 1..d-1."""
+    distance = check_int("distance", distance, minimum=1)
+    if distance > grammar.d - 1:
+        raise ValueError(f"distance must be in 1..d-1 = {grammar.d - 1}, got {distance}")
+    i, j, level = grammar.d - 1 - distance, grammar.d - 1, 1
+    while i != j:
+        i, j, level = i // grammar.s, j // grammar.s, level + 1
+    return level
+
+
+def _descent(grammar: Grammar, position: int, level: int) -> np.ndarray:
+    """P(token at input ``position`` | its level-``level`` ancestor), (v, v), from the slot chain."""
+    probs = np.identity(grammar.v)
+    for k in range(grammar.L - level + 1, grammar.L):
+        slot = (position // grammar.s ** (grammar.L - 1 - k)) % grammar.s
+        probs = probs @ (transition_counts(grammar, k, slot) / grammar.m)
+    return probs
+
+
+def token_correlation(grammar: Grammar, distance) -> np.ndarray:
+    """C(mu, nu) = P(x_{d-t} = mu, x_d = nu) - P(x_{d-t} = mu) P(x_d = nu), float (v, v), t = distance.
+
+    Exact: the lowest common ancestor A (level lam = :func:`ancestor_level`, prior pi exact) emits
+    the pair of children on the two paths with the counts of its rules (slots of the two paths),
+    and each child descends independently by its chain of one-slot transition matrices.
+    """
+    lam = ancestor_level(grammar, distance)
+    i, j = grammar.d - 1 - distance, grammar.d - 1
+    k = grammar.L + 1 - lam  # rules[k] produces the level-(lam - 1) children of A
+    slot_i, slot_j = ((p // grammar.s ** (lam - 2)) % grammar.s for p in (i, j))
+    rules = grammar.rule_tables[k]
+    pair = np.zeros((rules.shape[0], grammar.v, grammar.v))  # (owners, b, c): P(children | A)
+    owners = np.repeat(np.arange(rules.shape[0]), grammar.m)
+    np.add.at(pair, (owners, rules[:, :, slot_i].ravel(), rules[:, :, slot_j].ravel()), 1.0 / grammar.m)
+    children = np.einsum("a,abc->bc", _root_prior(grammar, lam), pair)
+    joint = _descent(grammar, i, lam - 1).T @ children @ _descent(grammar, j, lam - 1)
+    return joint - np.outer(joint.sum(axis=1), joint.sum(axis=0))
+
+
+def correlation_strength(grammar: Grammar, distance) -> float:
+    """sum_{mu, nu} C(mu, nu)**2 for the pair (x_{d-t}, x_d) (see :func:`token_correlation`)."""
+    return float((token_correlation(grammar, distance) ** 2).sum())
+
+
+def resolvable_size(grammar: Grammar, distance) -> float:
+    """Training-set size at which the correlation at ``distance`` rises above its sampling noise:
+    P_t = 1 / sum C**2, since the empirical joint of P i.i.d. pairs has noise
+    sum_{mu, nu} Var = (1 - sum_{mu,nu} P(mu, nu)**2) / P, i.e. about 1/P (docs/theory-next-token.md)."""
+    return 1.0 / correlation_strength(grammar, distance)
