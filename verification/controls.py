@@ -1,18 +1,54 @@
 """Controls: the uncorrelated RHM (rhm_theory.synonyms.uncorrelated), where no token or tuple carries
-information about the class, so the synonym-detection mechanism of the paper (arXiv:2307.02129, Fig. 9;
-docs/theory.md, 'The uncorrelated RHM') has nothing to detect."""
+information about the class, so the synonym detection of arXiv:2307.02129 (Fig. 9; docs/theory.md,
+'The uncorrelated RHM') has nothing to detect. A deep CNN trained to interpolation on it must stay near chance at every P, while its
+correlated twin (Grammar.random with the same parameters, same P, same training) is learned.
+Decision: rhm_theory.report.learning_checks.uncorrelated_control_check. Runs are stored in
+controls_{quick,full}.sqlite in the output folder and reused by the next call.
+"""
 
 from __future__ import annotations
 
+import sys
+import time
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from rhm_theory.report.checks import Check, Section, section_main
-from rhm_theory.synonyms.uncorrelated import uncorrelated_grammar
-from rhm_theory.theory.exact import class_token_probs
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from rhm_theory.core.rules import p_max as count_data  # noqa: E402
+from rhm_theory.report import learning_checks  # noqa: E402
+from rhm_theory.report.checks import Check, Section, section_main  # noqa: E402
+from rhm_theory.runs.spec import RunSpec  # noqa: E402
+from rhm_theory.runs.pstar import grid_specs, run_specs  # noqa: E402
+from rhm_theory.runs.store import ResultsStore  # noqa: E402
+from rhm_theory.synonyms.uncorrelated import uncorrelated_grammar  # noqa: E402
+from rhm_theory.theory.exact import class_token_probs  # noqa: E402
 
 S = 2
-UNCORRELATED = (4, 4, 4, 3)  # (v, n_c, m, L)
+
+
+@dataclass(frozen=True)
+class Mode:
+    """(v, n_c, m, L) of the uncorrelated grammar (m a multiple of v), P = ``ratios`` x n_c m^L."""
+
+    params: tuple
+    ratios: tuple
+    seeds: int
+    width: int
+    max_steps: int
+
+
+# P_max / (n_c m^L) = m^(2^L - 1 - L) must be large, or P ~ P_max learns any grammar (at (3, 3, 3, 3),
+# where it is 81, the uncorrelated grammar falls to 0.7 x chance at 32 n_c m^L). At v = m = 2 the
+# uncorrelated RHM is a hierarchy of parities (each block is {(a, a + c) mod 2}).
+QUICK = Mode(params=(2, 2, 2, 4), ratios=(1, 8), seeds=2, width=128, max_steps=6000)
+FULL = Mode(params=(2, 2, 2, 4), ratios=(1, 2, 4, 8, 16, 32, 64), seeds=5, width=128, max_steps=30000)
 
 
 def check_uncorrelated_exact(params) -> Check:
@@ -23,9 +59,70 @@ def check_uncorrelated_exact(params) -> Check:
                  f"{grammar.d} positions x {n_c} classes x {v} tokens checked with exact fractions")
 
 
+def base_spec(mode: Mode, rules: str, device: str) -> RunSpec:
+    """The runs of ``rules`` ("uncorrelated" or "random", the twin) at P = ratios[0] x n_c m^L, seed 0."""
+    v, n_c, m, L = mode.params
+    P_test = min(1024, count_data(n_c, m, S, L) - max(mode.ratios) * n_c * m**L)
+    return RunSpec(v=v, n_c=n_c, m=m, s=S, L=L, P=mode.ratios[0] * n_c * m**L, seed=0, P_test=P_test, width=mode.width,
+                   max_epochs=10**6, max_steps=mode.max_steps, device=device, rules=rules)
+
+
 def run(out_dir: Path, quick: bool = True) -> Section:
-    return Section("Controls: the uncorrelated RHM", [check_uncorrelated_exact(UNCORRELATED)],
-                   "Uncorrelated RHM: every parent owns whole balanced blocks of tuples (rhm_theory.synonyms.uncorrelated).")
+    mode = QUICK if quick else FULL
+    v, n_c, m, L = mode.params
+    scale = n_c * m**L
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    database = out_dir / f"controls_{'quick' if quick else 'full'}.sqlite"
+    P_values = [r * scale for r in mode.ratios]
+    seeds = list(range(mode.seeds))
+    start = time.perf_counter()
+    with ResultsStore(database) as store:
+        # both grammars in one batch, so their runs share the workers
+        specs = {rules: grid_specs(base_spec(mode, rules, device), P_values, seeds) for rules in ("uncorrelated", "random")}
+        stored = run_specs([spec for group in specs.values() for spec in group], store, progress=sys.stderr.isatty())
+        rows = {"uncorrelated": stored[:len(specs["uncorrelated"])], "random": stored[len(specs["uncorrelated"]):]}
+    seconds = time.perf_counter() - start
+
+    def table(rules, field):
+        return np.array([row[field] for row in rows[rules]], dtype=object).reshape(len(seeds), len(P_values))
+
+    errors = {rules: table(rules, "test_error").astype(float) for rules in rows}
+    converged = table("uncorrelated", "stop_reason") == "loss_threshold"
+    checks = [
+        check_uncorrelated_exact(mode.params),
+        learning_checks.uncorrelated_control_check(mode.params, P_values, errors["uncorrelated"], errors["random"],
+                                                   converged, seed=0),
+    ]
+    losses = table("uncorrelated", "train_loss").astype(float)
+    markdown = (f"Mode {'quick' if quick else 'full'}: {2 * len(seeds) * len(P_values)} runs in `{database.name}`, {seconds:.0f} s "
+                f"on {device}. Deep CNN of width {mode.width}, SGD lr 0.1 x width, stop at training loss 1e-3 or "
+                f"{mode.max_steps} steps; {len(seeds)} seeds (new rules, data and initialisation per seed), test sets of "
+                f"{rows['random'][0]['P_test']}. Largest final training loss on the uncorrelated grammar: {losses.max():.2g}. The uncorrelated "
+                "RHM: every parent owns whole balanced blocks of tuples (rhm_theory.synonyms.uncorrelated).")
+    return Section("Controls: the uncorrelated RHM", checks, markdown, [plot(mode, P_values, errors, out_dir)])
+
+
+def plot(mode: Mode, P_values, errors, out_dir: Path) -> str:
+    v, n_c, m, L = mode.params
+    chance = learning_checks.chance(n_c)
+    fig, ax = plt.subplots(figsize=(5, 4))
+    x = np.array(P_values) / (n_c * m**L)
+    for rules, label in (("uncorrelated", "uncorrelated RHM"), ("random", "correlated twin (random RHM)")):
+        normalised = errors[rules] / chance
+        ax.errorbar(x, normalised.mean(axis=0), yerr=normalised.std(axis=0), fmt="o-", capsize=3, label=label)
+    ax.axhline(learning_checks.NEAR_CHANCE, color="gray", ls="--", lw=0.8, label="near-chance bound")
+    ax.axhline(learning_checks.PSTAR_FRACTION, color="gray", ls=":", lw=0.8, label="P* threshold")
+    ax.set(xscale="log", xlabel="P / (n_c m^L)", ylabel="test error / chance (mean, std over seeds)", ylim=(-0.02, 1.3),
+           title=f"deep CNN trained to interpolation, (v,n_c,m,L)={mode.params}")
+    ax.minorticks_off()
+    ax.set_xticks(x, [f"{r:g}" for r in x])
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out_dir / "controls_uncorrelated.png", dpi=110)
+    plt.close(fig)
+    return "controls_uncorrelated.png"
 
 
 if __name__ == "__main__":

@@ -12,6 +12,10 @@ from rhm_theory.learning.config import TrainConfig
 from rhm_theory.learning.sensitivity import synonymic_sensitivity
 from rhm_theory.learning.training import train
 from rhm_theory.runs.spec import RunSpec, derive_seeds, run_key
+from rhm_theory.synonyms.uncorrelated import uncorrelated_grammar
+
+# How a run draws its rules (RunSpec.rules): the random RHM or the uncorrelated RHM (rhm_theory.synonyms.uncorrelated).
+GRAMMARS = {"random": Grammar.random, "uncorrelated": uncorrelated_grammar}
 
 
 def run_one(spec: RunSpec, progress: bool = False) -> dict:
@@ -21,7 +25,7 @@ def run_one(spec: RunSpec, progress: bool = False) -> dict:
     """
     start = time.perf_counter()
     seeds = derive_seeds(spec.seed)
-    grammar = Grammar.random(spec.v, spec.n_c, spec.m, spec.s, spec.L, seed=seeds["rules"])
+    grammar = GRAMMARS[spec.rules](spec.v, spec.n_c, spec.m, spec.s, spec.L, seed=seeds["rules"])
     train_set, test_set = grammar.sample_train_test(spec.P, spec.P_test, seed=seeds["data"])
     result = train(grammar, train_set, test_set, TrainConfig(**spec.settings(), seed=seeds["init"], progress=progress))
     row = {"key": run_key(spec), **spec.row(), **{f"{role}_seed": value for role, value in seeds.items()}}

@@ -100,22 +100,68 @@ def adaptive_pstar(base: RunSpec, P_low, P_high, seeds, store: ResultsStore, ste
     half where the mean error crosses the threshold. The estimate uses every measured P.
     ``backend`` as in :func:`run_specs`.
     """
-    P_low, P_high = check_int("P_low", P_low), check_int("P_high", P_high)
-    if P_high <= P_low:
-        raise ValueError(f"P_high = {P_high} must be larger than P_low = {P_low}")
-    if threshold is None:
-        threshold = error_threshold(base.n_c, base.model)
-    measured = [P_low, P_high]
-    result = measure_pstar(base, measured, seeds, store, workers, runner, threshold, progress, n_bootstrap, backend)
-    lo, hi = P_low, P_high
-    for _ in range(check_int("steps", steps, minimum=0)):
+    search = Bisection(base, P_low, P_high, seeds, threshold)
+    return adaptive_pstars([search], store, steps, workers, runner, progress, n_bootstrap, backend)[0]
+
+
+class Bisection:
+    """One P* search of :func:`adaptive_pstars`: ``base`` at all ``seeds`` on the bracket [P_low, P_high]
+    (``threshold`` defaults to :func:`rhm_theory.runs.experiment.error_threshold` of the model)."""
+
+    def __init__(self, base: RunSpec, P_low, P_high, seeds, threshold=None):
+        self.base = base
+        self.P_low, self.P_high = check_int("P_low", P_low), check_int("P_high", P_high)
+        if self.P_high <= self.P_low:
+            raise ValueError(f"P_high = {self.P_high} must be larger than P_low = {self.P_low}")
+        if not seeds:
+            raise ValueError("seeds must list at least one seed")
+        self.seeds = list(seeds)
+        self.threshold = error_threshold(base.n_c, base.model) if threshold is None else threshold
+        self.measured = [self.P_low, self.P_high]
+        self.bracket = (self.P_low, self.P_high)
+
+    def specs(self) -> list[RunSpec]:
+        return grid_specs(self.base, self.measured, self.seeds)
+
+    def next_P(self, result: PStarResult) -> int | None:
+        """The midpoint to measure next, or None when the search is over (no crossing in the bracket,
+        or the bracket is two neighbouring integers)."""
+        lo, hi = self.bracket
         middle = int(round(math.sqrt(lo * hi)))
-        if result.status != "ok" or middle in (lo, hi):
+        return None if result.status != "ok" or middle in (lo, hi) else middle
+
+    def narrow(self, middle: int, result: PStarResult) -> None:
+        """Keep the half of the bracket where the mean error crosses the threshold."""
+        lo, hi = self.bracket
+        self.bracket = (lo, middle) if result.mean_errors[self.measured.index(middle)] < self.threshold else (middle, hi)
+
+
+def adaptive_pstars(searches, store: ResultsStore, steps=4, workers=None, runner=run_one, progress: bool = False,
+                    n_bootstrap=1000, backend: dict | None = None) -> list[PStarResult]:
+    """Several bisections (:class:`Bisection`, as in :func:`adaptive_pstar`) in lockstep: each step runs
+    the next midpoint of every search still going in one batch, so the runs of all searches share
+    the workers. Returns one PStarResult per search, in order."""
+    searches = list(searches)
+
+    def measure(batch) -> list[PStarResult]:
+        rows = run_specs([spec for search in batch for spec in search.specs()], store, workers, runner, progress, backend)
+        results, first = [], 0
+        for search in batch:
+            count = len(search.measured) * len(search.seeds)
+            results.append(pstar_from_rows(search.base, search.measured, search.seeds, rows[first:first + count],
+                                           search.threshold, n_bootstrap))
+            first += count
+        return results
+
+    results = measure(searches)
+    for _ in range(check_int("steps", steps, minimum=0)):
+        going = [(i, search.next_P(results[i])) for i, search in enumerate(searches)]
+        going = [(i, middle) for i, middle in going if middle is not None]
+        if not going:
             break
-        measured = sorted(measured + [middle])
-        result = measure_pstar(base, measured, seeds, store, workers, runner, threshold, progress, n_bootstrap, backend)
-        if result.mean_errors[measured.index(middle)] < threshold:
-            hi = middle
-        else:
-            lo = middle
-    return result
+        for i, middle in going:
+            searches[i].measured = sorted(searches[i].measured + [middle])
+        for (i, middle), result in zip(going, measure([searches[i] for i, _ in going])):
+            searches[i].narrow(middle, result)
+            results[i] = result
+    return results

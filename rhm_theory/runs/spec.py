@@ -25,6 +25,9 @@ SEED_ROLES = ("rules", "data", "init", "exchange")
 # RunSpec fields set by the grammar parameters, the training-set size and the run seed; the other
 # fields (SETTING_FIELDS) have defaults and are flags of ``rhm train`` and ``rhm pstar``.
 GRID_FIELDS = ("v", "n_c", "m", "s", "L", "P", "seed")
+RULES = ("random", "uncorrelated")  # rhm_theory.runs.experiment.GRAMMARS builds each
+# Fields added after runs were first stored: left out of the run key at their default, so old keys stay valid.
+KEY_DEFAULTS = {"rules": "random"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,6 +50,8 @@ class RunSpec(TrainSettings):
     sensitivity_samples: int = field(
         default=0, metadata={"help": "also measure the synonymic sensitivities S_{k,l} on this many test data (0: skip)"}
     )
+    rules: str = field(default="random", metadata={"help": "rules of the grammar: random (the RHM) or uncorrelated "
+                                                           "(no token-class correlations; m a multiple of v)"})
 
     def __post_init__(self):
         v, n_c, m, s, L = check_params(self.v, self.n_c, self.m, self.s, self.L)
@@ -55,6 +60,10 @@ class RunSpec(TrainSettings):
         check_int("seed", self.seed, minimum=0)
         check_int("sensitivity_samples", self.sensitivity_samples, minimum=0)
         self.validate()
+        if self.rules not in RULES:
+            raise ValueError(f"unknown rules {self.rules!r}: expected one of {', '.join(RULES)}")
+        if self.rules == "uncorrelated" and m % v:
+            raise ValueError(f"rules 'uncorrelated' need m to be a multiple of v, got m = {m}, v = {v}")
         data = p_max(n_c, m, s, L)
         if self.P + self.P_test > data:
             raise ValueError(
@@ -80,8 +89,10 @@ SETTING_FIELDS = tuple(f.name for f in fields(RunSpec) if f.name not in GRID_FIE
 
 
 def run_key(spec: RunSpec) -> str:
-    """Stable identifier of a run: a hash of all its spec fields (same spec, same key, on every machine)."""
-    canonical = json.dumps(asdict(spec), sort_keys=True, separators=(",", ":"))
+    """Stable identifier of a run: a hash of all its spec fields (same spec, same key, on every machine);
+    the fields of KEY_DEFAULTS count only when they differ from their default."""
+    kept = {name: value for name, value in asdict(spec).items() if KEY_DEFAULTS.get(name, object()) != value}
+    canonical = json.dumps(kept, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:24]
 
 

@@ -1,0 +1,63 @@
+"""Lockstep P* searches (runs.pstar.adaptive_pstars) against separate searches, and the ``rules``
+field of a run spec (the uncorrelated RHM) with run keys that stay valid for stored random-RHM runs."""
+
+import hashlib
+import json
+import math
+from dataclasses import asdict
+
+import pytest
+
+from rhm_theory.runs.experiment import RunSpec, run_key, run_one
+from rhm_theory.runs.pstar import Bisection, adaptive_pstar, adaptive_pstars
+from rhm_theory.runs.store import ResultsStore
+
+FAKE = RunSpec(v=8, n_c=8, m=4, s=2, L=3, P=16, seed=0)
+
+
+def runner(spec):
+    """Fake run: error 0.6 - 0.1 ln(P / P0) + 0.02 (seed - 1), P0 = 10 for 8 classes and 40 for 4, so
+    the mean error crosses 0.2 at P0 e^4 over seeds 0, 1, 2 and at P0 e^3.9 over seeds 0, 1."""
+    P0 = 10 if spec.n_c == 8 else 40
+    return {"key": run_key(spec), "test_error": 0.6 - 0.1 * math.log(spec.P / P0) + 0.02 * (spec.seed - 1)}
+
+
+def test_lockstep_searches_equal_separate_searches(tmp_path):
+    other = FAKE.replace(n_c=4, m=8)
+    with ResultsStore(tmp_path / "together.sqlite") as store:
+        together = adaptive_pstars([Bisection(FAKE, 10, 100_000, [0, 1, 2], 0.2), Bisection(other, 10, 100_000, [0, 1], 0.2)],
+                                   store, steps=5, workers=1, runner=runner)
+        stored = len(store.finished_keys())
+    with ResultsStore(tmp_path / "apart.sqlite") as store:
+        apart = [adaptive_pstar(FAKE, 10, 100_000, [0, 1, 2], store, steps=5, workers=1, runner=runner, threshold=0.2),
+                 adaptive_pstar(other, 10, 100_000, [0, 1], store, steps=5, workers=1, runner=runner, threshold=0.2)]
+        assert stored == len(store.finished_keys()) == 7 * 3 + 7 * 2
+    for a, b in zip(together, apart):
+        assert a.P_values == b.P_values and a.pstar == pytest.approx(b.pstar)
+    assert together[0].pstar == pytest.approx(10 * math.exp(4)) and together[1].pstar == pytest.approx(40 * math.exp(3.9))
+
+
+def test_a_search_without_a_crossing_stops_after_its_bracket(tmp_path):
+    with ResultsStore(tmp_path / "r.sqlite") as store:
+        result, = adaptive_pstars([Bisection(FAKE, 10, 20, [0], 0.2)], store, steps=3, workers=1, runner=runner)
+    assert result.status == "above_grid" and result.P_values == [10, 20]
+
+
+def test_random_rules_keep_the_run_key_of_specs_stored_before_the_field():
+    fields = {name: value for name, value in asdict(FAKE).items() if name != "rules"}
+    before = hashlib.sha256(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:24]
+    assert run_key(FAKE) == before
+    assert run_key(FAKE.replace(rules="uncorrelated", m=8)) != run_key(FAKE.replace(m=8))
+
+
+def test_rules_are_validated():
+    with pytest.raises(ValueError, match="unknown rules 'parity'"):
+        FAKE.replace(rules="parity")
+    with pytest.raises(ValueError, match="m to be a multiple of v, got m = 4, v = 8"):
+        FAKE.replace(rules="uncorrelated")
+
+
+def test_an_uncorrelated_run_trains():
+    spec = RunSpec(v=2, n_c=2, m=2, s=2, L=2, P=8, seed=0, P_test=8, width=8, max_epochs=3, rules="uncorrelated")
+    row = run_one(spec)
+    assert row["key"] == run_key(spec) and row["rules"] == "uncorrelated" and 0 <= row["test_error"] <= 1
