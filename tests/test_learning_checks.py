@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pytest
+from verification_scripts import load_verification_script
 
 from rhm_theory.report import learning_checks as lc
 
@@ -203,18 +204,7 @@ def test_control_is_smoke_below_32_n_c_m_L():
 
 def test_the_full_verification_uses_the_tested_designs():
     """The power of the checks above is for these designs: verification/ must run the same ones."""
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1] / "verification"
-    modes = {}
-    for name in ("sample_complexity", "controls"):
-        spec = importlib.util.spec_from_file_location(f"_tested_{name}", root / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # its dataclasses look their module up
-        spec.loader.exec_module(module)
-        modes[name] = module.FULL
+    modes = {name: load_verification_script(name).FULL for name in ("sample_complexity", "controls")}
     assert list(modes["sample_complexity"].settings) == DESIGN
     assert modes["sample_complexity"].seeds >= SEEDS
     assert [(v, n_c, m, 2, L) for v, n_c, m, L in modes["sample_complexity"].fcn_grammars] == FCN_GRAMMARS

@@ -47,7 +47,7 @@ class Mode:
 # P_max / (n_c m^L) = m^(2^L - 1 - L) must be large, or P ~ P_max learns any grammar (at (3, 3, 3, 3),
 # where it is 81, the uncorrelated grammar falls to 0.7 x chance at 32 n_c m^L). At v = m = 2 the
 # uncorrelated RHM is a hierarchy of parities (each block is {(a, a + c) mod 2}).
-QUICK = Mode(params=(2, 2, 2, 4), ratios=(1, 8), seeds=2, width=128, max_steps=6000)
+QUICK = Mode(params=(2, 2, 2, 4), ratios=(4, 32), seeds=2, width=128, max_steps=6000)
 FULL = Mode(params=(2, 2, 2, 4), ratios=(1, 2, 4, 8, 16, 32, 64), seeds=5, width=128, max_steps=30000)
 
 
