@@ -107,7 +107,7 @@ def run(out_dir: Path, quick: bool = True) -> Section:
 def plot(mode: Mode, P_values, errors, out_dir: Path) -> str:
     v, n_c, m, L = mode.params
     chance = learning_checks.chance(n_c)
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig, ax = plt.subplots(figsize=(5.5, 4))
     x = np.array(P_values) / (n_c * m**L)
     for rules, label in (("uncorrelated", "uncorrelated RHM"), ("random", "correlated twin (random RHM)")):
         normalised = errors[rules] / chance
@@ -115,7 +115,7 @@ def plot(mode: Mode, P_values, errors, out_dir: Path) -> str:
     ax.axhline(learning_checks.NEAR_CHANCE, color="gray", ls="--", lw=0.8, label="near-chance bound")
     ax.axhline(learning_checks.PSTAR_FRACTION, color="gray", ls=":", lw=0.8, label="P* threshold")
     ax.set(xscale="log", xlabel="P / (n_c m^L)", ylabel="test error / chance (mean, std over seeds)", ylim=(-0.02, 1.3),
-           title=f"deep CNN trained to interpolation, (v,n_c,m,L)={mode.params}")
+           title=f"deep CNN to interpolation, (v,n_c,m,L)={mode.params}")
     ax.minorticks_off()
     ax.set_xticks(x, [f"{r:g}" for r in x])
     ax.legend(fontsize=7)

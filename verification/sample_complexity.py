@@ -61,7 +61,7 @@ class Mode:
 QUICK = Mode(
     settings=((4, 2, 3, 3), (4, 4, 3, 3), (4, 4, 2, 4), (8, 4, 3, 3)),
     seeds=2, width=64, bracket=(0.5, 16), steps=1, max_steps=4000, P_test=1024, sensitivity_samples=256,
-    fcn_grammars=((8, 8, 8, 2), (3, 3, 3, 3), (4, 2, 4, 3)), fcn_fractions=(1 / 4, 0.9),
+    fcn_grammars=((8, 8, 8, 2), (3, 3, 3, 3)), fcn_fractions=(1 / 4, 0.9),
     fcn_width=256, fcn_lr=1.0, fcn_max_steps=10000,
 )
 # n_c spans 16x (2..16 at (v, m, L) = (8, 3, 3) and 2 at v = 4, 16), v spans 4x (4, 8, 16), m^L 4x
