@@ -44,7 +44,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 GRAMMAR_FIELDS = ("v", "n_c", "m", "s", "L")
 SECTIONS = {
-    "grammar": GRAMMAR_FIELDS,
+    "grammar": GRAMMAR_FIELDS + ("rules",),  # rules (optional): "random" or "uncorrelated"
     "data": ("P", "P_over_ncmL", "adaptive", "P_test"),
     "training": TRAINING_FIELDS,
     "run": ("seeds", "sensitivity_samples"),
@@ -178,7 +178,7 @@ def _settings(document: dict) -> tuple[list[dict], list[int]]:
             raise SweepError(f"field run.seeds = {seeds} must be >= 1 (a count) or a list of seeds")
         seeds = list(range(seeds))
     seeds = _values("run", "seeds", seeds)
-    axes = {name: _values("grammar", name, grammar[name]) for name in GRAMMAR_FIELDS}
+    axes = {name: _values("grammar", name, grammar[name]) for name in GRAMMAR_FIELDS + ("rules",) if name in grammar}
     axes.update({name: _values("training", name, value) for name, value in document.get("training", {}).items()})
     if "P_test" in data:
         axes["P_test"] = _values("data", "P_test", data["P_test"])
