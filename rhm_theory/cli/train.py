@@ -16,7 +16,7 @@ from rhm_theory.runs.experiment import run_one
 from rhm_theory.runs.spec import RunSpec
 from . import add_grammar_args, add_run_settings, run_settings
 
-REPORTED = ("test_error", "train_loss", "epochs", "steps", "seconds", "stop_reason")
+REPORTED = ("test_error", "test_loss", "train_loss", "epochs", "steps", "seconds", "stop_reason")
 
 
 def register(subparsers) -> None:

@@ -17,8 +17,11 @@ from rhm_theory.core.validation import check_choice, check_int
 MODEL_NAMES = ("cnn", "lcn", "fcn", "deep_fcn", "transformer")
 PARAMETRIZATIONS = ("mean_field", "standard")
 OPTIMIZERS = ("sgd", "adam")
+# class: predict the class from the d tokens; next-token: predict the last token x_d from the others,
+# the last position replaced by a mask token (docs/theory-next-token.md, 'The learning task').
+TASKS = ("class", "next-token")
 # Fields that take one of a fixed list of names.
-CHOICES = {"model": MODEL_NAMES, "parametrization": PARAMETRIZATIONS, "optimizer": OPTIMIZERS}
+CHOICES = {"task": TASKS, "model": MODEL_NAMES, "parametrization": PARAMETRIZATIONS, "optimizer": OPTIMIZERS}
 
 
 def _setting(default, help: str):
@@ -34,6 +37,7 @@ class TrainSettings:
     when given), so it changes the result even when training stops earlier at ``loss_threshold``.
     """
 
+    task: str = _setting("class", "class, or next-token (predict the masked last token)")
     model: str = _setting("cnn", "network")
     width: int = _setting(256, "hidden width / channels")
     parametrization: str = _setting("mean_field", "weight scaling")

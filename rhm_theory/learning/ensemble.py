@@ -123,6 +123,8 @@ def train_ensemble(
     K = len(configs)
     if K == 0:
         raise ValueError("seeds is empty: an ensemble needs at least one member")
+    if config.task != "class":
+        raise ValueError(f"task {config.task!r} cannot train as an ensemble: only task 'class' can")
     if config.model not in ENSEMBLE_MODELS:
         raise ValueError(f"model {config.model!r} cannot train as an ensemble: expected one of {', '.join(ENSEMBLE_MODELS)}")
     grammars = list(grammars) if isinstance(grammars, (list, tuple)) else [grammars] * K

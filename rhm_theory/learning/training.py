@@ -4,7 +4,11 @@ training loss is below a threshold or at a maximum number of epochs / steps.
 
 The data go to the training device once, as int tokens; each batch is a slice of a permutation drawn
 from a seeded torch.Generator and is one-hot encoded on the device (rhm_theory.learning.encoding.batches). The test set is only used once,
-after training, to measure the test error (no model selection on test data).
+after training, to measure the test error and cross-entropy (no model selection on test data).
+
+Task "next-token" (docs/theory-next-token.md, 'The learning task'): the label is the last token x_d
+(v outputs) and the input is the datum with x_d replaced by the mask token v (v + 1 one-hot channels),
+so every model sees the same fixed-length input as in the class task and no architecture changes.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ class TrainResult:
     stop_reason: str
     final_lr: float
     model: torch.nn.Module
+    test_loss: float | None = None  # mean test cross-entropy (nats); None where not measured (stacked ensembles)
 
 
 def train(grammar: Grammar, train, test, config: TrainConfig) -> TrainResult:
@@ -49,11 +54,12 @@ def train(grammar: Grammar, train, test, config: TrainConfig) -> TrainResult:
     x: int tokens (P, d) in range(v), y: labels (P,) in range(n_c) (numpy arrays, as from
     ``grammar.sample_train_test``). Deterministic on CPU for a given ``config.seed``. ``grammar`` may
     be a SparseRHM: tokens in range(v+1), hierarchical nets with patch = s(s0+1).
+    ``config.task == "next-token"``: the labels y are ignored; see the module docstring.
     """
     config.validate()
     device = torch.device(config.device)
-    x_train, y_train = data_to_device(grammar, train, "train", device)
-    x_test, y_test = data_to_device(grammar, test, "test", device)
+    x_train, y_train = task_data(grammar, data_to_device(grammar, train, "train", device), config.task)
+    x_test, y_test = task_data(grammar, data_to_device(grammar, test, "test", device), config.task)
     model, order_generator = initial_state(grammar, config)
     model = model.to(device)
     total_steps = schedule_length(x_train.shape[0], config)
@@ -67,7 +73,7 @@ def train(grammar: Grammar, train, test, config: TrainConfig) -> TrainResult:
             loss_sum = torch.zeros((), device=device)
             seen = 0
             for inputs, labels in batches(
-                x_train, y_train, config.batch_size, v=channels(grammar), s=grammar.s, generator=order_generator, device=device
+                x_train, y_train, config.batch_size, v=channels(grammar, config.task), s=grammar.s, generator=order_generator, device=device
             ):
                 loss = F.cross_entropy(model(inputs), labels)
                 optimizer.zero_grad(set_to_none=True)
@@ -89,7 +95,8 @@ def train(grammar: Grammar, train, test, config: TrainConfig) -> TrainResult:
                 break
     seconds = time.perf_counter() - start
     return TrainResult(
-        test_error=error_rate(model, x_test, y_test, channels(grammar)),
+        test_error=error_rate(model, x_test, y_test, channels(grammar, config.task)),
+        test_loss=cross_entropy(model, x_test, y_test, channels(grammar, config.task)),
         train_loss=train_loss,
         epochs=epochs,
         steps=steps,
@@ -106,8 +113,8 @@ def initial_state(grammar: Grammar, config: TrainConfig) -> tuple[RHMNet, torch.
     init_seed, order_seed = np.random.SeedSequence(config.seed).generate_state(2)
     model = build_model(
         config.model,
-        v=channels(grammar),
-        n_c=grammar.n_c,
+        v=channels(grammar, config.task),
+        n_c=grammar.v if config.task == "next-token" else grammar.n_c,
         s=grammar.s,
         L=grammar.L,
         patch=getattr(grammar, "patch", grammar.s),
@@ -146,21 +153,48 @@ def early_stop(train_loss: float, steps: int, config: TrainConfig) -> str | None
 
 
 @torch.no_grad()
-def error_rate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, v: int) -> float:
-    """Fraction of misclassified data; x int tokens (P, d), y labels (P,), on the model's device."""
+def _evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, v: int) -> tuple[float, float]:
+    """(misclassified fraction, summed cross-entropy in nats) of the model on tokens x (P, d), labels y (P,)."""
     was_training = model.training
     model.eval()
-    wrong = 0
+    wrong, loss = 0, 0.0
     for first in range(0, x.shape[0], EVAL_BATCH_SIZE):
         logits = model(one_hot(x[first : first + EVAL_BATCH_SIZE], v))
-        wrong += (logits.argmax(dim=1) != y[first : first + EVAL_BATCH_SIZE]).sum().item()
+        labels = y[first : first + EVAL_BATCH_SIZE]
+        wrong += (logits.argmax(dim=1) != labels).sum().item()
+        loss += F.cross_entropy(logits.double(), labels, reduction="sum").item()
     model.train(was_training)
-    return wrong / x.shape[0]
+    return wrong, loss
 
 
-def channels(grammar) -> int:
-    """One-hot channels of the input: v, or v + 1 (the empty token) for a SparseRHM."""
-    return grammar.v + 1 if isinstance(grammar, SparseRHM) else grammar.v
+def error_rate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, v: int) -> float:
+    """Fraction of misclassified data; x int tokens (P, d), y labels (P,), on the model's device."""
+    return _evaluate(model, x, y, v)[0] / x.shape[0]
+
+
+def cross_entropy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, v: int) -> float:
+    """Mean cross-entropy (nats) of the model's softmax on tokens x (P, d) with labels y (P,)."""
+    return _evaluate(model, x, y, v)[1] / x.shape[0]
+
+
+def channels(grammar, task: str = "class") -> int:
+    """One-hot channels of the input: v, or v + 1 (the empty token of a SparseRHM, or the mask token
+    of the next-token task)."""
+    if task == "next-token" and isinstance(grammar, SparseRHM):
+        raise ValueError("task 'next-token' is defined on the RHM only, not on the sparse RHM")
+    return grammar.v + 1 if isinstance(grammar, SparseRHM) or task == "next-token" else grammar.v
+
+
+def task_data(grammar: Grammar, data: tuple[torch.Tensor, torch.Tensor], task: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs and labels of ``task``: (x, y) for "class"; (x with x_d replaced by the mask token v,
+    x_d) for "next-token"."""
+    x, y = data
+    if task == "class":
+        return x, y
+    channels(grammar, task)
+    masked = x.clone()
+    masked[:, -1] = grammar.v
+    return masked, x[:, -1].clone()
 
 
 def data_to_device(grammar: Grammar, data, name: str, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

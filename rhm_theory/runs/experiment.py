@@ -20,7 +20,7 @@ GRAMMARS = {"random": Grammar.random, "uncorrelated": uncorrelated_grammar}
 
 def run_one(spec: RunSpec, progress: bool = False) -> dict:
     """Train one network as ``spec`` says and return its row: every spec field, the run key, the
-    derived seeds, test_error, train_loss, epochs, steps, seconds (training), stop_reason, wall_seconds
+    derived seeds, test_error, test_loss (mean test cross-entropy, nats), train_loss, epochs, steps, seconds (training), stop_reason, wall_seconds
     (whole run) and, when asked, S_k{k}_l{l} for every hidden layer k and level l.
     """
     start = time.perf_counter()
@@ -31,6 +31,7 @@ def run_one(spec: RunSpec, progress: bool = False) -> dict:
     row = {"key": run_key(spec), **spec.row(), **{f"{role}_seed": value for role, value in seeds.items()}}
     row.update(
         test_error=float(result.test_error),
+        test_loss=float(result.test_loss),
         train_loss=float(result.train_loss),
         epochs=int(result.epochs),
         steps=int(result.steps),

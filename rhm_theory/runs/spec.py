@@ -27,7 +27,7 @@ SEED_ROLES = ("rules", "data", "init", "exchange")
 GRID_FIELDS = ("v", "n_c", "m", "s", "L", "P", "seed")
 RULES = ("random", "uncorrelated")  # rhm_theory.runs.experiment.GRAMMARS builds each
 # Fields added after runs were first stored: left out of the run key at their default, so old keys stay valid.
-KEY_DEFAULTS = {"rules": "random"}
+KEY_DEFAULTS = {"rules": "random", "task": "class"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,6 +70,8 @@ class RunSpec(TrainSettings):
                 f"P = {self.P} training data plus P_test = {self.P_test} test data exceed p_max = {data}: "
                 f"P must be <= p_max - P_test = {data - self.P_test}"
             )
+        if self.sensitivity_samples and self.task != "class":
+            raise ValueError(f"sensitivity_samples = {self.sensitivity_samples} needs task 'class' (got {self.task!r})")
         if self.sensitivity_samples > self.P_test:
             raise ValueError(
                 f"sensitivity_samples = {self.sensitivity_samples} must be <= P_test = {self.P_test} "
