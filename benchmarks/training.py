@@ -21,14 +21,12 @@ import statistics
 import time
 
 import torch
-from torch.nn import functional as F
 
 from rhm_theory import Grammar
 from rhm_theory.learning.encoding import one_hot
 from rhm_theory.learning.ensemble import train_ensemble
-from rhm_theory.learning.models import build_model
 from rhm_theory.learning.config import TrainConfig
-from rhm_theory.learning.training import train
+from rhm_theory.learning.training import data_to_device, initial_state, make_optimizer, schedule_length, train, train_step
 
 PARAMS = (8, 8, 4, 2, 3)  # (v, n_c, m, s, L)
 P_TRAIN, P_TEST = 4096, 512  # P_TRAIN = 8 n_c m^L
@@ -81,23 +79,20 @@ def ensemble_run(grammar, train_set, test_set, config, members: int) -> float:
 
 
 def seconds_of_steps(grammar, train_set, config: TrainConfig, steps: int) -> float:
-    """Wall time of ``steps`` bare SGD steps on batches encoded beforehand."""
-    device = config.device
-    model = build_model(config.model, v=grammar.v, n_c=grammar.n_c, s=grammar.s, L=grammar.L, width=config.width,
-                        generator=torch.Generator().manual_seed(0)).to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr * model.lr_scale, momentum=config.momentum)
-    x, y = (torch.as_tensor(a, device=device) for a in train_set)
+    """Wall time of ``steps`` bare SGD steps (rhm_theory.learning.training.train_step: forward, loss,
+    backward, optimizer and schedule step) on batches encoded beforehand."""
+    device = torch.device(config.device)
+    model, _ = initial_state(grammar, config)
+    model = model.to(device)
+    x, y = data_to_device(grammar, train_set, "train", device)
+    optimizer, schedule = make_optimizer(model.parameters(), config, model.lr_scale, schedule_length(x.shape[0], config))
     batches = [(one_hot(x[i : i + config.batch_size], grammar.v), y[i : i + config.batch_size])
                for i in range(0, x.shape[0], config.batch_size)]
-    synchronize(device)
+    synchronize(config.device)
     start = time.perf_counter()
     for step in range(steps):
-        inputs, labels = batches[step % len(batches)]
-        loss = F.cross_entropy(model(inputs), labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-    synchronize(device)
+        train_step(model, optimizer, schedule, *batches[step % len(batches)])
+    synchronize(config.device)
     return time.perf_counter() - start
 
 

@@ -62,7 +62,7 @@ def test_sampling_beyond_int64_p_max_removes_repeats(monkeypatch):
     import rhm_theory.core.sampling as data
 
     grammar = Grammar.random(3, 2, 2, 2, 2, seed=0)  # p_max = 16
-    monkeypatch.setattr(data, "_SINGLE_INDEX_LIMIT", 1)
+    monkeypatch.setattr(data, "SINGLE_INDEX_LIMIT", 1)
     x, y = grammar.sample(grammar.p_max, seed=0)
     assert len(_rows(x)) == grammar.p_max
 

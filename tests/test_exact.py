@@ -55,7 +55,7 @@ def test_tuple_probs_and_correlations_equal_enumeration(grammar):
         expected = _frequencies(codes, y, grammar.n_c, n_tuples)
         assert np.array_equal(exact.class_tuple_probs(grammar, patch, exact=True), expected)
         correlations = exact.tuple_correlations(grammar, patch)
-        empirical = exact.empirical_tuple_correlations(x, y, grammar.n_c, grammar.v, grammar.s, patch)
+        empirical = exact.empirical_tuple_correlations(x, y, v=grammar.v, n_c=grammar.n_c, s=grammar.s, patch=patch)
         assert np.array_equal(correlations.mask, empirical.mask)
         assert np.abs(correlations.filled(0) - empirical.filled(0)).max() < 1e-12
 
@@ -70,11 +70,11 @@ def test_token_correlations_mask_never_occurring_tokens_and_match_enumeration(gr
         assert np.array_equal(correlations.mask.any(axis=0), ~occurs)
         assert not np.isnan(correlations.data).any()
         assert np.allclose(correlations.sum(axis=0)[occurs], 1.0)
-        empirical = exact.empirical_correlations(x, y, grammar.n_c, grammar.v, position)
+        empirical = exact.empirical_correlations(x, y, v=grammar.v, n_c=grammar.n_c, position=position)
         assert np.abs(correlations.filled(0) - empirical.filled(0)).max() < 1e-12
         exact_fractions = exact.correlations(grammar, position, exact=True)
         assert np.allclose(exact_fractions.filled(Fraction(0)).astype(float), correlations.filled(0), atol=1e-15)
-        probs = exact.empirical_class_token_probs(x, y, grammar.n_c, grammar.v, position)
+        probs = exact.empirical_class_token_probs(x, y, v=grammar.v, n_c=grammar.n_c, position=position)
         assert np.abs(probs - exact.class_token_probs(grammar, position)).max() < 1e-12
 
 
@@ -103,4 +103,4 @@ def test_bad_positions_are_errors():
     with pytest.raises(ValueError, match=r"patch must be in range\(s\*\*\(L-1\) = 2\), got 2"):
         exact.class_tuple_probs(grammar, 2)
     with pytest.raises(ValueError, match=r"labels must be in range\(n_c=2\)"):
-        exact.empirical_correlations(np.zeros((3, 4), int), np.array([0, 1, 2]), 2, 4, 0)
+        exact.empirical_correlations(np.zeros((3, 4), int), np.array([0, 1, 2]), v=4, n_c=2, position=0)

@@ -21,7 +21,7 @@ def is_relabelling(a, b) -> bool:
 def test_all_data_recover_the_hidden_symbols_and_the_class(params):
     grammar = Grammar.random(*params, seed=3)
     x, y = grammar.enumerate()
-    classifier = fit_layerwise(x, y, grammar.n_c, grammar.v, grammar.s, random_state=0)
+    classifier = fit_layerwise(x, y, v=grammar.v, n_c=grammar.n_c, s=grammar.s, seed=0)
     np.testing.assert_array_equal(classifier.predict(x), y)
     # the level-2 clusters are the true level-2 symbols, relabelled: parse each patch on its own
     patches = x.reshape(-1, grammar.s)
@@ -51,9 +51,9 @@ def test_unknown_symbols_propagate_and_known_patches_use_the_table(v, s, data):
 def test_bad_inputs_raise():
     x = np.zeros((2, 6), dtype=int)
     with pytest.raises(ValueError, match="power of s"):
-        fit_layerwise(x, np.zeros(2, dtype=int), 2, 2, 4)
+        fit_layerwise(x, np.zeros(2, dtype=int), v=2, n_c=2, s=4, seed=0)
     with pytest.raises(ValueError, match="s must be >= 2"):
-        fit_layerwise(x, np.zeros(2, dtype=int), 2, 2, 1)
-    classifier = fit_layerwise(np.zeros((2, 4), dtype=int), np.zeros(2, dtype=int), 2, 2, 2)
+        fit_layerwise(x, np.zeros(2, dtype=int), v=2, n_c=2, s=1, seed=0)
+    classifier = fit_layerwise(np.zeros((2, 4), dtype=int), np.zeros(2, dtype=int), v=2, n_c=2, s=2, seed=0)
     with pytest.raises(ValueError, match="shape"):
         classifier.predict(x)

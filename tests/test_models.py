@@ -3,6 +3,7 @@ convolution, mean-field scaling at initialisation, seeding and bad input."""
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -53,7 +54,7 @@ def random_inputs(B, v, d, seed=0):
 def test_shapes_and_parameter_counts(name, parametrization, v, n_c, s, L):
     w, B = 8, 5
     model = build_model(name, v=v, n_c=n_c, s=s, L=L, width=w, parametrization=parametrization,
-                        generator=torch.Generator().manual_seed(1))
+                        seed=1)
     x = random_inputs(B, v, s**L)
     assert model(x).shape == (B, n_c)
     assert [tuple(h.shape) for h in model.hidden_layers(x)] == expected_hidden_shapes(name, B, s, L, w)
@@ -88,9 +89,9 @@ def lcn_loop_reference(model, x, s):
 @given(s=st.integers(2, 3), L=st.integers(1, 3), v=st.integers(2, 5), seed=st.integers(0, 2**31))
 def test_hierarchical_nets_match_independent_implementations(s, L, v, seed):
     x = random_inputs(4, v, s**L, seed)
-    g = torch.Generator().manual_seed(seed)
-    cnn = build_model("cnn", v=v, n_c=3, s=s, L=L, width=6, generator=g)
-    lcn = build_model("lcn", v=v, n_c=3, s=s, L=L, width=6, parametrization="standard", generator=g)
+    g = np.random.default_rng(seed)
+    cnn = build_model("cnn", v=v, n_c=3, s=s, L=L, width=6, seed=g)
+    lcn = build_model("lcn", v=v, n_c=3, s=s, L=L, width=6, parametrization="standard", seed=g)
     torch.testing.assert_close(cnn(x), torch_conv_reference(cnn, x, s))
     torch.testing.assert_close(lcn(x), lcn_loop_reference(lcn, x, s))
 
@@ -104,7 +105,7 @@ def test_mean_field_preactivations_are_order_one_at_any_width(s, L):
     v = 4
     x = random_inputs(512, v, s**L, seed=3)
     for width in (256, 2048):
-        model = build_model("cnn", v=v, n_c=64, s=s, L=L, width=width, generator=torch.Generator().manual_seed(width))
+        model = build_model("cnn", v=v, n_c=64, s=s, L=L, width=width, seed=width)
         with torch.no_grad():
             hidden = model.hidden_layers(x)
             logits = model(x)
@@ -115,7 +116,7 @@ def test_mean_field_preactivations_are_order_one_at_any_width(s, L):
 
 def test_standard_parametrization_matches_pytorch_linear_init_range():
     model = build_model("fcn", v=3, n_c=2, s=2, L=2, width=50, parametrization="standard",
-                        generator=torch.Generator().manual_seed(0))
+                        seed=0)
     weight = model.layers[0].weight
     bound = 1 / math.sqrt(3 * 4)
     assert weight.abs().max().item() <= bound
@@ -124,9 +125,9 @@ def test_standard_parametrization_matches_pytorch_linear_init_range():
 
 def test_initialisation_uses_only_the_given_generator():
     state = torch.random.get_rng_state()
-    a = build_model("transformer", v=3, n_c=2, s=2, L=2, width=8, generator=torch.Generator().manual_seed(5))
-    b = build_model("transformer", v=3, n_c=2, s=2, L=2, width=8, generator=torch.Generator().manual_seed(5))
-    c = build_model("transformer", v=3, n_c=2, s=2, L=2, width=8, generator=torch.Generator().manual_seed(6))
+    a = build_model("transformer", v=3, n_c=2, s=2, L=2, width=8, seed=5)
+    b = build_model("transformer", v=3, n_c=2, s=2, L=2, width=8, seed=5)
+    c = build_model("transformer", v=3, n_c=2, s=2, L=2, width=8, seed=6)
     assert torch.equal(torch.random.get_rng_state(), state)
     pairs = list(zip(a.parameters(), b.parameters(), c.parameters()))
     assert all(torch.equal(p, q) for p, q, _ in pairs)
@@ -139,11 +140,11 @@ def test_initialisation_uses_only_the_given_generator():
         (dict(name="resnet"), "unknown model 'resnet'"),
         (dict(width=0), "width must be >= 1, got 0"),
         (dict(parametrization="ntk"), "unknown parametrization 'ntk'"),
-        (dict(generator=0), "generator must be a torch.Generator"),
+        (dict(seed=None), "seed must be given explicitly"),
     ],
 )
 def test_bad_input_is_a_clear_error(kwargs, message):
-    args = dict(name="cnn", v=3, n_c=2, s=2, L=2, width=4, generator=torch.Generator())
+    args = dict(name="cnn", v=3, n_c=2, s=2, L=2, width=4, seed=0)
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         build_model(args.pop("name"), **args)

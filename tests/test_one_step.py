@@ -83,7 +83,7 @@ def test_synonyms_move_together_on_all_data_and_not_at_tiny_P():
     grammar = Grammar.random(4, 4, 2, 2, 2, seed=1)
     x, y = grammar.enumerate()
     codes, owners = lowest_level_synonyms(grammar)
-    W1, _ = one_step(init_symmetric(4, 64, seed=0), tuple_class_counts(x, y, 4, 4, 2, patch=0), lr=1.0)
+    W1, _ = one_step(init_symmetric(4, 64, seed=0), tuple_class_counts(x, y, v=4, n_c=4, s=2, patch=0), lr=1.0)
     assert synonym_sensitivity(W1[:, codes], owners) == pytest.approx(0.0, abs=1e-12)
     tiny = [one_step_curves(grammar, [2], seed=s, width=64)[0][0] for s in range(10)]
     assert np.mean(tiny) > 0.75  # chance: S about 1

@@ -59,12 +59,12 @@ def test_bootstrap_interval_brackets_the_seed_curves():
     P = geometric_grid(10, 10_000, 7)
     seeds = [0, 1, 2]
     errors = np.array([[log_linear_runner(FAKE.replace(P=p, seed=s))["test_error"] for p in P] for s in seeds])
-    result = estimate_pstar(P, seeds, errors, threshold=0.2, n_bootstrap=500)
+    result = estimate_pstar(P, seeds, errors, threshold=0.2, n_bootstrap=500, seed=0)
     assert result.status == "ok" and result.pstar == pytest.approx(10 * math.exp(4))
     # any resampled mean curve lies between the lowest and highest seed curves
     assert 10 * math.exp(3.8) - 1e-6 <= result.ci_low <= result.pstar <= result.ci_high <= 10 * math.exp(4.2) + 1e-6
     assert result.ci_low < result.ci_high
-    identical = estimate_pstar(P, seeds, np.repeat(errors[1:2], 3, axis=0), threshold=0.2, n_bootstrap=50)
+    identical = estimate_pstar(P, seeds, np.repeat(errors[1:2], 3, axis=0), threshold=0.2, n_bootstrap=50, seed=0)
     assert identical.ci_low == identical.ci_high == pytest.approx(identical.pstar)
 
 

@@ -72,7 +72,7 @@ def test_sparse_synonymic_exchange_keeps_layouts_class_and_symbols_above_the_lev
 @pytest.mark.parametrize("name", ["cnn", "lcn", "fcn"])
 def test_networks_take_the_sparse_input(name):
     model = SparseRHM(Grammar.random(4, 4, 2, 2, 2, seed=0), 1, "A")
-    net = build_model(name, v=5, n_c=4, s=2, L=2, width=8, patch=model.patch, generator=torch.Generator().manual_seed(0))
+    net = build_model(name, v=5, n_c=4, s=2, L=2, width=8, patch=model.patch, seed=0)
     x, _ = model.sample(16, seed=0)
     inputs = one_hot(x, model.v + 1)
     assert net(inputs).shape == (16, 4)
@@ -81,7 +81,7 @@ def test_networks_take_the_sparse_input(name):
         D = diffeomorphism_sensitivity(net, model, x, seed=0)
         assert D.shape == (2, 2) and np.isfinite(D).all()
     with pytest.raises(ValueError, match="patch must be a multiple of s"):
-        build_model(name, v=5, n_c=4, s=2, L=2, width=8, patch=3, generator=torch.Generator().manual_seed(0))
+        build_model(name, v=5, n_c=4, s=2, L=2, width=8, patch=3, seed=0)
 
 
 def test_diffeomorphisms_need_a_sparse_model():

@@ -9,14 +9,16 @@ alternative."""
 
 from __future__ import annotations
 
-from math import comb
 from pathlib import Path
 
 import numpy as np
+import scipy.stats
 import sympy as sp
 
 from rhm_theory import Grammar, ensemble, exact, symbolic
 from rhm_theory.report.checks import Check, Section, interval_check, section_main
+from rhm_theory.report.figures import pyplot, save_figure
+from rhm_theory.theory.stats import first_crossing
 
 # tiny settings (v, n_c, m, s, L) whose every rule draw is enumerated
 EXACT_QUICK = [(2, 3, 1, 2, 2), (2, 3, 1, 2, 3), (3, 2, 2, 2, 1), (2, 3, 1, 3, 2), (2, 2, 2, 2, 2), (2, 2, 4, 3, 2),
@@ -46,7 +48,7 @@ def empirical_correlation_variance(grammar: Grammar, P: int, seed) -> float:
     x, y = grammar.sample(P, seed=seed, replace=True)
     values = []
     for position in range(grammar.d):
-        f_hat = exact.empirical_correlations(x, y, grammar.n_c, grammar.v, position)
+        f_hat = exact.empirical_correlations(x, y, v=grammar.v, n_c=grammar.n_c, position=position)
         values.append(float(((grammar.n_c * f_hat - 1) ** 2).mean()))
     return float(np.mean(values))
 
@@ -97,12 +99,8 @@ def compare(settings: list, n_grammars: int, seed: int, with_exact: bool) -> dic
 def allowed_misses(n_intervals: int, miss_rate: float = 0.01, p_value: float = 1e-3) -> int:
     """Most misses of ``n_intervals`` independent 99 % intervals that chance explains: the largest k
     with P(Binomial(n_intervals, miss_rate) >= k) >= p_value."""
-
-    def tail(k: int) -> float:
-        return sum(comb(n_intervals, j) * miss_rate**j * (1 - miss_rate) ** (n_intervals - j) for j in range(k, n_intervals + 1))
-
     k = 0
-    while k < n_intervals and tail(k + 1) >= p_value:
+    while k < n_intervals and scipy.stats.binom.sf(k, n_intervals, miss_rate) >= p_value:  # P(misses >= k + 1)
         k += 1
     return k
 
@@ -117,17 +115,6 @@ def measure_noise(params, n_grammars: int, n_sizes: int, seed: int) -> tuple[np.
         grammar = Grammar.random(*params, seed=rng)
         values[g] = [empirical_correlation_variance(grammar, int(P), rng) for P in sizes]
     return sizes, values
-
-
-def crossing(sizes: np.ndarray, measured: np.ndarray, level: float) -> float:
-    """The P where the measured curve falls through ``level`` (log-log interpolation); nan if never."""
-    below = np.flatnonzero(measured <= level)
-    if below.size == 0 or below[0] == 0:
-        return float("nan")
-    i = below[0]
-    x0, x1 = np.log(sizes[i - 1]), np.log(sizes[i])
-    y0, y1 = np.log(measured[i - 1]), np.log(measured[i])
-    return float(np.exp(x0 + (np.log(level) - y0) * (x1 - x0) / (y1 - y0)))
 
 
 def curve_misfit(mean, error, predicted, slack: float) -> np.ndarray:
@@ -190,7 +177,8 @@ def check_noise(params, n_grammars: int, n_sizes: int, n_monte_carlo: int, seed:
             mean[far], error[far], predicted[far], first_order[far], half_width,
             discriminate=discriminate, n_grammars=n_grammars)]
     P_predicted = noise_times_P / signal
-    P_cross = crossing(sizes, mean, 2 * signal)
+    P_cross, status = first_crossing(sizes, mean, 2 * signal, log_errors=True)
+    P_cross = P_cross if status == "ok" else float("nan")
     checks.append(interval_check(
         f"{params}: measured crossing of 2 x {signal_name} (noise = signal) within a factor {CROSSING_FACTOR} of the predicted "
         "crossing noise_f2_pbar(P) = signal", P_cross, P_cross / CROSSING_FACTOR, P_cross * CROSSING_FACTOR,
@@ -294,24 +282,8 @@ def run(out_dir: Path, quick: bool = True) -> Section:
     return Section("Symbolic theory: exact ensemble averages and the correlation crossing P_c", checks, markdown, figures)
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(plt, fig, out_dir: Path, name: str) -> str:
-    fig.tight_layout()
-    fig.savefig(out_dir / name, dpi=100)
-    plt.close(fig)
-    return name
-
-
 def _plot_monte_carlo(out_dir: Path, points: list) -> str:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 4.5))
     values = np.array(points)
     values = values[values[:, 0] > 0]  # log axes: leave out the exact zeros (var_pbar of maximal grammars)
@@ -321,11 +293,11 @@ def _plot_monte_carlo(out_dir: Path, points: list) -> str:
     ax.plot(limits, limits, "k-", lw=0.6)
     ax.set(xscale="log", yscale="log", xlabel="closed form (sympy)", ylabel="Monte Carlo mean (99 % CI)",
            title="eps, delta2, var_pbar (tokens, tuples), sigma_f2")
-    return _save(plt, fig, out_dir, "correlations_monte_carlo.png")
+    return save_figure(fig, out_dir, "correlations_monte_carlo.png", dpi=100)
 
 
 def _plot_noise(out_dir: Path, curves: list) -> str:
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(curves), figsize=(5.5 * len(curves), 4.2))
     for ax, (params, sizes, mean, error, predicted, signal, P_pred, is_exact, first_order) in zip(np.atleast_1d(axes), curves):
         ax.errorbar(sizes, mean, yerr=error, fmt="o", ms=4, label="measured <(n_c f_hat - 1)^2>")
@@ -337,11 +309,11 @@ def _plot_noise(out_dir: Path, curves: list) -> str:
         ax.axvline(P_pred, color="C3", lw=0.8, label=f"predicted crossing {P_pred:.0f}")
         ax.set(xscale="log", yscale="log", xlabel="P", title=f"(v, n_c, m, s, L) = {params}")
         ax.legend(fontsize=7)
-    return _save(plt, fig, out_dir, "correlations_noise_crossing.png")
+    return save_figure(fig, out_dir, "correlations_noise_crossing.png", dpi=100)
 
 
 def _plot_asymptotics(out_dir: Path, curves: list) -> str:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for i, (label, sizes, ratios) in enumerate(curves):
         ax.plot(sizes, ratios, "-" if "exact" in label else "--", color=f"C{i}", label=label)
@@ -349,7 +321,7 @@ def _plot_asymptotics(out_dir: Path, curves: list) -> str:
     ax.set(xscale="log", yscale="log", xlabel="v", ylabel="closed-form P_c / (n_c m^L)")
     ax.set_title("exact family (solid) and first order at fixed n_c, m (dashed)", fontsize=9)
     ax.legend(fontsize=6)
-    return _save(plt, fig, out_dir, "correlations_P_c_asymptotics.png")
+    return save_figure(fig, out_dir, "correlations_P_c_asymptotics.png", dpi=100)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import numpy as np
 
 from rhm_theory import Grammar, bp
 from rhm_theory.report.checks import Check, Section, section_main
+from rhm_theory.report.figures import pyplot, save_figure
 from rhm_theory.theory import denoising_theory, density_evolution, noise as channels
 from rhm_theory.theory.diffusion import noise_at
 from rhm_theory.theory.grammaticality import level_symbols
@@ -200,11 +201,7 @@ def run(out_dir: Path, quick: bool = True) -> Section:
 
 
 def _plot(out_dir: Path, noise, class_curves, token_curves, changed, predicted, mean_field, n_c) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, axes = plt.subplots(1, 4, figsize=(18, 4))
     colours = plt.cm.viridis(np.linspace(0, 0.9, len(class_curves)))
     slopes = {"class": [], "tokens": []}
@@ -231,9 +228,7 @@ def _plot(out_dir: Path, noise, class_curves, token_curves, changed, predicted, 
         axes[3].plot(noise, changed[L].var(axis=1) / TRANSITION[3] ** L, "o-", ms=3, color=colour, label=f"L = {L}")
     axes[3].axvline(predicted, color="k", ls="--", lw=1)
     axes[3].set(title="susceptibility Var(tokens changed) / d", xlabel="noise eps")
-    fig.tight_layout()
-    fig.savefig(Path(out_dir) / FIGURE, dpi=100)
-    plt.close(fig)
+    save_figure(fig, out_dir, FIGURE, dpi=100)
 
 
 if __name__ == "__main__":

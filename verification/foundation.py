@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+import scipy.stats
 
 from rhm_theory import Grammar, bp, exact
 from rhm_theory.core.sampling import data_to_indices
 from rhm_theory.report.checks import Check, Section, section_main
+from rhm_theory.report.figures import pyplot, save_figure
 
 # (v, n_c, m, s, L) small enough to enumerate
 SETTINGS_QUICK = [(3, 2, 2, 2, 2), (4, 3, 2, 2, 3), (2, 2, 2, 3, 2), (3, 3, 3, 2, 1), (3, 2, 3, 2, 3)]
@@ -76,7 +77,7 @@ def run(out_dir: Path, quick: bool = True) -> Section:
         statistic = float(((counts - expected) ** 2 / expected).sum())
         if label.startswith("distinct"):  # inclusion counts are binomial(R, P/p_max): variance factor 1 - P/p_max
             statistic /= 1 - P / grammar.p_max
-        p_value = chi_square_p_value(statistic, grammar.p_max - 1)
+        p_value = float(scipy.stats.chi2.sf(statistic, grammar.p_max - 1))
         checks.append(Check(f"sampling is uniform over all data, {label}: chi-square p > 1e-3", p_value > 1e-3,
                             f"chi2 = {statistic:.1f}, dof = {grammar.p_max - 1}, p = {p_value:.3f}"))
     figure = _plot_counts(out_dir, counts_iid, counts_distinct)
@@ -84,35 +85,14 @@ def run(out_dir: Path, quick: bool = True) -> Section:
                    "Exact statistics use the rules only; enumeration lists all p_max data.", [figure])
 
 
-def chi_square_p_value(statistic: float, dof: int) -> float:
-    """Upper tail of chi-square for any dof, by the regularised incomplete gamma series."""
-    a, x = dof / 2, statistic / 2
-    term = total = 1.0 / a
-    n = 0
-    while term > total * 1e-15:
-        n += 1
-        term *= x / (a + n)
-        total += term
-    lower = total * math.exp(-x + a * math.log(x) - math.lgamma(a)) if x > 0 else 0.0
-    return max(0.0, 1.0 - lower)
-
-
 def _plot_counts(out_dir: Path, counts_iid: np.ndarray, counts_distinct: np.ndarray) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3))
     for ax, counts, title in zip(axes, (counts_iid, counts_distinct), ("replace=True", "replace=False")):
         ax.bar(np.arange(counts.size), counts / counts.mean())
         ax.axhline(1.0, color="k", lw=0.8)
         ax.set(title=f"datum frequencies / mean, {title}", xlabel="datum index", ylim=(0.8, 1.2))
-    fig.tight_layout()
-    name = "foundation_sampling.png"
-    fig.savefig(Path(out_dir) / name, dpi=100)
-    plt.close(fig)
-    return name
+    return save_figure(fig, out_dir, "foundation_sampling.png", dpi=100)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from rhm_theory.core.rules import p_max as count_data  # noqa: E402
+from rhm_theory.core.rules import ncmL, p_max as count_data  # noqa: E402
 from rhm_theory.report import learning_checks  # noqa: E402
 from rhm_theory.report.checks import Section, section_main  # noqa: E402
 from rhm_theory.report.figures import label_log_axis  # noqa: E402
@@ -79,7 +79,7 @@ FULL = Mode(
 
 def scale(v, n_c, m, L) -> int:
     """n_c m^L, the paper's P* of the deep CNN."""
-    return n_c * m**L
+    return ncmL(n_c, m, L)
 
 
 def cnn_search(setting, mode: Mode, device: str) -> Bisection:

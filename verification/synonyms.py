@@ -26,11 +26,13 @@ from rhm_theory.synonyms.clustering import (
     lowest_level_synonyms,
     population_tuple_probs,
 )
+from rhm_theory.core.rules import ncmL
 from rhm_theory.runs.spec import error_threshold
 from rhm_theory.synonyms.layerwise import layerwise_error_curve
 from rhm_theory.synonyms.one_step import one_step_curves
 from rhm_theory.theory.stats import first_crossing
 from rhm_theory.report.checks import Check, Section, interval_check, section_main
+from rhm_theory.report.figures import pyplot, save_figure
 from rhm_theory.learning.config import TrainConfig
 from rhm_theory.learning.training import train
 
@@ -132,7 +134,7 @@ def one_step_sweeps(config):
     """Per setting: (params, scale n_c m^L, P grid, S (seeds, n_P), rank (seeds, n_P))."""
     sweeps = []
     for v, n_c, m, L in config["one_step"]:
-        scale = n_c * m**L
+        scale = ncmL(n_c, m, L)
         grammars = [Grammar.random(v, n_c, m, S, L, seed=2000 + seed) for seed in range(config["one_step_seeds"])]
         grid = scaled_grid(scale, 0.01, 30, 14, grammars[0].p_max)
         curves = [one_step_curves(g, grid, seed, width=512) for seed, g in enumerate(grammars)]
@@ -155,7 +157,7 @@ def layerwise_vs_cnn(config):
     """Test errors of the layer-wise algorithm and of the deep CNN on the same data: (params, n_c m^L,
     P grid, layer-wise errors (seeds, n_P), CNN errors (seeds, n_P))."""
     v, n_c, m, L = config["layerwise"]
-    scale = n_c * m**L
+    scale = ncmL(n_c, m, L)
     grid = np.array([int(r * scale) for r in config["layerwise_ratios"]])
     layerwise, cnn = [], []
     for seed in range(config["layerwise_seeds"]):
@@ -311,22 +313,6 @@ def describe(config, sweeps, steps, cluster_fits: dict, step_fit, quick: bool) -
 
 
 # ----- figures ----------------------------------------------------------------------------------
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(plt, fig, out_dir: Path, name: str) -> str:
-    fig.tight_layout()
-    fig.savefig(Path(out_dir) / name, dpi=100)
-    plt.close(fig)
-    return name
-
-
 def crossing_panel(ax, settings, fit, title: str, claims) -> None:
     """P_cross / (m^L)^c_claim against n_c (log-log), one marker per m^L, with slope-b guide lines for the
     claim and each alternative through the geometric mean of the points."""
@@ -351,7 +337,7 @@ def crossing_panel(ax, settings, fit, title: str, claims) -> None:
 
 def plot_clustering(out_dir, sweeps, fits: dict) -> str:
     """One row per method: error curves against P / (sqrt(n_c) m^L), crossings at the onset and midpoint."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(len(METHODS), 3, figsize=(15, 4.2 * len(METHODS)))
     settings = [params for params, *_ in sweeps]
     for row, method in zip(axes, METHODS):
@@ -363,11 +349,11 @@ def plot_clustering(out_dir, sweeps, fits: dict) -> str:
         row[0].legend(fontsize=6)
         for ax, level in zip(row[1:], (ONSET, MIDPOINT)):
             crossing_panel(ax, settings, fits[method, level], f"{method}, error {level}", CLUSTER_CLAIMS)
-    return _save(plt, fig, out_dir, "synonyms_clustering.png")
+    return save_figure(fig, out_dir, "synonyms_clustering.png", dpi=100)
 
 
 def plot_one_step(out_dir, steps, fit) -> str:
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     for params, scale, grid, sens, rank in steps:
         axes[0].plot(grid / scale, sens.mean(axis=0), "o-", ms=3, label=f"(v,n_c,m,L)={params}")
@@ -377,11 +363,11 @@ def plot_one_step(out_dir, steps, fit) -> str:
     axes[1].set(xscale="log", xlabel="P / (n_c m^L)", ylabel="effective rank of the hidden weights")
     axes[0].legend(fontsize=6)
     crossing_panel(axes[2], [params for params, *_ in steps], fit, f"S = {ONE_STEP_LEVEL}", ONE_STEP_CLAIMS)
-    return _save(plt, fig, out_dir, "synonyms_one_step.png")
+    return save_figure(fig, out_dir, "synonyms_one_step.png", dpi=100)
 
 
 def plot_layerwise(out_dir, params, scale, grid, layerwise, cnn, threshold) -> str:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 4))
     ax.plot(grid, layerwise.mean(axis=0), "o-", label="layer-wise clustering")
     ax.plot(grid, cnn.mean(axis=0), "s-", label="deep CNN")
@@ -389,7 +375,7 @@ def plot_layerwise(out_dir, params, scale, grid, layerwise, cnn, threshold) -> s
     ax.axvline(scale, color="k", ls="--", lw=0.8, label="n_c m^L")
     ax.set(xscale="log", xlabel="P", ylabel="test error", title=f"(v,n_c,m,L)={params}")
     ax.legend(fontsize=8)
-    return _save(plt, fig, out_dir, "synonyms_layerwise.png")
+    return save_figure(fig, out_dir, "synonyms_layerwise.png", dpi=100)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from rhm_theory.core.rules import ncmL
 from rhm_theory.runs.pstar import adaptive_pstar, geometric_grid, measure_pstar
 from rhm_theory.runs.spec import RunSpec
 from rhm_theory.runs.store import ResultsStore
@@ -69,5 +70,5 @@ def run(args) -> int:
     for P, error in zip(result.P_values, result.mean_errors):
         print(f"  P = {P:>9d}  mean test error {error:.4f}")
     ci = f"{100 * result.confidence:.0f}% CI [{result.ci_low:.4g}, {result.ci_high:.4g}]"
-    print(f"P* = {result.pstar:.4g} ({result.status}), {ci}; n_c m^L = {args.nc * args.m ** args.L}")
+    print(f"P* = {result.pstar:.4g} ({result.status}), {ci}; n_c m^L = {ncmL(args.nc, args.m, args.L)}")
     return 0

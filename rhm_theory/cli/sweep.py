@@ -6,6 +6,7 @@ setting in turn by bisection in log P, each step's runs (all seeds) on the chose
 
 from __future__ import annotations
 
+from rhm_theory.core.rules import ncmL
 from rhm_theory.runs.backends import BACKENDS, execute
 from rhm_theory.runs.pstar import adaptive_pstar
 from rhm_theory.runs.store import ResultsStore
@@ -43,7 +44,7 @@ def _run_adaptive(searches, store: ResultsStore, args, backend: dict) -> int:
             print(f"{name}: {error}")
             continue
         print(f"{name}: P* = {result.pstar:.4g} ({result.status}), {100 * result.confidence:.0f}% CI "
-              f"[{result.ci_low:.4g}, {result.ci_high:.4g}], n_c m^L = {base.n_c * base.m ** base.L}, P measured {result.P_values}")
+              f"[{result.ci_low:.4g}, {result.ci_high:.4g}], n_c m^L = {ncmL(base.n_c, base.m, base.L)}, P measured {result.P_values}")
     print(f"{len(searches)} adaptive P* searches, {failed} with failed runs; results in {args.results}")
     return 1 if failed else 0
 

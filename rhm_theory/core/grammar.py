@@ -119,6 +119,16 @@ class Grammar:
             tables.append((codes[order], order.astype(np.int64)))
         return tables
 
+    def find_productions(self, k: int, tuples) -> tuple[np.ndarray, np.ndarray]:
+        """The production of rules[k] that emits each s-tuple (the grammar is unambiguous, so at most
+        one does): tuples (..., s) ints in range(v) -> (index (...) int64 = owner * m + j, -1 where no
+        production emits the tuple; found (...) bool)."""
+        sorted_codes, production = self.tuple_lookup[k]
+        codes = tuples_to_codes(tuples, self.v)
+        where = np.searchsorted(sorted_codes, codes).clip(max=sorted_codes.size - 1)
+        found = sorted_codes[where] == codes
+        return np.where(found, production[where], -1), found
+
     def __eq__(self, other) -> bool:
         return (
             isinstance(other, Grammar)
@@ -151,6 +161,10 @@ class Grammar:
     def decode(self, y, choices):
         """Tokens (P, d) from labels (P,) and production choices (P, n_nodes); see rhm_theory.core.sampling."""
         return sampling.decode(self, y, choices)
+
+    def check_tokens(self, x, name: str = "tokens") -> np.ndarray:
+        """Tokens ``x`` as int64 (P, d) in range(v), else ValueError naming ``name``."""
+        return sampling.check_tokens(self, x, name)
 
     def parse(self, x):
         """Inverse of :meth:`decode`: tokens (P, d) -> (labels (P,), choices (P, n_nodes))."""

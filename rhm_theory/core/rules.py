@@ -41,6 +41,18 @@ def sparse_p_max(n_c: int, m: int, s: int, L: int, s0: int, variant: str) -> int
     return n_c * (m * n_placements(s, s0, variant)) ** n_nodes(s, L)
 
 
+def ncmL(n_c: int, m: int, L: int) -> int:
+    """n_c * m**L: the paper's sample complexity of deep networks, P* ~ n_c m^L (arXiv:2307.02129,
+    Eq. 7); training-set sizes are given relative to it."""
+    return n_c * m**L
+
+
+def path_slots(position: int, s: int, depth: int) -> list[int]:
+    """Slots (in range(s)) from the top down to ``position`` in a tree of ``depth`` levels of
+    branching s: the base-s digits of ``position``, ``depth`` of them, most significant first."""
+    return [(position // s ** (depth - 1 - k)) % s for k in range(depth)]
+
+
 def draw_distinct(n_population: int, k: int, rng: np.random.Generator) -> np.ndarray:
     """``k`` distinct integers drawn uniformly from range(n_population), in uniformly random order.
 

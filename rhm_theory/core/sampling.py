@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rhm_theory.core.rules import draw_distinct, tuples_to_codes
-from rhm_theory.core.validation import INT64_LIMIT, as_generator, check_int
+from rhm_theory.core.rules import draw_distinct, n_nodes
+from rhm_theory.core.validation import INT64_LIMIT, as_generator, check_enumerable, check_int, check_symbols
 
 if TYPE_CHECKING:  # Grammar imports this module: no import at run time
     from rhm_theory.core.grammar import Grammar
 
 # Largest index space sampled through single int64 indices; above it data are drawn digit-wise.
-_SINGLE_INDEX_LIMIT = 2**62
+SINGLE_INDEX_LIMIT = 2**62
 
 
 def block_offsets(grammar: Grammar) -> list[int]:
@@ -41,14 +41,12 @@ def decode(grammar: Grammar, y, choices) -> np.ndarray:
             f"expected y of shape (P,) and choices of shape (P, n_nodes={grammar.n_nodes}), "
             f"got {y.shape} and {choices.shape}"
         )
-    if y.size and (y.min() < 0 or y.max() >= grammar.n_c):
-        raise ValueError(f"labels must be in range(n_c={grammar.n_c}), got values in [{y.min()}, {y.max()}]")
-    if choices.size and (choices.min() < 0 or choices.max() >= grammar.m):
-        raise ValueError(f"choices must be in range(m={grammar.m}), got values in [{choices.min()}, {choices.max()}]")
-    return _expand(grammar, y, choices.T)
+    check_symbols("labels", y, grammar.n_c, f"n_c={grammar.n_c}")
+    check_symbols("choices", choices, grammar.m, f"m={grammar.m}")
+    return expand(grammar, y, choices.T)
 
 
-def _expand(grammar: Grammar, y: np.ndarray, choices_by_node: np.ndarray, use_subtree_table: bool = True) -> np.ndarray:
+def expand(grammar: Grammar, y: np.ndarray, choices_by_node: np.ndarray, use_subtree_table: bool = True) -> np.ndarray:
     """Tokens (P, d) from labels (P,) and node-major choices (n_nodes, P): the hot loop of sampling.
 
     Works node-major (one row per tree node) so each rule lookup is a 1-D ``np.take`` per slot. The
@@ -93,7 +91,7 @@ def _subtree_table(grammar: Grammar):
     token_dtype = np.uint8 if grammar.v <= 2**8 else np.uint16
     depth = 0
     for t in range(1, grammar.L + 1):
-        entries = grammar.owners(grammar.L - t) * grammar.m ** sum(grammar.s**u for u in range(t))
+        entries = grammar.owners(grammar.L - t) * grammar.m ** n_nodes(grammar.s, t)
         if entries > _SUBTREE_TABLE_ENTRIES or grammar.s**t * token_dtype().itemsize > _SUBTREE_LEAF_BYTES:
             break
         depth = t
@@ -101,7 +99,7 @@ def _subtree_table(grammar: Grammar):
         return None
     sub = type(grammar).from_rules(list(grammar.rule_tables[grammar.L - depth :]), grammar.v)
     indices = np.arange(sub.p_max, dtype=np.int64)
-    tokens = _expand(sub, *_index_digits(sub, indices)[::-1], use_subtree_table=False)
+    tokens = expand(sub, *index_digits(sub, indices)[::-1], use_subtree_table=False)
     item = np.dtype((np.void, sub.d * token_dtype().itemsize))
     return depth, np.ascontiguousarray(tokens.astype(token_dtype)).view(item).ravel(), token_dtype
 
@@ -118,23 +116,20 @@ def parse(grammar: Grammar, x) -> tuple[np.ndarray, np.ndarray]:
     choices = np.empty((P, grammar.n_nodes), dtype=np.int64)
     symbols = x
     for k in range(grammar.L - 1, -1, -1):
-        sorted_codes, production = grammar.tuple_lookup[k]
-        codes = tuples_to_codes(symbols.reshape(P, symbols.shape[1] // s, s), grammar.v)
-        where = np.searchsorted(sorted_codes, codes).clip(max=sorted_codes.size - 1)
-        invalid = sorted_codes[where] != codes
-        if invalid.any():
-            rows = np.flatnonzero(invalid.any(axis=1))
+        production, found = grammar.find_productions(k, symbols.reshape(P, symbols.shape[1] // s, s))
+        if not found.all():
+            rows = np.flatnonzero(~found.all(axis=1))
             raise ValueError(
                 f"{rows.size} of {P} inputs are not data of this grammar (rows {rows[:5].tolist()}...): "
                 f"a patch at rules level {k} matches no production"
             )
-        owner, j = np.divmod(production[where], m)
+        owner, j = np.divmod(production, m)
         choices[:, offsets[k] : offsets[k + 1]] = j
         symbols = owner
     return symbols[:, 0], choices
 
 
-def _index_digits(grammar: Grammar, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def index_digits(grammar: Grammar, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Canonical datum indices (P,) -> node-major choices (n_nodes, P) and labels (P,)."""
     remainder = np.array(indices, dtype=np.int64)
     m = grammar.m
@@ -151,13 +146,13 @@ def _index_digits(grammar: Grammar, indices: np.ndarray) -> tuple[np.ndarray, np
 
 def indices_to_data(grammar: Grammar, indices) -> tuple[np.ndarray, np.ndarray]:
     """Data ``(x, y)`` of canonical datum indices (int64 array, each < p_max <= 2**62)."""
-    choices_by_node, y = _index_digits(grammar, indices)
-    return _expand(grammar, y, choices_by_node), y
+    choices_by_node, y = index_digits(grammar, indices)
+    return expand(grammar, y, choices_by_node), y
 
 
 def data_to_indices(grammar: Grammar, x) -> np.ndarray:
     """Canonical datum indices (P,) int64 of tokens x (P, d); inverse of :func:`indices_to_data`."""
-    if grammar.p_max > _SINGLE_INDEX_LIMIT:
+    if grammar.p_max > SINGLE_INDEX_LIMIT:
         raise ValueError(f"p_max = {grammar.p_max} is above 2**62: datum indices do not fit in int64")
     y, choices = parse(grammar, x)
     index = y.copy()
@@ -166,26 +161,26 @@ def data_to_indices(grammar: Grammar, x) -> np.ndarray:
     return index
 
 
-def _uniform_digits(grammar: Grammar, P: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def uniform_digits(grammar: Grammar, P: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """P i.i.d. uniform data as labels (P,) and node-major choices (n_nodes, P), int64."""
     y = rng.integers(0, grammar.n_c, size=P, dtype=_smallest_uint(grammar.n_c)).astype(np.int64)
     choices = rng.integers(0, grammar.m, size=(grammar.n_nodes, P), dtype=_smallest_uint(grammar.m))
     return y, choices.astype(np.int64)
 
 
-def _draw_distinct_digits(grammar: Grammar, P: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def draw_distinct_digits(grammar: Grammar, P: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """P distinct data (labels (P,), node-major choices (n_nodes, P)) drawn uniformly, for p_max > 2**62.
 
     Draws i.i.d. data and discards repeats (first occurrences kept, in draw order) until P remain;
     at these p_max repeats are vanishingly rare, so one round almost always suffices.
     """
-    y, choices = _uniform_digits(grammar, P, rng)
+    y, choices = uniform_digits(grammar, P, rng)
     while True:
         keep = _first_occurrences(grammar, y, choices)
         y, choices = y[keep], choices[:, keep]
         if y.size == P:
             return y, choices
-        more_y, more_choices = _uniform_digits(grammar, P - y.size, rng)
+        more_y, more_choices = uniform_digits(grammar, P - y.size, rng)
         y, choices = np.concatenate([y, more_y]), np.concatenate([choices, more_choices], axis=1)
 
 
@@ -237,17 +232,17 @@ def sample(grammar: Grammar, P, seed, replace: bool = False) -> tuple[np.ndarray
     P = check_int("P", P, minimum=0)
     rng = as_generator(seed)
     if replace:
-        y, choices_by_node = _uniform_digits(grammar, P, rng)
-        return _expand(grammar, y, choices_by_node), y
+        y, choices_by_node = uniform_digits(grammar, P, rng)
+        return expand(grammar, y, choices_by_node), y
     if P > grammar.p_max:
         raise ValueError(
             f"P = {P} distinct data requested but the grammar has only p_max = {grammar.p_max}; "
             "sampling without replacement needs P <= p_max (use replace=True for i.i.d. data)"
         )
-    if grammar.p_max <= _SINGLE_INDEX_LIMIT:
+    if grammar.p_max <= SINGLE_INDEX_LIMIT:
         return indices_to_data(grammar, draw_distinct(grammar.p_max, P, rng))
-    y, choices_by_node = _draw_distinct_digits(grammar, P, rng)
-    return _expand(grammar, y, choices_by_node), y
+    y, choices_by_node = draw_distinct_digits(grammar, P, rng)
+    return expand(grammar, y, choices_by_node), y
 
 
 def sample_train_test(grammar: Grammar, P_train, P_test, seed, replace: bool = False):
@@ -274,22 +269,13 @@ def sample_train_test(grammar: Grammar, P_train, P_test, seed, replace: bool = F
 
 def enumerate_data(grammar: Grammar, max_items=2**22) -> tuple[np.ndarray, np.ndarray]:
     """All p_max data ``(x, y)`` in canonical index order; ValueError if p_max > max_items."""
-    max_items = check_int("max_items", max_items, minimum=1)
-    if grammar.p_max > max_items:
-        raise ValueError(
-            f"enumerate() refuses p_max = {grammar.p_max} data: above max_items = {max_items} "
-            "(raise max_items if you really want them all, or use sample())"
-        )
+    check_enumerable(grammar.p_max, max_items)
     return indices_to_data(grammar, np.arange(grammar.p_max, dtype=np.int64))
 
 
-def check_tokens(grammar: Grammar, x) -> np.ndarray:
-    """Tokens ``x`` as int64 (P, d) in range(v), else ValueError naming what is wrong."""
+def check_tokens(grammar: Grammar, x, name: str = "tokens") -> np.ndarray:
+    """Tokens ``x`` as int64 (P, d) in range(v), else ValueError naming ``name`` and what is wrong."""
     x = np.asarray(x)
-    if not np.issubdtype(x.dtype, np.integer):
-        raise ValueError(f"tokens must be integers, got dtype {x.dtype}")
     if x.ndim != 2 or x.shape[1] != grammar.d:
-        raise ValueError(f"tokens must have shape (P, d={grammar.d}), got {x.shape}")
-    if x.size and (x.min() < 0 or x.max() >= grammar.v):
-        raise ValueError(f"tokens must be in range(v={grammar.v}), got values in [{x.min()}, {x.max()}]")
-    return x.astype(np.int64, copy=False)
+        raise ValueError(f"{name} must have shape (P, d={grammar.d}), got {x.shape}")
+    return check_symbols(name, x, grammar.v, f"v={grammar.v}")

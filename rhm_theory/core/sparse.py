@@ -27,8 +27,8 @@ import numpy as np
 
 from rhm_theory.core import sampling
 from rhm_theory.core.grammar import Grammar
-from rhm_theory.core.rules import SPARSE_VARIANTS, draw_distinct, n_placements, sparse_p_max, tuples_to_codes
-from rhm_theory.core.validation import as_generator, check_int
+from rhm_theory.core.rules import SPARSE_VARIANTS, draw_distinct, n_placements, sparse_p_max
+from rhm_theory.core.validation import as_generator, check_enumerable, check_int, check_level, check_symbols
 
 
 def placement_table(s: int, s0: int, variant: str) -> np.ndarray:
@@ -87,12 +87,12 @@ class SparseRHM:
     # ----- data ------------------------------------------------------------------------------------
     def _from_digits(self, y: np.ndarray, digits_by_node: np.ndarray) -> np.ndarray:
         choices, placements = np.divmod(digits_by_node, self.n_placements)
-        return self._expand(y, choices, placements)
+        return self.expand(y, choices, placements)
 
-    def _expand(self, y: np.ndarray, choices_by_node: np.ndarray, placements_by_node: np.ndarray) -> np.ndarray:
+    def expand(self, y: np.ndarray, choices_by_node: np.ndarray, placements_by_node: np.ndarray) -> np.ndarray:
         """Tokens (P, d) from labels (P,) and node-major choices, layouts (n_nodes, P)."""
         if self.s0 == 0:  # one layout: the RHM itself (its faster expansion, the same tokens)
-            return sampling._expand(self.grammar, y, choices_by_node)
+            return sampling.expand(self.grammar, y, choices_by_node)
         return self._expand_sparse(y, choices_by_node, placements_by_node)
 
     def _expand_sparse(self, y, choices_by_node, placements_by_node) -> np.ndarray:
@@ -139,21 +139,21 @@ class SparseRHM:
         P = check_int("P", P, minimum=0)
         rng = as_generator(seed)
         if replace:
-            return self._pair(*sampling._uniform_digits(self._digits, P, rng))
+            return self._pair(*sampling.uniform_digits(self._digits, P, rng))
         if P > self.p_max:
             raise ValueError(
                 f"P = {P} distinct data requested but this sparse RHM has only p_max = {self.p_max}; "
                 "sampling without replacement needs P <= p_max (use replace=True for i.i.d. data)"
             )
-        if self.p_max <= sampling._SINGLE_INDEX_LIMIT:
+        if self.p_max <= sampling.SINGLE_INDEX_LIMIT:
             return self._indices_to_data(draw_distinct(self.p_max, P, rng))
-        return self._pair(*sampling._draw_distinct_digits(self._digits, P, rng))
+        return self._pair(*sampling.draw_distinct_digits(self._digits, P, rng))
 
     def _pair(self, y, digits_by_node):
         return self._from_digits(y, digits_by_node), y
 
     def _indices_to_data(self, indices) -> tuple[np.ndarray, np.ndarray]:
-        digits_by_node, y = sampling._index_digits(self._digits, indices)
+        digits_by_node, y = sampling.index_digits(self._digits, indices)
         return self._from_digits(y, digits_by_node), y
 
     def sample_train_test(self, P_train, P_test, seed, replace: bool = False):
@@ -162,17 +162,12 @@ class SparseRHM:
 
     def enumerate(self, max_items=2**22) -> tuple[np.ndarray, np.ndarray]:
         """All p_max data ``(x, y)`` in canonical index order; ValueError if p_max > max_items."""
-        max_items = check_int("max_items", max_items, minimum=1)
-        if self.p_max > max_items:
-            raise ValueError(
-                f"enumerate() refuses p_max = {self.p_max} data: above max_items = {max_items} "
-                "(raise max_items if you really want them all, or use sample())"
-            )
+        check_enumerable(self.p_max, max_items)
         return self._indices_to_data(np.arange(self.p_max, dtype=np.int64))
 
     def indices(self, x) -> np.ndarray:
         """Canonical datum indices (P,) int64 of tokens x (P, d); inverse of the enumeration order."""
-        if self.p_max > sampling._SINGLE_INDEX_LIMIT:
+        if self.p_max > sampling.SINGLE_INDEX_LIMIT:
             raise ValueError(f"p_max = {self.p_max} is above 2**62: datum indices do not fit in int64")
         y, choices, placements = self.parse(x)
         index = y.copy()
@@ -180,19 +175,12 @@ class SparseRHM:
             index = index * (self.m * self.n_placements) + choice * self.n_placements + layout
         return index
 
-    def check_tokens(self, x) -> np.ndarray:
-        """Tokens ``x`` as int64 (P, d) in range(v+1) (v is the empty token), else ValueError."""
+    def check_tokens(self, x, name: str = "tokens") -> np.ndarray:
+        """Tokens ``x`` as int64 (P, d) in range(v+1) (v is the empty token), else ValueError naming ``name``."""
         x = np.asarray(x)
-        if not np.issubdtype(x.dtype, np.integer):
-            raise ValueError(f"tokens must be integers, got dtype {x.dtype}")
         if x.ndim != 2 or x.shape[1] != self.d:
-            raise ValueError(f"tokens must have shape (P, d={self.d}), got {x.shape}")
-        if x.size and (x.min() < 0 or x.max() > self.empty):
-            raise ValueError(
-                f"tokens must be in range(v+1={self.v + 1}) (v = {self.v} is the empty token), "
-                f"got values in [{x.min()}, {x.max()}]"
-            )
-        return x.astype(np.int64, copy=False)
+            raise ValueError(f"{name} must have shape (P, d={self.d}), got {x.shape}")
+        return check_symbols(name, x, self.v + 1, f"v+1={self.v + 1}")
 
     def parse(self, x) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Labels (P,), production choices (P, n_nodes) and layout codes (P, n_nodes) of tokens x (P, d).
@@ -225,13 +213,10 @@ class SparseRHM:
                 rows = np.unique(np.nonzero(informative)[0][(self._placement_keys[code] != keys)])
                 self._reject(P, rows, k, f"a patch's symbols are not at a layout of variant {self.variant}")
             tuples = np.take_along_axis(patches[informative], where, axis=1)
-            sorted_codes, production = self.grammar.tuple_lookup[k]
-            codes = tuples_to_codes(tuples, self.v)
-            found = np.searchsorted(sorted_codes, codes).clip(max=sorted_codes.size - 1)
-            invalid = sorted_codes[found] != codes
-            if invalid.any():
-                self._reject(P, np.unique(np.nonzero(informative)[0][invalid]), k, "a patch matches no production")
-            owner, j = np.divmod(production[found], m)
+            production, found = self.grammar.find_productions(k, tuples)
+            if not found.all():
+                self._reject(P, np.unique(np.nonzero(informative)[0][~found]), k, "a patch matches no production")
+            owner, j = np.divmod(production, m)
             choices[:, offsets[k] : offsets[k + 1]] = j.reshape(P, -1)
             placements[:, offsets[k] : offsets[k + 1]] = code.reshape(P, -1)
             parents = np.full(informative.shape, self.empty, dtype=np.int64)
@@ -254,7 +239,7 @@ class SparseRHM:
         diffeomorphism section). A re-drawn layout may coincide with the old one (probability 1/Q).
         """
         rng = as_generator(seed)
-        levels = sorted({self._check_level(level) for level in np.atleast_1d(levels).tolist()})
+        levels = sorted({check_level(level, self.L) for level in np.atleast_1d(levels).tolist()})
         y, choices, placements = self.parse(x)
         offsets = sampling.block_offsets(self.grammar)
         for level in levels:
@@ -262,8 +247,3 @@ class SparseRHM:
             placements[:, block] = rng.integers(0, self.n_placements, size=placements[:, block].shape, dtype=np.int64)
         return self.decode(y, choices, placements)
 
-    def _check_level(self, level) -> int:
-        level = check_int("level", level, minimum=1)
-        if level > self.L:
-            raise ValueError(f"level must be in 1..L = 1..{self.L}, got {level}")
-        return level

@@ -26,6 +26,35 @@ def check_choice(name: str, value, choices) -> str:
     return value
 
 
+def check_symbols(name: str, values, n_symbols: int, alphabet: str) -> np.ndarray:
+    """``values`` as an int64 array with entries in range(n_symbols), else ValueError naming ``name``
+    and the range (written ``range(alphabet)``, e.g. ``alphabet="v=8"``)."""
+    values = np.asarray(values)
+    if not np.issubdtype(values.dtype, np.integer):
+        raise ValueError(f"{name} must be integers, got dtype {values.dtype}")
+    if values.size and (values.min() < 0 or values.max() >= n_symbols):
+        raise ValueError(f"{name} must be in range({alphabet}), got values in [{values.min()}, {values.max()}]")
+    return values.astype(np.int64, copy=False)
+
+
+def check_level(level, L: int) -> int:
+    """``level`` as an int in 1..L (a level of the hierarchy, tokens = 1), else ValueError."""
+    level = check_int("level", level, minimum=1)
+    if level > L:
+        raise ValueError(f"level must be in 1..L = 1..{L}, got {level}")
+    return level
+
+
+def check_enumerable(p_max: int, max_items) -> None:
+    """Raise unless the ``p_max`` data of a grammar fit under ``max_items`` (the cap of an enumeration)."""
+    max_items = check_int("max_items", max_items, minimum=1)
+    if p_max > max_items:
+        raise ValueError(
+            f"enumerate() refuses p_max = {p_max} data: above max_items = {max_items} "
+            "(raise max_items if you really want them all, or use sample())"
+        )
+
+
 def check_params(v, n_c, m, s, L) -> tuple[int, int, int, int, int]:
     """Validate RHM parameters (docs/theory.md, 'Parameters and feasibility') and return them as Python ints.
 

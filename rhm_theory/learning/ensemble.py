@@ -18,7 +18,6 @@ Supported models: "cnn", "lcn", "fcn", "deep_fcn" (the transformer trains with `
 
 from __future__ import annotations
 
-import math
 import time
 from collections import defaultdict
 from collections.abc import Sequence

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -180,26 +181,32 @@ class TransformerNet(RHMNet):
         return self.final_norm(self.hidden_layers(x)[-1]).mean(dim=1)
 
 
-def build_model(
-    name, *, v, n_c, s, L, width, parametrization="mean_field", generator: torch.Generator, patch=None
-) -> RHMNet:
+def torch_generator(seed) -> torch.Generator:
+    """A CPU torch.Generator from an int seed (``manual_seed(seed)``) or a numpy Generator (one draw)."""
+    if isinstance(seed, np.random.Generator):
+        seed = int(seed.integers(2**63))
+    elif seed is None:
+        raise ValueError("seed must be given explicitly (an int or a numpy.random.Generator); got None")
+    return torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+
+
+def build_model(name, *, v, n_c, s, L, width, parametrization="mean_field", seed, patch=None) -> RHMNet:
     """A freshly initialised network for RHM parameters (v, n_c, s, L); see the module docstring.
 
     name: "cnn", "lcn" (hierarchical, L hidden layers), "fcn" (one hidden layer), "deep_fcn"
-    (L hidden layers), "transformer" (L blocks). ``generator`` (a CPU torch.Generator) draws every
-    initial weight, so the same seed gives the same model on every device. Returns the model on CPU.
+    (L hidden layers), "transformer" (L blocks). ``seed`` (int or numpy Generator) seeds the CPU
+    torch.Generator (:func:`torch_generator`) that draws every initial weight, so the same seed gives
+    the same model on every device. Returns the model on CPU.
     ``patch``: filter = stride of the hierarchical nets, input length d = patch**L (default s). For
     the sparse RHM (arXiv:2404.10727) pass v + 1 channels (the empty token) and patch = s(s0+1).
     """
     check_choice("model", name, MODEL_NAMES)
     check_choice("parametrization", parametrization, PARAMETRIZATIONS)
-    if not isinstance(generator, torch.Generator):
-        raise ValueError(f"generator must be a torch.Generator (explicit seeding), got {type(generator).__name__}")
     v, n_c, s, L, width = (check_int(k, x) for k, x in zip(("v", "n_c", "s", "L", "width"), (v, n_c, s, L, width)))
     patch = s if patch is None else check_int("patch", patch)
     if patch % s:
         raise ValueError(f"patch must be a multiple of s = {s} (s(s0+1) for the sparse RHM), got patch = {patch}")
-    common = dict(v=v, n_c=n_c, width=width, parametrization=parametrization, generator=generator)
+    common = dict(v=v, n_c=n_c, width=width, parametrization=parametrization, generator=torch_generator(seed))
     if name in ("cnn", "lcn"):
         if patch < 2:
             raise ValueError(f"a hierarchical {name} needs patch size >= 2, got {patch}")

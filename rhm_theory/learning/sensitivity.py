@@ -25,20 +25,12 @@ from rhm_theory.core.sampling import block_offsets
 from rhm_theory.core.sparse import SparseRHM
 from rhm_theory.learning.encoding import one_hot
 from rhm_theory.core.grammar import Grammar
-from rhm_theory.core.validation import as_generator, check_int
-
-
-def check_level(grammar: Grammar, level) -> int:
-    """``level`` as an int in 1..L (the level whose tuples are exchanged), else ValueError."""
-    level = check_int("level", level, minimum=1)
-    if level > grammar.L:
-        raise ValueError(f"level must be in 1..L = 1..{grammar.L}, got {level}")
-    return level
+from rhm_theory.core.validation import as_generator, check_int, check_level
 
 
 def exchanged_columns(grammar: Grammar, level) -> slice:
     """Columns of ``choices`` (P, n_nodes) re-drawn by a synonymic exchange at ``level``: blocks k >= L - level."""
-    level = check_level(grammar, level)
+    level = check_level(level, grammar.L)
     return slice(block_offsets(grammar)[grammar.L - level], grammar.n_nodes)
 
 

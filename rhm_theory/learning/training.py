@@ -24,9 +24,10 @@ from tqdm import tqdm
 
 from rhm_theory.core.grammar import Grammar
 from rhm_theory.core.sparse import SparseRHM
+from rhm_theory.core.validation import check_symbols
 from rhm_theory.learning.config import TrainConfig
 from rhm_theory.learning.encoding import batches, one_hot
-from rhm_theory.learning.models import RHMNet, build_model
+from rhm_theory.learning.models import RHMNet, build_model, torch_generator
 
 EVAL_BATCH_SIZE = 8192
 
@@ -75,13 +76,9 @@ def train(grammar: Grammar, train, test, config: TrainConfig) -> TrainResult:
             for inputs, labels in batches(
                 x_train, y_train, config.batch_size, v=channels(grammar, config.task), s=grammar.s, generator=order_generator, device=device
             ):
-                loss = F.cross_entropy(model(inputs), labels)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                schedule.step()
+                loss = train_step(model, optimizer, schedule, inputs, labels)
                 steps += 1
-                loss_sum += loss.detach() * labels.numel()
+                loss_sum += loss * labels.numel()
                 seen += labels.numel()
                 if steps == total_steps:
                     break
@@ -107,6 +104,17 @@ def train(grammar: Grammar, train, test, config: TrainConfig) -> TrainResult:
     )
 
 
+def train_step(model: torch.nn.Module, optimizer, schedule, inputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """One SGD step on a batch (inputs (B, v, d) one-hot, labels (B,)): cross-entropy, backward,
+    optimizer and schedule step. Returns the batch's mean loss (detached scalar tensor)."""
+    loss = F.cross_entropy(model(inputs), labels)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    schedule.step()
+    return loss.detach()
+
+
 def initial_state(grammar: Grammar, config: TrainConfig) -> tuple[RHMNet, torch.Generator]:
     """The freshly initialised network (on CPU) and the batch-order generator of a run, both derived
     from ``config.seed`` by numpy's SeedSequence."""
@@ -120,9 +128,9 @@ def initial_state(grammar: Grammar, config: TrainConfig) -> tuple[RHMNet, torch.
         patch=getattr(grammar, "patch", grammar.s),
         width=config.width,
         parametrization=config.parametrization,
-        generator=torch.Generator().manual_seed(int(init_seed)),
+        seed=int(init_seed),
     )
-    return model, torch.Generator().manual_seed(int(order_seed))
+    return model, torch_generator(int(order_seed))
 
 
 def schedule_length(n_train: int, config: TrainConfig) -> int:
@@ -202,15 +210,10 @@ def data_to_device(grammar: Grammar, data, name: str, device: torch.device) -> t
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
         raise ValueError(f"{name} must be a pair (x, y) of tokens and labels, got {type(data).__name__}")
     x, y = (np.asarray(a) for a in data)
-    if not (np.issubdtype(x.dtype, np.integer) and np.issubdtype(y.dtype, np.integer)):
-        raise ValueError(f"{name} tokens and labels must be integers, got dtypes {x.dtype} and {y.dtype}")
     if x.ndim != 2 or x.shape[1] != grammar.d or y.shape != (x.shape[0],):
         raise ValueError(f"{name} must be x of shape (P, d={grammar.d}) and y of shape (P,), got {x.shape} and {y.shape}")
     if x.shape[0] == 0:
         raise ValueError(f"{name} set is empty: need at least one datum")
-    if x.min() < 0 or x.max() >= channels(grammar):
-        allowed = f"v+1={grammar.v + 1}" if isinstance(grammar, SparseRHM) else f"v={grammar.v}"
-        raise ValueError(f"{name} tokens must be in range({allowed}), got values in [{x.min()}, {x.max()}]")
-    if y.min() < 0 or y.max() >= grammar.n_c:
-        raise ValueError(f"{name} labels must be in range(n_c={grammar.n_c}), got values in [{y.min()}, {y.max()}]")
+    x = grammar.check_tokens(x, f"{name} tokens")
+    y = check_symbols(f"{name} labels", y, grammar.n_c, f"n_c={grammar.n_c}")
     return torch.as_tensor(x, dtype=torch.int64, device=device), torch.as_tensor(y, dtype=torch.int64, device=device)

@@ -17,6 +17,7 @@ import numpy as np
 import sympy as sp
 
 from rhm_theory.theory import symbolic
+from rhm_theory.core.rules import ncmL
 from rhm_theory.runs.spec import error_threshold
 from rhm_theory.theory.stats import estimate_pstar, fit_slope
 
@@ -59,16 +60,12 @@ def pstar_of(setting: tuple, rows: list[dict]):
     if len(P_values) < 2 or not seeds:
         return None
     errors = np.array([[by_seed[seed][P] for P in P_values] for seed in seeds])
-    return estimate_pstar(P_values, seeds, errors, error_threshold(setting[1], setting[5]), n_bootstrap=200)
+    return estimate_pstar(P_values, seeds, errors, error_threshold(setting[1], setting[5]), n_bootstrap=200, seed=0)
 
 
 def write_report(rows: list[dict], out_dir: str | Path, failures: list[dict] | None = None) -> Path:
     """Write the figures (PNG) and ``summary.md`` into ``out_dir``; returns the summary's path."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     groups = group_rows(rows)
@@ -78,18 +75,18 @@ def write_report(rows: list[dict], out_dir: str | Path, failures: list[dict] | N
     fig, ax = plt.subplots(figsize=(6, 4))
     for setting, group in sorted(groups.items()):
         P_values, means, errors = curve(group)
-        scale, chance = setting[1] * setting[2] ** setting[4], 1 - 1 / setting[1]
+        scale, chance = ncmL(setting[1], setting[2], setting[4]), 1 - 1 / setting[1]
         ax.errorbar(P_values / scale, means / chance, yerr=errors / chance, marker="o", ms=3, label=_label(setting))
     ax.set(xscale="log", xlabel="P / (n_c m^L)", ylabel="test error / (1 - 1/n_c)", title="test error vs P / (n_c m^L)")
     if groups:
         ax.legend(fontsize=6)
-    _save(fig, out_dir / "collapse.png")
+    save_figure(fig, out_dir, "collapse.png")
 
     lines += ["## P* per setting", "", "| setting | n_c m^L | P* | 95% CI | status |", "|---|---|---|---|---|"]
     points = []
     for setting, group in sorted(groups.items()):
         result = pstar_of(setting, group)
-        scale = setting[1] * setting[2] ** setting[4]
+        scale = ncmL(setting[1], setting[2], setting[4])
         if result is None:
             lines.append(f"| {_label(setting)} | {scale} | - | - | fewer than 2 sizes |")
             continue
@@ -108,12 +105,12 @@ def write_report(rows: list[dict], out_dir: str | Path, failures: list[dict] | N
             ax.set_title(f"P* vs n_c m^L: slope {slope:.2f} [{low:.2f}, {high:.2f}]")
         ax.legend()
     ax.set(xscale="log", yscale="log", xlabel="n_c m^L", ylabel="P*")
-    _save(fig, out_dir / "pstar.png")
+    save_figure(fig, out_dir, "pstar.png")
 
     sensitivity_columns = sorted({name for row in rows for name in row if name.startswith("S_k") and row[name] is not None})
     fig, ax = plt.subplots(figsize=(6, 4))
     for setting, group in sorted(groups.items()):
-        scale = setting[1] * setting[2] ** setting[4]
+        scale = ncmL(setting[1], setting[2], setting[4])
         for column in sensitivity_columns:
             P_values, means, _ = curve(group, column)
             if P_values.size:
@@ -121,7 +118,7 @@ def write_report(rows: list[dict], out_dir: str | Path, failures: list[dict] | N
     ax.set(xscale="log", xlabel="P / (n_c m^L)", ylabel="S_{k,l}", title="synonymic sensitivity")
     if sensitivity_columns:
         ax.legend(fontsize=5)
-    _save(fig, out_dir / "sensitivity.png")
+    save_figure(fig, out_dir, "sensitivity.png")
 
     fig, ax = plt.subplots(figsize=(6, 4))
     grammars = sorted({setting[:5] for setting in groups})
@@ -135,11 +132,11 @@ def write_report(rows: list[dict], out_dir: str | Path, failures: list[dict] | N
         line = ax.plot(P_grid, noise, label=f"noise {params}")[0]
         ax.axhline(signal, color=line.get_color(), ls="--", lw=0.8)
         ax.axvline(float(P_c), color=line.get_color(), ls=":", lw=0.8)
-        lines.append(f"| {params} | {signal:.4g} | {float(P_c):.4g} | {float(P_c) / (params[1] * params[2] ** params[4]):.4g} |")
+        lines.append(f"| {params} | {signal:.4g} | {float(P_c):.4g} | {float(P_c) / ncmL(params[1], params[2], params[4]):.4g} |")
     ax.set(xscale="log", yscale="log", xlabel="P", ylabel="variance of n_c f", title="signal (dashed) vs noise, P_c (dotted)")
     if grammars:
         ax.legend(fontsize=6)
-    _save(fig, out_dir / "correlations.png")
+    save_figure(fig, out_dir, "correlations.png")
 
     if failures:
         lines += ["", "## Failed runs (retried by the next `rhm sweep`)", ""]
@@ -162,13 +159,24 @@ def label_log_axis(axis) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
-def _save(fig, path: Path) -> None:
+def pyplot():
+    """matplotlib.pyplot on the non-interactive Agg backend (figures are only written to files)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def save_figure(fig, out_dir: str | Path, name: str, dpi: int = 110) -> str:
+    """Label the logarithmic axes of ``fig`` plainly (:func:`label_log_axis`), lay it out, write it
+    to ``out_dir/name`` and close it; returns ``name``."""
     for ax in fig.axes:
         for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
             if scale == "log":
                 label_log_axis(axis)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    fig.savefig(Path(out_dir) / name, dpi=dpi)
+    pyplot().close(fig)
+    return name

@@ -21,7 +21,7 @@ from rhm_theory.runs.experiment import run_one
 from rhm_theory.runs.spec import RunSpec, error_threshold, run_key
 from rhm_theory.runs.store import ResultsStore
 from rhm_theory.core.validation import check_int
-from rhm_theory.theory.stats import PStarResult, estimate_pstar, first_crossing
+from rhm_theory.theory.stats import PStarResult, estimate_pstar
 
 
 def geometric_grid(P_min, P_max, n) -> list[int]:
@@ -78,7 +78,7 @@ def pstar_from_rows(base: RunSpec, P_values, seeds, rows, threshold=None, n_boot
     errors = np.array([row["test_error"] for row in rows], dtype=float).reshape(len(seeds), len(P_values))
     if threshold is None:
         threshold = error_threshold(base.n_c, base.model)
-    return estimate_pstar(P_values, seeds, errors, threshold, n_bootstrap=n_bootstrap)
+    return estimate_pstar(P_values, seeds, errors, threshold, n_bootstrap=n_bootstrap, seed=0)  # reproducible CI
 
 
 def measure_pstar(base: RunSpec, P_values, seeds, store: ResultsStore, workers=None, runner=run_one,

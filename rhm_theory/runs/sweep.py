@@ -34,6 +34,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from rhm_theory.core.rules import ncmL
 from rhm_theory.learning.config import CHOICES, TRAINING_FIELDS, field_kinds
 from rhm_theory.runs.spec import RunSpec
 
@@ -191,7 +192,7 @@ def _settings(document: dict) -> tuple[list[dict], list[int]]:
 def _relative_size(factor, settings: dict, field: str = "data.P_over_ncmL") -> int:
     if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor <= 0:
         raise SweepError(f"field {field} values must be positive numbers, got {factor!r}")
-    return max(1, round(factor * settings["n_c"] * settings["m"] ** settings["L"]))
+    return max(1, round(factor * ncmL(settings["n_c"], settings["m"], settings["L"])))
 
 
 # The type of every sweep field that is a RunSpec field, and of run.seeds (a list of run seeds).

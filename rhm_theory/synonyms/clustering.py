@@ -25,7 +25,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
 
-from rhm_theory.theory.exact import class_tuple_probs
+from rhm_theory.theory.exact import class_posterior, class_tuple_probs, joint_counts
 from rhm_theory.core.grammar import Grammar
 from rhm_theory.core.rules import tuples_to_codes
 from rhm_theory.theory.stats import first_crossing
@@ -33,7 +33,7 @@ from rhm_theory.core.validation import as_generator, check_int
 
 
 # ----- correlation vectors ----------------------------------------------------------------------
-def tuple_class_counts(x, y, n_c: int, v: int, s: int, patch: int | None = None) -> np.ndarray:
+def tuple_class_counts(x, y, *, v: int, n_c: int, s: int, patch: int | None = None) -> np.ndarray:
     """Counts (n_c, v**s) of (class, s-tuple) over the data ``x`` (P, d), ``y`` (P,).
 
     ``patch``: index of the input patch (positions patch*s .. patch*s+s-1); None pools all d/s
@@ -48,9 +48,7 @@ def tuple_class_counts(x, y, n_c: int, v: int, s: int, patch: int | None = None)
         if not 0 <= patch < n_patches:
             raise ValueError(f"patch must be in range({n_patches}) (d/s patches), got {patch}")
         codes = codes[:, patch : patch + 1]
-    labels = np.broadcast_to(y[:, None], codes.shape)
-    flat = labels.ravel() * v**s + codes.ravel()
-    return np.bincount(flat, minlength=n_c * v**s).reshape(n_c, v**s)
+    return joint_counts(codes, np.broadcast_to(y[:, None], codes.shape), n_c=n_c, n_keys=v**s)
 
 
 def centred_correlations(counts) -> np.ndarray:
@@ -59,13 +57,8 @@ def centred_correlations(counts) -> np.ndarray:
     A tuple never observed carries no information and gets the zero vector (uniform posterior).
     Works for integer counts and for population probabilities (uniform class prior).
     """
-    counts = np.asarray(counts, dtype=float)
-    n_c = counts.shape[0]
-    totals = counts.sum(axis=0)
-    seen = totals > 0
-    vectors = np.zeros((counts.shape[1], n_c))
-    vectors[seen] = n_c * (counts[:, seen] / totals[seen]).T - 1.0
-    return vectors
+    posterior = class_posterior(np.asarray(counts, dtype=float))
+    return np.where(posterior.mask, 0.0, posterior.shape[0] * posterior.data - 1.0).T
 
 
 def population_tuple_probs(grammar: Grammar, patch: int | None = None) -> np.ndarray:
@@ -83,8 +76,16 @@ def lowest_level_synonyms(grammar: Grammar) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ----- clustering and its scores ----------------------------------------------------------------
-def kmeans_labels(vectors, n_clusters: int, random_state: int) -> np.ndarray:
-    """k-means (scikit-learn, 10 restarts, explicit ``random_state``) cluster labels of the rows.
+def _sklearn_seed(seed) -> int:
+    """An int random_state for scikit-learn: the int seed itself, or one draw from a Generator."""
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(2**31))
+    return check_int("seed", seed, minimum=0)
+
+
+def kmeans_labels(vectors, n_clusters: int, random_state) -> np.ndarray:
+    """k-means (scikit-learn, 10 restarts) cluster labels of the rows; ``random_state``: an int seed or
+    a numpy Generator (one int drawn from it).
 
     Raises ValueError if there are fewer rows than clusters; identical rows (e.g. unseen tuples) are
     allowed, and scikit-learn's warning about fewer distinct points than clusters is silenced. Runs on
@@ -95,7 +96,7 @@ def kmeans_labels(vectors, n_clusters: int, random_state: int) -> np.ndarray:
     n_clusters = check_int("n_clusters", n_clusters)
     if vectors.shape[0] < n_clusters:
         raise ValueError(f"cannot form n_clusters = {n_clusters} clusters from {vectors.shape[0]} vectors")
-    kmeans = KMeans(n_clusters=n_clusters, n_init=10, random_state=check_int("random_state", random_state, 0))
+    kmeans = KMeans(n_clusters=n_clusters, n_init=10, random_state=_sklearn_seed(random_state))
     with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="openmp"):
         warnings.simplefilter("ignore", ConvergenceWarning)
         return kmeans.fit_predict(vectors)
@@ -178,7 +179,7 @@ def clustering_error_curve(grammar: Grammar, P_values, seed, patch: int | None =
     """
     P_values = np.asarray([check_int("P", P) for P in P_values])
     x, y = grammar.sample(int(P_values.max()), seed)
-    counts = [tuple_class_counts(x[:P], y[:P], grammar.n_c, grammar.v, grammar.s, patch) for P in P_values]
+    counts = [tuple_class_counts(x[:P], y[:P], v=grammar.v, n_c=grammar.n_c, s=grammar.s, patch=patch) for P in P_values]
     return np.array([[cluster_synonyms(grammar, c, random_state, method).error for c in counts] for method in methods])
 
 
@@ -203,7 +204,7 @@ class PowerLawFit:
         return float(self.exponents[0])
 
 
-def fit_crossing_power_law(sweeps, scales, threshold: float, n_boot: int = 1000, seed=0) -> PowerLawFit:
+def fit_crossing_power_law(sweeps, scales, threshold: float, n_boot: int = 1000, *, seed) -> PowerLawFit:
     """Fit the crossing points of several settings as a power law of their predicted scales.
 
     ``sweeps``: one pair (P_values (n_P,), errors (n_seeds, n_P)) per setting (rows: independent

@@ -22,7 +22,7 @@ import numpy as np
 
 from rhm_theory.synonyms.clustering import centred_correlations, kmeans_labels, tuple_class_counts
 from rhm_theory.core.rules import tuples_to_codes
-from rhm_theory.core.validation import check_int
+from rhm_theory.core.validation import as_generator, check_int
 
 UNKNOWN = -1
 
@@ -60,10 +60,10 @@ def reduce_patches(symbols, table, v: int, s: int) -> np.ndarray:
     return np.where(unknown, UNKNOWN, table[codes])
 
 
-def fit_layerwise(x, y, n_c: int, v: int, s: int, random_state: int = 0) -> LayerwiseClassifier:
+def fit_layerwise(x, y, *, v: int, n_c: int, s: int, seed) -> LayerwiseClassifier:
     """Fit the layer-wise algorithm (module docstring) on x (P, s**L) tokens in range(v), y (P,).
 
-    k-means at each level uses ``random_state``. Cost: L - 1 k-means runs on at most v**s points.
+    k-means at each level uses ``seed`` (int, or Generator: one draw per level). Cost: L - 1 k-means runs on at most v**s points.
     """
     x, y = np.asarray(x, dtype=np.int64), np.asarray(y, dtype=np.int64)
     n_c, v, s = check_int("n_c", n_c), check_int("v", v), check_int("s", s, minimum=2)
@@ -76,25 +76,27 @@ def fit_layerwise(x, y, n_c: int, v: int, s: int, random_state: int = 0) -> Laye
         raise ValueError(f"the input length d = {x.shape[1]} is not a power of s = {s}")
     symbols, cluster_maps = x, []
     for _ in range(L - 1):
-        counts = tuple_class_counts(symbols, y, n_c, v, s)
+        counts = tuple_class_counts(symbols, y, v=v, n_c=n_c, s=s)
         observed = np.flatnonzero(counts.sum(axis=0))
         table = np.full(v**s, UNKNOWN, dtype=np.int64)
-        table[observed] = kmeans_labels(centred_correlations(counts)[observed], min(v, observed.size), random_state)
+        table[observed] = kmeans_labels(centred_correlations(counts)[observed], min(v, observed.size), seed)
         cluster_maps.append(table)
         symbols = reduce_patches(symbols, table, v, s)
-    counts = tuple_class_counts(symbols, y, n_c, v, s)
+    counts = tuple_class_counts(symbols, y, v=v, n_c=n_c, s=s)
     top_classes = np.where(counts.sum(axis=0) > 0, counts.argmax(axis=0), UNKNOWN)
     fallback = int(np.bincount(y, minlength=n_c).argmax())
     return LayerwiseClassifier(v, s, cluster_maps, top_classes, fallback)
 
 
-def layerwise_error_curve(grammar, P_values, P_test: int, seed, random_state: int = 0) -> np.ndarray:
+def layerwise_error_curve(grammar, P_values, P_test: int, seed) -> np.ndarray:
     """Test error (len(P_values),) of the layer-wise algorithm trained on nested sets of sizes P_values,
-    all disjoint from one test set of P_test data (drawn together from ``seed``)."""
+    all disjoint from one test set of P_test data (drawn together from ``seed``, int or Generator,
+    then the k-means seeds)."""
     P_values = [check_int("P", P) for P in P_values]
-    (x, y), (x_test, y_test) = grammar.sample_train_test(max(P_values), check_int("P_test", P_test), seed)
+    rng = as_generator(seed)
+    (x, y), (x_test, y_test) = grammar.sample_train_test(max(P_values), check_int("P_test", P_test), rng)
     errors = []
     for P in P_values:
-        classifier = fit_layerwise(x[:P], y[:P], grammar.n_c, grammar.v, grammar.s, random_state)
+        classifier = fit_layerwise(x[:P], y[:P], v=grammar.v, n_c=grammar.n_c, s=grammar.s, seed=rng)
         errors.append(float(np.mean(classifier.predict(x_test) != y_test)))
     return np.array(errors)

@@ -130,7 +130,7 @@ def one_step_curves(grammar: Grammar, P_values, seed, width: int = 512, lr: floa
     codes, owners = lowest_level_synonyms(grammar)
     sensitivity, rank = [], []
     for P in P_values:
-        counts = tuple_class_counts(x[:P], y[:P], grammar.n_c, grammar.v, grammar.s, patch)
+        counts = tuple_class_counts(x[:P], y[:P], v=grammar.v, n_c=grammar.n_c, s=grammar.s, patch=patch)
         hidden = one_step(net, counts, lr)[0][:, codes]
         sensitivity.append(synonym_sensitivity(hidden, owners))
         rank.append(effective_rank(hidden))

@@ -20,7 +20,6 @@ import numpy as np
 
 from rhm_theory.core.sampling import check_tokens
 from rhm_theory.core.grammar import Grammar
-from rhm_theory.core.rules import tuples_to_codes
 from rhm_theory.core.validation import as_generator
 
 _CHUNK_ELEMENTS = 2**22  # gathered message entries per chunk of rows (bounds the working memory)
@@ -45,7 +44,7 @@ def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + (b.shape[-1],))
 
 
-def _normalise(messages: np.ndarray, log_scale: np.ndarray) -> np.ndarray:
+def normalise(messages: np.ndarray, log_scale: np.ndarray) -> np.ndarray:
     """Scale each message (last axis) to sum 1, adding log(sum) to log_scale (P,); zero stays zero."""
     total = _matmul(messages, np.ones((messages.shape[-1], 1)))[..., 0]  # a matmul: faster than sum() over a short axis
     log_scale += np.log(np.where(total > 0, total, 1.0)).sum(axis=-1)
@@ -63,40 +62,36 @@ def _upward(grammar: Grammar, leaves: np.ndarray, clean: bool, keep: bool = Fals
     log_scale = np.zeros(P)
     k_first = grammar.L - 1
     if clean:  # one-hot leaves: the bottom message is 1/m on the unique owner of the patch, else 0
-        sorted_codes, production = grammar.tuple_lookup[k_first]
-        codes = tuples_to_codes(leaves.reshape(P, grammar.d // s, s), grammar.v)
-        where = np.searchsorted(sorted_codes, codes).clip(max=sorted_codes.size - 1)
-        found = sorted_codes[where] == codes
-        owners = grammar.owners(k_first)
-        messages = np.zeros((P, codes.shape[1], owners))
+        production, found = grammar.find_productions(k_first, leaves.reshape(P, grammar.d // s, s))
+        messages = np.zeros((P, found.shape[1], grammar.owners(k_first)))
         rows, patches = np.nonzero(found)
-        messages[rows, patches, production[where[found]] // m] = 1.0
-        log_scale -= np.log(m) * codes.shape[1]
+        messages[rows, patches, production[found] // m] = 1.0
+        log_scale -= np.log(m) * found.shape[1]
         log_scale[~found.all(axis=1)] = -np.inf
         levels = range(k_first - 1, -1, -1)
     else:
-        messages = _normalise(leaves, log_scale)
+        messages = normalise(leaves, log_scale)
         levels = range(k_first, -1, -1)
     kept = [messages]
     for k in levels:
         children = messages.reshape(P, messages.shape[1] // s, s, messages.shape[-1])
-        selections = _slot_selections(grammar, k)
+        selections = slot_selections(grammar, k)
         product = _matmul(children[:, :, 0, :], selections[0])  # (P, parents, owners * m)
         for slot in range(1, s):
             product *= _matmul(children[:, :, slot, :], selections[slot])
-        messages = _normalise(_matmul(product, _production_average(grammar.owners(k), m)), log_scale)
+        messages = normalise(_matmul(product, production_average(grammar.owners(k), m)), log_scale)
         kept.append(messages)
     return (kept if keep else messages[:, 0, :]), log_scale
 
 
 @lru_cache(maxsize=64)
-def _production_average(owners: int, m: int) -> np.ndarray:
+def production_average(owners: int, m: int) -> np.ndarray:
     """(owners * m, owners) matrix averaging the m production entries of each owner."""
     return np.kron(np.identity(owners), np.full((m, 1), 1.0 / m))
 
 
 @lru_cache(maxsize=16)
-def _slot_selections(grammar: Grammar, k: int) -> list[np.ndarray]:
+def slot_selections(grammar: Grammar, k: int) -> list[np.ndarray]:
     """0/1 matrices S_i (v, owners * m) with S_i[b, a*m + j] = 1 iff slot i of production j of a is b.
 
     ``u @ S_i`` gathers the child messages of every production by one matrix product (exact: 0/1).
@@ -128,12 +123,13 @@ def _run(grammar: Grammar, x) -> tuple[np.ndarray, np.ndarray]:
     return top, log_scale
 
 
-def _check_on_impossible(on_impossible: str) -> None:
+def check_on_impossible(on_impossible: str) -> None:
+    """Raise unless ``on_impossible`` is "raise" or "nan" (what to do with inputs of probability zero)."""
     if on_impossible not in ("raise", "nan"):
         raise ValueError(f"on_impossible must be 'raise' or 'nan', got {on_impossible!r}")
 
 
-def _impossible_rows(top: np.ndarray, log_scale: np.ndarray, on_impossible: str, offset: int = 0) -> np.ndarray:
+def impossible_rows(top: np.ndarray, log_scale: np.ndarray, on_impossible: str, offset: int = 0) -> np.ndarray:
     """Boolean (P,) of inputs of probability zero; raises for them (rows numbered from ``offset``)
     when ``on_impossible="raise"``."""
     impossible = ~np.isfinite(log_scale) | (top.sum(axis=1) == 0)
@@ -154,9 +150,9 @@ def posterior(grammar: Grammar, x, on_impossible: str = "raise") -> np.ndarray:
     (default) raises ValueError naming them, ``"nan"`` returns NaN rows for them.
     Cost: O(P * d * max(n_c, v) * m * s / (s - 1)).
     """
-    _check_on_impossible(on_impossible)
+    check_on_impossible(on_impossible)
     top, log_scale = _run(grammar, x)
-    top[_impossible_rows(top, log_scale, on_impossible)] = np.nan
+    top[impossible_rows(top, log_scale, on_impossible)] = np.nan
     return top
 
 
@@ -206,7 +202,7 @@ def _downward(grammar: Grammar, upward: list[np.ndarray]) -> list[np.ndarray]:
     outside[L] = np.full_like(upward[L], 1.0 / grammar.n_c)
     for i in range(L - 1, -1, -1):
         k = L - 1 - i  # rules[k] produces the level-i nodes from the level-(i + 1) ones
-        selections = _slot_selections(grammar, k)
+        selections = slot_selections(grammar, k)
         parents = outside[i + 1]
         P, n_parents, _ = parents.shape
         children = upward[i].reshape(P, n_parents, s, -1)
@@ -226,11 +222,11 @@ def _downward(grammar: Grammar, upward: list[np.ndarray]) -> list[np.ndarray]:
 
 def _both_passes(grammar: Grammar, x, on_impossible: str):
     """Yield (rows, upward, outside, impossible) per chunk of rows: the messages of both passes."""
-    _check_on_impossible(on_impossible)
+    check_on_impossible(on_impossible)
     leaves, clean = _leaf_messages(grammar, x)
     for rows in _chunks(grammar, leaves.shape[0]):
         upward, log_scale = _upward(grammar, _likelihood_chunk(grammar, leaves, clean, rows), False, keep=True)
-        impossible = _impossible_rows(upward[-1][:, 0, :], log_scale, on_impossible, offset=rows.start)
+        impossible = impossible_rows(upward[-1][:, 0, :], log_scale, on_impossible, offset=rows.start)
         yield rows, upward, _downward(grammar, upward), impossible
 
 
@@ -288,7 +284,7 @@ def sample_posterior(grammar: Grammar, x, seed) -> tuple[np.ndarray, np.ndarray]
     labels = np.empty(P, dtype=np.int64)
     for rows in _chunks(grammar, P):
         upward, log_scale = _upward(grammar, _likelihood_chunk(grammar, leaves, clean, rows), False, keep=True)
-        _impossible_rows(upward[-1][:, 0, :], log_scale, "raise", offset=rows.start)
+        impossible_rows(upward[-1][:, 0, :], log_scale, "raise", offset=rows.start)
         symbols = _draw(upward[L][:, 0, :], rng)[:, None]  # (chunk, 1)
         labels[rows] = symbols[:, 0]
         for i in range(L - 1, -1, -1):

@@ -26,7 +26,7 @@ import numpy as np
 
 from rhm_theory.theory.exact import class_token_probs, class_tuple_probs
 from rhm_theory.core.grammar import Grammar
-from rhm_theory.core.rules import codes_to_tuples
+from rhm_theory.core.rules import codes_to_tuples, path_slots
 from rhm_theory.core.validation import as_generator, check_int, check_params
 
 MAX_DRAWS_PER_LEVEL = 10**5
@@ -103,11 +103,6 @@ def group_by_slot_counts(draws: np.ndarray, v: int, slot: int) -> tuple[np.ndarr
     counts = (draws[..., slot, None] == np.arange(v)).sum(axis=2).reshape(len(draws), -1)
     _, first, multiplicity = np.unique(counts, axis=0, return_index=True, return_counts=True)
     return draws[first], multiplicity
-
-
-def path_slots(index: int, s: int, n_digits: int) -> list[int]:
-    """Base-s digits of ``index`` (n_digits of them, most significant first): slot per level."""
-    return [(index // s ** (n_digits - 1 - k)) % s for k in range(n_digits)]
 
 
 def exact_ensemble_average(v, n_c, m, s, L, position: int = 0, tuples: bool = False, reduce: bool = True) -> dict:

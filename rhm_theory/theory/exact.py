@@ -17,8 +17,8 @@ from fractions import Fraction
 import numpy as np
 
 from rhm_theory.core.grammar import Grammar
-from rhm_theory.core.rules import tuples_to_codes
-from rhm_theory.core.validation import check_int
+from rhm_theory.core.rules import path_slots, tuples_to_codes
+from rhm_theory.core.validation import check_int, check_symbols
 
 DENSE_TUPLE_LIMIT = 2**26  # n_c * v**s entries of a dense tuple table
 
@@ -43,12 +43,6 @@ def _check_level_position(grammar: Grammar, level, position) -> tuple[int, int]:
     return level, position
 
 
-def _path(grammar: Grammar, level: int, position: int) -> list[int]:
-    """Slots from the root down to ``position`` at ``level`` (one per rules level 0..L-level)."""
-    depth = grammar.L - level + 1
-    return [(position // grammar.s ** (depth - 1 - k)) % grammar.s for k in range(depth)]
-
-
 def _to_fractions(counts: np.ndarray, denominator: int) -> np.ndarray:
     out = np.empty(counts.shape, dtype=object)
     for index, c in np.ndenumerate(counts):
@@ -62,7 +56,7 @@ def class_token_probs(grammar: Grammar, position, level=1, exact: bool = False) 
     Cost: (L - level + 1) products of (n_c, v) by (v, v) matrices.
     """
     level, position = _check_level_position(grammar, level, position)
-    path = _path(grammar, level, position)
+    path = path_slots(position, grammar.s, grammar.L - level + 1)  # one slot per rules level 0..L-level
     if exact:  # integer counts, divided once by m**depth
         counts = np.identity(grammar.n_c, dtype=object)
         for k, slot in enumerate(path):
@@ -133,8 +127,9 @@ def class_tuple_probs(grammar: Grammar, patch, exact: bool = False) -> np.ndarra
     return dense
 
 
-def _posterior_over_classes(joint: np.ndarray, exact: bool) -> np.ma.MaskedArray:
-    """Column-normalise P(mu | alpha) (uniform classes) into P(alpha | mu), masking columns of zeros."""
+def class_posterior(joint: np.ndarray, exact: bool = False) -> np.ma.MaskedArray:
+    """Column-normalise joint weights (n_c, K) of (class, key) -- P(key | class) under uniform classes,
+    or counts -- into P(class | key) (n_c, K), masking columns of zeros. ``exact``: Fraction entries."""
     total = joint.sum(axis=0)
     never = np.array([t == 0 for t in total], dtype=bool)
     if exact:
@@ -153,54 +148,52 @@ def correlations(grammar: Grammar, position, level=1, exact: bool = False) -> np
     A masked array: columns of tokens that never occur at that position are masked (their data
     are 0, not NaN). Classes are uniform, so f = p(mu|alpha) / sum_beta p(mu|beta).
     """
-    return _posterior_over_classes(class_token_probs(grammar, position, level, exact), exact)
+    return class_posterior(class_token_probs(grammar, position, level, exact), exact)
 
 
 def tuple_correlations(grammar: Grammar, patch, exact: bool = False) -> np.ma.MaskedArray:
     """P(class | input patch = tuple mu), masked array (n_c, v**s); synonyms share one column."""
-    return _posterior_over_classes(class_tuple_probs(grammar, patch, exact), exact)
+    return class_posterior(class_tuple_probs(grammar, patch, exact), exact)
 
 
 # ----- empirical estimates from a sample (x, y) -----------------------------------------------------
-def _joint_counts(keys: np.ndarray, y: np.ndarray, n_c: int, n_keys: int) -> np.ndarray:
-    y = np.asarray(y, dtype=np.int64)
+def joint_counts(keys: np.ndarray, y: np.ndarray, *, n_c: int, n_keys: int) -> np.ndarray:
+    """Counts (n_c, n_keys) of (label, key) pairs; keys and labels y of one shape (any), keys in
+    range(n_keys), labels in range(n_c)."""
+    y = np.asarray(y)
     if y.shape != keys.shape:
         raise ValueError(f"labels have shape {y.shape}, expected {keys.shape}")
-    if y.size and (y.min() < 0 or y.max() >= n_c):
-        raise ValueError(f"labels must be in range(n_c={n_c}), got values in [{y.min()}, {y.max()}]")
-    return np.bincount(y * n_keys + keys, minlength=n_c * n_keys).reshape(n_c, n_keys)
+    y = check_symbols("labels", y, n_c, f"n_c={n_c}")
+    return np.bincount((y * n_keys + keys).ravel(), minlength=n_c * n_keys).reshape(n_c, n_keys)
 
 
 def _column(x, position: int, v: int) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim != 2 or not 0 <= position < x.shape[1]:
         raise ValueError(f"position {position} is not a column of tokens of shape {x.shape}")
-    column = x[:, position].astype(np.int64)
-    if column.size and (column.min() < 0 or column.max() >= v):
-        raise ValueError(f"tokens must be in range(v={v})")
-    return column
+    return check_symbols("tokens", x[:, position], v, f"v={v}")
 
 
-def empirical_class_token_probs(x, y, n_c: int, v: int, position: int) -> np.ma.MaskedArray:
+def empirical_class_token_probs(x, y, *, v: int, n_c: int, position: int) -> np.ma.MaskedArray:
     """Frequency estimate of P(x_position = mu | class alpha), (n_c, v); rows of absent classes masked."""
-    counts = _joint_counts(_column(x, position, v), y, n_c, v)
+    counts = joint_counts(_column(x, position, v), y, n_c=n_c, n_keys=v)
     per_class = counts.sum(axis=1, keepdims=True)
     absent = per_class == 0
     probs = np.divide(counts, per_class, out=np.zeros(counts.shape), where=~absent)
     return np.ma.masked_array(probs, mask=np.broadcast_to(absent, counts.shape).copy())
 
 
-def empirical_correlations(x, y, n_c: int, v: int, position: int) -> np.ma.MaskedArray:
+def empirical_correlations(x, y, *, v: int, n_c: int, position: int) -> np.ma.MaskedArray:
     """Estimate of f(alpha | mu) = N(alpha, mu) / N(mu) from a sample, (n_c, v); unseen tokens masked."""
-    counts = _joint_counts(_column(x, position, v), y, n_c, v).astype(float)
-    return _posterior_over_classes(counts, exact=False)
+    counts = joint_counts(_column(x, position, v), y, n_c=n_c, n_keys=v).astype(float)
+    return class_posterior(counts, exact=False)
 
 
-def empirical_tuple_correlations(x, y, n_c: int, v: int, s: int, patch: int) -> np.ma.MaskedArray:
+def empirical_tuple_correlations(x, y, *, v: int, n_c: int, s: int, patch: int) -> np.ma.MaskedArray:
     """Estimate of P(class | patch = tuple mu) from a sample, (n_c, v**s); unseen tuples masked."""
     x = np.asarray(x)
     if x.ndim != 2 or not 0 <= patch < x.shape[1] // s:
         raise ValueError(f"patch {patch} is not a patch of tokens of shape {x.shape} with s={s}")
     codes = tuples_to_codes(x[:, patch * s : (patch + 1) * s], v)
-    counts = _joint_counts(codes, y, n_c, v**s).astype(float)
-    return _posterior_over_classes(counts, exact=False)
+    counts = joint_counts(codes, y, n_c=n_c, n_keys=v**s).astype(float)
+    return class_posterior(counts, exact=False)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 from rhm_theory.core.grammar import Grammar
-from rhm_theory.core.rules import tuples_to_codes
 from rhm_theory.core.sampling import check_tokens
 
 
@@ -24,13 +23,10 @@ def parsed_levels(grammar: Grammar, x) -> np.ndarray:
     alive = np.ones(P, dtype=bool)
     symbols = x
     for level, k in enumerate(range(grammar.L - 1, -1, -1), start=2):
-        sorted_codes, production = grammar.tuple_lookup[k]
-        codes = tuples_to_codes(symbols.reshape(P, symbols.shape[1] // s, s), grammar.v)
-        where = np.searchsorted(sorted_codes, codes).clip(max=sorted_codes.size - 1)
-        valid = (sorted_codes[where] == codes).all(axis=1)
-        alive &= valid
+        production, found = grammar.find_productions(k, symbols.reshape(P, symbols.shape[1] // s, s))
+        alive &= found.all(axis=1)
         reached[alive] = level
-        symbols = np.where(alive[:, None], production[where] // grammar.m, 0)
+        symbols = np.where(alive[:, None], production // grammar.m, 0)
     return reached
 
 
@@ -52,7 +48,6 @@ def level_symbols(grammar: Grammar, x) -> list[np.ndarray]:
         raise ValueError(f"{bad.size} of {x.shape[0]} strings are not data of this grammar (rows {bad[:5].tolist()}...)")
     levels = [x]
     for k in range(grammar.L - 1, -1, -1):
-        sorted_codes, production = grammar.tuple_lookup[k]
-        codes = tuples_to_codes(levels[-1].reshape(x.shape[0], -1, grammar.s), grammar.v)
-        levels.append(production[np.searchsorted(sorted_codes, codes)] // grammar.m)
+        production, _ = grammar.find_productions(k, levels[-1].reshape(x.shape[0], -1, grammar.s))
+        levels.append(production // grammar.m)
     return levels

@@ -106,13 +106,13 @@ def _upward(model: SparseRHM, leaves: np.ndarray) -> tuple[np.ndarray, np.ndarra
     """Upward pass on a chunk of likelihoods (P, d, v+1): (class messages (P, n_c) normalised, log scale (P,))."""
     grammar, P, v, Q = model.grammar, leaves.shape[0], model.v, model.n_placements
     log_scale = np.zeros(P)
-    messages = bp._normalise(leaves, log_scale)
+    messages = bp.normalise(leaves, log_scale)
     others = np.ones((Q, model.patch), dtype=bool)  # positions a layout leaves empty
     np.put_along_axis(others, model.placements, False, axis=1)
     for k in range(model.L - 1, -1, -1):
         children = messages.reshape(P, -1, model.patch, messages.shape[-1])
         empty = children[..., v]  # (P, parents, patch)
-        selections = bp._slot_selections(grammar, k)
+        selections = bp.slot_selections(grammar, k)
         gathered = {}  # (position, slot) -> child messages of every production, (P, parents, owners * m)
         total = 0.0
         for layout, free in zip(model.placements, others):
@@ -122,10 +122,10 @@ def _upward(model: SparseRHM, leaves: np.ndarray) -> tuple[np.ndarray, np.ndarra
                     gathered[position, slot] = children[:, :, position, :v] @ selections[slot]
                 product = product * gathered[position, slot]
             total = total + product
-        informative = total @ bp._production_average(grammar.owners(k), model.m) / Q
+        informative = total @ bp.production_average(grammar.owners(k), model.m) / Q
         if k > 0:
             informative = np.concatenate([informative, np.prod(empty, axis=-1)[..., None]], axis=-1)
-        messages = bp._normalise(informative, log_scale)
+        messages = bp.normalise(informative, log_scale)
     return messages[:, 0, :], log_scale
 
 
@@ -147,9 +147,9 @@ def posterior(model: SparseRHM, x, on_impossible: str = "raise") -> np.ndarray:
     x: clean tokens (P, d) in range(v+1), or likelihoods (P, d, v+1) float (noisy or masked inputs).
     Inputs of probability zero: ``on_impossible="raise"`` (ValueError) or ``"nan"`` (NaN rows).
     """
-    bp._check_on_impossible(on_impossible)
+    bp.check_on_impossible(on_impossible)
     top, log_scale = _run(model, x)
-    impossible = bp._impossible_rows(top, log_scale, on_impossible)
+    impossible = bp.impossible_rows(top, log_scale, on_impossible)
     top[impossible] = np.nan
     return top / top.sum(axis=1, keepdims=True)
 

@@ -113,6 +113,6 @@ def expressions(variant: str) -> dict:
 
 def evaluate(v, n_c, m, s, L, s0, variant: str = "A", P=None) -> dict:
     """All quantities exactly at the given integers (sympy numbers; None where not derived)."""
-    params = symbolic._bindings((v, n_c, m, s, L), P)
+    params = symbolic.bind_parameters((v, n_c, m, s, L), P)
     params[globals()["s0"]] = sp.Integer(check_int("s0", s0, minimum=0))
     return {name: (None if expr is None else sp.simplify(expr.subs(params))) for name, expr in expressions(variant).items()}

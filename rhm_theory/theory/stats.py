@@ -15,8 +15,9 @@ import scipy.stats
 from rhm_theory.core.validation import as_generator, check_int
 
 
-def first_crossing(P_values, errors, threshold) -> tuple[float, str]:
-    """Where the error curve first goes below ``threshold``, interpolated linearly in log P.
+def first_crossing(P_values, errors, threshold, *, log_errors: bool = False) -> tuple[float, str]:
+    """Where the error curve first goes below ``threshold``, interpolated linearly in log P (and in
+    log error when ``log_errors``: a power-law curve, e.g. a noise variance ~ 1/P; errors > 0).
 
     P_values: increasing (n,); errors: (n,). Returns (P*, status): status "ok"; "below_grid" when the
     first point is already below (P* <= P_values[0], returned as P_values[0]); "above_grid" when no
@@ -31,6 +32,8 @@ def first_crossing(P_values, errors, threshold) -> tuple[float, str]:
     if i == 0:
         return float(P_values[0]), "below_grid"
     log_lo, log_hi = np.log(P_values[i - 1]), np.log(P_values[i])
+    if log_errors:
+        errors, threshold = np.log(errors), np.log(threshold)
     fraction = (errors[i - 1] - threshold) / (errors[i - 1] - errors[i])
     return float(np.exp(log_lo + fraction * (log_hi - log_lo))), "ok"
 
@@ -71,7 +74,7 @@ class PStarResult:
         }
 
 
-def estimate_pstar(P_values, seeds, errors, threshold, n_bootstrap=1000, confidence=0.95, seed=0) -> PStarResult:
+def estimate_pstar(P_values, seeds, errors, threshold, n_bootstrap=1000, confidence=0.95, *, seed) -> PStarResult:
     """P* from test errors (n_seeds, n_P) on the increasing grid ``P_values`` (module docstring)."""
     errors = np.asarray(errors, dtype=float)
     if errors.shape != (len(seeds), len(P_values)):

@@ -255,7 +255,7 @@ def _bound_value(name: str, value):
     return sp.Integer(check_int(name, int(value) if isinstance(value, sp.Integer) else value))
 
 
-def _bindings(params: tuple, sample_size=None) -> dict:
+def bind_parameters(params: tuple, sample_size=None) -> dict:
     """Map the symbols to the given values; integers are validated (feasibility, v >= 2, s >= 2, P >= 1)."""
     values = [_bound_value(name, value) for name, value in zip(("v", "n_c", "m", "s", "L"), params)]
     if all(value.is_Integer for value in values):
@@ -277,7 +277,7 @@ def quantity(name: str, v=v, n_c=n_c, m=m, s=s, L=L, P=None):
     """
     if name not in QUANTITIES:
         raise ValueError(f"unknown quantity {name!r}; expected one of {', '.join(QUANTITIES)}")
-    bindings = _bindings((v, n_c, m, s, L), P)
+    bindings = bind_parameters((v, n_c, m, s, L), P)
     if name == "P_c_over_nc_mL_limit":  # the limit v -> oo at the other given parameters
         vocabulary = PARAMETERS[0]  # the symbol v (the argument v shadows the module's name)
         bindings.pop(vocabulary)
