@@ -6,6 +6,7 @@ remote worker; the caller stores the rows (rhm_theory.runs.store).
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from rhm_theory.core.grammar import Grammar
 from rhm_theory.learning.config import TrainConfig
@@ -24,11 +25,36 @@ def run_one(spec: RunSpec, progress: bool = False) -> dict:
     (whole run) and, when asked, S_k{k}_l{l} for every hidden layer k and level l.
     """
     start = time.perf_counter()
+    run = prepare_run(spec, progress)
+    row = result_row(spec, run, train(run.grammar, run.train_set, run.test_set, run.config))
+    row["wall_seconds"] = time.perf_counter() - start
+    return row
+
+
+@dataclass
+class PreparedRun:
+    """What ``spec`` determines before training: derived seeds, grammar, data, training config."""
+
+    seeds: dict
+    grammar: Grammar
+    train_set: tuple
+    test_set: tuple
+    config: TrainConfig
+
+
+def prepare_run(spec: RunSpec, progress: bool = False) -> PreparedRun:
+    """The rules, training and test sets and training config of ``spec`` (from its derived seeds)."""
     seeds = derive_seeds(spec.seed)
     grammar = GRAMMARS[spec.rules](spec.v, spec.n_c, spec.m, spec.s, spec.L, seed=seeds["rules"])
     train_set, test_set = grammar.sample_train_test(spec.P, spec.P_test, seed=seeds["data"])
-    result = train(grammar, train_set, test_set, TrainConfig(**spec.settings(), seed=seeds["init"], progress=progress))
-    row = {"key": run_key(spec), **spec.row(), **{f"{role}_seed": value for role, value in seeds.items()}}
+    config = TrainConfig(**spec.settings(), seed=seeds["init"], progress=progress)
+    return PreparedRun(seeds, grammar, train_set, test_set, config)
+
+
+def result_row(spec: RunSpec, run: PreparedRun, result) -> dict:
+    """The row of a trained run (``result``: a TrainResult), without wall_seconds; measures S_{k,l}
+    on the trained network when the spec asks for it."""
+    row = {"key": run_key(spec), **spec.row(), **{f"{role}_seed": value for role, value in run.seeds.items()}}
     row.update(
         test_error=float(result.test_error),
         test_loss=float(result.test_loss),
@@ -39,9 +65,7 @@ def run_one(spec: RunSpec, progress: bool = False) -> dict:
         stop_reason=str(result.stop_reason),
     )
     if spec.sensitivity_samples:
-        S = synonymic_sensitivity(
-            result.model, grammar, test_set[0][: spec.sensitivity_samples], seed=seeds["exchange"], device=spec.device
-        )
+        S = synonymic_sensitivity(result.model, run.grammar, run.test_set[0][: spec.sensitivity_samples],
+                                  seed=run.seeds["exchange"], device=spec.device)
         row.update({f"S_k{k + 1}_l{l + 1}": float(S[k, l]) for k in range(S.shape[0]) for l in range(S.shape[1])})
-    row["wall_seconds"] = time.perf_counter() - start
     return row
