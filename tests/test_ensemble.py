@@ -31,6 +31,7 @@ def assert_same_runs(ensemble, separate):
         assert a.train_loss == pytest.approx(b.train_loss, rel=1e-5)
         assert a.final_lr == pytest.approx(b.final_lr, rel=1e-12)
         assert a.test_error == b.test_error
+        assert a.test_loss == pytest.approx(b.test_loss, rel=1e-4)
         for p, q in zip(a.model.parameters(), b.model.parameters(), strict=True):
             torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
 

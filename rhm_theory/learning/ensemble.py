@@ -31,6 +31,7 @@ from rhm_theory.learning.models import FullyConnectedNet, HierarchicalNet, RHMNe
 from rhm_theory.learning.config import TrainConfig, TrainSettings
 from rhm_theory.learning.training import (
     channels,
+    cross_entropy,
     TrainResult,
     data_to_device,
     early_stop,
@@ -124,6 +125,8 @@ def train_ensemble(
         raise ValueError("seeds is empty: an ensemble needs at least one member")
     if config.task != "class":
         raise ValueError(f"task {config.task!r} cannot train as an ensemble: only task 'class' can")
+    if config.task != "class":
+        raise ValueError(f"task {config.task!r} cannot train as an ensemble: only the class task (use train())")
     if config.model not in ENSEMBLE_MODELS:
         raise ValueError(f"model {config.model!r} cannot train as an ensemble: expected one of {', '.join(ENSEMBLE_MODELS)}")
     grammars = list(grammars) if isinstance(grammars, (list, tuple)) else [grammars] * K
@@ -190,6 +193,7 @@ def train_ensemble(
                 stopped.append(i)
                 results[k] = TrainResult(
                     test_error=error_rate(net.copy_member(i, models[k]), *test_data[k], v),
+                    test_loss=cross_entropy(models[k], *test_data[k], v),
                     train_loss=train_losses[i],
                     epochs=epochs,
                     steps=steps,

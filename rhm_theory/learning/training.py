@@ -46,7 +46,7 @@ class TrainResult:
     stop_reason: str
     final_lr: float
     model: torch.nn.Module
-    test_loss: float | None = None  # mean test cross-entropy (nats); None where not measured (stacked ensembles)
+    test_loss: float | None = None  # mean test cross-entropy (nats)
 
 
 def train(grammar: Grammar, train, test, config: TrainConfig) -> TrainResult:
