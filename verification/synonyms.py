@@ -108,7 +108,7 @@ def check_exact_clustering(settings) -> Check:
         if len({tuple(np.round(vectors[owners == a][0], 12)) for a in range(grammar.v)}) < grammar.v:
             continue  # two parents share a correlation vector: not separable
         distinct_total += 1
-        perfect += cluster_synonyms(grammar, probs, random_state=seed).error == 0.0
+        perfect += cluster_synonyms(grammar, probs, seed=seed).error == 0.0
     return Check(
         "exact correlations: clustering error 0 on every grammar with distinct synonym vectors",
         distinct_total > 0 and perfect == distinct_total,

@@ -83,9 +83,9 @@ def _sklearn_seed(seed) -> int:
     return check_int("seed", seed, minimum=0)
 
 
-def kmeans_labels(vectors, n_clusters: int, random_state) -> np.ndarray:
-    """k-means (scikit-learn, 10 restarts) cluster labels of the rows; ``random_state``: an int seed or
-    a numpy Generator (one int drawn from it).
+def kmeans_labels(vectors, n_clusters: int, seed) -> np.ndarray:
+    """k-means (scikit-learn, 10 restarts) cluster labels of the rows; ``seed``: an int or a numpy
+    Generator (one int drawn from it for scikit-learn).
 
     Raises ValueError if there are fewer rows than clusters; identical rows (e.g. unseen tuples) are
     allowed, and scikit-learn's warning about fewer distinct points than clusters is silenced. Runs on
@@ -96,7 +96,7 @@ def kmeans_labels(vectors, n_clusters: int, random_state) -> np.ndarray:
     n_clusters = check_int("n_clusters", n_clusters)
     if vectors.shape[0] < n_clusters:
         raise ValueError(f"cannot form n_clusters = {n_clusters} clusters from {vectors.shape[0]} vectors")
-    kmeans = KMeans(n_clusters=n_clusters, n_init=10, random_state=_sklearn_seed(random_state))
+    kmeans = KMeans(n_clusters=n_clusters, n_init=10, random_state=_sklearn_seed(seed))
     with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="openmp"):
         warnings.simplefilter("ignore", ConvergenceWarning)
         return kmeans.fit_predict(vectors)
@@ -153,9 +153,10 @@ def debiased_embedding(vectors, rank: int) -> np.ndarray:
     return vectors_[:, top] * np.sqrt(np.clip(values[top], 0.0, None))
 
 
-def cluster_synonyms(grammar: Grammar, counts, random_state: int = 0, method: str = "kmeans") -> ClusteringScore:
+def cluster_synonyms(grammar: Grammar, counts, seed, method: str = "kmeans") -> ClusteringScore:
     """Cluster the grammar's lowest-level tuples by their correlation vectors from ``counts``
     (n_c, v**s: empirical counts or population probabilities) into v groups and score them.
+    ``seed`` (int or Generator) seeds k-means.
 
     ``method``: "kmeans" (k-means on the vectors) or "debiased" (k-means on the
     :func:`debiased_embedding` of rank min(v, n_c - 1), the rank of the noise-free vectors).
@@ -166,21 +167,23 @@ def cluster_synonyms(grammar: Grammar, counts, random_state: int = 0, method: st
     vectors = centred_correlations(counts)[codes]
     if method == "debiased":
         vectors = debiased_embedding(vectors, min(grammar.v, grammar.n_c - 1))
-    return score_clustering(owners, kmeans_labels(vectors, len(np.unique(owners)), random_state))
+    return score_clustering(owners, kmeans_labels(vectors, len(np.unique(owners)), seed))
 
 
 # ----- P sweep, P_cluster and the scaling fit ---------------------------------------------------
-def clustering_error_curve(grammar: Grammar, P_values, seed, patch: int | None = 0, random_state: int = 0,
-                           methods=("kmeans",)) -> np.ndarray:
+def clustering_error_curve(grammar: Grammar, P_values, seed, patch: int | None = 0, methods=("kmeans",)) -> np.ndarray:
     """Clustering errors 1 - ARI (len(methods), len(P_values)) on nested training sets of the given sizes.
 
-    One sample of max(P_values) distinct data is drawn from ``seed``; size P uses its first P data
-    (a uniform P-subset, since the sample is in random order); every method sees the same data.
+    ``seed`` (int or Generator) draws one sample of max(P_values) distinct data, then the k-means
+    seed; size P uses the sample's first P data (a uniform P-subset, since the sample is in random
+    order); every method and size uses the same k-means seed.
     """
     P_values = np.asarray([check_int("P", P) for P in P_values])
-    x, y = grammar.sample(int(P_values.max()), seed)
+    rng = as_generator(seed)
+    x, y = grammar.sample(int(P_values.max()), rng)
+    kmeans_seed = int(rng.integers(2**31))
     counts = [tuple_class_counts(x[:P], y[:P], v=grammar.v, n_c=grammar.n_c, s=grammar.s, patch=patch) for P in P_values]
-    return np.array([[cluster_synonyms(grammar, c, random_state, method).error for c in counts] for method in methods])
+    return np.array([[cluster_synonyms(grammar, c, kmeans_seed, method).error for c in counts] for method in methods])
 
 
 @dataclass(frozen=True)
