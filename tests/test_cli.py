@@ -47,5 +47,5 @@ def test_verify_runs_scripts_writes_report_and_fails_on_failure(tmp_path, capsys
     assert "PASS  one plus one" in capsys.readouterr().out
     assert "1 of 1 checks passed" in (out / "report.md").read_text()
     (checks / "broken.py").write_text("def run(out_dir, quick=True):\n    raise RuntimeError('boom')\n")
-    assert main(["verify", "--checks", str(checks), "--out", str(out)]) == 1
+    assert main(["verify", "--checks", str(checks), "--out", str(out), "--force"]) == 1
     assert "FAIL  broken ran: RuntimeError: boom" in capsys.readouterr().out

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import sqlite3
 import sys
 from dataclasses import fields
+from pathlib import Path
 
 from rhm_theory.learning.config import CHOICES, field_kinds
 from rhm_theory.runs.spec import SETTING_FIELDS, RunSpec
@@ -48,6 +51,46 @@ def run_settings(args: argparse.Namespace) -> dict:
     return {name: getattr(args, name) for name in SETTING_FIELDS}
 
 
+def add_force_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--force", action="store_true", help="overwrite existing outputs (default: refuse)")
+
+
+def output_file(path, force: bool) -> Path:
+    """``path`` as an output file name, checked before anything is computed: its folder exists, it is
+    not a folder, and it does not exist yet unless ``force``."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"output {path} is a folder: give a file name")
+    if not path.parent.is_dir():
+        raise ValueError(f"output {path}: the folder {path.parent} does not exist (or is not a folder)")
+    if path.exists() and not force:
+        raise ValueError(f"output {path} exists: pass --force to overwrite it")
+    return path
+
+
+def output_folder(path, force: bool) -> Path:
+    """``path`` as an output folder (created later with its parents): not a file, no file among its
+    parents, and empty unless ``force``."""
+    path = Path(path)
+    for folder in (path, *path.parents):
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"output folder {path}: {folder} is a file, not a folder")
+    if path.is_dir() and any(path.iterdir()) and not force:
+        raise ValueError(f"output folder {path} is not empty: pass --force to overwrite the files in it")
+    return path
+
+
+def print_json(value) -> None:
+    """Print ``value`` as one line of strict JSON (no NaN); exact integers of any size (the sizes of a
+    grammar are bounded by rhm_theory.core.validation.check_size, so their digits are too)."""
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        print(json.dumps(value, allow_nan=False))
+    finally:
+        sys.set_int_max_str_digits(limit)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rhm", description="Random Hierarchy Model: data, exact theory, experiments")
     subparsers = parser.add_subparsers(dest="command", required=True)
@@ -57,12 +100,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one sub-command. Bad input (ValueError), file-system and results-file errors print one line
+    naming the problem and exit 2; Ctrl-C prints one line and exits 130 (finished runs stay stored)."""
+    command = "rhm"
     try:
+        args = build_parser().parse_args(argv)
+        command = f"rhm {args.command}"
         return int(args.func(args) or 0)
-    except ValueError as error:  # bad input: one clear line, no traceback
-        print(f"rhm {args.command}: error: {error}", file=sys.stderr)
+    except KeyboardInterrupt as error:
+        detail = f": {error}" if str(error) else " by Ctrl-C (runs in flight abandoned; finished runs are stored)"
+        print(f"{command}: interrupted{detail}", file=sys.stderr)
+        return 130
+    except (ValueError, OSError, sqlite3.Error) as error:  # bad input: one clear line, no traceback
+        print(f"{command}: error: {_one_line(error)}", file=sys.stderr)
         return 2
+
+
+def _one_line(error: Exception) -> str:
+    if isinstance(error, OSError) and error.strerror and error.filename is not None:
+        text = f"{error.filename}: {error.strerror}"
+    else:
+        text = str(error) or type(error).__name__
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":

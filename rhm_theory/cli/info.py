@@ -1,12 +1,19 @@
-"""``rhm info``: parameters, d, p_max (exact integer) and feasibility of a grammar setting."""
+"""``rhm info``: parameters, d, p_max (exact integer) and feasibility of a grammar setting.
+
+Text output prints p_max in full up to 60 digits, else in scientific form; ``--json`` prints it as an
+exact JSON integer. Settings beyond the size bounds of rhm_theory.core.validation.check_size are
+reported infeasible, with the sizes that are too large to compute given as null.
+"""
 
 from __future__ import annotations
 
-import json
+import math
 
 from rhm_theory.core.rules import n_nodes as count_nodes, n_placements, sparse_p_max
-from rhm_theory.core.validation import check_int, check_params
-from . import add_grammar_args, add_sparse_args
+from rhm_theory.core.validation import MAX_D, MAX_P_MAX_BITS, check_int, check_params, readable_number
+from . import add_grammar_args, add_sparse_args, print_json
+
+_CHEAP_BITS = 4096  # d and n_nodes are computed exactly when d has at most this many bits
 
 
 def describe(v, n_c, m, s, L, s0=0, variant="A") -> dict:
@@ -16,16 +23,21 @@ def describe(v, n_c, m, s, L, s0=0, variant="A") -> dict:
     """
     v, n_c, m, s, L = (check_int(k, x) for k, x in zip(("v", "n_c", "m", "s", "L"), (v, n_c, m, s, L)))
     s0 = check_int("s0", s0, minimum=0)
-    n_nodes = count_nodes(s, L)
     try:
         check_params(v, n_c, m, s, L)
         feasible, reason = True, ""
     except ValueError as error:
         feasible, reason = False, str(error)
+    patch = s * (s0 + 1)
+    cheap = patch <= MAX_D and L * math.log2(patch) <= _CHEAP_BITS
+    n_nodes = count_nodes(s, L) if cheap else None
+    placements = n_placements(s, s0, variant) if cheap else None
+    small_p_max = cheap and math.log2(n_c) + n_nodes * math.log2(m * placements) <= MAX_P_MAX_BITS
     return {
         "v": v, "n_c": n_c, "m": m, "s": s, "L": L,
-        "s0": s0, "variant": variant, "n_placements": n_placements(s, s0, variant),
-        "d": (s * (s0 + 1)) ** L, "n_nodes": n_nodes, "p_max": sparse_p_max(n_c, m, s, L, s0, variant),
+        "s0": s0, "variant": variant, "n_placements": placements,
+        "d": (s * (s0 + 1)) ** L if cheap else None, "n_nodes": n_nodes,
+        "p_max": sparse_p_max(n_c, m, s, L, s0, variant) if small_p_max else None,
         "feasible": feasible, "infeasible_because": reason,
     }
 
@@ -33,10 +45,11 @@ def describe(v, n_c, m, s, L, s0=0, variant="A") -> dict:
 def run(args) -> int:
     facts = describe(args.v, args.nc, args.m, args.s, args.L, args.s0, args.variant or "A")
     if args.json:
-        print(json.dumps(facts))
+        print_json(facts)
     else:
         for key, value in facts.items():
-            print(f"{key:>20}  {value}")
+            shown = readable_number(value) if isinstance(value, int) and not isinstance(value, bool) else value
+            print(f"{key:>20}  {'too large to compute' if value is None else shown}")
     return 0 if facts["feasible"] else 1
 
 

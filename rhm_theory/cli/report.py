@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from rhm_theory.report.figures import write_report
 from rhm_theory.runs.store import ResultsStore
+from . import add_force_arg, output_folder
 
 
 def run(args) -> int:
-    if not Path(args.results).is_file():
-        raise ValueError(f"results file {args.results} does not exist")
-    with ResultsStore(args.results) as store:
+    output_folder(args.out, args.force)
+    with ResultsStore(args.results, readonly=True) as store:
         rows, failures = store.rows(), store.failures()
     summary = write_report(rows, args.out, failures)
     print(f"{len(rows)} runs; report: {summary}")
@@ -22,4 +20,5 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("report", help="figures and summary of a results file (partial ones too)")
     parser.add_argument("results", help="SQLite results file written by rhm pstar or rhm sweep")
     parser.add_argument("--out", default="results-report", help="output folder (default: %(default)s)")
+    add_force_arg(parser)
     parser.set_defaults(func=run)

@@ -13,13 +13,14 @@ for every window t (null where the exact enumeration exceeds next_token.ENUMERAT
 
 from __future__ import annotations
 
-import json
+import math
 
 import sympy as sp
 
 from rhm_theory.core.grammar import Grammar
+from rhm_theory.core.validation import readable_number
 from rhm_theory.theory import next_token, sparse_symbolic, symbolic
-from . import add_grammar_args, add_sparse_args
+from . import add_grammar_args, add_sparse_args, print_json
 
 
 def json_value(value):
@@ -94,7 +95,7 @@ def run_next_token(args) -> int:
         raise ValueError("--task next-token takes none of --s0, --variant, --P, --latex")
     values = next_token_values(Grammar.random(args.v, args.nc, args.m, args.s, args.L, seed=args.seed))
     if args.json:
-        print(json.dumps(values))
+        print_json(values)
         return 0
     print(f"{'level':>5} {'distance':>8} {'sum C^2':>12} {'P_t':>12}")
     for row in values["levels"]:
@@ -104,6 +105,25 @@ def run_next_token(args) -> int:
     for window, loss in enumerate(values["optimal_loss_by_window"]):
         print(f"  t = {window:>4}: {'above the enumeration limit' if loss is None else f'{loss:.6f}'}")
     return 0
+
+
+def readable(value) -> str:
+    """An exact value as short text: rationals via readable_number, other huge numbers to 7 digits."""
+    if isinstance(value, sp.Rational):
+        return readable_number(value.p, value.q)
+    try:
+        return str(value)
+    except ValueError:  # an integer inside the expression has more digits than Python prints
+        return str(sp.N(value, 7))
+
+
+def approximate(value) -> str:
+    """A number to 6 significant digits (sympy's Float text outside the range of floats)."""
+    number = sp.N(value, 6)
+    as_float = float(number) if number.is_real else math.nan
+    if (as_float != 0 and math.isfinite(as_float)) or number == 0:
+        return f"{as_float:.6g}"
+    return str(number)
 
 
 def run(args) -> int:
@@ -120,14 +140,14 @@ def run(args) -> int:
         module, expressions = symbolic, symbolic.expressions()
         values = symbolic.evaluate(args.v, args.nc, args.m, args.s, args.L, P=args.P)
     if args.json:
-        print(json.dumps({name: json_value(value) for name, value in values.items()}))
+        print_json({name: json_value(value) for name, value in values.items()})
     elif args.latex:
         params = {"v": args.v, "n_c": args.nc, "m": args.m, "s": args.s, "L": args.L, "s_0": args.s0, "P": args.P}
         print(latex_document(module, expressions, params, values))
     else:
         for name, value in values.items():
-            approx = f"{float(value):.6g}" if isinstance(value, sp.Expr) and value.is_number else ""
-            print(f"{name:>22}  {str(value):<24}  {approx:<12}  {module.DESCRIPTIONS[name]}")
+            approx = approximate(value) if isinstance(value, sp.Expr) and value.is_number else ""
+            print(f"{name:>22}  {readable(value):<24}  {approx:<12}  {module.DESCRIPTIONS[name]}")
     return 0
 
 

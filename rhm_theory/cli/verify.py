@@ -8,16 +8,40 @@ import time
 import traceback
 from pathlib import Path
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
 from rhm_theory.report.checks import Check, Section, write_report
+from . import add_force_arg, output_folder
 
 
 def find_checks_dir(explicit: str | None) -> Path:
-    """verification/ of the source tree (editable install) or of the working directory."""
-    candidates = [Path(explicit)] if explicit else [Path(__file__).resolve().parents[2] / "verification", Path.cwd() / "verification"]
-    for candidate in candidates:
-        if candidate.is_dir():
-            return candidate
-    raise ValueError(f"no verification folder found (looked in {', '.join(map(str, candidates))}); pass --checks DIR")
+    """The folder given by --checks, else verification/ of the rhm-theory source tree this package
+    runs from (an editable install). Never a folder of the working directory: only scripts the user
+    pointed at, or the project's own, are run."""
+    if explicit:
+        candidate = Path(explicit)
+        if not candidate.is_dir():
+            raise ValueError(f"--checks {explicit}: no such folder")
+        return candidate
+    root = Path(__file__).resolve().parents[2]
+    if _is_source_tree(root) and (root / "verification").is_dir():
+        return root / "verification"
+    raise ValueError(
+        f"rhm_theory runs from {root}, which is not an rhm-theory source tree with a verification/ folder: "
+        "pass --checks DIR (the verification/ folder of the source tree)"
+    )
+
+
+def _is_source_tree(root: Path) -> bool:
+    """Whether ``root`` holds the pyproject.toml of rhm-theory (and this package)."""
+    try:
+        project = tomllib.loads((root / "pyproject.toml").read_text()).get("project", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+    return project.get("name") == "rhm-theory" and (root / "rhm_theory" / "cli" / "verify.py").is_file()
 
 
 def run_script(path: Path, out_dir: Path, quick: bool) -> Section:
@@ -35,13 +59,13 @@ def run_script(path: Path, out_dir: Path, quick: bool) -> Section:
 
 
 def run(args) -> int:
+    out_dir = output_folder(args.out, args.force)
     checks_dir = find_checks_dir(args.checks)
     scripts = sorted(p for p in checks_dir.glob("*.py") if not p.name.startswith("_"))
     if args.only:
         scripts = [p for p in scripts if p.stem in args.only]
     if not scripts:
         raise ValueError(f"no verification scripts to run in {checks_dir} (only={args.only})")
-    out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     sections = []
     for path in scripts:
@@ -65,4 +89,5 @@ def register(subparsers) -> None:
     parser.add_argument("--full", action="store_true", help="full mode (default: quick)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these scripts (file stems)")
     parser.add_argument("--checks", default=None, help="folder of verification scripts (default: the repository's)")
+    add_force_arg(parser)
     parser.set_defaults(func=run)

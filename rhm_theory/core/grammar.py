@@ -181,12 +181,26 @@ class Grammar:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Grammar":
+        """Grammar from :meth:`to_dict`'s dict; ValueError naming the first missing or ill-typed field."""
+        if not isinstance(data, dict):
+            raise ValueError(f"an RHM grammar must be a JSON object, got {type(data).__name__}")
         if data.get("format") != JSON_FORMAT:
             raise ValueError(f"not an RHM grammar: format is {data.get('format')!r}, expected {JSON_FORMAT!r}")
-        if data.get("version") != JSON_VERSION:
-            raise ValueError(f"unsupported grammar version {data.get('version')!r}, expected {JSON_VERSION}")
-        grammar = cls([np.asarray(r) for r in data["rules"]], data["v"])
-        stated = {k: data[k] for k in ("v", "n_c", "m", "s", "L")}
+        version = data.get("version")
+        if isinstance(version, bool) or version != JSON_VERSION:
+            raise ValueError(f"unsupported grammar version {version!r}, expected {JSON_VERSION}")
+        missing = [k for k in ("v", "n_c", "m", "s", "L", "rules") if k not in data]
+        if missing:
+            raise ValueError(f"grammar JSON lacks the field(s) {', '.join(missing)}")
+        if not isinstance(data["rules"], list):
+            raise ValueError(f"grammar JSON field rules must be a list of L nested integer lists, got {type(data['rules']).__name__}")
+        stated = {k: check_int(k, data[k]) for k in ("v", "n_c", "m", "s", "L")}
+        check_params(*stated.values())
+        try:
+            rules = [np.asarray(r) for r in data["rules"]]
+        except ValueError as error:  # ragged nested lists
+            raise ValueError(f"grammar JSON rules must be rectangular integer arrays: {error}") from None
+        grammar = cls(rules, stated["v"])
         if stated != grammar.params:
             raise ValueError(f"grammar JSON parameters {stated} disagree with its rules {grammar.params}")
         return grammar
@@ -196,7 +210,12 @@ class Grammar:
 
     @classmethod
     def from_json(cls, text: str) -> "Grammar":
-        return cls.from_dict(json.loads(text))
+        """Grammar from :meth:`to_json`'s text; ValueError if it is not valid JSON of a grammar."""
+        try:
+            data = json.loads(text)
+        except (TypeError, json.JSONDecodeError) as error:
+            raise ValueError(f"grammar JSON is not valid JSON text: {error}") from None
+        return cls.from_dict(data)
 
     def save(self, path: str | os.PathLike) -> None:
         with open(path, "w") as f:

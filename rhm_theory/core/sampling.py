@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rhm_theory.core.rules import draw_distinct, n_nodes
-from rhm_theory.core.validation import INT64_LIMIT, as_generator, check_enumerable, check_int, check_symbols
+from rhm_theory.core.validation import INT64_LIMIT, as_generator, check_bool, check_enumerable, check_int, check_symbols
 
 if TYPE_CHECKING:  # Grammar imports this module: no import at run time
     from rhm_theory.core.grammar import Grammar
@@ -86,9 +86,10 @@ def _subtree_table(grammar: Grammar):
 
     A subtree of t levels is the datum of the sub-grammar rules[L-t:], whose canonical index is
     (root symbol, its choices in block order); ``leaves[index]`` holds its s**t tokens packed in one
-    item (uint8 or uint16 each). t is the largest depth with at most 2**18 entries of at most 16 bytes.
+    item (the smallest unsigned dtype holding range(v) each). t is the largest depth with at most 2**18
+    entries of at most 16 bytes.
     """
-    token_dtype = np.uint8 if grammar.v <= 2**8 else np.uint16
+    token_dtype = _smallest_uint(grammar.v)
     depth = 0
     for t in range(1, grammar.L + 1):
         entries = grammar.owners(grammar.L - t) * grammar.m ** n_nodes(grammar.s, t)
@@ -231,7 +232,7 @@ def sample(grammar: Grammar, P, seed, replace: bool = False) -> tuple[np.ndarray
     """
     P = check_int("P", P, minimum=0)
     rng = as_generator(seed)
-    if replace:
+    if check_bool("replace", replace):
         y, choices_by_node = uniform_digits(grammar, P, rng)
         return expand(grammar, y, choices_by_node), y
     if P > grammar.p_max:
@@ -257,7 +258,7 @@ def sample_train_test(grammar: Grammar, P_train, P_test, seed, replace: bool = F
     """
     P_train = check_int("P_train", P_train, minimum=0)
     P_test = check_int("P_test", P_test, minimum=0)
-    if not replace and P_train + P_test > grammar.p_max:
+    if not check_bool("replace", replace) and P_train + P_test > grammar.p_max:
         raise ValueError(
             f"P_train + P_test = {P_train} + {P_test} = {P_train + P_test} exceeds p_max = {grammar.p_max}: "
             f"at most p_max - P_test = {grammar.p_max - P_test} training data are available "

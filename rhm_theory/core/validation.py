@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
 INT64_LIMIT = 2**63
+# Bounds on the work a grammar implies, checked before anything is computed: tokens per datum
+# d = s**L, levels L, entries of the rule arrays (n_c + (L-1) v) m s, and bits of the exact p_max.
+MAX_D = 2**20
+MAX_L = 64
+MAX_RULE_ENTRIES = 2**26
+MAX_P_MAX_BITS = 2**18
+# Exact integers of at most this many digits are printed in full; larger ones in scientific form.
+EXACT_DIGITS = 60
 
 
 def check_int(name: str, value, minimum: int = 1) -> int:
@@ -55,6 +64,13 @@ def check_enumerable(p_max: int, max_items) -> None:
         )
 
 
+def check_bool(name: str, value) -> bool:
+    """Return ``value`` as a bool, or raise if it is not one (the string "False" is not a bool)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+    return bool(value)
+
+
 def check_params(v, n_c, m, s, L) -> tuple[int, int, int, int, int]:
     """Validate RHM parameters (docs/theory.md, 'Parameters and feasibility') and return them as Python ints.
 
@@ -62,9 +78,8 @@ def check_params(v, n_c, m, s, L) -> tuple[int, int, int, int, int]:
     hidden levels (L >= 2), v * m <= v**s, i.e. m <= v**(s-1).
     """
     v, n_c, m, s, L = (check_int(k, x) for k, x in zip(("v", "n_c", "m", "s", "L"), (v, n_c, m, s, L)))
+    check_size(v, n_c, m, s, L)
     n_tuples = v**s
-    if n_tuples >= INT64_LIMIT:
-        raise ValueError(f"v**s = {v}**{s} = {n_tuples} must be below 2**63 so that s-tuples have int64 codes")
     if n_c * m > n_tuples:
         raise ValueError(
             f"infeasible grammar: n_c*m = {n_c}*{m} = {n_c * m} must be <= v**s = {n_tuples} "
@@ -76,6 +91,56 @@ def check_params(v, n_c, m, s, L) -> tuple[int, int, int, int, int]:
             f"i.e. m <= v**(s-1) = {v ** (s - 1)} (the symbols of each level need that many distinct s-tuples)"
         )
     return v, n_c, m, s, L
+
+
+def check_size(v: int, n_c: int, m: int, s: int, L: int) -> None:
+    """Reject settings whose data, rules or p_max are too large to compute, before computing them
+    (positive int arguments; the bounds are MAX_D, MAX_L, MAX_RULE_ENTRIES, MAX_P_MAX_BITS and v**s < 2**63)."""
+    if L > MAX_L:
+        raise ValueError(f"L = {L} levels is too many: L must be <= {MAX_L}")
+    if s > MAX_D or (s > 1 and L * math.log2(s) > math.log2(MAX_D)):
+        raise ValueError(f"d = s**L = {s}**{L} tokens per datum is too large: d must be <= 2**{MAX_D.bit_length() - 1}")
+    if v > 1 and s * math.log2(v) >= 63:
+        raise ValueError(f"v**s = {v}**{s} must be below 2**63 so that s-tuples have int64 codes")
+    entries = (n_c + (L - 1) * v) * m * s
+    if entries > MAX_RULE_ENTRIES:
+        raise ValueError(
+            f"the rules would have (n_c + (L-1) v) m s = {entries} entries: at most 2**{MAX_RULE_ENTRIES.bit_length() - 1} are allowed"
+        )
+    bits = math.log2(n_c) + (s**L - 1) // (s - 1) * math.log2(m) if s > 1 else math.log2(n_c) + L * math.log2(m)
+    if bits > MAX_P_MAX_BITS:
+        raise ValueError(
+            f"p_max = n_c m**n_nodes has about {bits:.4g} bits: at most 2**{MAX_P_MAX_BITS.bit_length() - 1} bits are allowed "
+            "(reduce m, s or L)"
+        )
+
+
+def readable_number(numerator: int, denominator: int = 1, digits: int = 7) -> str:
+    """An exact int or fraction as text: in full when both parts have at most EXACT_DIGITS digits,
+    else in scientific form with ``digits`` significant digits (never converts a huge int to decimal)."""
+    numerator, denominator = int(numerator), int(denominator)
+    if denominator <= 0:
+        raise ValueError(f"denominator must be positive, got {denominator}")
+    limit = 10**EXACT_DIGITS
+    if abs(numerator) < limit and denominator < limit:
+        return str(numerator) if denominator == 1 else f"{numerator}/{denominator}"
+    if numerator == 0:
+        return "0"
+    sign, numerator = ("-" if numerator < 0 else ""), abs(numerator)
+    exponent = int((numerator.bit_length() - denominator.bit_length()) * math.log10(2))
+    for _ in range(3):  # the estimate is off by at most one; settle the leading digit exactly
+        shift = digits + 1 - exponent
+        scaled = numerator * 10**shift // denominator if shift >= 0 else numerator // (denominator * 10 ** (-shift))
+        if scaled >= 10 ** (digits + 2):
+            exponent += 1
+        elif scaled < 10 ** (digits + 1):
+            exponent -= 1
+        else:
+            break
+    mantissa = str((scaled + 50) // 100)  # digits significant digits, rounded
+    if len(mantissa) > digits:
+        mantissa, exponent = mantissa[:digits], exponent + 1
+    return f"{sign}{mantissa[0]}.{mantissa[1:]}e{exponent:+d}"
 
 
 def as_generator(seed) -> np.random.Generator:

@@ -3,14 +3,23 @@
 Workers only compute (``runner(spec) -> row``) and return rows or error messages; the driver alone
 writes the results file, appending each row as it arrives. A run that raises is recorded as a
 failure (with its error) and is run again by the next invocation; a worker or node that dies loses
-only the runs in flight (recorded as failures, retried next time). Ray is imported only by the
-Ray backend (``pip install rhm-theory[ray]``).
+only the runs in flight (recorded as failures, retried next time). Every run of an invocation ends
+up either stored, recorded as failed, or (after Ctrl-C) not started, whatever the timing.
+
+Ctrl-C (SIGINT) in the driver: the first one starts no new run and stores the runs in flight as they
+finish, then raises :class:`Interrupted`; a second one abandons the runs in flight at once (their
+workers are stopped; nothing of them is stored, the next invocation runs them again) and raises
+KeyboardInterrupt. Workers ignore SIGINT, so a Ctrl-C at the terminal reaches the driver only.
+Ray is imported only by the Ray backend (``pip install rhm-theory[ray]``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
+import sys
 import threading
 import time
 import traceback
@@ -41,11 +50,58 @@ class SweepOutcome:
         return self.failed == 0
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped an invocation after its runs in flight were stored; ``outcome`` counts them."""
+
+    def __init__(self, outcome: SweepOutcome, not_started: int):
+        super().__init__(f"{outcome.finished} runs stored and {outcome.failed} failed now, "
+                         f"{not_started} not started; rerun the same command to resume")
+        self.outcome, self.not_started = outcome, not_started
+
+
+class _StopOnInterrupt:
+    """While active in the main thread: the first SIGINT sets ``requested`` (and says so on stderr),
+    the second raises KeyboardInterrupt."""
+
+    def __init__(self):
+        self.requested, self._previous = False, None
+
+    def __enter__(self) -> "_StopOnInterrupt":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("Ctrl-C: no new runs start; the runs in flight are stored as they finish (Ctrl-C again abandons them)",
+              file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """SIGINT ignored in this block (in the main thread): processes started here inherit it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _init_worker(threads: int, driver_pid: int) -> None:
     """Pool initializer: use ``threads`` torch threads, and exit as soon as the driver process is gone
     (killed drivers would otherwise leave workers finishing runs that nobody stores)."""
     import torch
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
     torch.set_num_threads(threads)
 
     def exit_with_driver() -> None:
@@ -108,7 +164,8 @@ def execute(specs, store: ResultsStore, backend: str = "local", workers=None, ad
     backend "local": a process pool of ``workers`` processes (default: CPU cores; 1 = in this process).
     backend "ray": tasks on the Ray cluster at ``address`` (a local Ray instance with ``workers`` CPUs
     when None), each asking for one CPU and ``gpus_per_run`` GPUs. ``runner`` must be a picklable
-    top-level function spec -> row with ``row["key"] == run_key(spec)``.
+    top-level function spec -> row with ``row["key"] == run_key(spec)``. Ctrl-C: see the module
+    docstring (raises :class:`Interrupted` once the runs in flight are stored).
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}: expected one of {BACKENDS}")
@@ -124,48 +181,82 @@ def execute(specs, store: ResultsStore, backend: str = "local", workers=None, ad
     todo = [spec for spec, key in zip(specs, keys) if key not in done]
     recorder = _Recorder(store, len(specs), len(specs) - len(todo), progress)
     try:
-        if backend == "ray":
-            _run_ray(todo, recorder, runner, workers, address, gpus_per_run)
-        else:
-            workers = (os.cpu_count() or 1) if workers is None else check_int("workers", workers)
-            _run_local(todo, recorder, runner, workers)
+        with _StopOnInterrupt() as stop:
+            if backend == "ray":
+                _run_ray(todo, recorder, runner, workers, address, gpus_per_run, stop)
+            else:
+                workers = (os.cpu_count() or 1) if workers is None else check_int("workers", workers)
+                _run_local(todo, recorder, runner, workers, stop)
     finally:
         recorder.bar.close()
-    return SweepOutcome(skipped=len(specs) - len(todo), finished=recorder.finished, failed=recorder.failed)
+    outcome = SweepOutcome(skipped=len(specs) - len(todo), finished=recorder.finished, failed=recorder.failed)
+    if stop.requested:
+        raise Interrupted(outcome, len(todo) - outcome.finished - outcome.failed)
+    if outcome.finished + outcome.failed != len(todo):  # every run is accounted for
+        raise RuntimeError(f"{len(todo)} runs to do but {outcome.finished} finished and {outcome.failed} failed")
+    return outcome
 
 
-def _run_local(todo: list[RunSpec], recorder: _Recorder, runner, workers: int) -> None:
+def _new_pool(workers: int, threads: int) -> ProcessPoolExecutor:
+    """The local backend's process pool (spawned workers that ignore SIGINT and exit with the driver)."""
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(threads, os.getpid()),
+    )
+
+
+def _stop_workers(pool) -> None:
+    """Terminate the pool's worker processes now (runs in flight are abandoned)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+
+
+def _run_local(todo: list[RunSpec], recorder: _Recorder, runner, workers: int, stop: _StopOnInterrupt) -> None:
     if workers == 1 or len(todo) <= 1:  # in this process: no pool to start
         for spec in todo:
+            if stop.requested:
+                return
             recorder.record(spec, *guarded_run(runner, spec))
         return
     threads = max(1, (os.cpu_count() or 1) // workers)
     queue = list(reversed(todo))
-    while queue:  # a new pool after a worker death; only the runs in flight are lost
-        pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(threads, os.getpid()),
-        )
+    while queue and not stop.requested:  # a new pool after a worker death; only the runs in flight are lost
+        pool = _new_pool(workers, threads)
         in_flight = {}
+        started = 0  # runs submitted to this pool
+        abandon = True  # unless the loop ends normally or on a broken pool
         try:
-            while queue or in_flight:
-                while queue and len(in_flight) < workers:  # bounded: in flight = running
-                    spec = queue.pop()
-                    in_flight[pool.submit(guarded_run, runner, spec)] = spec
+            while in_flight or (queue and not stop.requested):
+                while queue and not stop.requested and len(in_flight) < workers:  # bounded: in flight = running
+                    with _sigint_ignored():  # a worker spawned here ignores Ctrl-C from its first instruction
+                        future = pool.submit(guarded_run, runner, queue[-1])  # BrokenProcessPool: spec stays queued
+                    in_flight[future] = queue.pop()
+                    started += 1
                 finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    status, payload = future.result()  # raises BrokenProcessPool if a worker died
-                    recorder.record(in_flight.pop(future), status, payload)
-        except BrokenProcessPool as error:
+                    spec = in_flight.pop(future)
+                    try:
+                        status, payload = future.result()
+                    except BrokenProcessPool as error:  # its worker, or another one, died
+                        status, payload = "error", f"worker process died: {error}"
+                    recorder.record(spec, status, payload)
+            abandon = False
+        except BrokenProcessPool as error:  # raised by submit: the pool broke between two runs
             for spec in in_flight.values():
                 recorder.error(spec, f"worker process died: {error}")
+            if not started:  # a pool that breaks before running anything: fail a run rather than loop
+                recorder.error(queue.pop(), f"worker process died before any run started: {error}")
+            abandon = False
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            if abandon:  # a second Ctrl-C (or an error in the driver): do not wait for the runs in flight
+                _stop_workers(pool)
+            pool.shutdown(wait=not abandon, cancel_futures=True)
 
 
-def _run_ray(todo: list[RunSpec], recorder: _Recorder, runner, workers, address, gpus_per_run) -> None:
+def _run_ray(todo: list[RunSpec], recorder: _Recorder, runner, workers, address, gpus_per_run,
+             stop: _StopOnInterrupt) -> None:
     try:
         import ray
     except ImportError as error:
@@ -174,10 +265,17 @@ def _run_ray(todo: list[RunSpec], recorder: _Recorder, runner, workers, address,
     if started_here:
         options = {"address": address} if address else {"num_cpus": workers or os.cpu_count()}
         ray.init(**options, include_dashboard=False, log_to_driver=False)
+    pending = {}
     try:
         task = ray.remote(guarded_run).options(num_cpus=1, num_gpus=gpus_per_run, max_retries=0)
-        pending = {task.remote(runner, spec, 1): spec for spec in todo}
-        while pending:
+        resources = ray.cluster_resources()
+        slots = resources.get("CPU", 1) if not gpus_per_run else min(resources.get("CPU", 1), resources.get("GPU", 0) / gpus_per_run)
+        slots = max(1, int(slots))  # tasks submitted at once: about the runs the cluster can hold
+        queue = list(reversed(todo))
+        while pending or (queue and not stop.requested):
+            while queue and not stop.requested and len(pending) < slots:
+                ref = task.remote(runner, queue[-1], 1)
+                pending[ref] = queue.pop()
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:
                 spec = pending.pop(ref)
@@ -187,5 +285,7 @@ def _run_ray(todo: list[RunSpec], recorder: _Recorder, runner, workers, address,
                     status, payload = "error", f"Ray task lost: {type(error).__name__}: {error}"
                 recorder.record(spec, status, payload)
     finally:
+        for ref in pending:  # abandoned (second Ctrl-C or a driver error): stop them
+            ray.cancel(ref, force=True)
         if started_here:
             ray.shutdown()

@@ -6,6 +6,10 @@ as None). Columns are created as new row keys appear, so every row keeps all its
 ``finished_keys()`` tells a rerun what to skip. Failed attempts are kept in a second table
 (``record_failure``/``failures``) and never count as finished, so a rerun retries them. Only the process that owns the store writes to it
 (pool workers return rows; the driver appends them).
+
+Our files carry SQLite's application id APPLICATION_ID; any other existing file (a 0-byte file, another
+program's database, not SQLite at all) is refused, and files opened for reading are opened read-only.
+Files written before the id was set are recognised by their tables (``runs`` with a ``key`` column).
 """
 
 from __future__ import annotations
@@ -17,23 +21,62 @@ import os
 import re
 import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 TABLE = "runs"
 FAILURES = "failures"  # one row per failed attempt: key, error text, time
+APPLICATION_ID = 0x52484D52  # "RHMR": PRAGMA application_id of an rhm results file
 _COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class ResultsStore:
-    """Results table in the SQLite file ``path`` (created with its parent folder when missing).
-
-    Usable as a context manager; ``close()`` releases the file.
+    """Results table in the SQLite file ``path``. Writing (default): created with its parent folder when
+    missing. ``readonly=True``: the file must exist, and is never modified. Either way an existing file
+    must be an rhm results file (ValueError otherwise). Usable as a context manager; ``close()``
+    releases the file.
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, readonly: bool = False):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Autocommit mode: append() opens and commits its own transaction, column additions included.
-        self._connection = sqlite3.connect(self.path, isolation_level=None)
+        if self.path.is_dir():
+            raise ValueError(f"results file {self.path} is a folder, not a file")
+        existed = self.path.exists()
+        if existed and self.path.stat().st_size == 0:
+            raise ValueError(f"results file {self.path} is empty (0 bytes), not an rhm results file: remove it or choose another name")
+        if readonly:
+            if not existed:
+                raise ValueError(f"results file {self.path} does not exist")
+            self._connection = sqlite3.connect(f"file:{quote(str(self.path.resolve()))}?mode=ro", uri=True, isolation_level=None)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Autocommit mode: append() opens and commits its own transaction, column additions included.
+            self._connection = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            if existed:
+                self._check_ours()
+            else:
+                self._create()
+        except BaseException:
+            self._connection.close()
+            raise
+
+    def _check_ours(self) -> None:
+        """ValueError unless the open file is an rhm results file."""
+        try:
+            (application_id,) = self._connection.execute("PRAGMA application_id").fetchone()
+            tables = {name for (name,) in self._connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            key_column = "key" in {row[1] for row in self._connection.execute(f"PRAGMA table_info({TABLE})")}
+        except sqlite3.DatabaseError as error:
+            raise ValueError(f"results file {self.path} is not an SQLite database ({error})") from None
+        if application_id == APPLICATION_ID or (application_id == 0 and key_column and tables <= {TABLE, FAILURES}):
+            return
+        raise ValueError(
+            f"{self.path} is not an rhm results file (SQLite application id {application_id:#x}, tables "
+            f"{sorted(tables)}): refusing to use another program's database; choose another file"
+        )
+
+    def _create(self) -> None:
+        self._connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         self._connection.execute(f'CREATE TABLE IF NOT EXISTS {TABLE} ("key" TEXT PRIMARY KEY NOT NULL)')
         self._connection.execute(
             f'CREATE TABLE IF NOT EXISTS {FAILURES} ("key" TEXT NOT NULL, "error" TEXT NOT NULL, '

@@ -249,8 +249,11 @@ def expressions() -> dict:
 
 # ----- evaluation ----------------------------------------------------------------------------------
 def _bound_value(name: str, value):
-    """A sympy symbol or expression passes through; an integer is validated and made a sympy Integer."""
+    """A sympy expression with free symbols passes through; an integer is validated and made a sympy
+    Integer; any other number (``Rational(17, 2)``, ``8.0``) is refused."""
     if isinstance(value, sp.Basic) and not value.is_Integer:
+        if not value.free_symbols:
+            raise ValueError(f"{name} must be an integer or a sympy expression in symbols, got the number {value}")
         return value
     return sp.Integer(check_int(name, int(value) if isinstance(value, sp.Integer) else value))
 
