@@ -145,7 +145,7 @@ def test_sweep_accounting_under_a_cpu_hog_with_dying_workers(tmp_path, repeat):
 
 # ----- Ctrl-C: a real SIGINT to a driver process ------------------------------------------------
 def _sweep_toml(epochs):
-    """test_sweep's small sweep with 24 runs of ``epochs`` epochs each (no early stop)."""
+    """test_sweep's small sweep with 12 runs of ``epochs`` epochs each (no early stop)."""
     slow = SMALL_TOML.replace("max_epochs = 2", f"max_epochs = {epochs}\nloss_threshold = 1e-12")
     return slow.replace("P = [4, 8]", "P = [4, 6, 8, 10]").replace("seeds = 2", "seeds = 3")
 
@@ -184,7 +184,7 @@ def test_first_ctrl_c_stores_the_runs_in_flight_then_exits_130(tmp_path):
     finished, failed, not_started = (int(n) for n in counts.groups())
     with ResultsStore(results) as store:
         assert len(store.finished_keys()) == finished and store.failures() == []  # every finished run stored
-    assert failed == 0 and not_started > 0 and finished + not_started == 24
+    assert failed == 0 and not_started > 0 and finished + not_started == 12
 
 
 def test_second_ctrl_c_abandons_the_runs_in_flight_at_once(tmp_path):

@@ -28,7 +28,7 @@ def test_sample_with_sparsity_and_s0_zero_is_the_rhm(tmp_path):
         assert data["x"].shape == (50, 16) and np.array_equal(model.parse(data["x"])[0], data["y"])
         x, y = model.sample(50, seed=0)
         assert np.array_equal(data["x"], x) and np.array_equal(data["y"], y)
-    assert main(["sample", *GRAMMAR, "--P", "8", "--out", str(out)]) == 0
+    assert main(["sample", *GRAMMAR, "--P", "8", "--out", str(out), "--force"]) == 0
     with np.load(out) as data:
         assert np.array_equal(data["x"], Grammar.random(4, 2, 2, 2, 2, seed=0).sample(8, seed=0)[0])
 

@@ -49,13 +49,12 @@ class ResultsStore:
             self._connection = sqlite3.connect(f"file:{quote(str(self.path.resolve()))}?mode=ro", uri=True, isolation_level=None)
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not existed:
+                self._create()
             # Autocommit mode: append() opens and commits its own transaction, column additions included.
             self._connection = sqlite3.connect(self.path, isolation_level=None)
         try:
-            if existed:
-                self._check_ours()
-            else:
-                self._create()
+            self._check_ours()
         except BaseException:
             self._connection.close()
             raise
@@ -76,12 +75,24 @@ class ResultsStore:
         )
 
     def _create(self) -> None:
-        self._connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        self._connection.execute(f'CREATE TABLE IF NOT EXISTS {TABLE} ("key" TEXT PRIMARY KEY NOT NULL)')
-        self._connection.execute(
-            f'CREATE TABLE IF NOT EXISTS {FAILURES} ("key" TEXT NOT NULL, "error" TEXT NOT NULL, '
-            '"at" TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)'
-        )
+        """Write a new results file: built under a temporary name and linked into place, so no reader
+        or concurrent writer ever sees it half made (if another process created it first, keep theirs)."""
+        partial = self.path.with_name(f".{self.path.name}.{os.getpid()}.new")
+        connection = sqlite3.connect(partial, isolation_level=None)
+        try:
+            connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            connection.execute(f'CREATE TABLE {TABLE} ("key" TEXT PRIMARY KEY NOT NULL)')
+            connection.execute(
+                f'CREATE TABLE {FAILURES} ("key" TEXT NOT NULL, "error" TEXT NOT NULL, '
+                '"at" TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)'
+            )
+            connection.close()
+            os.link(partial, self.path)
+        except FileExistsError:
+            pass
+        finally:
+            connection.close()
+            partial.unlink(missing_ok=True)
 
     def __enter__(self) -> "ResultsStore":
         return self
