@@ -268,7 +268,8 @@ def bind_parameters(params: tuple, sample_size=None) -> dict:
             raise ValueError(f"{name} must be >= 2 for the symbolic theory (got {value}): with {name} = 1 there is a single tuple")
     bindings = dict(zip(PARAMETERS, values))
     if sample_size is not None:
-        bindings[P] = _bound_value("P", sample_size)
+        rational = isinstance(sample_size, sp.Basic) and sample_size.is_Rational and not sample_size.is_Integer
+        bindings[P] = sample_size if rational else _bound_value("P", sample_size)  # P may be a crossing such as P_c
     return bindings
 
 
