@@ -390,3 +390,43 @@ def test_verify_never_runs_the_working_directory_scripts(tmp_path, monkeypatch, 
     assert main(["verify", "--out", str(tmp_path / "report")]) == 2
     assert "pass --checks DIR" in capsys.readouterr().err
     assert not marker.exists() and not (tmp_path / "report").exists()
+
+
+# ----- run specs are checked when built; diverged training is flagged; one spec, one key ----------
+def test_run_specs_are_checked_when_built_and_devices_before_any_run(tmp_path):
+    base = dict(v=4, n_c=2, m=2, s=2, L=2, P=4, seed=0, P_test=4)
+    for change, message in (({"lr": -1}, "lr must be a positive finite number"), ({"max_steps": 0}, "max_steps must be >= 1"),
+                            ({"lr": float("nan")}, "lr must be a positive finite number")):
+        with pytest.raises(ValueError, match=message):
+            RunSpec(**base, **change)
+    with ResultsStore(tmp_path / "r.sqlite") as store:
+        with pytest.raises(ValueError, match="device 'foo' is not a torch device"):
+            backends.execute([RunSpec(**base, device="foo")], store, workers=1, runner=key_runner, progress=False)
+        assert store.rows() == [] and store.failures(unresolved=False) == []
+
+
+def test_equal_specs_have_equal_keys_whatever_the_number_types():
+    base = dict(v=4, n_c=2, m=2, s=2, L=2, seed=0, P_test=4)
+    one = RunSpec(**base, P=np.int64(4), lr=1)
+    other = RunSpec(**base, P=4, lr=1.0)
+    assert one == other and run_key(one) == run_key(other)
+    assert type(one.P) is int and type(one.lr) is float
+
+
+def test_diverged_training_says_so_in_strict_json(capsys):
+    argv = ["train", "--v", "4", "--nc", "2", "--m", "2", "--s", "2", "--L", "2", "--P", "8", "--P-test", "4",
+            "--width", "4", "--max-epochs", "3", "--lr", "1e30", "--json"]
+    assert main(argv) == 1
+    row = json.loads(capsys.readouterr().out, parse_constant=lambda name: pytest.fail(f"non-JSON constant {name}"))
+    assert row["stop_reason"] == "diverged" and row["train_loss"] is None
+
+
+def test_sample_writes_exactly_the_named_file_and_refuses_to_overwrite(tmp_path, capsys):
+    out = tmp_path / "data_noext"
+    argv = ["sample", "--v", "4", "--nc", "2", "--m", "2", "--s", "2", "--L", "2", "--P", "4", "--out", str(out)]
+    assert main(argv) == 0
+    assert f"to {out}\n" in capsys.readouterr().out and [p.name for p in tmp_path.iterdir()] == ["data_noext"]
+    with np.load(out) as data:
+        assert data["x"].shape == (4, 4)
+    assert main(argv) == 2 and "exists: pass --force" in capsys.readouterr().err
+    assert main(argv + ["--force", "--data-seed", "1"]) == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import sqlite3
 import sys
 from dataclasses import fields
@@ -81,18 +82,37 @@ def output_folder(path, force: bool) -> Path:
 
 
 def print_json(value) -> None:
-    """Print ``value`` as one line of strict JSON (no NaN); exact integers of any size (the sizes of a
+    """Print ``value`` as one line of strict JSON: NaN and infinite floats become null (results that
+    have them say why, e.g. stop_reason "diverged"); exact integers of any size (the sizes of a
     grammar are bounded by rhm_theory.core.validation.check_size, so their digits are too)."""
     limit = sys.get_int_max_str_digits()
     sys.set_int_max_str_digits(0)
     try:
-        print(json.dumps(value, allow_nan=False))
+        print(json.dumps(_finite(value), allow_nan=False))
     finally:
         sys.set_int_max_str_digits(limit)
 
 
+def _finite(value):
+    """``value`` with every NaN or infinite float (in nested dicts and lists) replaced by None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr (exit code 2), like every rhm error."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rhm", description="Random Hierarchy Model: data, exact theory, experiments")
+    parser = _Parser(prog="rhm", description="Random Hierarchy Model: data, exact theory, experiments")
     subparsers = parser.add_subparsers(dest="command", required=True)
     for name in COMMANDS:
         importlib.import_module(f"rhm_theory.cli.{name}").register(subparsers)
@@ -104,7 +124,10 @@ def main(argv=None) -> int:
     naming the problem and exit 2; Ctrl-C prints one line and exits 130 (finished runs stay stored)."""
     command = "rhm"
     try:
-        args = build_parser().parse_args(argv)
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exit:  # --help, or a flag error already printed on one line
+            return exit.code
         command = f"rhm {args.command}"
         return int(args.func(args) or 0)
     except KeyboardInterrupt as error:

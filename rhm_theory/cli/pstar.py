@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 
 from rhm_theory.core.rules import ncmL
-from rhm_theory.runs.pstar import adaptive_pstar, geometric_grid, measure_pstar
+from rhm_theory.core.validation import check_int
+from rhm_theory.learning.training import check_device
+from rhm_theory.runs.pstar import adaptive_pstar, check_bracket, check_threshold, geometric_grid, grid_specs, measure_pstar
 from rhm_theory.runs.spec import RunSpec
 from rhm_theory.runs.store import ResultsStore
-from . import add_grammar_args, add_run_settings, run_settings
+from . import add_force_arg, add_grammar_args, add_run_settings, print_json, run_settings, output_file
 
 
 def register(subparsers) -> None:
@@ -35,7 +37,8 @@ def register(subparsers) -> None:
     parser.add_argument("--workers", type=int, default=None, help="parallel processes (default: all CPU cores)")
     parser.add_argument("--threshold", type=float, default=None,
                         help="test-error threshold defining P* (default: by model depth, docs/theory.md, 'Sample complexity')")
-    parser.add_argument("--csv", help="also export all rows of the results file to this CSV file")
+    parser.add_argument("--csv", help="also export all rows of the results file to this CSV file (refused if it exists)")
+    add_force_arg(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the P* estimate as one JSON object")
     add_run_settings(parser)
@@ -48,22 +51,33 @@ def run(args) -> int:
     if P_first is None:
         raise ValueError("give the training-set sizes: --P P1 P2 ... or --P-min and --P-max")
     base = RunSpec(v=args.v, n_c=args.nc, m=args.m, s=args.s, L=args.L, P=P_first, seed=args.seed, **settings)
-    seeds = list(range(args.seed, args.seed + args.seeds))
-    options = dict(workers=args.workers, threshold=args.threshold, progress=not args.quiet)
+    seeds = list(range(args.seed, args.seed + check_int("seeds", args.seeds)))
+    threshold = None if args.threshold is None else check_threshold(args.threshold)
+    options = dict(workers=args.workers, threshold=threshold, progress=not args.quiet)
+    csv = output_file(args.csv, args.force) if args.csv else None
+    # Everything is checked before the results file is opened: bad input writes nothing.
+    if args.adaptive is not None:
+        if args.P or args.P_min is None or args.P_max is None:
+            raise ValueError("--adaptive needs the bracket --P-min and --P-max (and no --P list)")
+        grid_specs(base, check_bracket(args.P_min, args.P_max), seeds)
+        check_int("adaptive", args.adaptive, minimum=0)
+    else:
+        if args.P and (args.P_min is not None or args.P_max is not None):
+            raise ValueError("give either --P or --P-min/--P-max, not both")
+        P_values = args.P if args.P else geometric_grid(args.P_min, args.P_max, args.n_P)
+        grid_specs(base, P_values, seeds)
+    if args.workers is not None:
+        check_int("workers", args.workers)
+    check_device(base.device)
     with ResultsStore(args.results) as store:
         if args.adaptive is not None:
-            if args.P or args.P_min is None or args.P_max is None:
-                raise ValueError("--adaptive needs the bracket --P-min and --P-max (and no --P list)")
             result = adaptive_pstar(base, args.P_min, args.P_max, seeds, store, steps=args.adaptive, **options)
         else:
-            if args.P and (args.P_min is not None or args.P_max is not None):
-                raise ValueError("give either --P or --P-min/--P-max, not both")
-            P_values = args.P if args.P else geometric_grid(args.P_min, args.P_max, args.n_P)
             result = measure_pstar(base, P_values, seeds, store, **options)
-        if args.csv:
-            store.to_csv(args.csv)
+        if csv:
+            store.to_csv(csv)
     if args.json:
-        print(json.dumps(result.to_dict()))
+        print_json(result.to_dict())
         return 0
     print(f"{base.model} on RHM(v={args.v}, n_c={args.nc}, m={args.m}, s={args.s}, L={args.L}), "
           f"seeds {seeds}, threshold {result.threshold:.4g}")

@@ -7,6 +7,8 @@ setting in turn by bisection in log P, each step's runs (all seeds) on the chose
 from __future__ import annotations
 
 from rhm_theory.core.rules import ncmL
+from rhm_theory.core.validation import check_int
+from rhm_theory.learning.training import check_device
 from rhm_theory.runs.backends import BACKENDS, execute
 from rhm_theory.runs.pstar import adaptive_pstar
 from rhm_theory.runs.store import ResultsStore
@@ -16,10 +18,19 @@ from rhm_theory.runs.sweep import adaptive_searches, expand_sweep, read_sweep
 def run(args) -> int:
     document = read_sweep(args.file)
     backend = {"backend": args.backend, "address": args.address, "gpus_per_run": args.gpus_per_run}
+    adaptive = "adaptive" in document.get("data", {})
+    runs = adaptive_searches(document) if adaptive else expand_sweep(document)  # checked before the file opens
+    if args.workers is not None:
+        check_int("workers", args.workers)
+    if args.gpus_per_run < 0 or (args.gpus_per_run and args.backend != "ray"):
+        raise ValueError(f"--gpus-per-run {args.gpus_per_run}: must be >= 0, and only with --backend ray")
+    if args.backend == "local":  # the runs use this machine's devices
+        for device in sorted({(run.base if adaptive else run).device for run in runs}):
+            check_device(device)
     with ResultsStore(args.results) as store:
-        if "adaptive" in document.get("data", {}):
-            return _run_adaptive(adaptive_searches(document), store, args, backend)
-        specs = expand_sweep(document)
+        if adaptive:
+            return _run_adaptive(runs, store, args, backend)
+        specs = runs
         outcome = execute(specs, store, workers=args.workers, progress=not args.quiet, **backend)
         failures = store.failures()[-outcome.failed:] if outcome.failed else []
     print(f"{len(specs)} runs in {args.file}: {outcome.skipped} already stored, {outcome.finished} finished now, "

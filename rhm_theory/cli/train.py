@@ -7,14 +7,13 @@ commands take their run flags and defaults from rhm_theory.runs.spec.RunSpec).
 
 from __future__ import annotations
 
-import json
-
 import torch
 
 from rhm_theory.core.validation import check_int
+from rhm_theory.learning.training import check_device
 from rhm_theory.runs.experiment import run_one
 from rhm_theory.runs.spec import RunSpec
-from . import add_grammar_args, add_run_settings, run_settings
+from . import add_grammar_args, add_run_settings, print_json, run_settings
 
 REPORTED = ("test_error", "test_loss", "train_loss", "epochs", "steps", "seconds", "stop_reason")
 
@@ -34,11 +33,12 @@ def register(subparsers) -> None:
 def run(args) -> int:
     torch.set_num_threads(check_int("threads", args.threads))
     spec = RunSpec(v=args.v, n_c=args.nc, m=args.m, s=args.s, L=args.L, P=args.P, seed=args.seed, **run_settings(args))
+    check_device(spec.device)
     row = run_one(spec, progress=args.progress)
     if args.json:
-        print(json.dumps(row))
+        print_json(row)
     else:
         print(f"{args.model} on RHM(v={args.v}, n_c={args.nc}, m={args.m}, s={args.s}, L={args.L}), P = {args.P}, seed {args.seed}")
         for name in REPORTED + tuple(k for k in row if k.startswith("S_k")):
             print(f"  {name}: {row[name]}")
-    return 0
+    return 1 if row["stop_reason"] == "diverged" else 0

@@ -35,7 +35,7 @@ EVAL_BATCH_SIZE = 8192
 @dataclass
 class TrainResult:
     """Outcome of :func:`train`. ``train_loss``: mean loss of the last epoch; ``stop_reason``:
-    "loss_threshold", "max_epochs" or "max_steps"; ``seconds``: wall time of the training loop;
+    "loss_threshold", "max_epochs", "max_steps" or "diverged" (NaN or infinite loss); ``seconds``: wall time of the training loop;
     ``final_lr``: the learning rate the schedule had reached (0.1 x lr x lr_scale after a full run)."""
 
     test_error: float
@@ -58,7 +58,7 @@ def train(grammar: Grammar, train, test, config: TrainConfig) -> TrainResult:
     ``config.task == "next-token"``: the labels y are ignored; see the module docstring.
     """
     config.validate()
-    device = torch.device(config.device)
+    device = check_device(config.device)
     x_train, y_train = task_data(grammar, data_to_device(grammar, train, "train", device), config.task)
     x_test, y_test = task_data(grammar, data_to_device(grammar, test, "test", device), config.task)
     model, order_generator = initial_state(grammar, config)
@@ -115,6 +115,24 @@ def train_step(model: torch.nn.Module, optimizer, schedule, inputs: torch.Tensor
     return loss.detach()
 
 
+def check_device(name: str) -> torch.device:
+    """The torch device ``name`` if this machine can use it, else ValueError saying why."""
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device {name!r} is not a torch device name (e.g. cpu, cuda, cuda:1, mps)") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {name!r} is not available: this torch build has no CUDA support or sees no GPU")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"device {name!r} is not available: only {torch.cuda.device_count()} GPU(s) are visible")
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {name!r} is not available on this machine")
+    elif device.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device {name!r}: only cpu, cuda[:N] and mps devices are supported")
+    return device
+
+
 def initial_state(grammar: Grammar, config: TrainConfig) -> tuple[RHMNet, torch.Generator]:
     """The freshly initialised network (on CPU) and the batch-order generator of a run, both derived
     from ``config.seed`` by numpy's SeedSequence."""
@@ -152,7 +170,10 @@ def make_optimizer(parameters, config: TrainConfig, lr_scale: float, total_steps
 
 def early_stop(train_loss: float, steps: int, config: TrainConfig) -> str | None:
     """Why a run stops after an epoch with mean loss ``train_loss`` and ``steps`` steps in all
-    ("loss_threshold" or "max_steps"), or None if it goes on (up to max_epochs)."""
+    ("diverged" when the loss is NaN or infinite, "loss_threshold" or "max_steps"), or None if it
+    goes on (up to max_epochs)."""
+    if not math.isfinite(train_loss):
+        return "diverged"
     if train_loss < config.loss_threshold:
         return "loss_threshold"
     if config.max_steps is not None and steps == config.max_steps:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from tqdm.auto import tqdm
 
+from rhm_theory.learning.training import check_device
 from rhm_theory.runs.experiment import run_one
 from rhm_theory.runs.spec import RunSpec, run_key
 from rhm_theory.runs.store import ResultsStore
@@ -179,6 +180,9 @@ def execute(specs, store: ResultsStore, backend: str = "local", workers=None, ad
         raise ValueError("specs must be distinct: the same run is listed twice")
     done = store.finished_keys()
     todo = [spec for spec, key in zip(specs, keys) if key not in done]
+    if backend == "local":  # the runs use this machine's devices: refuse unusable ones before any run
+        for device in sorted({spec.device for spec in todo}):
+            check_device(device)
     recorder = _Recorder(store, len(specs), len(specs) - len(todo), progress)
     try:
         with _StopOnInterrupt() as stop:

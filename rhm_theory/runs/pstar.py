@@ -13,6 +13,7 @@ over seeds (resampling whole error curves).
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -81,6 +82,21 @@ def pstar_from_rows(base: RunSpec, P_values, seeds, rows, threshold=None, n_boot
     return estimate_pstar(P_values, seeds, errors, threshold, n_bootstrap=n_bootstrap, seed=0)  # reproducible CI
 
 
+def check_threshold(threshold) -> float:
+    """A test-error threshold as a float: a number strictly between 0 and 1, else ValueError."""
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not 0 < threshold < 1:
+        raise ValueError(f"threshold must be a test error strictly between 0 and 1, got {threshold!r}")
+    return float(threshold)
+
+
+def check_bracket(P_low, P_high) -> tuple[int, int]:
+    """An adaptive search's bracket as ints, P_high > P_low >= 1, else ValueError."""
+    P_low, P_high = check_int("P_low", P_low), check_int("P_high", P_high)
+    if P_high <= P_low:
+        raise ValueError(f"P_high = {P_high} must be larger than P_low = {P_low}")
+    return P_low, P_high
+
+
 def measure_pstar(base: RunSpec, P_values, seeds, store: ResultsStore, workers=None, runner=run_one,
                   threshold=None, progress: bool = False, n_bootstrap=1000, backend: dict | None = None) -> PStarResult:
     """Train ``base`` at every P of ``P_values`` for every seed, storing rows in ``store``
@@ -88,6 +104,8 @@ def measure_pstar(base: RunSpec, P_values, seeds, store: ResultsStore, workers=N
     P_values = sorted(P_values)
     if not seeds:
         raise ValueError("seeds must list at least one seed")
+    if threshold is not None:
+        check_threshold(threshold)
     rows = run_specs(grid_specs(base, P_values, seeds), store, workers, runner, progress, backend)
     return pstar_from_rows(base, P_values, seeds, rows, threshold, n_bootstrap)
 
@@ -110,13 +128,11 @@ class Bisection:
 
     def __init__(self, base: RunSpec, P_low, P_high, seeds, threshold=None):
         self.base = base
-        self.P_low, self.P_high = check_int("P_low", P_low), check_int("P_high", P_high)
-        if self.P_high <= self.P_low:
-            raise ValueError(f"P_high = {self.P_high} must be larger than P_low = {self.P_low}")
+        self.P_low, self.P_high = check_bracket(P_low, P_high)
         if not seeds:
             raise ValueError("seeds must list at least one seed")
         self.seeds = list(seeds)
-        self.threshold = error_threshold(base.n_c, base.model) if threshold is None else threshold
+        self.threshold = error_threshold(base.n_c, base.model) if threshold is None else check_threshold(threshold)
         self.measured = [self.P_low, self.P_high]
         self.bracket = (self.P_low, self.P_high)
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
 from rhm_theory.core.rules import p_max
 from rhm_theory.core.validation import check_int, check_params
-from rhm_theory.learning.config import TrainSettings
+from rhm_theory.learning.config import TrainSettings, field_kinds
 
 # Models with one hidden layer; P* uses the shallow threshold for them (docs/theory.md, 'Sample complexity').
 SHALLOW_MODELS = ("fcn",)
@@ -54,6 +55,12 @@ class RunSpec(TrainSettings):
                                                            "(no token-class correlations; m a multiple of v)"})
 
     def __post_init__(self):
+        for name, kind in field_kinds(RunSpec).items():  # numpy scalars and 1 for 1.0: one type, one run key
+            value = getattr(self, name)
+            if kind is float and isinstance(value, numbers.Real) and not isinstance(value, bool):
+                object.__setattr__(self, name, float(value))
+            elif kind is int and isinstance(value, numbers.Integral) and not isinstance(value, bool):
+                object.__setattr__(self, name, int(value))
         v, n_c, m, s, L = check_params(self.v, self.n_c, self.m, self.s, self.L)
         check_int("P", self.P)
         check_int("P_test", self.P_test)
