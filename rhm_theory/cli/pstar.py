@@ -6,7 +6,6 @@ finishes; rerunning the same command skips the finished runs (resume after a cra
 
 from __future__ import annotations
 
-import json
 
 from rhm_theory.core.rules import ncmL
 from rhm_theory.core.validation import check_int
