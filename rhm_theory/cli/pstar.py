@@ -6,7 +6,6 @@ finishes; rerunning the same command skips the finished runs (resume after a cra
 
 from __future__ import annotations
 
-
 from rhm_theory.core.rules import ncmL
 from rhm_theory.core.validation import check_int
 from rhm_theory.learning.training import check_device

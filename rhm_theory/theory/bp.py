@@ -69,16 +69,11 @@ def _upward(grammar: Grammar, leaves: np.ndarray, clean: bool, keep: bool = Fals
         log_scale -= np.log(m) * found.shape[1]
         log_scale[~found.all(axis=1)] = -np.inf
         levels = range(k_first - 1, -1, -1)
-<<<<<<< HEAD
-    else:
-        messages = normalise(leaves, log_scale)
-=======
     else:  # divide by the largest entry first: sums of likelihoods near the float maximum stay finite
         peak = leaves.max(axis=-1, keepdims=True)
         peak = np.where(peak > 0, peak, 1.0)
         log_scale += np.log(peak).sum(axis=(1, 2))
-        messages = _normalise(leaves / peak, log_scale)
->>>>>>> e5fc92a (Hardening: sampler tokens above 65535, exact sweep accounting, Ctrl-C in the driver (stop, store in flight; twice: abandon), bounded sizes and readable p_max, results files read-only/ours only, Grammar.from_json errors, rhm verify runs only the source tree's or --checks scripts, --force for sample/report/verify outputs, small cases)
+        messages = normalise(leaves / peak, log_scale)
         levels = range(k_first, -1, -1)
     kept = [messages]
     for k in levels:
