@@ -6,15 +6,13 @@ core -> theory -> synonyms, learning -> runs -> report -> cli.
 
 ``from rhm_theory import Grammar, exact, bp, symbolic`` is the public entry point; ``rhm_theory.bp``,
 ``rhm_theory.sparse`` (the sparse RHM) and the others below are the modules of the layers, loaded on
-first use (so importing the package loads neither torch nor sympy).
+first use (so importing the package loads neither torch nor sympy, nor networkx until ``Grammar``).
 """
 
 import importlib
 import importlib.abc
 import importlib.util
 import sys
-
-from rhm_theory.core.grammar import Grammar
 
 __all__ = ["Grammar", "exact", "bp", "symbolic", "ensemble", "stats", "sparse", "next_token"]
 __version__ = "0.1.0"
@@ -32,6 +30,11 @@ _SHORTCUTS = {
 
 
 def __getattr__(name):
+    if name == "Grammar":  # loaded on first use too: networkx costs the CLI's start-up a second
+        from rhm_theory.core.grammar import Grammar
+
+        globals()[name] = Grammar
+        return Grammar
     if name in _SHORTCUTS:
         module = importlib.import_module(_SHORTCUTS[name])
         globals()[name] = module

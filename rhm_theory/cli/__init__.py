@@ -14,8 +14,20 @@ from pathlib import Path
 from rhm_theory.learning.config import CHOICES, field_kinds
 from rhm_theory.runs.spec import SETTING_FIELDS, RunSpec
 
-# Sub-command modules (rhm_theory/cli/<name>.py). Add a new command by adding its module here.
-COMMANDS = ["info", "sample", "verify", "train", "pstar", "theory", "sweep", "report", "diffuse"]
+# Sub-command modules (rhm_theory/cli/<name>.py) and their one-line help. Add a new command here.
+# Only the module of the command being run is imported (so `rhm --help` and `rhm info` load neither
+# torch nor sympy); the others appear in the listing through this table.
+COMMANDS = {
+    "info": "parameters, d, p_max and feasibility of a setting",
+    "sample": "draw data of a random grammar into an .npz file",
+    "verify": "run the verification checks and write a report",
+    "train": "train one network on RHM data and report its test error",
+    "pstar": "measure P* (test error < threshold) over a grid of P and seeds, resumable",
+    "theory": "exact rule-ensemble averages (sympy closed forms) at given parameters",
+    "sweep": "run a sweep file (resumable; local processes or a Ray cluster)",
+    "report": "figures and summary of a results file (partial ones too)",
+    "diffuse": "forward-backward experiment: noise data, resample from the exact posterior, measure changes",
+}
 
 
 def add_grammar_args(parser: argparse.ArgumentParser, seed: bool = True) -> None:
@@ -111,11 +123,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``rhm`` parser; only ``command``'s sub-parser (imported on demand) has its flags."""
+    from rhm_theory import __version__
+
     parser = _Parser(prog="rhm", description="Random Hierarchy Model: data, exact theory, experiments")
+    parser.add_argument("--version", action="version", version=f"rhm {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for name in COMMANDS:
-        importlib.import_module(f"rhm_theory.cli.{name}").register(subparsers)
+    for name, summary in COMMANDS.items():
+        if name == command:
+            importlib.import_module(f"rhm_theory.cli.{name}").register(subparsers)
+            sub = subparsers.choices[name]
+            sub.description = sub.description or summary
+        else:
+            subparsers.add_parser(name, help=summary, add_help=False)
     return parser
 
 
@@ -123,9 +144,11 @@ def main(argv=None) -> int:
     """Run one sub-command. Bad input (ValueError), file-system and results-file errors print one line
     naming the problem and exit 2; Ctrl-C prints one line and exits 130 (finished runs stay stored)."""
     command = "rhm"
+    argv = sys.argv[1:] if argv is None else list(argv)
+    selected = next((word for word in argv if not word.startswith("-")), None)
     try:
         try:
-            args = build_parser().parse_args(argv)
+            args = build_parser(selected).parse_args(argv)
         except SystemExit as exit:  # --help, or a flag error already printed on one line
             return exit.code
         command = f"rhm {args.command}"

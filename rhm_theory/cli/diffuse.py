@@ -63,7 +63,6 @@ def run(args) -> int:
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "diffuse",
-        help="forward-backward experiment: noise data, resample from the exact posterior, measure changes",
         description=__doc__,
     )
     add_grammar_args(parser)

@@ -54,7 +54,7 @@ def run(args) -> int:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("info", help="parameters, d, p_max and feasibility of a setting")
+    parser = subparsers.add_parser("info")
     add_grammar_args(parser, seed=False)
     add_sparse_args(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")

@@ -16,9 +16,7 @@ from . import add_force_arg, add_grammar_args, add_run_settings, print_json, run
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "pstar", help="measure P* (test error < threshold) over a grid of P and seeds, resumable"
-    )
+    parser = subparsers.add_parser("pstar")
     add_grammar_args(parser, seed=False)
     parser.add_argument("--seed", type=int, default=0,
                         help="first run seed; each seed derives the rules, data and initialisation (default: %(default)s)")

@@ -17,7 +17,7 @@ def run(args) -> int:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("report", help="figures and summary of a results file (partial ones too)")
+    parser = subparsers.add_parser("report")
     parser.add_argument("results", help="SQLite results file written by rhm pstar or rhm sweep")
     parser.add_argument("--out", default="results-report", help="output folder (default: %(default)s)")
     add_force_arg(parser)

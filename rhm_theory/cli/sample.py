@@ -30,7 +30,7 @@ def run(args) -> int:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("sample", help="draw data of a random grammar into an .npz file")
+    parser = subparsers.add_parser("sample")
     add_grammar_args(parser)
     add_sparse_args(parser)
     parser.add_argument("--P", type=int, required=True, help="number of data")

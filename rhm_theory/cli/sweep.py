@@ -61,7 +61,7 @@ def _run_adaptive(searches, store: ResultsStore, args, backend: dict) -> int:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("sweep", help="run a sweep file (resumable; local processes or a Ray cluster)")
+    parser = subparsers.add_parser("sweep")
     parser.add_argument("file", help="sweep description (TOML; see rhm_theory.runs.sweep)")
     parser.add_argument("--results", default="results.sqlite", help="SQLite results file (default: %(default)s)")
     parser.add_argument("--backend", choices=BACKENDS, default="local", help="(default: %(default)s)")

@@ -154,7 +154,6 @@ def run(args) -> int:
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "theory",
-        help="exact rule-ensemble averages (sympy closed forms) at given parameters",
         description="Exact finite-size ensemble averages of the RHM class-token statistics (docs/theory.md, 'Rule-ensemble statistics').",
     )
     add_grammar_args(parser, seed=False)

@@ -19,7 +19,7 @@ REPORTED = ("test_error", "test_loss", "train_loss", "epochs", "steps", "seconds
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("train", help="train one network on RHM data and report its test error")
+    parser = subparsers.add_parser("train")
     add_grammar_args(parser)
     parser.add_argument("--P", type=int, required=True, help="number of training data")
     parser.add_argument("--threads", type=int, default=1,

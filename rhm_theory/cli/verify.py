@@ -84,7 +84,7 @@ def run(args) -> int:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("verify", help="run the verification checks and write a report")
+    parser = subparsers.add_parser("verify")
     parser.add_argument("--out", default="verification-report", help="report folder (default: %(default)s)")
     parser.add_argument("--full", action="store_true", help="full mode (default: quick)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these scripts (file stems)")

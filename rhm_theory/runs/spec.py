@@ -75,7 +75,7 @@ class RunSpec(TrainSettings):
         if self.P + self.P_test > data:
             raise ValueError(
                 f"P = {self.P} training data plus P_test = {self.P_test} test data exceed p_max = {data}: "
-                f"P must be <= p_max - P_test = {data - self.P_test}"
+                f"P must be <= p_max - P_test = {data - self.P_test} (or lower P_test, --P-test on the command line)"
             )
         if self.sensitivity_samples and self.task != "class":
             raise ValueError(f"sensitivity_samples = {self.sensitivity_samples} needs task 'class' (got {self.task!r})")

@@ -61,17 +61,25 @@ class PStarResult:
         return self.errors.mean(axis=0)
 
     def to_dict(self) -> dict:
+        """Strict-JSON values: an infinite or undefined number is None (``status`` says why: P* and
+        ``ci_high`` are None when the curve does not cross within the grid, "above_grid")."""
         return {
             "P": self.P_values,
             "seeds": self.seeds,
-            "mean_test_error": self.mean_errors.tolist(),
+            "mean_test_error": [finite_or_none(e) for e in self.mean_errors],
             "threshold": self.threshold,
-            "pstar": self.pstar,
+            "pstar": finite_or_none(self.pstar),
             "status": self.status,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
+            "ci_low": finite_or_none(self.ci_low),
+            "ci_high": finite_or_none(self.ci_high),
             "confidence": self.confidence,
         }
+
+
+def finite_or_none(value) -> float | None:
+    """``value`` as a float, or None where it is infinite or NaN (JSON has neither)."""
+    value = float(value)
+    return value if math.isfinite(value) else None
 
 
 def estimate_pstar(P_values, seeds, errors, threshold, n_bootstrap=1000, confidence=0.95, *, seed) -> PStarResult:
