@@ -100,7 +100,8 @@ def test_not_a_dict(tmp_path):
 
 
 def test_to_pandas_matches_rows(tmp_path):
-    pandas = pytest.importorskip("pandas")
+    import pandas  # in the test extra, so this test runs in CI
+
     with ResultsStore(tmp_path / "r.sqlite") as store:
         store.append({"key": "a", "P": 10})
         store.append({"key": "b", "test_error": 0.5})

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from rhm_theory.core.validation import check_int
+from rhm_theory.core.grammar import Grammar
+from rhm_theory.core.validation import as_generator, check_int
 
 ENCODINGS = ("tokens", "one_hot", "whitened", "tuples")
 
@@ -109,6 +110,20 @@ class RHMDataset(torch.utils.data.Dataset):
         if self.x.shape[0] != self.y.shape[0]:
             raise ValueError(f"x has {self.x.shape[0]} rows but y has {self.y.shape[0]}")
         self.v, self.s, self.kind = v, s, kind
+
+    @classmethod
+    def from_params(cls, v, n_c, m, s, L, *, P: int, seed, kind: str = "one_hot", device=None) -> "RHMDataset":
+        """P distinct data of ``Grammar.random(v, n_c, m, s, L)`` as a Dataset, in one line.
+
+        ``seed`` (int or numpy Generator) draws the rules, then the data, from one generator; the
+        grammar is kept as ``.grammar``. P > p_max is an error (no silent clipping).
+        """
+        rng = as_generator(seed)
+        grammar = Grammar.random(v, n_c, m, s, L, seed=rng)
+        x, y = grammar.sample(P, seed=rng)
+        dataset = cls(x, y, v=grammar.v, s=grammar.s, kind=kind, device=device)
+        dataset.grammar = grammar
+        return dataset
 
     def __len__(self) -> int:
         return self.x.shape[0]

@@ -164,11 +164,11 @@ class ResultsStore:
         return path
 
     def to_pandas(self):
-        """All rows as a pandas DataFrame (needs pandas, which is not a dependency of this package)."""
+        """All rows as a pandas DataFrame (needs pandas: the ``[pandas]`` extra of this package)."""
         try:
             import pandas
         except ImportError as error:
-            raise ImportError("to_pandas() needs pandas; install it or use rows() / to_csv()") from error
+            raise ImportError('to_pandas() needs pandas: pip install "rhm-theory[pandas]", or use rows() / to_csv()') from error
         return pandas.DataFrame(self.rows(), columns=self.columns())
 
 
