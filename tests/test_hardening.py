@@ -201,7 +201,8 @@ def test_second_ctrl_c_abandons_the_runs_in_flight_at_once(tmp_path):
     out, err = process.communicate(timeout=60)
     assert time.monotonic() - start < 30
     assert process.returncode == 130 and "Traceback" not in err
-    assert err.strip().splitlines()[-1].startswith("rhm sweep: interrupted by Ctrl-C (runs in flight abandoned")
+    # multiprocessing's resource tracker may add its own warning about the killed workers' semaphores
+    assert any(line.startswith("rhm sweep: interrupted by Ctrl-C (runs in flight abandoned") for line in err.splitlines())
     with ResultsStore(results) as store:
         assert store.finished_keys() == set() and store.failures() == []
 

@@ -72,13 +72,21 @@ def check_bool(name: str, value) -> bool:
 
 
 def check_params(v, n_c, m, s, L) -> tuple[int, int, int, int, int]:
-    """Validate RHM parameters (docs/theory.md, 'Parameters and feasibility') and return them as Python ints.
+    """Validate the parameters of a grammar to be built (docs/theory.md, 'Parameters and feasibility'):
+    :func:`check_feasible` plus the size bounds of :func:`check_size`; returns them as Python ints."""
+    v, n_c, m, s, L = (check_int(k, x) for k, x in zip(("v", "n_c", "m", "s", "L"), (v, n_c, m, s, L)))
+    check_size(v, n_c, m, s, L)
+    return check_feasible(v, n_c, m, s, L)
+
+
+def check_feasible(v, n_c, m, s, L) -> tuple[int, int, int, int, int]:
+    """Validate RHM parameters as numbers, with no size bound (for formulas that never build the
+    grammar, e.g. a mean-field recursion over L levels); returns them as Python ints.
 
     Feasibility: n_c * m <= v**s (each class owns m distinct tuples) and, when there are
     hidden levels (L >= 2), v * m <= v**s, i.e. m <= v**(s-1).
     """
     v, n_c, m, s, L = (check_int(k, x) for k, x in zip(("v", "n_c", "m", "s", "L"), (v, n_c, m, s, L)))
-    check_size(v, n_c, m, s, L)
     n_tuples = v**s
     if n_c * m > n_tuples:
         raise ValueError(

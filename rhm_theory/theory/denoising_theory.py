@@ -26,7 +26,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from rhm_theory.core.validation import check_params
+from rhm_theory.core.validation import check_feasible
 from rhm_theory.theory.noise import check_channel, check_noise
 
 v, m, s, p, delta, eps = sp.symbols("v m s p delta epsilon", positive=True)
@@ -101,7 +101,7 @@ def _fixed_point_value(v_: int, m_: int, s_: int) -> float | None:
 def critical_noise(v_, m_, s_, *, channel: str) -> float | None:
     """eps* in [0, 1] where p_0(eps*) = p*, at integer (v, m, s); None when the mean-field recursion
     has no transition (no unstable fixed point in (0, 1), or p* not reached by any eps in [0, 1])."""
-    v_, _, m_, s_, _ = check_params(v_, 1, m_, s_, 2)
+    v_, _, m_, s_, _ = check_feasible(v_, 1, m_, s_, 2)
     delta_star = _fixed_point_value(v_, m_, s_)
     if delta_star is None:
         return None
@@ -113,7 +113,7 @@ def critical_noise(v_, m_, s_, *, channel: str) -> float | None:
 
 def retention_profile(v_, m_, s_, L_, noise, *, channel: str) -> list[float]:
     """Mean-field retention p_0, p_1, ..., p_L at noise ``noise``: floats, tokens first, class last."""
-    v_, _, m_, s_, L_ = check_params(v_, 1, m_, s_, L_)
+    v_, _, m_, s_, L_ = check_feasible(v_, 1, m_, s_, L_)
     step = sp.lambdify(p, retention_map(p, v_, m_, s_))
     current = float(leaf_retention(channel, sp.Float(check_noise(noise)), sp.Integer(v_)))
     profile = [current]

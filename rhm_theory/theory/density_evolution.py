@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rhm_theory.core.validation import as_generator, check_int, check_params
+from rhm_theory.core.validation import as_generator, check_int, check_feasible
 from rhm_theory.theory.noise import check_channel, check_noise
 
 
@@ -53,7 +53,7 @@ def level_up(children: np.ndarray, v: int, m: int, s: int, rng: np.random.Genera
 
 def retention_profile(v, m, s, depth, noise, *, channel: str, population: int, seed) -> np.ndarray:
     """Retention (mean weight of the true symbol) at levels 0..depth (tokens first), array (depth+1,)."""
-    v, _, m, s, depth = check_params(v, 1, m, s, depth)
+    v, _, m, s, depth = check_feasible(v, 1, m, s, depth)
     noise, channel = check_noise(noise), check_channel(channel)
     N = check_int("population", population, minimum=2)
     rng = as_generator(seed)
