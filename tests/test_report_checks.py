@@ -43,3 +43,11 @@ def test_interval_check_passes_only_when_the_claim_is_inside_and_every_alternati
         interval_check("b", 0.5, 0.6, 0.4, claim=0.5, alternatives=alternatives)
     with pytest.raises(ValueError, match="names no alternative"):
         interval_check("b", 0.5, 0.4, 0.6, claim=0.5, alternatives={})
+
+
+def test_a_smoke_interval_check_asks_only_for_the_claim_and_rejects_nothing():
+    alternatives = {"b = 1": 1.0}
+    wide = interval_check("b", 0.6, 0.3, 1.05, claim=0.5, alternatives=alternatives, kind="smoke")
+    assert wide.passed and wide.alternatives == () and "NOT excluded: b = 1" in wide.figure
+    assert wide.to_dict()["alternatives_rejected"] == []
+    assert not interval_check("b", 0.8, 0.7, 0.9, claim=0.5, alternatives=alternatives, kind="smoke").passed

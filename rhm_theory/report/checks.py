@@ -65,9 +65,11 @@ def interval_check(name: str, estimate: float, low: float, high: float, *, claim
                    alternatives: dict[str, float], kind: str = "discriminating", detail: str = "") -> Check:
     """Decide a claim from a measured figure ``estimate`` with its interval ``[low, high]``.
 
-    Passes iff the interval contains ``claim`` and excludes every value in ``alternatives`` (a mapping
-    from the alternative's description to its value). The figure states the estimate, the interval and,
-    for each alternative, whether it was excluded; ``detail`` is appended to it.
+    A "discriminating" check passes iff the interval contains ``claim`` and excludes every value in
+    ``alternatives`` (a mapping from the alternative's description to its value). A "smoke" check (a
+    design too small to reject anything) passes iff the interval contains the claim, and names no
+    alternative as rejected; its figure still lists the alternatives the interval does not exclude.
+    ``detail`` is appended to the figure.
     """
     if low > high:  # NaN bounds (no estimate) pass through and fail the check
         raise ValueError(f"interval must have low <= high, got [{low}, {high}]")
@@ -83,7 +85,9 @@ def interval_check(name: str, estimate: float, low: float, high: float, *, claim
         figure += f"; NOT excluded: {'; '.join(not_excluded)}"
     if detail:
         figure += f"; {detail}"
-    return Check(name, inside(claim) and not not_excluded, figure, alternatives=tuple(alternatives), kind=kind,
+    discriminating = kind == "discriminating"
+    passed = inside(claim) and not (discriminating and not_excluded)
+    return Check(name, passed, figure, alternatives=tuple(alternatives) if discriminating else (), kind=kind,
                  measured=estimate)
 
 

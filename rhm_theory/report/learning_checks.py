@@ -23,7 +23,7 @@ import numpy as np
 import scipy.stats
 
 from rhm_theory.core.validation import as_generator, check_int
-from rhm_theory.report.checks import Check
+from rhm_theory.report.checks import Check, interval_check
 from rhm_theory.synonyms.clustering import fit_crossing_power_law
 from rhm_theory.theory.stats import first_crossing
 
@@ -42,23 +42,6 @@ def chance(n_c: int) -> float:
 def _normalised(errors, n_c) -> np.ndarray:
     """Test errors (n_seeds, n_P) in units of chance error."""
     return np.atleast_2d(np.asarray(errors, dtype=float)) / chance(n_c)
-
-
-def _inside(value: float, low: float, high: float) -> bool:
-    return bool(low <= value <= high)
-
-
-def _interval_check(name, estimate, low, high, claim, alternatives: dict, discriminating: bool, detail="") -> Check:
-    """Pass iff [low, high] contains ``claim`` and excludes every alternative value (all of them listed
-    when ``discriminating``; a smoke check only asks for the claim)."""
-    not_excluded = [label for label, value in alternatives.items() if _inside(value, low, high)]
-    figure = f"{estimate:.3f} [{low:.3f}, {high:.3f}]; claim {claim:g} {'inside' if _inside(claim, low, high) else 'OUTSIDE'}"
-    if discriminating and not_excluded:
-        figure += f"; NOT excluded: {'; '.join(not_excluded)}"
-    passed = _inside(claim, low, high) and not (discriminating and not_excluded)
-    return Check(name, passed, figure + (f"; {detail}" if detail else ""),
-                 alternatives=tuple(alternatives) if discriminating else (),
-                 kind="discriminating" if discriminating else "smoke", measured=estimate)
 
 
 def widen(estimate: float, low: float, high: float, n: int) -> tuple[float, float]:
@@ -116,8 +99,9 @@ def pstar_scaling_checks(settings, curves, *, s: int, n_boot: int = 1000, seed) 
         name, claim, alternatives = claims[key]
         estimate = float(fit.exponents[i])
         low, high = widen(estimate, float(fit.ci_low[i]), float(fit.ci_high[i]), n_seeds)
-        checks.append(_interval_check(name, estimate, low, high, claim, alternatives, designs[key],
-                                      detail=f"{spans}; {fit.n_boot} bootstrap fits, {n_seeds} seeds"))
+        checks.append(interval_check(name, estimate, low, high, claim=claim, alternatives=alternatives,
+                                     kind="discriminating" if designs[key] else "smoke",
+                                     detail=f"{spans}; {fit.n_boot} bootstrap fits, {n_seeds} seeds"))
     return checks
 
 
