@@ -11,8 +11,8 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from rhm_theory.learning.config import CHOICES, field_kinds
-from rhm_theory.runs.spec import SETTING_FIELDS, RunSpec
+from rhm_theory.learning.config import field_kinds
+from rhm_theory.runs.spec import SETTING_FIELDS, SPEC_CHOICES, RunSpec
 
 # Sub-command modules (rhm_theory/cli/<name>.py) and their one-line help. Add a new command here.
 # Only the module of the command being run is imported (so `rhm --help` and `rhm info` load neither
@@ -49,14 +49,20 @@ def add_sparse_args(parser: argparse.ArgumentParser, default_s0=0) -> None:
 
 def add_run_settings(parser: argparse.ArgumentParser) -> None:
     """One flag per run setting (rhm_theory.runs.spec.SETTING_FIELDS: the training fields, --P-test,
-    --sensitivity-samples) with the type, choices, help and default of the RunSpec field."""
+    --sensitivity-samples, --rules, --s0, --variant) with the type, choices, help and default of the RunSpec field."""
     kinds = field_kinds(RunSpec)
     group = parser.add_argument_group("run settings (rhm_theory.runs.spec.RunSpec)")
     for field in fields(RunSpec):
         if field.name in SETTING_FIELDS:
             group.add_argument(f"--{field.name.replace('_', '-')}", dest=field.name, type=kinds[field.name],
-                               default=field.default, choices=CHOICES.get(field.name),
+                               default=field.default, choices=SPEC_CHOICES.get(field.name),
                                help=f"{field.metadata['help']} (default: %(default)s)")
+
+
+def describe_data(spec: RunSpec) -> str:
+    """The data of a run in words, e.g. ``RHM(v=8, n_c=8, m=4, s=2, L=3)`` or ``sparse RHM A(..., s0=1)``."""
+    grammar = f"v={spec.v}, n_c={spec.n_c}, m={spec.m}, s={spec.s}, L={spec.L}"
+    return f"sparse RHM {spec.variant}({grammar}, s0={spec.s0})" if spec.s0 else f"RHM({grammar})"
 
 
 def run_settings(args: argparse.Namespace) -> dict:

@@ -1,8 +1,8 @@
 """``rhm info``: parameters, d, p_max (exact integer) and feasibility of a grammar setting.
 
 Text output prints p_max in full up to 60 digits, else in scientific form; ``--json`` prints it as an
-exact JSON integer. Settings beyond the size bounds of rhm_theory.core.validation.check_size are
-reported infeasible, with the sizes that are too large to compute given as null.
+exact JSON integer. Settings beyond the size bounds of rhm_theory.core.validation.check_size (and
+check_sparse_size when s0 > 0) are reported infeasible, with the sizes that are too large to compute given as null.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from rhm_theory.core.rules import n_nodes as count_nodes, n_placements, sparse_p_max
-from rhm_theory.core.validation import MAX_D, MAX_P_MAX_BITS, check_int, check_params, readable_number
+from rhm_theory.core.validation import MAX_D, MAX_P_MAX_BITS, check_int, check_params, check_sparse_size, readable_number
 from . import add_grammar_args, add_sparse_args, print_json
 
 _CHEAP_BITS = 4096  # d and n_nodes are computed exactly when d has at most this many bits
@@ -25,6 +25,7 @@ def describe(v, n_c, m, s, L, s0=0, variant="A") -> dict:
     s0 = check_int("s0", s0, minimum=0)
     try:
         check_params(v, n_c, m, s, L)
+        check_sparse_size(n_c, m, s, L, s0, n_placements(s, s0, variant))
         feasible, reason = True, ""
     except ValueError as error:
         feasible, reason = False, str(error)

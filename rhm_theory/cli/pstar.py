@@ -12,7 +12,7 @@ from rhm_theory.learning.training import check_device
 from rhm_theory.runs.pstar import adaptive_pstar, check_bracket, check_threshold, geometric_grid, grid_specs, measure_pstar
 from rhm_theory.runs.spec import RunSpec
 from rhm_theory.runs.store import ResultsStore
-from . import add_force_arg, add_grammar_args, add_run_settings, print_json, run_settings, output_file
+from . import add_force_arg, add_grammar_args, add_run_settings, describe_data, print_json, run_settings, output_file
 
 
 def register(subparsers) -> None:
@@ -75,8 +75,7 @@ def run(args) -> int:
     if args.json:
         print_json(result.to_dict())
         return 0
-    print(f"{base.model} on RHM(v={args.v}, n_c={args.nc}, m={args.m}, s={args.s}, L={args.L}), "
-          f"seeds {seeds}, threshold {result.threshold:.4g}")
+    print(f"{base.model} on {describe_data(base)}, seeds {seeds}, threshold {result.threshold:.4g}")
     for P, error in zip(result.P_values, result.mean_errors):
         print(f"  P = {P:>9d}  mean test error {error:.4f}")
     ci = f"{100 * result.confidence:.0f}% CI [{result.ci_low:.4g}, {result.ci_high:.4g}]"

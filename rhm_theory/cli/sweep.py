@@ -13,6 +13,7 @@ from rhm_theory.runs.backends import BACKENDS, execute
 from rhm_theory.runs.pstar import adaptive_pstar
 from rhm_theory.runs.store import ResultsStore
 from rhm_theory.runs.sweep import adaptive_searches, expand_sweep, read_sweep
+from . import describe_data
 
 
 def run(args) -> int:
@@ -46,7 +47,7 @@ def _run_adaptive(searches, store: ResultsStore, args, backend: dict) -> int:
     failed = 0
     for search in searches:
         base = search.base
-        name = f"{base.model} v={base.v} n_c={base.n_c} m={base.m} s={base.s} L={base.L}"
+        name = f"{base.model} on {describe_data(base)}"
         try:
             result = adaptive_pstar(base, search.P_low, search.P_high, list(search.seeds), store, steps=search.steps,
                                     workers=args.workers, progress=not args.quiet, backend=backend)

@@ -13,7 +13,7 @@ from rhm_theory.core.validation import check_int
 from rhm_theory.learning.training import check_device
 from rhm_theory.runs.experiment import run_one
 from rhm_theory.runs.spec import RunSpec
-from . import add_grammar_args, add_run_settings, print_json, run_settings
+from . import add_grammar_args, add_run_settings, describe_data, print_json, run_settings
 
 REPORTED = ("test_error", "test_loss", "train_loss", "epochs", "steps", "seconds", "stop_reason")
 
@@ -38,7 +38,7 @@ def run(args) -> int:
     if args.json:
         print_json(row)
     else:
-        print(f"{args.model} on RHM(v={args.v}, n_c={args.nc}, m={args.m}, s={args.s}, L={args.L}), P = {args.P}, seed {args.seed}")
+        print(f"{args.model} on {describe_data(spec)}, P = {args.P}, seed {args.seed}")
         for name in REPORTED + tuple(k for k in row if k.startswith("S_k")):
             print(f"  {name}: {row[name]}")
     return 1 if row["stop_reason"] == "diverged" else 0

@@ -28,7 +28,9 @@ import numpy as np
 from rhm_theory.core import sampling
 from rhm_theory.core.grammar import Grammar
 from rhm_theory.core.rules import SPARSE_VARIANTS, draw_distinct, n_placements, sparse_p_max
-from rhm_theory.core.validation import as_generator, check_enumerable, check_int, check_level, check_symbols
+from rhm_theory.core.validation import (
+    as_generator, check_enumerable, check_int, check_level, check_sparse_size, check_symbols,
+)
 
 
 def placement_table(s: int, s0: int, variant: str) -> np.ndarray:
@@ -58,6 +60,7 @@ class SparseRHM:
         self.s0 = check_int("s0", s0, minimum=0)
         self.variant = variant
         self.v, self.n_c, self.m, self.s, self.L = grammar.v, grammar.n_c, grammar.m, grammar.s, grammar.L
+        check_sparse_size(self.n_c, self.m, self.s, self.L, self.s0, n_placements(self.s, self.s0, variant))
         self.empty = grammar.v
         self.patch = self.s * (self.s0 + 1)
         self.d = self.patch**self.L

@@ -123,6 +123,30 @@ def check_size(v: int, n_c: int, m: int, s: int, L: int) -> None:
         )
 
 
+def check_sparse_size(n_c: int, m: int, s: int, L: int, s0: int, n_placements: int) -> None:
+    """Reject a sparse RHM (docs/theory-sparse.md) whose input or p_max is too large, after the grammar's own
+    :func:`check_size`: d = (s(s0+1))**L <= MAX_D tokens, a layout table of n_placements x s <= MAX_RULE_ENTRIES
+    entries, p_max = n_c (m n_placements)**n_nodes of at most MAX_P_MAX_BITS bits (positive ints, s0 >= 0)."""
+    patch = s * (s0 + 1)
+    if patch > MAX_D or (patch > 1 and L * math.log2(patch) > math.log2(MAX_D)):
+        raise ValueError(
+            f"d = (s(s0+1))**L = {patch}**{L} tokens per datum is too large for s0 = {s0}: "
+            f"d must be <= 2**{MAX_D.bit_length() - 1} (lower s0 or L)"
+        )
+    if n_placements * s > MAX_RULE_ENTRIES:
+        raise ValueError(
+            f"n_placements = {n_placements} layouts of s = {s} children are too many for s0 = {s0}: "
+            f"the layout table may have at most 2**{MAX_RULE_ENTRIES.bit_length() - 1} entries (lower s0 or s)"
+        )
+    nodes = (s**L - 1) // (s - 1) if s > 1 else L
+    bits = math.log2(n_c) + nodes * math.log2(m * n_placements)
+    if bits > MAX_P_MAX_BITS:
+        raise ValueError(
+            f"p_max = n_c (m n_placements)**n_nodes has about {bits:.4g} bits for s0 = {s0}: "
+            f"at most 2**{MAX_P_MAX_BITS.bit_length() - 1} bits are allowed (lower s0, m, s or L)"
+        )
+
+
 def readable_number(numerator: int, denominator: int = 1, digits: int = 7) -> str:
     """An exact int or fraction as text: in full when both parts have at most EXACT_DIGITS digits,
     else in scientific form with ``digits`` significant digits (never converts a huge int to decimal)."""

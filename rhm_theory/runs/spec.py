@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
-from rhm_theory.core.rules import p_max
-from rhm_theory.core.validation import check_int, check_params
-from rhm_theory.learning.config import TrainSettings, field_kinds
+from rhm_theory.core.rules import SPARSE_VARIANTS, n_placements, sparse_p_max
+from rhm_theory.core.validation import check_int, check_params, check_sparse_size
+from rhm_theory.learning.config import CHOICES, TrainSettings, field_kinds
 
 # Models with one hidden layer; P* uses the shallow threshold for them (docs/theory.md, 'Sample complexity').
 SHALLOW_MODELS = ("fcn",)
@@ -27,8 +27,10 @@ SEED_ROLES = ("rules", "data", "init", "exchange")
 # fields (SETTING_FIELDS) have defaults and are flags of ``rhm train`` and ``rhm pstar``.
 GRID_FIELDS = ("v", "n_c", "m", "s", "L", "P", "seed")
 RULES = ("random", "uncorrelated")  # rhm_theory.runs.experiment.GRAMMARS builds each
+# Fields that take one of a fixed list of names (flags and sweep fields check them).
+SPEC_CHOICES = {**CHOICES, "rules": RULES, "variant": SPARSE_VARIANTS}
 # Fields added after runs were first stored: left out of the run key at their default, so old keys stay valid.
-KEY_DEFAULTS = {"rules": "random", "task": "class"}
+KEY_DEFAULTS = {"rules": "random", "task": "class", "s0": 0, "variant": "A"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,7 +39,9 @@ class RunSpec(TrainSettings):
     defaults) plus the grammar, P training data and P_test test data (disjoint), and the run seed.
 
     ``sensitivity_samples`` > 0: also measure S_{k,l} (rhm_theory.learning.sensitivity) on that many test
-    data (at most P_test); 0 skips it.
+    data (at most P_test), and D_{k,l} when s0 > 0; 0 skips it.
+    ``s0`` > 0: the data are those of the sparse RHM ``SparseRHM(grammar, s0, variant)`` (d = (s(s0+1))**L
+    tokens in range(v+1); hierarchical nets with patch s(s0+1)); s0 = 0 is the RHM, whatever the variant.
     """
 
     v: int
@@ -53,6 +57,8 @@ class RunSpec(TrainSettings):
     )
     rules: str = field(default="random", metadata={"help": "rules of the grammar: random (the RHM) or uncorrelated "
                                                            "(no token-class correlations; m a multiple of v)"})
+    s0: int = field(default=0, metadata={"help": "sparsity of the sparse RHM (arXiv:2404.10727), s0 >= 0; 0: the RHM"})
+    variant: str = field(default="A", metadata={"help": "layout variant of the sparse RHM (used when s0 > 0)"})
 
     def __post_init__(self):
         for name, kind in field_kinds(RunSpec).items():  # numpy scalars and 1 for 1.0: one type, one run key
@@ -66,12 +72,18 @@ class RunSpec(TrainSettings):
         check_int("P_test", self.P_test)
         check_int("seed", self.seed, minimum=0)
         check_int("sensitivity_samples", self.sensitivity_samples, minimum=0)
+        s0 = check_int("s0", self.s0, minimum=0)
         self.validate()
         if self.rules not in RULES:
             raise ValueError(f"unknown rules {self.rules!r}: expected one of {', '.join(RULES)}")
+        if self.variant not in SPARSE_VARIANTS:
+            raise ValueError(f"unknown variant {self.variant!r}: expected one of {', '.join(SPARSE_VARIANTS)}")
         if self.rules == "uncorrelated" and m % v:
             raise ValueError(f"rules 'uncorrelated' need m to be a multiple of v, got m = {m}, v = {v}")
-        data = p_max(n_c, m, s, L)
+        if s0 and self.task != "class":
+            raise ValueError(f"s0 = {s0} needs task 'class' (got {self.task!r}): the sparse RHM has no next-token task")
+        check_sparse_size(n_c, m, s, L, s0, n_placements(s, s0, self.variant))
+        data = sparse_p_max(n_c, m, s, L, s0, self.variant)
         if self.P + self.P_test > data:
             raise ValueError(
                 f"P = {self.P} training data plus P_test = {self.P_test} test data exceed p_max = {data}: "

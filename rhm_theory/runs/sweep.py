@@ -8,9 +8,11 @@ Every value may be a scalar or a list; the sweep is the Cartesian product of all
     m = 4
     s = 2
     L = [2, 3]
+    # rules = "uncorrelated"   # optional: random (default) or uncorrelated rules
+    # s0 = [0, 1, 2]           # optional: sparse RHM (arXiv:2404.10727), with variant = "A" (default) or "B"
 
     [data]
-    P_over_ncmL = [0.5, 1, 2, 4]   # training-set sizes relative to n_c m^L (rounded), or
+    P_over_ncmL = [0.5, 1, 2, 4]   # training-set sizes relative to n_c m^L (rounded; s0 does not enter), or
     # P = [128, 256, 512]          # absolute sizes, or a P* search by bisection in log P per setting:
     # adaptive = { P_low_over_ncmL = 0.25, P_high_over_ncmL = 8, steps = 4 }
     P_test = 1024
@@ -35,8 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rhm_theory.core.rules import ncmL
-from rhm_theory.learning.config import CHOICES, TRAINING_FIELDS, field_kinds
-from rhm_theory.runs.spec import RunSpec
+from rhm_theory.learning.config import TRAINING_FIELDS, field_kinds
+from rhm_theory.runs.spec import SPEC_CHOICES, RunSpec
 
 try:
     import tomllib
@@ -44,8 +46,9 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 GRAMMAR_FIELDS = ("v", "n_c", "m", "s", "L")
+OPTIONAL_GRAMMAR_FIELDS = ("rules", "s0", "variant")  # RunSpec fields with defaults
 SECTIONS = {
-    "grammar": GRAMMAR_FIELDS + ("rules",),  # rules (optional): "random" or "uncorrelated"
+    "grammar": GRAMMAR_FIELDS + OPTIONAL_GRAMMAR_FIELDS,
     "data": ("P", "P_over_ncmL", "adaptive", "P_test"),
     "training": TRAINING_FIELDS,
     "run": ("seeds", "sensitivity_samples"),
@@ -179,7 +182,7 @@ def _settings(document: dict) -> tuple[list[dict], list[int]]:
             raise SweepError(f"field run.seeds = {seeds} must be >= 1 (a count) or a list of seeds")
         seeds = list(range(seeds))
     seeds = _values("run", "seeds", seeds)
-    axes = {name: _values("grammar", name, grammar[name]) for name in GRAMMAR_FIELDS + ("rules",) if name in grammar}
+    axes = {name: _values("grammar", name, grammar[name]) for name in GRAMMAR_FIELDS + OPTIONAL_GRAMMAR_FIELDS if name in grammar}
     axes.update({name: _values("training", name, value) for name, value in document.get("training", {}).items()})
     if "P_test" in data:
         axes["P_test"] = _values("data", "P_test", data["P_test"])
@@ -201,7 +204,7 @@ _KINDS = {**field_kinds(RunSpec), "seeds": int}
 
 def _check_type(section: str, name: str, values: list) -> None:
     """Each value has the type of the RunSpec field (integers, numbers, strings) and, for a field with
-    a fixed list of names (model, parametrization, optimizer), is one of them."""
+    a fixed list of names (model, parametrization, optimizer, rules, variant), is one of them."""
     kind = _KINDS.get(name)
     if kind is int:
         expected, ok = "an integer", lambda x: isinstance(x, int) and not isinstance(x, bool)
@@ -214,7 +217,7 @@ def _check_type(section: str, name: str, values: list) -> None:
     for value in values:
         if not ok(value):
             raise SweepError(f"field {section}.{name} must be {expected}, got {value!r}")
-    choices = CHOICES.get(name, values)
+    choices = SPEC_CHOICES.get(name, values)
     for value in values:
         if value not in choices:
             article = "an" if name[0] in "aeiou" else "a"
