@@ -27,6 +27,7 @@ from rhm_theory.synonyms.clustering import (
     population_tuple_probs,
 )
 from rhm_theory.core.rules import ncmL
+from rhm_theory.runs.array_cache import ArrayCache
 from rhm_theory.runs.spec import error_threshold
 from rhm_theory.synonyms.layerwise import layerwise_error_curve
 from rhm_theory.synonyms.one_step import one_step_curves
@@ -116,29 +117,45 @@ def check_exact_clustering(settings) -> Check:
     )
 
 
-def clustering_sweeps(config):
+def clustering_sweeps(config, cache: ArrayCache):
     """Per setting: (params, scale sqrt(n_c) m^L, P grid, {method: errors (seeds, n_P)}), every method
-    on the same grammars and samples."""
+    on the same grammars and samples; each setting is computed once and kept in ``cache``."""
     sweeps = []
     for v, n_c, m, L in config["cluster"]:
         scale = np.sqrt(n_c) * m**L
-        grammars = [Grammar.random(v, n_c, m, S, L, seed=1000 + seed) for seed in range(config["cluster_seeds"])]
-        grid = scaled_grid(scale, 0.3, 100, config["cluster_points"], grammars[0].p_max)
-        errors = np.stack([clustering_error_curve(g, grid, seed, patch=0, methods=METHODS) for seed, g in enumerate(grammars)])
+        seeds = range(config["cluster_seeds"])
+        grid = scaled_grid(scale, 0.3, 100, config["cluster_points"], Grammar.random(v, n_c, m, S, L, seed=1000).p_max)
+
+        def compute():
+            grammars = [Grammar.random(v, n_c, m, S, L, seed=1000 + seed) for seed in seeds]
+            return {"errors": np.stack([clustering_error_curve(g, grid, seed, patch=0, methods=METHODS)
+                                        for seed, g in enumerate(grammars)])}
+
+        key = {"what": "clustering", "params": [v, n_c, m, S, L], "seeds": len(seeds), "grid": grid.tolist(),
+               "methods": list(METHODS)}
+        errors = cache.get(key, compute)["errors"]
         sweeps.append(((v, n_c, m, L), scale, grid, {method: errors[:, i] for i, method in enumerate(METHODS)}))
     return sweeps
 
 
 # ----- 2. one step ------------------------------------------------------------------------------
-def one_step_sweeps(config):
-    """Per setting: (params, scale n_c m^L, P grid, S (seeds, n_P), rank (seeds, n_P))."""
+def one_step_sweeps(config, cache: ArrayCache):
+    """Per setting: (params, scale n_c m^L, P grid, S (seeds, n_P), rank (seeds, n_P)); each setting is
+    computed once and kept in ``cache``."""
     sweeps = []
     for v, n_c, m, L in config["one_step"]:
         scale = ncmL(n_c, m, L)
-        grammars = [Grammar.random(v, n_c, m, S, L, seed=2000 + seed) for seed in range(config["one_step_seeds"])]
-        grid = scaled_grid(scale, 0.01, 30, 14, grammars[0].p_max)
-        curves = [one_step_curves(g, grid, seed, width=512) for seed, g in enumerate(grammars)]
-        sweeps.append(((v, n_c, m, L), scale, grid, np.stack([c[0] for c in curves]), np.stack([c[1] for c in curves])))
+        seeds = range(config["one_step_seeds"])
+        grid = scaled_grid(scale, 0.01, 30, 14, Grammar.random(v, n_c, m, S, L, seed=2000).p_max)
+
+        def compute():
+            grammars = [Grammar.random(v, n_c, m, S, L, seed=2000 + seed) for seed in seeds]
+            curves = [one_step_curves(g, grid, seed, width=512) for seed, g in enumerate(grammars)]
+            return {"S": np.stack([c[0] for c in curves]), "rank": np.stack([c[1] for c in curves])}
+
+        key = {"what": "one_step", "params": [v, n_c, m, S, L], "seeds": len(seeds), "grid": grid.tolist(), "width": 512}
+        arrays = cache.get(key, compute)
+        sweeps.append(((v, n_c, m, L), scale, grid, arrays["S"], arrays["rank"]))
     return sweeps
 
 
@@ -153,17 +170,24 @@ def cnn_errors(grammar: Grammar, P_values, test_size: int, seed: int, cnn: dict)
     return np.array(errors)
 
 
-def layerwise_vs_cnn(config):
+def layerwise_vs_cnn(config, cache: ArrayCache):
     """Test errors of the layer-wise algorithm and of the deep CNN on the same data: (params, n_c m^L,
-    P grid, layer-wise errors (seeds, n_P), CNN errors (seeds, n_P))."""
+    P grid, layer-wise errors (seeds, n_P), CNN errors (seeds, n_P)); each seed is kept in ``cache``."""
     v, n_c, m, L = config["layerwise"]
     scale = ncmL(n_c, m, L)
     grid = np.array([int(r * scale) for r in config["layerwise_ratios"]])
     layerwise, cnn = [], []
     for seed in range(config["layerwise_seeds"]):
-        grammar = Grammar.random(v, n_c, m, S, L, seed=3000 + seed)
-        layerwise.append(layerwise_error_curve(grammar, grid, config["test_size"], seed))
-        cnn.append(cnn_errors(grammar, grid, config["test_size"], seed, config["cnn"]))
+        def compute():
+            grammar = Grammar.random(v, n_c, m, S, L, seed=3000 + seed)
+            return {"layerwise": layerwise_error_curve(grammar, grid, config["test_size"], seed),
+                    "cnn": cnn_errors(grammar, grid, config["test_size"], seed, config["cnn"])}
+
+        key = {"what": "layerwise_vs_cnn", "params": [v, n_c, m, S, L], "seed": seed, "grid": grid.tolist(),
+               "test_size": config["test_size"], "cnn": config["cnn"]}
+        arrays = cache.get(key, compute)
+        layerwise.append(arrays["layerwise"])
+        cnn.append(arrays["cnn"])
     return (v, n_c, m, L), scale, grid, np.stack(layerwise), np.stack(cnn)
 
 
@@ -177,7 +201,8 @@ def run(out_dir: Path, quick: bool = True) -> Section:
     torch.set_num_threads(1)
     try:
         with threadpool_limits(limits=1):
-            return run_checks(Path(out_dir), QUICK if quick else FULL, quick)
+            cache = ArrayCache(Path(out_dir) / f"synonyms_{'quick' if quick else 'full'}_cache")
+            return run_checks(Path(out_dir), QUICK if quick else FULL, quick, cache)
     finally:
         torch.set_num_threads(threads)
 
@@ -211,10 +236,10 @@ def split_factors(settings) -> np.ndarray:
     return np.array([(n_c, float(m) ** L) for _, n_c, m, L in settings])
 
 
-def run_checks(out_dir: Path, config: dict, quick: bool) -> Section:
+def run_checks(out_dir: Path, config: dict, quick: bool, cache: ArrayCache) -> Section:
     checks = [check_exact_clustering(config["exact"])]
 
-    sweeps = clustering_sweeps(config)
+    sweeps = clustering_sweeps(config, cache)
     chance = [errors[method][:, 0].mean() for *_, errors in sweeps for method in METHODS]
     checks.append(Check("clustering at the smallest P (0.3 sqrt(n_c) m^L) is near chance (error 1 - ARI >= 0.9), both methods",
                         min(chance) >= 0.9, f"lowest mean error {min(chance):.3f}"))
@@ -229,13 +254,13 @@ def run_checks(out_dir: Path, config: dict, quick: bool) -> Section:
         for level in (0.65, MIDPOINT):
             cluster_fits[method, level] = fit_or_none(curves, factors, level)
 
-    steps = one_step_sweeps(config)
+    steps = one_step_sweeps(config, cache)
     step_checks, step_fit = exponent_checks(f"one gradient step: first-layer S = {ONE_STEP_LEVEL} at P ~ n_c^b (m^L)^c",
                                             [(grid, sens) for _, _, grid, sens, _ in steps],
                                             split_factors([params for params, *_ in steps]), ONE_STEP_LEVEL, ONE_STEP_CLAIMS)
     checks += step_checks
 
-    lw_params, lw_scale, lw_grid, lw_errors, cnn = layerwise_vs_cnn(config)
+    lw_params, lw_scale, lw_grid, lw_errors, cnn = layerwise_vs_cnn(config, cache)
     lw_threshold = error_threshold(lw_params[1], "cnn")
     p_layerwise, lw_status = first_crossing(lw_grid, lw_errors.mean(axis=0), lw_threshold)
     p_cnn, cnn_status = first_crossing(lw_grid, cnn.mean(axis=0), lw_threshold)
@@ -252,6 +277,8 @@ def run_checks(out_dir: Path, config: dict, quick: bool) -> Section:
         plot_layerwise(out_dir, lw_params, lw_scale, lw_grid, lw_errors, cnn, lw_threshold),
     ]
     markdown = describe(config, sweeps, steps, cluster_fits, step_fit, quick)
+    markdown += (f"\n\nResumable: {cache.computed} pieces (one setting or seed each) computed now, {cache.reused} "
+                 f"reused from `{cache.folder.name}/` (delete it to recompute).")
     return Section("Synonym detection: clustering, one step, layer-wise algorithm", checks, markdown, figures)
 
 
