@@ -69,10 +69,10 @@ QUICK = Mode(
 FULL = Mode(
     settings=((8, 4, 3, 3), (8, 2, 3, 3), (8, 8, 3, 3), (8, 16, 3, 3), (8, 4, 4, 3), (8, 4, 2, 4), (4, 4, 3, 3),
               (16, 4, 3, 3), (4, 2, 3, 3), (16, 2, 3, 3)),
-    seeds=5, width=256, bracket=(0.25, 16), steps=4, max_steps=20000, P_test=1024, sensitivity_samples=512,
+    seeds=5, width=256, bracket=(0.25, 16), steps=2, max_steps=20000, P_test=1024, sensitivity_samples=512,
     # P_max / (n_c m^L) = 8, 81, 256; P_max >= 4096, so the test sets (P_max - 0.9 P_max) stay >= 400
     fcn_grammars=((8, 8, 8, 2), (3, 3, 3, 3), (4, 2, 4, 3)),
-    fcn_fractions=(1 / 64, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 3 / 4, 0.9),
+    fcn_fractions=(1 / 16, 1 / 4, 1 / 2, 3 / 4, 0.9),
     fcn_width=512, fcn_lr=1.0, fcn_max_steps=40000,
 )
 

@@ -78,11 +78,12 @@ QUICK = {
 }
 FULL = {
     "exact": QUICK["exact"] + [(32, 32, 8, 2, 2), (8, 8, 8, 2, 4), (6, 6, 2, 3, 2)],
-    "cluster": grid_settings(32, (8, 16, 32, 64, 128), ((8, 2), (4, 3), (4, 4), (8, 3))),
-    "cluster_seeds": 10,
+    # n_c over 16x at four m^L (two values of m and of L), more grammars per setting than quick
+    "cluster": grid_settings(32, (8, 32, 128), ((8, 2), (4, 3), (4, 4), (8, 3))),
+    "cluster_seeds": 8,
     "cluster_points": 16,
-    "one_step": grid_settings(32, (4, 8, 16, 32, 64), ((8, 2), (4, 3), (4, 4), (8, 3))),
-    "one_step_seeds": 8,
+    "one_step": grid_settings(32, (4, 16, 64), ((8, 2), (4, 3), (4, 4), (8, 3))),
+    "one_step_seeds": 6,
     "layerwise": (8, 8, 4, 3),
     "layerwise_ratios": [0.25, 0.5, 1, 2, 4, 8, 16],
     "layerwise_seeds": 2,
