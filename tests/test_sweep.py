@@ -1,6 +1,7 @@
 """Sweeps: sweep-file validation, local and Ray backends, resumability, failure recording, report."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -168,11 +169,15 @@ def test_report_writes_valid_pngs_and_summary(tmp_path):
     with ResultsStore(path) as store:
         execute(specs[:3], store, workers=1, progress=False)  # a partial sweep
     assert main(["report", str(path), "--out", str(tmp_path / "out")]) == 0
-    for name in ("collapse.png", "pstar.png", "sensitivity.png", "correlations.png"):
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    linked = re.findall(r"!\[\w+\]\((\w+\.png)\)", summary)
+    assert {"collapse.png", "correlations.png"} <= set(linked)
+    assert "- no sensitivity figure:" in summary  # SMALL measures no S_{k,l}: no empty panel
+    for name in linked:
         data = (tmp_path / "out" / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
         assert matplotlib.image.imread(tmp_path / "out" / name).ndim == 3
-    summary = (tmp_path / "out" / "summary.md").read_text()
+        assert (tmp_path / "out" / name).with_suffix(".pdf").is_file()
     assert "3 stored runs in 1 settings" in summary
     assert "| (4, 2, 2, 2, 2) |" in summary
 

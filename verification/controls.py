@@ -14,21 +14,18 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from rhm_theory.core.rules import p_max as count_data  # noqa: E402
-from rhm_theory.report import learning_checks  # noqa: E402
-from rhm_theory.report.checks import Check, Section, section_main  # noqa: E402
-from rhm_theory.runs.spec import RunSpec  # noqa: E402
-from rhm_theory.runs.pstar import grid_specs, run_specs  # noqa: E402
-from rhm_theory.runs.store import ResultsStore  # noqa: E402
-from rhm_theory.synonyms.uncorrelated import uncorrelated_grammar  # noqa: E402
-from rhm_theory.theory.exact import class_token_probs  # noqa: E402
+from rhm_theory.core.rules import p_max as count_data
+from rhm_theory.report import learning_checks
+from rhm_theory.report.checks import Check, Section, section_main
+from rhm_theory.report.figures import P_SCALED, legend_outside, new_figure, save_figure
+from rhm_theory.runs.spec import RunSpec
+from rhm_theory.runs.pstar import grid_specs, run_specs
+from rhm_theory.runs.store import ResultsStore
+from rhm_theory.synonyms.uncorrelated import uncorrelated_grammar
+from rhm_theory.theory.exact import class_token_probs
 
 S = 2
 
@@ -101,28 +98,29 @@ def run(out_dir: Path, quick: bool = True) -> Section:
                 f"{mode.max_steps} steps; {len(seeds)} seeds (new rules, data and initialisation per seed), test sets of "
                 f"{rows['random'][0]['P_test']}. Largest final training loss on the uncorrelated grammar: {losses.max():.2g}. The uncorrelated "
                 "RHM: every parent owns whole balanced blocks of tuples (rhm_theory.synonyms.uncorrelated).")
-    return Section("Controls: the uncorrelated RHM", checks, markdown, [plot(mode, P_values, errors, out_dir)])
+    return Section("Controls: the uncorrelated RHM", checks, markdown,
+                   [save_figure(plot(mode, P_values, errors), out_dir, "controls_uncorrelated.png")])
 
 
-def plot(mode: Mode, P_values, errors, out_dir: Path) -> str:
+def plot(mode: Mode, P_values, errors):
+    """Test error / chance (mean, bars: standard deviation over seeds) vs P / (n_c m^L) on the uncorrelated
+    RHM and its correlated twin; ``errors``: rules -> (n_seeds, n_P). Returns the Figure."""
     v, n_c, m, L = mode.params
     chance = learning_checks.chance(n_c)
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = new_figure(figsize=(6.4, 3.6))
     x = np.array(P_values) / (n_c * m**L)
     for rules, label in (("uncorrelated", "uncorrelated RHM"), ("random", "correlated twin (random RHM)")):
         normalised = errors[rules] / chance
         ax.errorbar(x, normalised.mean(axis=0), yerr=normalised.std(axis=0), fmt="o-", capsize=3, label=label)
     ax.axhline(learning_checks.NEAR_CHANCE, color="gray", ls="--", lw=0.8, label="near-chance bound")
-    ax.axhline(learning_checks.PSTAR_FRACTION, color="gray", ls=":", lw=0.8, label="P* threshold")
-    ax.set(xscale="log", xlabel="P / (n_c m^L)", ylabel="test error / chance (mean, std over seeds)", ylim=(-0.02, 1.3),
-           title=f"deep CNN to interpolation, (v,n_c,m,L)={mode.params}")
+    ax.axhline(learning_checks.PSTAR_FRACTION, color="k", ls=":", lw=1, label="$P^*$ threshold")
+    ax.set(xscale="log", xlabel=P_SCALED, ylabel="test error / chance", ylim=(-0.02, 1.3))
+    ax.set_title(f"deep CNN trained to interpolation, $v={v}$, $n_c={n_c}$, $m={m}$, $s={S}$, $L={L}$\n"
+                 f"mean over {errors['random'].shape[0]} seeds; bars: standard deviation", fontsize="medium")
     ax.minorticks_off()
     ax.set_xticks(x, [f"{r:g}" for r in x])
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out_dir / "controls_uncorrelated.png", dpi=110)
-    plt.close(fig)
-    return "controls_uncorrelated.png"
+    legend_outside(ax)
+    return fig
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import sympy as sp
 
 from rhm_theory import Grammar, ensemble, exact, symbolic
 from rhm_theory.report.checks import Check, Section, interval_check, section_main
-from rhm_theory.report.figures import pyplot, save_figure
+from rhm_theory.report.figures import annotate_empty, legend_outside, new_figure, save_figure
 from rhm_theory.theory.stats import first_crossing
 
 # tiny settings (v, n_c, m, s, L) whose every rule draw is enumerated
@@ -256,14 +256,16 @@ def run(out_dir: Path, quick: bool = True) -> Section:
         noise_rows.append(row)
 
     checks.append(limit_check({(s, L): exact_family_limit(s, L) for s, L in EXACT_FAMILY}))
-    curves_v = [(f"n_c = v, m = v^{s - 1}, s = {s}, L = {L} (exact)", *family_curve(s, L, None)) for s, L in EXACT_FAMILY]
-    curves_v += [(f"n_c = {n_c}, m = {m}, s = {s}, L = {L} (first order)", *family_curve(s, L, (n_c, m)))
+    curves_v = [(f"$n_c = v$, $m = {'v' if s == 2 else f'v^{s - 1}'}$, $s = {s}$, $L = {L}$ (exact)", *family_curve(s, L, None)) for s, L in EXACT_FAMILY]
+    curves_v += [(f"$n_c = {n_c}$, $m = {m}$, $s = {s}$, $L = {L}$ (first order)", *family_curve(s, L, (n_c, m)))
                  for n_c, m, s, L in FIRST_ORDER_FAMILY]
     relative = [f"(n_c, m, s, L) = {(n_c, m, s, L)}: v^2 var_pbar = "
                 + ", ".join(f"{float(v**2 * symbolic.var_pbar(v, n_c, m, s, L)):.3g} at v = {v}" for v in (8, 64, 1024))
                 for n_c, m, s, L in FIRST_ORDER_FAMILY]
 
-    figures = [_plot_monte_carlo(out_dir, points), _plot_noise(out_dir, curves), _plot_asymptotics(out_dir, curves_v)]
+    figures = [save_figure(plot_monte_carlo(points, n_grammars), out_dir, "correlations_monte_carlo.png"),
+               save_figure(plot_noise(curves), out_dir, "correlations_noise_crossing.png"),
+               save_figure(plot_asymptotics(curves_v), out_dir, "correlations_P_c_asymptotics.png")]
     markdown = "\n".join(
         table
         + ["", "Noise vs signal (P i.i.d. samples, all positions). Signal S: sigma_f2 where it is exact, else the Monte Carlo "
@@ -282,46 +284,62 @@ def run(out_dir: Path, quick: bool = True) -> Section:
     return Section("Symbolic theory: exact ensemble averages and the correlation crossing P_c", checks, markdown, figures)
 
 
-def _plot_monte_carlo(out_dir: Path, points: list) -> str:
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5, 4.5))
-    values = np.array(points)
-    values = values[values[:, 0] > 0]  # log axes: leave out the exact zeros (var_pbar of maximal grammars)
-    ax.errorbar(values[:, 0], values[:, 1], yerr=[values[:, 1] - values[:, 2], values[:, 3] - values[:, 1]],
-                fmt="o", ms=3, lw=0.8)
+def plot_monte_carlo(points: list, n_grammars: int):
+    """Closed forms against Monte Carlo rule-ensemble means (bars: 99 % CI over ``n_grammars`` rule draws):
+    identity on log axes (left) and the ratio Monte Carlo / closed form (right). ``points``: (closed
+    form, mean, low, high) per statistic and setting; exact zeros are left out (log axes). Returns the Figure."""
+    fig, axes = new_figure(1, 2, figsize=(9, 3.8))
+    values = np.array(points, dtype=float).reshape(-1, 4)
+    zeros = int((values[:, 0] <= 0).sum())
+    values = values[values[:, 0] > 0]  # var_pbar of maximal grammars is exactly 0
+    if not values.size:
+        for ax in axes:
+            annotate_empty(ax, "no nonzero closed form")
+        return fig
+    closed, mean, low, high = values.T
+    axes[0].errorbar(closed, mean, yerr=[mean - low, high - mean], fmt="o", ms=3, lw=0.8)
     limits = [values[:, :2].min() / 2, values[:, :2].max() * 2]
-    ax.plot(limits, limits, "k-", lw=0.6)
-    ax.set(xscale="log", yscale="log", xlabel="closed form (sympy)", ylabel="Monte Carlo mean (99 % CI)",
-           title="eps, delta2, var_pbar (tokens, tuples), sigma_f2")
-    return save_figure(fig, out_dir, "correlations_monte_carlo.png", dpi=100)
+    axes[0].plot(limits, limits, "k-", lw=0.6, label="equality")
+    axes[0].set(xscale="log", yscale="log", xlabel="closed form (sympy)", ylabel="Monte Carlo mean (99 % CI)")
+    axes[1].errorbar(closed, mean / closed, yerr=[(mean - low) / closed, (high - mean) / closed], fmt="o", ms=3, lw=0.8)
+    axes[1].axhline(1.0, color="k", lw=0.6)
+    axes[1].set(xscale="log", xlabel="closed form (sympy)", ylabel="Monte Carlo / closed form")
+    fig.suptitle(f"$\\epsilon$, $\\delta^2$, var $\\bar p$ (tokens and tuples) and exact $\\sigma_f^2$, {len(closed)} values; "
+                 f"bars: 99 % CI over {n_grammars} rule draws" + (f"\n({zeros} exact zeros not shown)" if zeros else ""),
+                 fontsize="medium")
+    return fig
 
 
-def _plot_noise(out_dir: Path, curves: list) -> str:
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(curves), figsize=(5.5 * len(curves), 4.2))
-    for ax, (params, sizes, mean, error, predicted, signal, P_pred, is_exact, first_order) in zip(np.atleast_1d(axes), curves):
-        ax.errorbar(sizes, mean, yerr=error, fmt="o", ms=4, label="measured <(n_c f_hat - 1)^2>")
-        ax.plot(sizes, predicted, "k-", label="sigma_f2 + noise_f2(P)" if is_exact else "S (Monte Carlo) + noise_f2_pbar(P)")
+def plot_noise(curves: list):
+    """One panel per setting: measured <(n_c f_hat - 1)^2> (bars: standard error over grammars) vs P with
+    the predicted signal + noise, the signal alone, the noise alone and the predicted crossing. ``curves``:
+    check_noise's plot curves. Returns the Figure."""
+    fig, axes = new_figure(1, len(curves), figsize=(4.6 * len(curves), 4.6), squeeze=False)
+    for ax, (params, sizes, mean, error, predicted, signal, P_pred, is_exact, first_order) in zip(axes[0], curves):
+        ax.errorbar(sizes, mean, yerr=error, fmt="o", ms=4, label="measured (bars: s.e. over grammars)")
+        ax.plot(sizes, predicted, "k-", label=("$\\sigma_f^2$" if is_exact else "$S$ (Monte Carlo)") + " + noise")
         if first_order is not None:
-            ax.plot(sizes, first_order, "C1--", label="first order: sigma_f2 + noise_f2(P)")
-        ax.plot(sizes, predicted - signal, "k:", label="noise")
-        ax.axhline(signal, color="C2", ls="--", label="signal S" + (" = sigma_f2 (exact)" if is_exact else " (Monte Carlo)"))
-        ax.axvline(P_pred, color="C3", lw=0.8, label=f"predicted crossing {P_pred:.0f}")
-        ax.set(xscale="log", yscale="log", xlabel="P", title=f"(v, n_c, m, s, L) = {params}")
-        ax.legend(fontsize=7)
-    return save_figure(fig, out_dir, "correlations_noise_crossing.png", dpi=100)
+            ax.plot(sizes, first_order, "C1--", label="first order: $\\sigma_f^2$ + noise")
+        ax.plot(sizes, predicted - signal, "k:", label="noise alone")
+        ax.axhline(signal, color="C2", ls="--", label="signal " + ("$\\sigma_f^2$ (exact)" if is_exact else "$S$ (Monte Carlo)"))
+        ax.axvline(P_pred, color="C3", lw=0.8, label=f"predicted crossing $P = {P_pred:.0f}$")
+        ax.set(xscale="log", yscale="log", xlabel="$P$", ylabel="$\\langle (n_c \\hat f - 1)^2 \\rangle$",
+               title=f"$(v, n_c, m, s, L) = {params}$")
+        legend_outside(ax, below=True, ncols=1)
+    return fig
 
 
-def _plot_asymptotics(out_dir: Path, curves: list) -> str:
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+def plot_asymptotics(curves: list):
+    """Closed-form P_c / (n_c m^L) against v: solid along the family where the closed form is exact,
+    dashed at fixed n_c, m (first order). ``curves``: (label, v values, ratios). Returns the Figure."""
+    fig, ax = new_figure(figsize=(7.5, 3.8))
     for i, (label, sizes, ratios) in enumerate(curves):
-        ax.plot(sizes, ratios, "-" if "exact" in label else "--", color=f"C{i}", label=label)
+        ax.plot(sizes, ratios, "-" if "exact" in label else "--", color=f"C{i % 10}", label=label)
     ax.axhline(1.0, color="k", lw=0.6)
-    ax.set(xscale="log", yscale="log", xlabel="v", ylabel="closed-form P_c / (n_c m^L)")
-    ax.set_title("exact family (solid) and first order at fixed n_c, m (dashed)", fontsize=9)
-    ax.legend(fontsize=6)
-    return save_figure(fig, out_dir, "correlations_P_c_asymptotics.png", dpi=100)
+    ax.set(xscale="log", yscale="log", xlabel="$v$", ylabel="closed-form $P_c\\,/\\,(n_c m^L)$")
+    ax.set_title("exact family (solid) and first order at fixed $n_c$, $m$ (dashed)", fontsize="medium")
+    legend_outside(ax)
+    return fig
 
 
 if __name__ == "__main__":

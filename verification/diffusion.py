@@ -10,7 +10,7 @@ import numpy as np
 
 from rhm_theory import Grammar, bp
 from rhm_theory.report.checks import Check, Section, section_main
-from rhm_theory.report.figures import pyplot, save_figure
+from rhm_theory.report.figures import legend_outside, new_figure, save_figure
 from rhm_theory.theory import denoising_theory, density_evolution, noise as channels
 from rhm_theory.theory.diffusion import noise_at
 from rhm_theory.theory.grammaticality import level_symbols
@@ -192,7 +192,7 @@ def run(out_dir: Path, quick: bool = True) -> Section:
     L_max = max(config["L"])
     checks.append(susceptibility_check(noise, class_curves[L_max], changed[L_max], s**L_max, 1 / n_c, config["bootstrap"], seed))
     profile = density_evolution.retention_profile(v, m, s, max(config["L"]), predicted * 0.8, channel=CHANNEL, population=2000, seed=seed)
-    _plot(out_dir, noise, class_curves, token_curves, changed, predicted, mean_field, n_c)
+    save_figure(plot(noise, class_curves, token_curves, changed, predicted, mean_field, n_c, config["P"]), out_dir, FIGURE)
     text = (f"Forward-backward experiment, (v, n_c, m, s) = {TRANSITION}, {CHANNEL} channel, P = {config['P']} data per point; "
             f"retention = posterior weight of the original symbol (exact BP). Density-evolution critical noise {predicted:.3f}, "
             f"one-parameter mean field {mean_field:.3f} (docs/theory-diffusion.md). Density-evolution token-to-class retention at "
@@ -200,35 +200,36 @@ def run(out_dir: Path, quick: bool = True) -> Section:
     return Section("Generative side: exact BP denoiser and its phase transition", checks, text, [FIGURE])
 
 
-def _plot(out_dir: Path, noise, class_curves, token_curves, changed, predicted, mean_field, n_c) -> None:
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 4, figsize=(18, 4))
-    colours = plt.cm.viridis(np.linspace(0, 0.9, len(class_curves)))
+def plot(noise, class_curves, token_curves, changed, predicted, mean_field, n_c, P):
+    """Class and token retention vs noise per depth L (mean over ``P`` data), the steepest slope vs L and
+    the susceptibility; curves: L -> (n_noise, P). Returns the Figure."""
+    fig, axes = new_figure(1, 4, figsize=(15, 3.6))
+    colours = [f"C{i % 10}" for i in range(len(class_curves))]
     slopes = {"class": [], "tokens": []}
     for colour, L in zip(colours, sorted(class_curves)):
-        axes[0].plot(noise, class_curves[L].mean(axis=1), "o-", ms=3, color=colour, label=f"L = {L}")
-        axes[1].plot(noise, token_curves[L].mean(axis=1), "o-", ms=3, color=colour, label=f"L = {L}")
+        axes[0].plot(noise, class_curves[L].mean(axis=1), "o-", ms=3, color=colour, label=f"$L = {L}$")
+        axes[1].plot(noise, token_curves[L].mean(axis=1), "o-", ms=3, color=colour)
         slopes["class"].append(max_slope(noise, class_curves[L].mean(axis=1)))
         slopes["tokens"].append(max_slope(noise, token_curves[L].mean(axis=1)))
-    for ax in axes[:2]:
-        ax.axvline(predicted, color="k", ls="--", lw=1, label=f"density evolution eps* = {predicted:.2f}")
+    for ax in (axes[0], axes[1], axes[3]):
+        ax.axvline(predicted, color="k", ls="--", lw=1, label=f"density evolution $\\epsilon^* = {predicted:.2f}$")
         if mean_field is not None:
-            ax.axvline(mean_field, color="grey", ls=":", lw=1, label=f"1-parameter mean field = {mean_field:.2f}")
-        ax.set(xlabel="noise eps (uniform replacement)", ylim=(0, 1.02))
-    axes[0].axhline(1 / n_c, color="r", lw=0.6)
-    axes[0].set(title="class retention P(class unchanged)", ylabel="retention")
-    axes[1].set(title="token retention P(token unchanged)")
-    axes[0].legend(fontsize=7)
+            ax.axvline(mean_field, color="grey", ls=":", lw=1, label=f"one-parameter mean field ${mean_field:.2f}$")
+        ax.set(xlabel="noise $\\epsilon$ (uniform replacement)")
+    axes[0].axhline(1 / n_c, color="r", lw=0.6, label="chance $1/n_c$")
+    axes[0].set(title="class retention", ylabel="P(symbol unchanged)", ylim=(0, 1.02))
+    axes[1].set(title="token retention", ylim=(0, 1.02))
     Ls = sorted(class_curves)
-    axes[2].plot(Ls, slopes["class"], "o-", label="class")
-    axes[2].plot(Ls, slopes["tokens"], "s-", label="tokens")
-    axes[2].set(title="max |d retention / d eps|", xlabel="L", yscale="log")
-    axes[2].legend()
+    axes[2].plot(Ls, slopes["class"], "o-", color="k", label="class")
+    axes[2].plot(Ls, slopes["tokens"], "s--", color="0.5", label="tokens")
+    axes[2].set(title="steepest slope", xlabel="$L$", ylabel="max $|d$ retention $/ d\\epsilon|$", yscale="log", xticks=Ls)
+    axes[2].legend(fontsize="small", frameon=False)
     for colour, L in zip(colours, sorted(changed)):
-        axes[3].plot(noise, changed[L].var(axis=1) / TRANSITION[3] ** L, "o-", ms=3, color=colour, label=f"L = {L}")
-    axes[3].axvline(predicted, color="k", ls="--", lw=1)
-    axes[3].set(title="susceptibility Var(tokens changed) / d", xlabel="noise eps")
-    save_figure(fig, out_dir, FIGURE, dpi=100)
+        axes[3].plot(noise, changed[L].var(axis=1) / TRANSITION[3] ** L, "o-", ms=3, color=colour)
+    axes[3].set(title="susceptibility", ylabel="Var(tokens changed) / $d$")
+    legend_outside(axes[3], axes[0])
+    fig.suptitle(f"exact BP denoiser, $(v, n_c, m, s) = {TRANSITION}$; mean over {P} data per point", fontsize="medium")
+    return fig
 
 
 if __name__ == "__main__":

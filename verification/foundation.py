@@ -11,7 +11,7 @@ import scipy.stats
 from rhm_theory import Grammar, bp, exact
 from rhm_theory.core.sampling import data_to_indices
 from rhm_theory.report.checks import Check, Section, section_main
-from rhm_theory.report.figures import pyplot, save_figure
+from rhm_theory.report.figures import new_figure, save_figure
 
 # (v, n_c, m, s, L) small enough to enumerate
 SETTINGS_QUICK = [(3, 2, 2, 2, 2), (4, 3, 2, 2, 3), (2, 2, 2, 3, 2), (3, 3, 3, 2, 1), (3, 2, 3, 2, 3)]
@@ -80,19 +80,27 @@ def run(out_dir: Path, quick: bool = True) -> Section:
         p_value = float(scipy.stats.chi2.sf(statistic, grammar.p_max - 1))
         checks.append(Check(f"sampling is uniform over all data, {label}: chi-square p > 1e-3", p_value > 1e-3,
                             f"chi2 = {statistic:.1f}, dof = {grammar.p_max - 1}, p = {p_value:.3f}"))
-    figure = _plot_counts(out_dir, counts_iid, counts_distinct)
+    figure = save_figure(plot_counts(counts_iid, counts_distinct, P / grammar.p_max), out_dir, "foundation_sampling.png")
     return Section("Foundation: exact statistics, belief propagation, sampling", checks,
                    "Exact statistics use the rules only; enumeration lists all p_max data.", [figure])
 
 
-def _plot_counts(out_dir: Path, counts_iid: np.ndarray, counts_distinct: np.ndarray) -> str:
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3))
-    for ax, counts, title in zip(axes, (counts_iid, counts_distinct), ("replace=True", "replace=False")):
-        ax.bar(np.arange(counts.size), counts / counts.mean())
+def plot_counts(counts_iid: np.ndarray, counts_distinct: np.ndarray, inclusion: float):
+    """How often each datum was drawn / the mean, i.i.d. draws and distinct draws (each datum kept with
+    probability ``inclusion`` = P / p_max per draw), with the +-2 standard deviation band of a uniform
+    sampler (multinomial, binomial); counts: (p_max,). Returns the Figure."""
+    fig, axes = new_figure(1, 2, figsize=(7.5, 2.8), sharey=True)
+    for ax, counts, title, keep in zip(axes, (counts_iid, counts_distinct), ("i.i.d., replace=True", "distinct, replace=False"),
+                                       (1 / counts_iid.size, inclusion)):
+        # relative s.d. of one count: sqrt((1 - q) / mean) with q = 1/p_max (multinomial) or P / p_max (binomial)
+        spread = 2 * np.sqrt((1 - keep) / counts.mean())
+        ax.bar(np.arange(counts.size), counts / counts.mean(), color="C0", width=0.8)
+        ax.axhspan(1 - spread, 1 + spread, color="0.4", alpha=0.3, lw=0, zorder=3)
         ax.axhline(1.0, color="k", lw=0.8)
-        ax.set(title=f"datum frequencies / mean, {title}", xlabel="datum index", ylim=(0.8, 1.2))
-    return save_figure(fig, out_dir, "foundation_sampling.png", dpi=100)
+        ax.set(title=f"{title}, {counts.sum()} data drawn", xlabel="datum index", ylim=(0.8, 1.2))
+    axes[0].set_ylabel("count / mean count")
+    fig.suptitle("how often each datum was drawn; grey band: $\\pm 2$ standard deviations of a uniform sampler", fontsize="medium")
+    return fig
 
 
 if __name__ == "__main__":

@@ -17,20 +17,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from rhm_theory.core.rules import ncmL, p_max as count_data  # noqa: E402
-from rhm_theory.report import learning_checks  # noqa: E402
-from rhm_theory.report.checks import Section, section_main  # noqa: E402
-from rhm_theory.report.figures import label_log_axis  # noqa: E402
-from rhm_theory.runs.spec import RunSpec  # noqa: E402
-from rhm_theory.runs.pstar import Bisection, adaptive_pstars, grid_specs, run_specs  # noqa: E402
-from rhm_theory.runs.store import ResultsStore  # noqa: E402
+from rhm_theory.core.rules import ncmL, p_max as count_data
+from rhm_theory.report import learning_checks
+from rhm_theory.report.checks import Section, section_main
+from rhm_theory.report.figures import (P_SCALED, annotate_empty, label_points, legend_outside, new_figure, save_figure,
+                                      split_settings)
+from rhm_theory.runs.spec import RunSpec
+from rhm_theory.runs.pstar import Bisection, adaptive_pstars, grid_specs, run_specs
+from rhm_theory.runs.store import ResultsStore
 
 S = 2
 MAX_EPOCHS = 10**6  # runs stop at the training-loss threshold (1e-3) or after max_steps SGD steps
@@ -143,8 +140,9 @@ def run(out_dir: Path, quick: bool = True) -> Section:
                                                  fcn_converged, seed=0))
     checks.append(learning_checks.sensitivity_drop_check(mode.settings, curves, S_arrays, seed=0))
 
-    figures = [plot_collapse(mode.settings, results, out_dir), plot_fcn(mode.fcn_grammars, fcn_curves, out_dir),
-               plot_sensitivity(mode.settings, results, S_arrays, out_dir)]
+    figures = [save_figure(plot_collapse(mode.settings, results), out_dir, "sample_complexity_collapse.png"),
+               save_figure(plot_fcn(mode.fcn_grammars, fcn_curves), out_dir, "sample_complexity_fcn.png"),
+               save_figure(plot_sensitivity(mode.settings, results, S_arrays), out_dir, "sample_complexity_sensitivity.png")]
     unconverged = sum(row["stop_reason"] != "loss_threshold" for rows in cnn_rows for row in rows)
     notes = [
         f"Mode {'quick' if quick else 'full'}: {n_runs} runs in `{database.name}` ({n_runs - stored} trained now, {stored} "
@@ -164,76 +162,93 @@ def run(out_dir: Path, quick: bool = True) -> Section:
     return Section("Sample complexity of deep and shallow networks", checks, "\n".join(notes), figures)
 
 
-def log_x(ax) -> None:
-    """Logarithmic x axis (call after plotting) with plain labels."""
-    ax.set_xscale("log")
-    label_log_axis(ax.xaxis)
+NAMES = ("v", "n_c", "m", "L")  # a setting (v, n_c, m, L); s = S throughout
 
 
-def plot_collapse(settings, results, out_dir: Path) -> str:
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for setting, r in zip(settings, results):
-        v, n_c, m, L = setting
+def plot_collapse(settings, results):
+    """Left: deep-CNN test error / chance (mean over seeds) vs P / (n_c m^L), one curve per setting
+    (v, n_c, m, L), with the P* threshold; right: P* (95 % bootstrap CI) vs n_c m^L, each point labelled.
+    ``results``: one PStarResult per setting. Returns the Figure."""
+    labels, constant = split_settings(settings, NAMES)
+    fig, axes = new_figure(1, 2, figsize=(10, 3.9))
+    missing = []
+    for setting, r, label in zip(settings, results, labels):
+        n_c = setting[1]
         line, = axes[0].plot(np.array(r.P_values) / scale(*setting), r.mean_errors / learning_checks.chance(n_c), "o-",
-                             ms=3, label=f"(v,n_c,m,L)={setting}")
+                             ms=3, label=label)
+        if not np.isfinite(r.pstar):
+            missing.append(label)
+            continue
         axes[1].errorbar(scale(*setting), r.pstar, yerr=[[r.pstar - r.ci_low], [max(r.ci_high - r.pstar, 0)]], fmt="o",
                          color=line.get_color(), capsize=3)
-    axes[0].axhline(learning_checks.PSTAR_FRACTION, color="k", ls=":")
-    log_x(axes[0])
-    axes[0].set(xlabel="P / (n_c m^L)", ylabel="test error / chance", title="deep CNN, mean over seeds (dotted: P*)")
-    axes[0].legend(fontsize=6)
-    grid = np.geomspace(min(scale(*s) for s in settings), max(scale(*s) for s in settings), 10)
-    ratio = np.exp(np.mean([np.log(r.pstar / scale(*s)) for s, r in zip(settings, results) if np.isfinite(r.pstar)] or [0]))
-    axes[1].plot(grid, ratio * grid, "k:", label="P* = const x n_c m^L")
-    log_x(axes[1])
-    axes[1].set(yscale="log", xlabel="n_c m^L", ylabel="P* (95% CI)", title="P* per setting")
-    axes[1].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_dir / "sample_complexity_collapse.png", dpi=110)
-    plt.close(fig)
-    return "sample_complexity_collapse.png"
+    axes[0].axhline(learning_checks.PSTAR_FRACTION, color="k", ls=":", label="$P^*$ threshold")
+    axes[0].set(xscale="log", xlabel=P_SCALED, ylabel="test error / chance")
+    axes[0].set_title(f"deep CNN, $s={S}${', ' + constant if constant else ''}; mean over seeds", fontsize="medium")
+    legend_outside(axes[0], below=True)
+    finite = [(scale(*s), r.pstar) for s, r in zip(settings, results) if np.isfinite(r.pstar)]
+    if not finite:
+        annotate_empty(axes[1], "no setting's error fell below the $P^*$ threshold")
+        return fig
+    label_points(axes[1], *zip(*finite), [label for label, r in zip(labels, results) if np.isfinite(r.pstar)])
+    scales = np.array([x for x, _ in finite], dtype=float)
+    ratio = np.exp(np.mean([np.log(y / x) for x, y in finite]))
+    grid = np.geomspace(scales.min() / 1.5, scales.max() * 1.5, 10)
+    axes[1].plot(grid, ratio * grid, "k:", label="$P^* \\propto n_c m^L$")
+    axes[1].set(xscale="log", yscale="log", xlabel="$n_c m^L$", ylabel="$P^*$")
+    axes[1].margins(x=0.1, y=0.15)
+    axes[1].set_title("$P^*$ per setting; bars: 95 % bootstrap CI over seeds"
+                      + (f"\nno $P^*$ in the bracket: {'; '.join(missing)}" if missing else ""), fontsize="medium")
+    legend_outside(axes[1])
+    return fig
 
 
-def plot_fcn(grammars, curves, out_dir: Path) -> str:
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-    for (v, n_c, m, L), (P, errors) in zip(grammars, curves):
+def plot_fcn(grammars, curves):
+    """One-hidden-layer FCN test error / chance (mean over seeds) vs P / P_max (left) and P / (n_c m^L)
+    (right), one curve per grammar (v, n_c, m, L), with the deep CNN's P* threshold. Returns the Figure."""
+    labels, constant = split_settings(grammars, NAMES)
+    fig, axes = new_figure(1, 2, figsize=(10, 3.6), sharey=True)
+    for (v, n_c, m, L), (P, errors), label in zip(grammars, curves, labels):
         normalised = errors.mean(axis=0) / learning_checks.chance(n_c)
-        line, = axes[0].plot(np.array(P) / count_data(n_c, m, S, L), normalised, "o-", label=f"(v,n_c,m,L)={(v, n_c, m, L)}")
+        line, = axes[0].plot(np.array(P) / count_data(n_c, m, S, L), normalised, "o-", label=label)
         axes[1].plot(np.array(P) / scale(v, n_c, m, L), normalised, "o-", color=line.get_color())
-    for ax, xlabel in zip(axes, ("P / P_max", "P / (n_c m^L)")):
-        ax.axhline(learning_checks.PSTAR_FRACTION, color="k", ls=":")
-        log_x(ax)
-        ax.set(xlabel=xlabel)
+    for ax, xlabel in zip(axes, (r"$P\,/\,P_{\max}$", P_SCALED)):
+        ax.axhline(learning_checks.PSTAR_FRACTION, color="k", ls=":", label="deep CNN's $P^*$ threshold")
+        ax.set(xscale="log", xlabel=xlabel)
     axes[0].set_ylabel("FCN test error / chance")
-    axes[0].legend(fontsize=7)
-    fig.suptitle("one-hidden-layer FCN, mean over seeds (dotted: the deep CNN's P* threshold)")
-    fig.tight_layout()
-    fig.savefig(out_dir / "sample_complexity_fcn.png", dpi=110)
-    plt.close(fig)
-    return "sample_complexity_fcn.png"
+    legend_outside(axes[1], axes[0])
+    fig.suptitle(f"one-hidden-layer FCN, $s={S}${', ' + constant if constant else ''}; mean over seeds", fontsize="medium")
+    return fig
 
 
-def plot_sensitivity(settings, results, S_arrays, out_dir: Path, shown: int = 3) -> str:
-    """S_{k,l} / S_{k,l}(smallest P) against P / P* for the first ``shown`` settings."""
-    fig, axes = plt.subplots(1, shown, figsize=(4.2 * shown, 3.8), sharey=True)
-    for ax, setting, r, S_kl in zip(axes, settings, results, S_arrays):
+def plot_sensitivity(settings, results, S_arrays, shown: int = 3):
+    """S_{k,l} / S_{k,l}(smallest P) (mean over seeds) against P / P* for the first ``shown`` settings;
+    a setting without a finite P* gets a panel that says so. Returns the Figure."""
+    labels, _ = split_settings(settings, NAMES)
+    shown = min(shown, len(settings))
+    fig, axes = new_figure(1, shown, figsize=(3.3 * shown + 1.3, 3.4), sharey=True, squeeze=False)
+    axes = axes[0]
+    for ax, setting, r, S_kl, label in zip(axes, settings, results, S_arrays, labels):
+        ax.set_title(label or f"$(v, n_c, m, L) = {setting}$", fontsize="small")
+        if not np.isfinite(r.pstar):
+            annotate_empty(ax, "no finite $P^*$:\nP / P* undefined")
+            continue
         L = setting[3]
         for k in range(L):
             for l in range(L):
                 curve = S_kl[:, :, k, l].mean(axis=0)
-                ax.plot(np.array(r.P_values) / r.pstar, curve / curve[0], "o-" if k > l else "x--", ms=3,
-                        label=f"S_{k + 1},{l + 1}" + (" (k>l)" if k > l else ""))
-        ax.axhline(learning_checks.HALF, color="k", ls=":")
-        ax.axvspan(1 / learning_checks.ORDER, learning_checks.ORDER, color="0.9")
-        log_x(ax)
-        ax.set(xlabel="P / P*", title=f"(v,n_c,m,L)={setting}")
-    axes[0].set_ylabel("S_{k,l} / S_{k,l} at the smallest P")
-    axes[0].legend(fontsize=6)
-    fig.suptitle("synonymic sensitivity (grey: within x2 of P*; dotted: half)")
-    fig.tight_layout()
-    fig.savefig(out_dir / "sample_complexity_sensitivity.png", dpi=110)
-    plt.close(fig)
-    return "sample_complexity_sensitivity.png"
+                if k > l:  # the claim: halves near P*; one colour per (k, l)
+                    ax.plot(np.array(r.P_values) / r.pstar, curve / curve[0], "o-", ms=3, color=f"C{(k * (k - 1) // 2 + l) % 10}",
+                            label=f"$S_{{{k + 1},{l + 1}}}$")
+                else:
+                    ax.plot(np.array(r.P_values) / r.pstar, curve / curve[0], "--", color="0.55", lw=1,
+                            label="$S_{k,l}$, $k \\leq l$" if k == l == 0 else None)
+        ax.axhline(learning_checks.HALF, color="k", ls=":", label="half")
+        ax.axvspan(1 / learning_checks.ORDER, learning_checks.ORDER, color="0.9", label="$P^*/2$ to $2P^*$")
+        ax.set(xscale="log", xlabel="$P\\,/\\,P^*$")
+    axes[0].set_ylabel("$S_{k,l}$ / $S_{k,l}$ at the smallest $P$")
+    legend_outside(axes[-1], max(axes, key=lambda ax: len(ax.get_legend_handles_labels()[1])))
+    fig.suptitle("synonymic sensitivity of the deep CNN, mean over seeds", fontsize="medium")
+    return fig
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from rhm_theory.synonyms.layerwise import layerwise_error_curve
 from rhm_theory.synonyms.one_step import one_step_curves
 from rhm_theory.theory.stats import first_crossing
 from rhm_theory.report.checks import Check, Section, interval_check, section_main
-from rhm_theory.report.figures import pyplot, save_figure
+from rhm_theory.report.figures import P_SCALED, annotate_empty, legend_outside, new_figure, save_figure, split_settings
 from rhm_theory.learning.config import TrainConfig
 from rhm_theory.learning.training import train
 
@@ -273,9 +273,9 @@ def run_checks(out_dir: Path, config: dict, quick: bool, cache: ArrayCache) -> S
     ))
 
     figures = [
-        plot_clustering(out_dir, sweeps, cluster_fits),
-        plot_one_step(out_dir, steps, step_fit),
-        plot_layerwise(out_dir, lw_params, lw_scale, lw_grid, lw_errors, cnn, lw_threshold),
+        save_figure(plot_clustering(sweeps, cluster_fits), out_dir, "synonyms_clustering.png"),
+        save_figure(plot_one_step(steps, step_fit), out_dir, "synonyms_one_step.png"),
+        save_figure(plot_layerwise(lw_params, lw_scale, lw_grid, lw_errors, cnn, lw_threshold), out_dir, "synonyms_layerwise.png"),
     ]
     markdown = describe(config, sweeps, steps, cluster_fits, step_fit, quick)
     markdown += (f"\n\nResumable: {cache.computed} pieces (one setting or seed each) computed now, {cache.reused} "
@@ -341,69 +341,84 @@ def describe(config, sweeps, steps, cluster_fits: dict, step_fit, quick: bool) -
 
 
 # ----- figures ----------------------------------------------------------------------------------
+NAMES = ("v", "n_c", "m", "L")  # a setting (v, n_c, m, L); s = S throughout
+
+
 def crossing_panel(ax, settings, fit, title: str, claims) -> None:
     """P_cross / (m^L)^c_claim against n_c (log-log), one marker per m^L, with slope-b guide lines for the
-    claim and each alternative through the geometric mean of the points."""
+    claim and each alternative through the geometric mean of the points; a panel that says so when some
+    setting's curve does not cross (``fit`` None)."""
     if fit is None:
-        ax.set_title(f"{title}: no crossing in some setting", fontsize=9)
+        ax.set_title(title, fontsize="small")
+        annotate_empty(ax, "no crossing in some setting:\nnothing to fit")
         return
     (_, b_claim, b_alternatives), (_, c_claim, _) = claims
     factors = split_factors(settings)
     scaled = fit.crossings / factors[:, 1] ** c_claim
     for mL in np.unique(factors[:, 1]):
         rows = factors[:, 1] == mL
-        ax.loglog(factors[rows, 0], scaled[rows], "o", label=f"m^L = {mL:g}")
+        ax.loglog(factors[rows, 0], scaled[rows], "o", label=f"$m^L = {mL:g}$")
     n_c = np.geomspace(factors[:, 0].min(), factors[:, 0].max(), 20)
     centre_x, centre_y = np.exp(np.log(factors[:, 0]).mean()), np.exp(np.log(scaled).mean())
     for b, style in [(b_claim, "k-"), *[(value, ":") for value in b_alternatives.values()]]:
         ax.loglog(n_c, centre_y * (n_c / centre_x) ** b, style, lw=1, label=f"slope {b:g}{' (claim)' if b == b_claim else ''}")
-    ax.set(xlabel="n_c", ylabel=f"P_cross / (m^L)^{c_claim:g}")
-    ax.set_title(f"{title}: b = {fit.exponents[0]:.2f} [{fit.ci_low[0]:.2f}, {fit.ci_high[0]:.2f}], "
-                 f"c = {fit.exponents[1]:.2f} [{fit.ci_low[1]:.2f}, {fit.ci_high[1]:.2f}]", fontsize=8)
-    ax.legend(fontsize=7)
+    ax.set(xlabel="$n_c$", ylabel="$P_{\\rm cross}\\,/\\," + ("m^L$" if c_claim == 1 else f"(m^L)^{{{c_claim:g}}}$"))
+    ax.set_title(f"{title}\n$b = {fit.exponents[0]:.2f}$ [{fit.ci_low[0]:.2f}, {fit.ci_high[0]:.2f}], "
+                 f"$c = {fit.exponents[1]:.2f}$ [{fit.ci_low[1]:.2f}, {fit.ci_high[1]:.2f}] (95 % CI)", fontsize="small")
+    legend_outside(ax)
 
 
-def plot_clustering(out_dir, sweeps, fits: dict) -> str:
-    """One row per method: error curves against P / (sqrt(n_c) m^L), crossings at the onset and midpoint."""
-    plt = pyplot()
-    fig, axes = plt.subplots(len(METHODS), 3, figsize=(15, 4.2 * len(METHODS)))
+def plot_clustering(sweeps, fits: dict):
+    """One row per method: clustering error (mean over grammars) against P / (sqrt(n_c) m^L), and the crossings
+    at the onset and the midpoint against n_c. Returns the Figure."""
+    fig, axes = new_figure(len(METHODS), 3, figsize=(15, 3.9 * len(METHODS)), squeeze=False)
     settings = [params for params, *_ in sweeps]
+    labels, constant = split_settings(settings, NAMES)
     for row, method in zip(axes, METHODS):
-        for params, scale, grid, errors in sweeps:
-            row[0].plot(grid / scale, errors[method].mean(axis=0), "o-", ms=3, label=f"(v,n_c,m,L)={params}")
+        for (params, scale, grid, errors), label in zip(sweeps, labels):
+            row[0].plot(grid / scale, errors[method].mean(axis=0), "o-", ms=3, label=label)
         for level in (ONSET, MIDPOINT):
             row[0].axhline(level, color="gray", ls=":")
-        row[0].set(xscale="log", xlabel="P / (sqrt(n_c) m^L)", ylabel="clustering error 1 - ARI", title=METHOD_NAMES[method])
-        row[0].legend(fontsize=6)
+        row[0].set(xscale="log", xlabel=r"$P\,/\,(\sqrt{n_c}\, m^L)$", ylabel="clustering error 1 - ARI")
+        row[0].set_title(f"{METHOD_NAMES[method]}\n(dotted: error {ONSET} and {MIDPOINT})", fontsize="small")
         for ax, level in zip(row[1:], (ONSET, MIDPOINT)):
-            crossing_panel(ax, settings, fits[method, level], f"{method}, error {level}", CLUSTER_CLAIMS)
-    return save_figure(fig, out_dir, "synonyms_clustering.png", dpi=100)
+            crossing_panel(ax, settings, fits[method, level], f"{method}, crossings of error {level}", CLUSTER_CLAIMS)
+    legend_outside(axes[0, 0], ncols=2 if len(settings) > 8 else 1)
+    fig.suptitle(f"synonym clustering, $s={S}${', ' + constant if constant else ''}; mean over grammars", fontsize="medium")
+    return fig
 
 
-def plot_one_step(out_dir, steps, fit) -> str:
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    for params, scale, grid, sens, rank in steps:
-        axes[0].plot(grid / scale, sens.mean(axis=0), "o-", ms=3, label=f"(v,n_c,m,L)={params}")
+def plot_one_step(steps, fit):
+    """First-layer synonym sensitivity and effective rank after one gradient step (mean over grammars)
+    against P / (n_c m^L), and the crossings of S = ONE_STEP_LEVEL against n_c. Returns the Figure."""
+    fig, axes = new_figure(1, 3, figsize=(15, 3.9))
+    settings = [params for params, *_ in steps]
+    labels, constant = split_settings(settings, NAMES)
+    for (params, scale, grid, sens, rank), label in zip(steps, labels):
+        axes[0].plot(grid / scale, sens.mean(axis=0), "o-", ms=3, label=label)
         axes[1].plot(grid / scale, rank.mean(axis=0), "o-", ms=3)
     axes[0].axhline(ONE_STEP_LEVEL, color="gray", ls=":")
-    axes[0].set(xscale="log", xlabel="P / (n_c m^L)", ylabel="first-layer synonym sensitivity S")
-    axes[1].set(xscale="log", xlabel="P / (n_c m^L)", ylabel="effective rank of the hidden weights")
-    axes[0].legend(fontsize=6)
-    crossing_panel(axes[2], [params for params, *_ in steps], fit, f"S = {ONE_STEP_LEVEL}", ONE_STEP_CLAIMS)
-    return save_figure(fig, out_dir, "synonyms_one_step.png", dpi=100)
+    axes[0].set(xscale="log", xlabel=P_SCALED, ylabel="first-layer synonym sensitivity $S$")
+    axes[1].set(xscale="log", xlabel=P_SCALED, ylabel="effective rank of the hidden weights")
+    legend_outside(axes[1], axes[0])
+    crossing_panel(axes[2], settings, fit, f"crossings of $S = {ONE_STEP_LEVEL}$", ONE_STEP_CLAIMS)
+    fig.suptitle(f"one gradient step, $s={S}${', ' + constant if constant else ''}; mean over grammars", fontsize="medium")
+    return fig
 
 
-def plot_layerwise(out_dir, params, scale, grid, layerwise, cnn, threshold) -> str:
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5, 4))
+def plot_layerwise(params, scale, grid, layerwise, cnn, threshold):
+    """Test error of the layer-wise clustering algorithm and of the deep CNN (mean over grammars) vs P,
+    with the P* threshold and n_c m^L. Returns the Figure."""
+    v, n_c, m, L = params
+    fig, ax = new_figure(figsize=(6.4, 3.6))
     ax.plot(grid, layerwise.mean(axis=0), "o-", label="layer-wise clustering")
     ax.plot(grid, cnn.mean(axis=0), "s-", label="deep CNN")
-    ax.axhline(threshold, color="gray", ls=":", label="P* threshold")
-    ax.axvline(scale, color="k", ls="--", lw=0.8, label="n_c m^L")
-    ax.set(xscale="log", xlabel="P", ylabel="test error", title=f"(v,n_c,m,L)={params}")
-    ax.legend(fontsize=8)
-    return save_figure(fig, out_dir, "synonyms_layerwise.png", dpi=100)
+    ax.axhline(threshold, color="k", ls=":", label="$P^*$ threshold")
+    ax.axvline(scale, color="k", ls="--", lw=0.8, label="$P = n_c m^L$")
+    ax.set(xscale="log", xlabel="$P$", ylabel="test error")
+    ax.set_title(f"$v={v}$, $n_c={n_c}$, $m={m}$, $s={S}$, $L={L}$; mean over {layerwise.shape[0]} grammar{'s' if layerwise.shape[0] > 1 else ''}", fontsize="medium")
+    legend_outside(ax)
+    return fig
 
 
 if __name__ == "__main__":
