@@ -49,3 +49,30 @@ def test_verify_runs_scripts_writes_report_and_fails_on_failure(tmp_path, capsys
     (checks / "broken.py").write_text("def run(out_dir, quick=True):\n    raise RuntimeError('boom')\n")
     assert main(["verify", "--checks", str(checks), "--out", str(out), "--force"]) == 1
     assert "FAIL  broken ran: RuntimeError: boom" in capsys.readouterr().out
+
+
+def test_verify_resume_reuses_finished_scripts_and_reruns_crashed_ones(tmp_path, capsys):
+    checks = tmp_path / "checks"
+    checks.mkdir()
+    counter = tmp_path / "calls"
+    (checks / "good.py").write_text(
+        "from pathlib import Path\n"
+        "from rhm_theory.report.checks import Check, Section\n"
+        "def run(out_dir, quick=True):\n"
+        f"    calls = Path({str(counter)!r}); calls.write_text(calls.read_text() + 'x' if calls.exists() else 'x')\n"
+        "    return Section('good', [Check('slope 1', True, '1.0 [0.9, 1.1]', alternatives=('slope 0',),\n"
+        "                                   kind='discriminating', measured=1.0)], 'notes', ['a.png'])\n"
+    )
+    (checks / "broken.py").write_text("def run(out_dir, quick=True):\n    raise RuntimeError('boom')\n")
+    out = tmp_path / "report"
+    assert main(["verify", "--checks", str(checks), "--out", str(out)]) == 1
+    first = (out / "report.md").read_text()
+    assert main(["verify", "--checks", str(checks), "--out", str(out), "--force", "--resume"]) == 1
+    printed = capsys.readouterr().out
+    assert counter.read_text() == "x"  # good.py ran once
+    assert "good (quick, finished before: reused)" in printed and "FAIL  broken ran: RuntimeError: boom" in printed
+    assert (out / "report.md").read_text() == first
+    assert main(["verify", "--checks", str(checks), "--out", str(out), "--force"]) == 1  # without --resume: rerun
+    assert counter.read_text() == "xx"
+    assert main(["verify", "--checks", str(checks), "--out", str(out), "--force", "--full", "--resume"]) == 1
+    assert counter.read_text() == "xxx"  # a quick section is not reused for --full

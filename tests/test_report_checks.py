@@ -51,3 +51,11 @@ def test_a_smoke_interval_check_asks_only_for_the_claim_and_rejects_nothing():
     assert wide.passed and wide.alternatives == () and "NOT excluded: b = 1" in wide.figure
     assert wide.to_dict()["alternatives_rejected"] == []
     assert not interval_check("b", 0.8, 0.7, 0.9, claim=0.5, alternatives=alternatives, kind="smoke").passed
+
+
+def test_a_section_round_trips_through_strict_json():
+    section = Section("s", [Check("a", True, "1.0", alternatives=("x",), kind="discriminating", measured=1.0),
+                            Check("b", False, "no crossing", measured=math.nan)], "text", ["f.png"])
+    back = Section.from_dict(json.loads(json.dumps(section.to_dict(), allow_nan=False)))
+    assert back.to_markdown() == section.to_markdown()
+    assert back.checks[0].alternatives == ("x",) and back.checks[1].measured is None

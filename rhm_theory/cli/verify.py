@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 import sys
 import time
 import traceback
@@ -58,6 +60,26 @@ def run_script(path: Path, out_dir: Path, quick: bool) -> Section:
         return Section(path.stem, [Check(f"{path.stem} ran", False, detail)])
 
 
+def section_file(out_dir: Path, stem: str, full: bool) -> Path:
+    """Where the finished section of one script is kept (JSON), for ``--resume``."""
+    return out_dir / "sections" / f"{stem}_{'full' if full else 'quick'}.json"
+
+
+def load_section(path: Path) -> Section | None:
+    """The section stored at ``path``, or None when there is none or it cannot be read."""
+    try:
+        return Section.from_dict(json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def store_section(path: Path, section: Section) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(section.to_dict(), allow_nan=False))
+    os.replace(partial, path)
+
+
 def run(args) -> int:
     out_dir = output_folder(args.out, args.force)
     checks_dir = find_checks_dir(args.checks)
@@ -70,8 +92,13 @@ def run(args) -> int:
     sections = []
     for path in scripts:
         start = time.perf_counter()
-        print(f"== {path.stem} ({'full' if args.full else 'quick'})", flush=True)
-        section = run_script(path, out_dir, quick=not args.full)
+        kept = section_file(out_dir, path.stem, args.full)
+        section = load_section(kept) if args.resume else None
+        print(f"== {path.stem} ({'full' if args.full else 'quick'}{', finished before: reused' if section else ''})", flush=True)
+        if section is None:
+            section = run_script(path, out_dir, quick=not args.full)
+            if section.passed or not any(c.name == f"{path.stem} ran" for c in section.checks):
+                store_section(kept, section)  # a script that crashed is run again by the next --resume
         for check in section.checks:
             print(check.line(), flush=True)
         print(f"   {path.stem}: {time.perf_counter() - start:.1f} s", flush=True)
@@ -89,5 +116,8 @@ def register(subparsers) -> None:
     parser.add_argument("--full", action="store_true", help="full mode (default: quick)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these scripts (file stems)")
     parser.add_argument("--checks", default=None, help="folder of verification scripts (default: the repository's)")
+    parser.add_argument("--resume", action="store_true",
+                        help="reuse the sections of scripts that finished in an earlier call into the same --out "
+                             "(with --force); the learning scripts also reuse their stored runs without it")
     add_force_arg(parser)
     parser.set_defaults(func=run)

@@ -104,6 +104,16 @@ class Section:
     def passed(self) -> bool:
         return all(c.passed for c in self.checks)
 
+    def to_dict(self) -> dict:
+        checks = [{**vars(c), "alternatives": list(c.alternatives), "measured": c.to_dict()["measured"]} for c in self.checks]
+        return {"title": self.title, "checks": checks, "markdown": self.markdown, "figures": list(self.figures)}
+
+    @classmethod
+    def from_dict(cls, document: dict) -> "Section":
+        """The Section that :meth:`to_dict` described (checks rebuilt and validated)."""
+        checks = [Check(**{**c, "alternatives": tuple(c["alternatives"])}) for c in document["checks"]]
+        return cls(document["title"], checks, document["markdown"], list(document["figures"]))
+
     def to_markdown(self) -> str:
         lines = [f"## {self.title}", "", "| check | kind | result | figure | alternatives rejected |", "|---|---|---|---|---|"]
         lines += [
