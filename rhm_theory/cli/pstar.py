@@ -9,7 +9,7 @@ from __future__ import annotations
 from rhm_theory.core.rules import ncmL
 from rhm_theory.core.validation import check_int
 from rhm_theory.learning.training import check_device
-from rhm_theory.runs.pstar import adaptive_pstar, check_bracket, check_threshold, geometric_grid, grid_specs, measure_pstar
+from rhm_theory.runs.pstar import adaptive_pstar, check_bracket, check_pstar_task, check_threshold, geometric_grid, grid_specs, measure_pstar
 from rhm_theory.runs.spec import RunSpec
 from rhm_theory.runs.store import ResultsStore
 from . import add_force_arg, add_grammar_args, add_run_settings, describe_data, print_json, run_settings, output_file
@@ -46,7 +46,7 @@ def run(args) -> int:
     P_first = args.P[0] if args.P else args.P_min
     if P_first is None:
         raise ValueError("give the training-set sizes: --P P1 P2 ... or --P-min and --P-max")
-    base = RunSpec(v=args.v, n_c=args.nc, m=args.m, s=args.s, L=args.L, P=P_first, seed=args.seed, **settings)
+    base = check_pstar_task(RunSpec(v=args.v, n_c=args.nc, m=args.m, s=args.s, L=args.L, P=P_first, seed=args.seed, **settings))
     seeds = list(range(args.seed, args.seed + check_int("seeds", args.seeds)))
     threshold = None if args.threshold is None else check_threshold(args.threshold)
     options = dict(workers=args.workers, threshold=threshold, progress=not args.quiet)

@@ -73,9 +73,20 @@ def grid_specs(base: RunSpec, P_values, seeds) -> list[RunSpec]:
     return [base.replace(P=check_int("P", P), seed=check_int("seed", seed, minimum=0)) for seed in seeds for P in P_values]
 
 
+def check_pstar_task(base: RunSpec) -> RunSpec:
+    """``base`` if its task has a P* (the class task), else ValueError: the next-token task has no
+    test-error threshold (its optimal error is not 0 and its test loss steps down at one size per
+    ancestor level; docs/theory-next-token.md, 'Sample complexity'), so P* is refused, not guessed."""
+    if base.task != "class":
+        raise ValueError(f"P* is defined for task 'class' only, got task {base.task!r}: the next-token test loss "
+                         "steps down at one P per ancestor level (docs/theory-next-token.md); train at fixed P instead")
+    return base
+
+
 def pstar_from_rows(base: RunSpec, P_values, seeds, rows, threshold=None, n_bootstrap=1000) -> PStarResult:
     """P* from the rows of ``grid_specs(base, P_values, seeds)`` (same order); ``threshold``
     defaults to :func:`rhm_theory.runs.spec.error_threshold` of the model."""
+    check_pstar_task(base)
     errors = np.array([row["test_error"] for row in rows], dtype=float).reshape(len(seeds), len(P_values))
     if threshold is None:
         threshold = error_threshold(base.n_c, base.model)
@@ -102,6 +113,7 @@ def measure_pstar(base: RunSpec, P_values, seeds, store: ResultsStore, workers=N
     """Train ``base`` at every P of ``P_values`` for every seed, storing rows in ``store``
     (resumable), and estimate P* (see :func:`pstar_from_rows`); ``backend`` as in :func:`run_specs`."""
     P_values = sorted(P_values)
+    check_pstar_task(base)
     if not seeds:
         raise ValueError("seeds must list at least one seed")
     if threshold is not None:
@@ -127,7 +139,7 @@ class Bisection:
     (``threshold`` defaults to :func:`rhm_theory.runs.experiment.error_threshold` of the model)."""
 
     def __init__(self, base: RunSpec, P_low, P_high, seeds, threshold=None):
-        self.base = base
+        self.base = check_pstar_task(base)
         self.P_low, self.P_high = check_bracket(P_low, P_high)
         if not seeds:
             raise ValueError("seeds must list at least one seed")

@@ -156,6 +156,9 @@ def adaptive_searches(document: dict) -> list[AdaptiveSearch]:
         if P_high <= P_low:
             raise SweepError(f"field data.adaptive: the bracket needs P_high > P_low, got {P_high} <= {P_low} for {setting}")
         _make_spec({**setting, "P": P_high, "seed": seeds[0]})  # the bracket fits the grammar
+        if setting.get("task", "class") != "class":
+            raise SweepError(f"field training.task = {setting['task']!r}: an adaptive P* search needs task 'class' "
+                             "(the next-token task has no P*; use data.P or data.P_over_ncmL)")
         searches.append(AdaptiveSearch(_make_spec({**setting, "P": P_low, "seed": seeds[0]}), tuple(seeds), P_low, P_high, steps))
     return searches
 

@@ -178,3 +178,34 @@ def confidence_interval(samples: np.ndarray, z: float = 2.5758293035489) -> tupl
     mean = float(samples.mean())
     half = z * float(samples.std(ddof=1)) / np.sqrt(samples.size)
     return mean, mean - half, mean + half
+
+
+# ----- token pairs (next-token task) --------------------------------------------------------------------
+def exact_token_pair_average(v, n_c, m, s, L, distance) -> dict:
+    """Exact average over every rule draw of ``strength = sum_{mu,nu} C(mu, nu)^2`` and of the noise
+    constant ``noise = E_x[|a|^2 |b|^2] - strength`` (a(mu) = 1[x_i = mu] - p_i(mu), b likewise for x_j)
+    of the pair (x_i, x_j) = (x_{d - distance}, x_d), both counted over each grammar's enumerated data
+    (integers, then Fractions); the brute-force counterpart of rhm_theory.theory.next_token_symbolic.
+    """
+    v, n_c, m, s, L = check_params(v, n_c, m, s, L)
+    d = s**L
+    distance = check_int("distance", distance, minimum=1)
+    if distance > d - 1:
+        raise ValueError(f"distance must be in 1..d-1 = {d - 1}, got {distance}")
+    levels = [level_draws(n_c if k == 0 else v, m, v, s) for k in range(L)]
+    n_grammars = prod(len(draws) for draws in levels)
+    if n_grammars > MAX_GRAMMARS:
+        raise ValueError(f"the ensemble has {n_grammars} grammars, above the limit {MAX_GRAMMARS}")
+    strength_total, noise_total = Fraction(0), Fraction(0)
+    for choice in itertools.product(*(range(len(draws)) for draws in levels)):
+        x, _ = Grammar.from_rules([levels[k][i] for k, i in enumerate(choice)], v).enumerate()
+        first, last, n = x[:, d - 1 - distance], x[:, -1], len(x)
+        counts = np.zeros((v, v), dtype=np.int64)
+        np.add.at(counts, (first, last), 1)
+        p_i, p_j = counts.sum(axis=1), counts.sum(axis=0)  # marginals times n
+        strength = Fraction(int(((n * counts - np.outer(p_i, p_j)) ** 2).sum()), n**4)
+        a_sq = n**2 - 2 * n * p_i[first].astype(object) + int((p_i**2).sum())  # n^2 |a|^2 per datum
+        b_sq = n**2 - 2 * n * p_j[last].astype(object) + int((p_j**2).sum())
+        strength_total += strength
+        noise_total += Fraction(int((a_sq * b_sq).sum()), n**5) - strength
+    return {"strength": strength_total / n_grammars, "noise": noise_total / n_grammars}
