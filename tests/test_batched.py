@@ -38,6 +38,10 @@ def test_rows_equal_run_one(specs):
         for name, value in expected.items():
             if name in TIMINGS:
                 assert row[name] > 0
+            elif name == "history":  # same learning curve: same steps and epochs, values up to rounding
+                assert [(r["step"], r["epoch"]) for r in row[name]] == [(r["step"], r["epoch"]) for r in value]
+                for got, want in zip(row[name], value):
+                    assert got == pytest.approx(want, rel=1e-5, abs=1e-6)
             elif isinstance(value, float) and not math.isnan(value):
                 assert row[name] == pytest.approx(value, rel=1e-5, abs=1e-6), name
             else:

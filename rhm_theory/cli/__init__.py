@@ -87,16 +87,41 @@ def output_file(path, force: bool) -> Path:
     return path
 
 
-def output_folder(path, force: bool) -> Path:
-    """``path`` as an output folder (created later with its parents): not a file, no file among its
-    parents, and empty unless ``force``."""
+def shared_folder(path) -> Path:
+    """``path`` as a folder that outputs are added to (created later with its parents; it may hold
+    files already): not a file, and no file among its parents."""
     path = Path(path)
     for folder in (path, *path.parents):
         if folder.exists() and not folder.is_dir():
             raise ValueError(f"output folder {path}: {folder} is a file, not a folder")
+    return path
+
+
+def output_folder(path, force: bool) -> Path:
+    """``path`` as an output folder (created later with its parents): not a file, no file among its
+    parents, and empty unless ``force``."""
+    path = shared_folder(path)
     if path.is_dir() and any(path.iterdir()) and not force:
         raise ValueError(f"output folder {path} is not empty: pass --force to overwrite the files in it")
     return path
+
+
+def add_devices_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--devices", default=None, metavar="LIST",
+                        help="comma-separated torch devices, e.g. cuda:0,cuda:1: local runs are spread over them "
+                             "round-robin (the run keys do not depend on it; default: each run's --device)")
+
+
+def devices_of(args: argparse.Namespace) -> list[str] | None:
+    """The device names of ``--devices`` (checked usable on this machine), or None."""
+    from rhm_theory.runs.backends import check_devices
+
+    if args.devices is None:
+        return None
+    names = [name.strip() for name in args.devices.split(",")]
+    if not all(names):
+        raise ValueError(f"--devices {args.devices!r} has an empty device name: give a comma-separated list such as cuda:0,cuda:1")
+    return check_devices(names)
 
 
 def print_json(value) -> None:

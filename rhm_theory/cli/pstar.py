@@ -12,7 +12,7 @@ from rhm_theory.learning.training import check_device
 from rhm_theory.runs.pstar import adaptive_pstar, check_bracket, check_pstar_task, check_threshold, geometric_grid, grid_specs, measure_pstar
 from rhm_theory.runs.spec import RunSpec
 from rhm_theory.runs.store import ResultsStore
-from . import add_force_arg, add_grammar_args, add_run_settings, describe_data, print_json, run_settings, output_file
+from . import add_devices_arg, add_force_arg, add_grammar_args, add_run_settings, describe_data, devices_of, output_file, print_json, run_settings
 
 
 def register(subparsers) -> None:
@@ -30,7 +30,8 @@ def register(subparsers) -> None:
                       help="instead of a grid: bisect in log P from the bracket [P-min, P-max] for STEPS steps")
     parser.add_argument("--seeds", type=int, default=4,
                         help="number of seeds --seed, --seed+1, ... (new rules, data, initialisation each; default: %(default)s)")
-    parser.add_argument("--workers", type=int, default=None, help="parallel processes (default: all CPU cores)")
+    parser.add_argument("--workers", type=int, default=None, help="parallel processes (default: all CPU cores; with --devices, one per device)")
+    add_devices_arg(parser)
     parser.add_argument("--threshold", type=float, default=None,
                         help="test-error threshold defining P* (default: by model depth, docs/theory.md, 'Sample complexity')")
     parser.add_argument("--csv", help="also export all rows of the results file to this CSV file (refused if it exists)")
@@ -64,7 +65,11 @@ def run(args) -> int:
         grid_specs(base, P_values, seeds)
     if args.workers is not None:
         check_int("workers", args.workers)
-    check_device(base.device)
+    devices = devices_of(args)
+    if devices is None:
+        check_device(base.device)
+    else:
+        options["backend"] = {"devices": devices}
     with ResultsStore(args.results) as store:
         if args.adaptive is not None:
             result = adaptive_pstar(base, args.P_min, args.P_max, seeds, store, steps=args.adaptive, **options)

@@ -13,7 +13,7 @@ from rhm_theory.runs.backends import BACKENDS, execute
 from rhm_theory.runs.pstar import adaptive_pstar
 from rhm_theory.runs.store import ResultsStore
 from rhm_theory.runs.sweep import adaptive_searches, expand_sweep, read_sweep
-from . import describe_data
+from . import add_devices_arg, describe_data, devices_of
 
 
 def run(args) -> int:
@@ -25,7 +25,12 @@ def run(args) -> int:
         check_int("workers", args.workers)
     if args.gpus_per_run < 0 or (args.gpus_per_run and args.backend != "ray"):
         raise ValueError(f"--gpus-per-run {args.gpus_per_run}: must be >= 0, and only with --backend ray")
-    if args.backend == "local":  # the runs use this machine's devices
+    devices = devices_of(args)
+    if devices is not None:
+        if args.backend != "local":
+            raise ValueError("--devices spreads runs over this machine's devices: only with --backend local")
+        backend["devices"] = devices
+    elif args.backend == "local":  # the runs use this machine's devices
         for device in sorted({(run.base if adaptive else run).device for run in runs}):
             check_device(device)
     with ResultsStore(args.results) as store:
@@ -66,8 +71,10 @@ def register(subparsers) -> None:
     parser.add_argument("file", help="sweep description (TOML; see rhm_theory.runs.sweep)")
     parser.add_argument("--results", default="results.sqlite", help="SQLite results file (default: %(default)s)")
     parser.add_argument("--backend", choices=BACKENDS, default="local", help="(default: %(default)s)")
-    parser.add_argument("--workers", type=int, default=None, help="local processes, or CPUs of a local Ray instance (default: all cores)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="local processes, or CPUs of a local Ray instance (default: all cores; with --devices, one per device)")
     parser.add_argument("--address", default=None, help="address of an existing Ray cluster (default: start a local instance)")
     parser.add_argument("--gpus-per-run", type=float, default=0, help="GPUs requested by each Ray task (default: %(default)s)")
+    add_devices_arg(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)

@@ -2,18 +2,23 @@
 
 The run is exactly one row of a P* measurement (rhm_theory.runs.experiment.run_one): the same flags and
 seed give the same rules, data, initialisation and result as ``rhm pstar`` does for that point (both
-commands take their run flags and defaults from rhm_theory.runs.spec.RunSpec).
+commands take their run flags and defaults from rhm_theory.runs.spec.RunSpec). Its learning curve
+(rhm_theory.learning.history) can go to a CSV file and a TensorBoard folder, its trained weights to a
+checkpoint folder.
 """
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 from rhm_theory.core.validation import check_int
+from rhm_theory.learning.history import CSVWriter, TensorBoardWriter, tensorboard_summary_writer
 from rhm_theory.learning.training import check_device
 from rhm_theory.runs.experiment import run_one
-from rhm_theory.runs.spec import RunSpec
-from . import add_grammar_args, add_run_settings, describe_data, print_json, run_settings
+from rhm_theory.runs.spec import RunSpec, run_key
+from . import add_force_arg, add_grammar_args, add_run_settings, describe_data, output_file, print_json, run_settings, shared_folder
 
 REPORTED = ("test_error", "test_loss", "train_loss", "epochs", "steps", "seconds", "stop_reason")
 
@@ -25,7 +30,14 @@ def register(subparsers) -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="CPU threads for torch; small RHM nets train fastest on one (default: %(default)s)")
     parser.add_argument("--progress", action="store_true", help="show a progress bar over epochs")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text (without the history)")
+    parser.add_argument("--history-csv", metavar="FILE", help="write the learning curve (step, epoch, train_loss, "
+                        "test_error, test_loss) to this CSV file (refused if it exists, unless --force)")
+    parser.add_argument("--tensorboard", metavar="DIR", help="write the learning curve as TensorBoard scalars "
+                        "into DIR/<run key> (needs the [tensorboard] extra)")
+    parser.add_argument("--save-model", metavar="DIR",
+                        help="write the trained weights to DIR/<run key>.pt (state_dict) and the spec to DIR/<run key>.json")
+    add_force_arg(parser)
     add_run_settings(parser)
     parser.set_defaults(func=run)
 
@@ -34,11 +46,26 @@ def run(args) -> int:
     torch.set_num_threads(check_int("threads", args.threads))
     spec = RunSpec(v=args.v, n_c=args.nc, m=args.m, s=args.s, L=args.L, P=args.P, seed=args.seed, **run_settings(args))
     check_device(spec.device)
-    row = run_one(spec, progress=args.progress)
+    # Every output is checked before training: bad input writes nothing.
+    history_csv = output_file(args.history_csv, args.force) if args.history_csv else None
+    tensorboard = shared_folder(args.tensorboard) / run_key(spec) if args.tensorboard else None
+    save_model = shared_folder(args.save_model) if args.save_model else None
+    if tensorboard is not None:
+        try:
+            tensorboard_summary_writer()
+        except ImportError as error:
+            raise ValueError(str(error)) from None
+    with contextlib.ExitStack() as stack:
+        writers = [stack.enter_context(CSVWriter(history_csv))] if history_csv else []
+        if tensorboard is not None:
+            writers.append(stack.enter_context(TensorBoardWriter(tensorboard)))
+        row = run_one(spec, progress=args.progress, callbacks=writers, save_model=save_model)
+    history = row.pop("history")
     if args.json:
         print_json(row)
     else:
         print(f"{args.model} on {describe_data(spec)}, P = {args.P}, seed {args.seed}")
         for name in REPORTED + tuple(k for k in row if k.startswith("S_k")):
             print(f"  {name}: {row[name]}")
+        print(f"  history: {len(history)} records, steps {history[0]['step']} to {history[-1]['step']}")
     return 1 if row["stop_reason"] == "diverged" else 0

@@ -49,6 +49,8 @@ class TrainSettings:
     max_epochs: int = _setting(300, "epoch cap; also the length of the cosine learning-rate schedule")
     max_steps: int | None = _setting(None, "optional cap on SGD steps (then also the schedule length)")
     device: str = _setting("cpu", "torch device, e.g. cpu or cuda")
+    history_per_decade: int = _setting(
+        8, "learning-curve records (test error, train loss) per decade of SGD steps, log-spaced, plus the last step")
 
     def validate(self) -> None:
         """Raise ValueError naming the first training field that breaks its rule."""
@@ -59,6 +61,7 @@ class TrainSettings:
         check_int("max_epochs", self.max_epochs)
         if self.max_steps is not None:
             check_int("max_steps", self.max_steps)
+        check_int("history_per_decade", self.history_per_decade, minimum=0)
         for name in ("lr", "loss_threshold"):
             value = getattr(self, name)
             if isinstance(value, bool) or not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):

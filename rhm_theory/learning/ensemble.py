@@ -29,13 +29,13 @@ from torch.nn import functional as F
 from rhm_theory.core.grammar import Grammar
 from rhm_theory.learning.models import FullyConnectedNet, HierarchicalNet, RHMNet
 from rhm_theory.learning.config import TrainConfig, TrainSettings
+from rhm_theory.learning.history import HistoryRecord, history_steps
 from rhm_theory.learning.training import (
     channels,
-    cross_entropy,
     TrainResult,
     data_to_device,
     early_stop,
-    error_rate,
+    evaluate,
     initial_state,
     make_optimizer,
     schedule_length,
@@ -154,6 +154,12 @@ def train_ensemble(
     net = StackedNet(models)
     total_steps = schedule_length(n_train, config)
     optimizer, schedule = make_optimizer(net.parameters(), config, models[0].lr_scale, total_steps)
+    record_at = set(history_steps(total_steps, config.history_per_decade))
+    histories = [[] for _ in range(K)]
+
+    def record(i: int, k: int, step: int, epoch: int, loss: float) -> None:
+        """Learning-curve record of member k (stack index i), as train takes it."""
+        histories[k].append(HistoryRecord(step, epoch, loss, *evaluate(net.copy_member(i, models[k]), *test_data[k], v)))
 
     start = time.perf_counter()
     active = list(range(K))  # member indices still training, in stack order
@@ -180,6 +186,9 @@ def train_ensemble(
             steps += 1
             loss_sum += losses.detach() * batch
             seen += batch
+            if steps in record_at:
+                for i, (k, loss) in enumerate(zip(active, (loss_sum / seen).tolist())):
+                    record(i, k, steps, epochs + 1, loss)
             if steps == total_steps:
                 break
         epochs += 1
@@ -191,9 +200,12 @@ def train_ensemble(
                 reason = "max_epochs"
             if reason is not None:
                 stopped.append(i)
+                if not histories[k] or histories[k][-1].step != steps:
+                    record(i, k, steps, epochs, train_losses[i])
                 results[k] = TrainResult(
-                    test_error=error_rate(net.copy_member(i, models[k]), *test_data[k], v),
-                    test_loss=cross_entropy(models[k], *test_data[k], v),
+                    test_error=histories[k][-1].test_error,
+                    test_loss=histories[k][-1].test_loss,
+                    history=histories[k],
                     train_loss=train_losses[i],
                     epochs=epochs,
                     steps=steps,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -27,6 +27,7 @@ from rhm_theory.core.sparse import SparseRHM
 from rhm_theory.core.validation import check_symbols
 from rhm_theory.learning.config import TrainConfig
 from rhm_theory.learning.encoding import batches, one_hot
+from rhm_theory.learning.history import HistoryRecord, history_steps
 from rhm_theory.learning.models import RHMNet, build_model, torch_generator
 
 EVAL_BATCH_SIZE = 8192
@@ -35,7 +36,8 @@ EVAL_BATCH_SIZE = 8192
 @dataclass
 class TrainResult:
     """Outcome of :func:`train`. ``train_loss``: mean loss of the last epoch; ``stop_reason``:
-    "loss_threshold", "max_epochs", "max_steps" or "diverged" (NaN or infinite loss); ``seconds``: wall time of the training loop;
+    "loss_threshold", "max_epochs", "max_steps" or "diverged" (NaN or infinite loss); ``seconds``: wall time of the training loop
+    (without the learning-curve records);
     ``final_lr``: the learning rate the schedule had reached (0.1 x lr x lr_scale after a full run)."""
 
     test_error: float
@@ -47,15 +49,19 @@ class TrainResult:
     final_lr: float
     model: torch.nn.Module
     test_loss: float | None = None  # mean test cross-entropy (nats)
+    history: list[HistoryRecord] = field(default_factory=list)  # learning curve, the last record at ``steps``
 
 
-def train(grammar: Grammar, train, test, config: TrainConfig) -> TrainResult:
+def train(grammar: Grammar, train, test, config: TrainConfig, callbacks=()) -> TrainResult:
     """Train ``config.model`` on ``train = (x, y)`` and measure its error on ``test = (x, y)``.
 
     x: int tokens (P, d) in range(v), y: labels (P,) in range(n_c) (numpy arrays, as from
     ``grammar.sample_train_test``). Deterministic on CPU for a given ``config.seed``. ``grammar`` may
     be a SparseRHM: tokens in range(v+1), hierarchical nets with patch = s(s0+1).
     ``config.task == "next-token"``: the labels y are ignored; see the module docstring.
+    ``callbacks``: callables each given every HistoryRecord as it is taken (rhm_theory.learning.history:
+    log-spaced steps, ``config.history_per_decade`` per decade, and the last step); the result's
+    ``history`` lists them all.
     """
     config.validate()
     device = check_device(config.device)
@@ -65,6 +71,16 @@ def train(grammar: Grammar, train, test, config: TrainConfig) -> TrainResult:
     model = model.to(device)
     total_steps = schedule_length(x_train.shape[0], config)
     optimizer, schedule = make_optimizer(model.parameters(), config, model.lr_scale, total_steps)
+    record_at = set(history_steps(total_steps, config.history_per_decade))
+    history, v_in, recording_seconds = [], channels(grammar, config.task), 0.0
+
+    def record(step: int, epoch: int, loss: float) -> None:
+        nonlocal recording_seconds
+        begin = time.perf_counter()
+        history.append(HistoryRecord(step, epoch, loss, *evaluate(model, x_test, y_test, v_in)))
+        for callback in callbacks:
+            callback(history[-1])
+        recording_seconds += time.perf_counter() - begin
 
     start = time.perf_counter()
     steps, epochs, train_loss, stop_reason = 0, 0, math.inf, "max_epochs"
@@ -74,12 +90,14 @@ def train(grammar: Grammar, train, test, config: TrainConfig) -> TrainResult:
             loss_sum = torch.zeros((), device=device)
             seen = 0
             for inputs, labels in batches(
-                x_train, y_train, config.batch_size, v=channels(grammar, config.task), s=grammar.s, generator=order_generator, device=device
+                x_train, y_train, config.batch_size, v=v_in, s=grammar.s, generator=order_generator, device=device
             ):
                 loss = train_step(model, optimizer, schedule, inputs, labels)
                 steps += 1
                 loss_sum += loss * labels.numel()
                 seen += labels.numel()
+                if steps in record_at:
+                    record(steps, epochs + 1, (loss_sum / seen).item())
                 if steps == total_steps:
                     break
             epochs += 1
@@ -90,10 +108,13 @@ def train(grammar: Grammar, train, test, config: TrainConfig) -> TrainResult:
             if reason is not None:
                 stop_reason = reason
                 break
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - start - recording_seconds  # training only
+    if not history or history[-1].step != steps:
+        record(steps, epochs, train_loss)
     return TrainResult(
-        test_error=error_rate(model, x_test, y_test, channels(grammar, config.task)),
-        test_loss=cross_entropy(model, x_test, y_test, channels(grammar, config.task)),
+        test_error=history[-1].test_error,
+        test_loss=history[-1].test_loss,
+        history=history,
         train_loss=train_loss,
         epochs=epochs,
         steps=steps,
@@ -182,8 +203,9 @@ def early_stop(train_loss: float, steps: int, config: TrainConfig) -> str | None
 
 
 @torch.no_grad()
-def _evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, v: int) -> tuple[float, float]:
-    """(misclassified fraction, summed cross-entropy in nats) of the model on tokens x (P, d), labels y (P,)."""
+def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, v: int) -> tuple[float, float]:
+    """(misclassified fraction, mean cross-entropy in nats) of the model on tokens x (P, d), labels y
+    (P,), on the model's device; ``v``: one-hot channels."""
     was_training = model.training
     model.eval()
     wrong, loss = 0, 0.0
@@ -193,17 +215,7 @@ def _evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, v: int) 
         wrong += (logits.argmax(dim=1) != labels).sum().item()
         loss += F.cross_entropy(logits.double(), labels, reduction="sum").item()
     model.train(was_training)
-    return wrong, loss
-
-
-def error_rate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, v: int) -> float:
-    """Fraction of misclassified data; x int tokens (P, d), y labels (P,), on the model's device."""
-    return _evaluate(model, x, y, v)[0] / x.shape[0]
-
-
-def cross_entropy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, v: int) -> float:
-    """Mean cross-entropy (nats) of the model's softmax on tokens x (P, d) with labels y (P,)."""
-    return _evaluate(model, x, y, v)[1] / x.shape[0]
+    return wrong / x.shape[0], loss / x.shape[0]
 
 
 def channels(grammar, task: str = "class") -> int:

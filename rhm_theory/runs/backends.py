@@ -11,6 +11,12 @@ finish, then raises :class:`Interrupted`; a second one abandons the runs in flig
 workers are stopped; nothing of them is stored, the next invocation runs them again) and raises
 KeyboardInterrupt. Workers ignore SIGINT, so a Ctrl-C at the terminal reaches the driver only.
 Ray is imported only by the Ray backend (``pip install rhm-theory[ray]``).
+
+Local devices (``devices=["cuda:0", "cuda:1"]``): each run is handed the next device round-robin,
+skipping to the one with the fewest runs in flight when the devices are unevenly loaded; the runner
+is then called as ``runner(spec, device=name)``. A run's key and row keep its spec's ``device``: where it
+happened to execute does not make it another run, so a resumed sweep skips it whatever devices it
+is given.
 """
 
 from __future__ import annotations
@@ -113,14 +119,15 @@ def _init_worker(threads: int, driver_pid: int) -> None:
     threading.Thread(target=exit_with_driver, daemon=True).start()
 
 
-def guarded_run(runner, spec: RunSpec, threads: int | None = None) -> tuple[str, object]:
-    """Run one spec in a worker: ("ok", row) or ("error", message); never raises for a failed run."""
+def guarded_run(runner, spec: RunSpec, threads: int | None = None, device: str | None = None) -> tuple[str, object]:
+    """Run one spec in a worker (on ``device`` when given): ("ok", row) or ("error", message); never
+    raises for a failed run."""
     if threads is not None:
         import torch
 
         torch.set_num_threads(threads)
     try:
-        return "ok", runner(spec)
+        return "ok", runner(spec) if device is None else runner(spec, device=device)
     except Exception as error:  # reported to the driver, which records it
         return "error", f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=8)}"
 
@@ -158,15 +165,53 @@ class _Recorder:
         self._advance()
 
 
+def check_devices(devices) -> list[str]:
+    """``devices`` (a non-empty list of torch device names, repeats allowed) checked usable on this
+    machine (rhm_theory.learning.training.check_device), else ValueError naming the bad one."""
+    if isinstance(devices, str) or not devices:
+        raise ValueError(f"devices must be a non-empty list of torch device names such as ['cuda:0', 'cuda:1'], got {devices!r}")
+    for name in devices:
+        if not isinstance(name, str):
+            raise ValueError(f"device names must be strings, got {name!r}")
+        check_device(name)
+    return list(devices)
+
+
+class _DeviceRota:
+    """Hands out the device slots of ``devices`` (None: no device, the spec's own): round-robin,
+    skipping ahead to the slot with the fewest runs in flight."""
+
+    def __init__(self, devices: list[str] | None):
+        self.devices, self.turn = devices, 0
+        self.load = [0] * len(devices or ())
+
+    def take(self) -> int | None:
+        if not self.devices:
+            return None
+        n = len(self.devices)
+        slot = min(((self.turn + j) % n for j in range(n)), key=lambda i: (self.load[i], (i - self.turn) % n))
+        self.turn, self.load[slot] = (slot + 1) % n, self.load[slot] + 1
+        return slot
+
+    def give_back(self, slot: int | None) -> None:
+        if slot is not None:
+            self.load[slot] -= 1
+
+    def name(self, slot: int | None) -> str | None:
+        return None if slot is None else self.devices[slot]
+
+
 def execute(specs, store: ResultsStore, backend: str = "local", workers=None, address: str | None = None,
-            gpus_per_run: float = 0, runner=run_one, progress: bool = True) -> SweepOutcome:
+            gpus_per_run: float = 0, runner=run_one, progress: bool = True, devices=None) -> SweepOutcome:
     """Run every spec whose key is not stored yet; rows and failures go to ``store`` as they come.
 
     backend "local": a process pool of ``workers`` processes (default: CPU cores; 1 = in this process).
     backend "ray": tasks on the Ray cluster at ``address`` (a local Ray instance with ``workers`` CPUs
     when None), each asking for one CPU and ``gpus_per_run`` GPUs. ``runner`` must be a picklable
     top-level function spec -> row with ``row["key"] == run_key(spec)``. Ctrl-C: see the module
-    docstring (raises :class:`Interrupted` once the runs in flight are stored).
+    docstring (raises :class:`Interrupted` once the runs in flight are stored). ``devices`` (local
+    backend): spread the runs over these torch devices (module docstring); ``runner`` must then take
+    a ``device`` keyword; ``workers`` defaults to one per device.
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}: expected one of {BACKENDS}")
@@ -174,13 +219,17 @@ def execute(specs, store: ResultsStore, backend: str = "local", workers=None, ad
         raise ValueError(f"gpus_per_run must be >= 0, got {gpus_per_run}")
     if gpus_per_run and backend != "ray":
         raise ValueError("gpus_per_run is a Ray resource request: use backend='ray' (locally, set the spec's device)")
+    if devices is not None:
+        if backend != "local":
+            raise ValueError("devices spreads runs over this machine's devices: backend 'local' only (Ray places runs by gpus_per_run)")
+        devices = check_devices(devices)
     specs = list(specs)
     keys = [run_key(spec) for spec in specs]
     if len(set(keys)) != len(keys):
         raise ValueError("specs must be distinct: the same run is listed twice")
     done = store.finished_keys()
     todo = [spec for spec, key in zip(specs, keys) if key not in done]
-    if backend == "local":  # the runs use this machine's devices: refuse unusable ones before any run
+    if backend == "local" and devices is None:  # the runs use this machine's devices: refuse unusable ones before any run
         for device in sorted({spec.device for spec in todo}):
             check_device(device)
     recorder = _Recorder(store, len(specs), len(specs) - len(todo), progress)
@@ -189,8 +238,9 @@ def execute(specs, store: ResultsStore, backend: str = "local", workers=None, ad
             if backend == "ray":
                 _run_ray(todo, recorder, runner, workers, address, gpus_per_run, stop)
             else:
-                workers = (os.cpu_count() or 1) if workers is None else check_int("workers", workers)
-                _run_local(todo, recorder, runner, workers, stop)
+                default = len(devices) if devices else (os.cpu_count() or 1)
+                workers = default if workers is None else check_int("workers", workers)
+                _run_local(todo, recorder, runner, workers, stop, _DeviceRota(devices))
     finally:
         recorder.bar.close()
     outcome = SweepOutcome(skipped=len(specs) - len(todo), finished=recorder.finished, failed=recorder.failed)
@@ -217,30 +267,39 @@ def _stop_workers(pool) -> None:
         process.terminate()
 
 
-def _run_local(todo: list[RunSpec], recorder: _Recorder, runner, workers: int, stop: _StopOnInterrupt) -> None:
+def _run_local(todo: list[RunSpec], recorder: _Recorder, runner, workers: int, stop: _StopOnInterrupt,
+               rota: _DeviceRota) -> None:
     if workers == 1 or len(todo) <= 1:  # in this process: no pool to start
         for spec in todo:
             if stop.requested:
                 return
-            recorder.record(spec, *guarded_run(runner, spec))
+            slot = rota.take()
+            recorder.record(spec, *guarded_run(runner, spec, device=rota.name(slot)))
+            rota.give_back(slot)
         return
     threads = max(1, (os.cpu_count() or 1) // workers)
     queue = list(reversed(todo))
     while queue and not stop.requested:  # a new pool after a worker death; only the runs in flight are lost
         pool = _new_pool(workers, threads)
-        in_flight = {}
+        in_flight, slots = {}, {}  # future -> spec, future -> device slot
         started = 0  # runs submitted to this pool
         abandon = True  # unless the loop ends normally or on a broken pool
         try:
             while in_flight or (queue and not stop.requested):
                 while queue and not stop.requested and len(in_flight) < workers:  # bounded: in flight = running
-                    with _sigint_ignored():  # a worker spawned here ignores Ctrl-C from its first instruction
-                        future = pool.submit(guarded_run, runner, queue[-1])  # BrokenProcessPool: spec stays queued
-                    in_flight[future] = queue.pop()
+                    slot = rota.take()
+                    try:
+                        with _sigint_ignored():  # a worker spawned here ignores Ctrl-C from its first instruction
+                            future = pool.submit(guarded_run, runner, queue[-1], None, rota.name(slot))  # BrokenProcessPool: spec stays queued
+                    except BaseException:
+                        rota.give_back(slot)
+                        raise
+                    in_flight[future], slots[future] = queue.pop(), slot
                     started += 1
                 finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in finished:
                     spec = in_flight.pop(future)
+                    rota.give_back(slots.pop(future))
                     try:
                         status, payload = future.result()
                     except BrokenProcessPool as error:  # its worker, or another one, died
@@ -248,7 +307,8 @@ def _run_local(todo: list[RunSpec], recorder: _Recorder, runner, workers: int, s
                     recorder.record(spec, status, payload)
             abandon = False
         except BrokenProcessPool as error:  # raised by submit: the pool broke between two runs
-            for spec in in_flight.values():
+            for future, spec in in_flight.items():
+                rota.give_back(slots.pop(future))
                 recorder.error(spec, f"worker process died: {error}")
             if not started:  # a pool that breaks before running anything: fail a run rather than loop
                 recorder.error(queue.pop(), f"worker process died before any run started: {error}")

@@ -5,8 +5,13 @@ remote worker; the caller stores the rows (rhm_theory.runs.store).
 
 from __future__ import annotations
 
+import json
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
 
 import numpy as np
 
@@ -22,17 +27,45 @@ from rhm_theory.synonyms.uncorrelated import uncorrelated_grammar
 GRAMMARS = {"random": Grammar.random, "uncorrelated": uncorrelated_grammar}
 
 
-def run_one(spec: RunSpec, progress: bool = False) -> dict:
+def run_one(spec: RunSpec, progress: bool = False, *, device: str | None = None, callbacks=(),
+            save_model: str | os.PathLike | None = None) -> dict:
     """Train one network as ``spec`` says and return its row: every spec field, the run key, the
     derived seeds, test_error, test_loss (mean test cross-entropy, nats), train_loss, epochs, steps, seconds (training), stop_reason, wall_seconds
-    (whole run) and, when asked, S_k{k}_l{l} for every hidden layer k and level l (and D_k{k}_l{l} on the
-    sparse RHM, s0 > 0).
+    (whole run), when asked S_k{k}_l{l} for every hidden layer k and level l (and D_k{k}_l{l} on the
+    sparse RHM, s0 > 0), and ``history``: the learning curve as a list of dicts
+    (rhm_theory.learning.history; ResultsStore.append stores it in its own table).
+
+    ``device``: train there instead of ``spec.device`` (the row and run key keep ``spec.device``: where
+    a run happened to execute is not part of what it is). ``callbacks``: passed to ``train``.
+    ``save_model``: a folder; the trained weights go to ``<folder>/<run key>.pt`` (state_dict, on CPU)
+    and the spec to ``<folder>/<run key>.json`` (see :func:`save_checkpoint`).
     """
     start = time.perf_counter()
-    run = prepare_run(spec, progress)
-    row = result_row(spec, run, train(run.grammar, run.train_set, run.test_set, run.config))
+    run = prepare_run(spec, progress, device)
+    result = train(run.grammar, run.train_set, run.test_set, run.config, callbacks=callbacks)
+    row = result_row(spec, run, result)
+    if save_model is not None:
+        save_checkpoint(save_model, spec, result.model)
     row["wall_seconds"] = time.perf_counter() - start
     return row
+
+
+def save_checkpoint(folder: str | os.PathLike, spec: RunSpec, model) -> Path:
+    """Write ``model``'s state_dict (tensors on CPU) to ``folder/<run key>.pt`` and the spec with its
+    key to ``folder/<run key>.json`` (folder created; a file of the same run is replaced, each file
+    written whole or not at all). Reload with ``rhm_theory.learning.models.build_model`` and
+    ``load_state_dict(torch.load(path))``. Returns the .pt path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    key = run_key(spec)
+    weights = {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
+    for suffix, write in ((".pt", lambda f: torch.save(weights, f)),
+                          (".json", lambda f: f.write(json.dumps({"key": key, **asdict(spec)}, indent=1).encode()))):
+        partial = folder / f".{key}{suffix}.partial"
+        with open(partial, "wb") as f:
+            write(f)
+        os.replace(partial, folder / f"{key}{suffix}")
+    return folder / f"{key}.pt"
 
 
 @dataclass
@@ -47,14 +80,16 @@ class PreparedRun:
     config: TrainConfig
 
 
-def prepare_run(spec: RunSpec, progress: bool = False) -> PreparedRun:
-    """The rules, training and test sets and training config of ``spec`` (from its derived seeds)."""
+def prepare_run(spec: RunSpec, progress: bool = False, device: str | None = None) -> PreparedRun:
+    """The rules, training and test sets and training config of ``spec`` (from its derived seeds);
+    the config trains on ``device`` when given, else on ``spec.device``."""
     seeds = derive_seeds(spec.seed)
     grammar = GRAMMARS[spec.rules](spec.v, spec.n_c, spec.m, spec.s, spec.L, seed=seeds["rules"])
     if spec.s0:
         grammar = SparseRHM(grammar, spec.s0, spec.variant)
     train_set, test_set = grammar.sample_train_test(spec.P, spec.P_test, seed=seeds["data"])
-    config = TrainConfig(**spec.settings(), seed=seeds["init"], progress=progress)
+    settings = {**spec.settings(), **({} if device is None else {"device": device})}
+    config = TrainConfig(**settings, seed=seeds["init"], progress=progress)
     return PreparedRun(seeds, grammar, train_set, test_set, config)
 
 
@@ -73,10 +108,11 @@ def result_row(spec: RunSpec, run: PreparedRun, result) -> dict:
     )
     if spec.sensitivity_samples:
         S = synonymic_sensitivity(result.model, run.grammar, run.test_set[0][: spec.sensitivity_samples],
-                                  seed=run.seeds["exchange"], device=spec.device)
+                                  seed=run.seeds["exchange"], device=run.config.device)
         row.update({f"S_k{k + 1}_l{l + 1}": float(S[k, l]) for k in range(S.shape[0]) for l in range(S.shape[1])})
         if isinstance(run.grammar, SparseRHM):  # diffeomorphisms draw from a child of the exchange seed
             D = diffeomorphism_sensitivity(result.model, run.grammar, run.test_set[0][: spec.sensitivity_samples],
-                                           seed=np.random.SeedSequence(run.seeds["exchange"]).spawn(1)[0], device=spec.device)
+                                           seed=np.random.SeedSequence(run.seeds["exchange"]).spawn(1)[0], device=run.config.device)
             row.update({f"D_k{k + 1}_l{l + 1}": float(D[k, l]) for k in range(D.shape[0]) for l in range(D.shape[1])})
+    row["history"] = [record.as_dict() for record in result.history]
     return row

@@ -50,7 +50,7 @@ def run_specs(specs, store: ResultsStore, workers=None, runner=run_one, progress
 
     ``workers``: number of processes (default: all CPU cores; 1 runs in this process). ``backend``:
     more options of :func:`rhm_theory.runs.backends.execute` (default: the local process pool), e.g.
-    ``{"backend": "ray", "address": "auto", "gpus_per_run": 1}``. ``runner``: a
+    ``{"backend": "ray", "address": "auto", "gpus_per_run": 1}`` or ``{"devices": ["cuda:0", "cuda:1"]}``. ``runner``: a
     picklable top-level function spec -> row whose ``row["key"]`` is ``run_key(spec)``. A run that
     raises is recorded as a failure while the other runs go on; then RuntimeError names the first
     error, and a rerun retries the failed runs. Returns the rows of ``specs`` in their order.

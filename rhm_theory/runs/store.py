@@ -5,7 +5,10 @@ as None). Columns are created as new row keys appear, so every row keeps all its
 ``append`` is its own committed transaction, so a crash loses at most the run in progress and
 ``finished_keys()`` tells a rerun what to skip. Failed attempts are kept in a second table
 (``record_failure``/``failures``) and never count as finished, so a rerun retries them. Only the process that owns the store writes to it
-(pool workers return rows; the driver appends them).
+(pool workers return rows; the driver appends them). A row's learning curve (its ``history`` entry:
+records of rhm_theory.learning.history) goes to a third table, ``history`` (key, step, epoch,
+train_loss, test_error, test_loss), in the same transaction as the row; files written before it
+existed get the table when a history is first appended (never on read-only opens).
 
 Our files carry SQLite's application id APPLICATION_ID; any other existing file (a 0-byte file, another
 program's database, not SQLite at all) is refused, and files opened for reading are opened read-only.
@@ -23,8 +26,13 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
+from rhm_theory.learning.history import HISTORY_FIELDS, HistoryRecord
+
 TABLE = "runs"
 FAILURES = "failures"  # one row per failed attempt: key, error text, time
+HISTORY = "history"  # one row per learning-curve record: key, step, epoch, train_loss, test_error, test_loss
+_HISTORY_SCHEMA = (f'CREATE TABLE IF NOT EXISTS {HISTORY} ("key" TEXT NOT NULL, "step" INTEGER NOT NULL, "epoch" INTEGER NOT NULL, '
+                   '"train_loss" REAL, "test_error" REAL, "test_loss" REAL, PRIMARY KEY ("key", "step"))')
 APPLICATION_ID = 0x52484D52  # "RHMR": PRAGMA application_id of an rhm results file
 _COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -67,7 +75,7 @@ class ResultsStore:
             key_column = "key" in {row[1] for row in self._connection.execute(f"PRAGMA table_info({TABLE})")}
         except sqlite3.DatabaseError as error:
             raise ValueError(f"results file {self.path} is not an SQLite database ({error})") from None
-        if application_id == APPLICATION_ID or (application_id == 0 and key_column and tables <= {TABLE, FAILURES}):
+        if application_id == APPLICATION_ID or (application_id == 0 and key_column and tables <= {TABLE, FAILURES, HISTORY}):
             return
         raise ValueError(
             f"{self.path} is not an rhm results file (SQLite application id {application_id:#x}, tables "
@@ -86,6 +94,7 @@ class ResultsStore:
                 f'CREATE TABLE {FAILURES} ("key" TEXT NOT NULL, "error" TEXT NOT NULL, '
                 '"at" TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)'
             )
+            connection.execute(_HISTORY_SCHEMA)
             connection.close()
             os.link(partial, self.path)
         except FileExistsError:
@@ -112,7 +121,13 @@ class ResultsStore:
         return {key for (key,) in self._connection.execute(f'SELECT "key" FROM {TABLE}')}
 
     def append(self, row: dict) -> None:
-        """Store one run. ``row["key"]`` must be a new run key (ValueError if already stored)."""
+        """Store one run. ``row["key"]`` must be a new run key (ValueError if already stored).
+        ``row["history"]``, if present, is the run's learning curve: a list of dicts (or HistoryRecords)
+        with the fields HISTORY_FIELDS, stored in the history table."""
+        history = []
+        if isinstance(row, dict) and "history" in row:
+            row = dict(row)
+            history = _check_history(row.pop("history"))
         row = {name: _check_value(name, value) for name, value in _check_row(row).items()}
         existing = {name.lower(): name for name in self.columns()}  # SQLite names ignore case
         for name in row:
@@ -126,6 +141,12 @@ class ResultsStore:
             names = ", ".join(f'"{name}"' for name in row)
             marks = ", ".join("?" for _ in row)
             self._connection.execute(f"INSERT INTO {TABLE} ({names}) VALUES ({marks})", list(row.values()))
+            if history:
+                self._connection.execute(_HISTORY_SCHEMA)
+                columns = ", ".join(f'"{name}"' for name in ("key",) + HISTORY_FIELDS)
+                self._connection.executemany(
+                    f"INSERT INTO {HISTORY} ({columns}) VALUES ({', '.join('?' * (1 + len(HISTORY_FIELDS)))})",
+                    [(row["key"], *record) for record in history])
         except sqlite3.IntegrityError as error:
             self._connection.execute("ROLLBACK")
             raise ValueError(f"run key {row['key']!r} is already stored in {self.path}; each run is stored once") from error
@@ -154,6 +175,24 @@ class ResultsStore:
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, values)) for values in cursor]
 
+    def history(self, key: str | None = None) -> list[dict]:
+        """Learning-curve records (key, step, epoch, train_loss, test_error, test_loss) of run ``key``, or
+        of every run (in the order the runs were stored), by increasing step; [] for files without a
+        history table."""
+        if not self.has_history_table():
+            return []
+        columns = ", ".join(f'h."{name}"' for name in ("key",) + HISTORY_FIELDS)
+        query = f'SELECT {columns} FROM {HISTORY} h LEFT JOIN {TABLE} r ON r."key" = h."key"'
+        arguments = ()
+        if key is not None:
+            query, arguments = query + ' WHERE h."key" = ?', (key,)
+        cursor = self._connection.execute(query + ' ORDER BY r.rowid, h."key", h."step"', arguments)
+        return [dict(zip(("key",) + HISTORY_FIELDS, values)) for values in cursor]
+
+    def has_history_table(self) -> bool:
+        return self._connection.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", (HISTORY,)).fetchone()[0] > 0
+
     def to_csv(self, path: str | os.PathLike) -> Path:
         """Write all rows as CSV with a header line; returns the path."""
         path = Path(path)
@@ -181,6 +220,22 @@ def _check_row(row) -> dict:
         if not isinstance(name, str) or not _COLUMN_NAME.match(name):
             raise ValueError(f"column name {name!r} must match {_COLUMN_NAME.pattern} (letters, digits, underscores)")
     return row
+
+
+def _check_history(history) -> list[tuple]:
+    """A learning curve as value tuples in HISTORY_FIELDS order (ValueError naming a malformed record)."""
+    if not isinstance(history, (list, tuple)):
+        raise ValueError(f"row field history must be a list of learning-curve records, got {type(history).__name__}")
+    checked = []
+    for record in history:
+        record = record.as_dict() if isinstance(record, HistoryRecord) else record
+        if not isinstance(record, dict) or set(record) != set(HISTORY_FIELDS):
+            raise ValueError(f"a history record must have exactly the fields {', '.join(HISTORY_FIELDS)}, got {record!r}")
+        checked.append(tuple(_check_value(f"history.{name}", record[name]) for name in HISTORY_FIELDS))
+    steps = [record[0] for record in checked]
+    if any(not isinstance(step, int) for step in steps) or steps != sorted(set(steps)):
+        raise ValueError(f"history steps must be distinct integers in increasing order, got {steps}")
+    return checked
 
 
 def _check_value(name: str, value):
