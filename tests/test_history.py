@@ -200,3 +200,39 @@ def _has_tensorboard() -> bool:
     except ImportError:
         return False
     return True
+
+
+def test_rhm_report_draws_the_stored_learning_curves(tmp_path, capsys):
+    import matplotlib.image
+
+    from rhm_theory.report.learning_curves import learning_curves_figure
+
+    runs = [run_one(SPEC), run_one(SPEC.replace(P=30))]
+    with ResultsStore(tmp_path / "r.sqlite") as store:
+        for row in runs:
+            store.append(row)
+        rows, history = store.rows(), store.history()
+    assert main(["report", str(tmp_path / "r.sqlite"), "--out", str(tmp_path / "out")]) == 0
+    assert matplotlib.image.imread(tmp_path / "out" / "learning_curves.png").ndim == 3
+    assert "Learning curves of 2 runs" in (tmp_path / "out" / "summary.md").read_text()
+    # The drawn lines are the stored records: one per run and panel, x = steps, y = training loss / test error.
+    loss_ax, error_ax = learning_curves_figure(rows, history).axes[:2]
+    for ax, column in ((loss_ax, "train_loss"), (error_ax, "test_error")):
+        drawn = sorted((tuple(line.get_xdata()), tuple(line.get_ydata())) for line in ax.get_lines())
+        stored = sorted((tuple(r["step"] for r in row["history"]), tuple(r[column] for r in row["history"])) for row in runs)
+        assert drawn == stored
+    assert [text.get_text() for text in error_ax.get_legend().get_texts()] == ["$P=30$", "$P=40$"]
+
+
+def test_rhm_report_without_history_says_so(tmp_path):
+    path = tmp_path / "old.sqlite"
+    with ResultsStore(path) as store:
+        store.append({"key": "x", **SPEC.row(), "test_error": 0.5})
+    connection = sqlite3.connect(path)
+    connection.execute("DROP TABLE history")  # as in a file written before the table existed
+    connection.commit()
+    connection.close()
+    assert main(["report", str(path), "--out", str(tmp_path / "out")]) == 0
+    assert "No learning curves: no run in this file has a stored history" in (tmp_path / "out" / "summary.md").read_text()
+    assert not (tmp_path / "out" / "learning_curves.png").exists()
+    assert _tables(path) == {"runs", "failures"}

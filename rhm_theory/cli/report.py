@@ -10,8 +10,8 @@ from . import add_force_arg, output_folder
 def run(args) -> int:
     output_folder(args.out, args.force)
     with ResultsStore(args.results, readonly=True) as store:
-        rows, failures = store.rows(), store.failures()
-    summary = write_report(rows, args.out, failures)
+        rows, failures, history = store.rows(), store.failures(), store.history()
+    summary = write_report(rows, args.out, failures, history)
     print(f"{len(rows)} runs; report: {summary}")
     return 0
 

@@ -12,7 +12,8 @@ Figures of a results file: rows are grouped by setting = (v, n_c, m, s, L, model
 - P* vs n_c m^L for settings whose curve crosses the threshold, with a least-squares slope in log-log
   and its t confidence interval (rhm_theory.runs.pstar.fit_slope; the paper: slope 1);
 - synonymic sensitivities S_{k,l} vs P / (n_c m^L) where the rows have them;
-- the theory's correlation signal sigma_f2 and sampling noise noise_f2(P) vs P, crossing at P_c.
+- the theory's correlation signal sigma_f2 and sampling noise noise_f2(P) vs P, crossing at P_c;
+- learning curves of the runs with a stored history (rhm_theory.report.learning_curves).
 """
 
 from __future__ import annotations
@@ -330,9 +331,13 @@ def correlations_figure(grammars):
     return fig
 
 
-def write_report(rows: list[dict], out_dir: str | Path, failures: list[dict] | None = None) -> Path:
+def write_report(rows: list[dict], out_dir: str | Path, failures: list[dict] | None = None,
+                 history: list[dict] | None = None) -> Path:
     """Write the figures (PNG and PDF) and ``summary.md`` into ``out_dir``; returns the summary's path.
-    A figure without data is left out and the summary says why."""
+    A figure without data is left out and the summary says why. ``history``: learning-curve records
+    (ResultsStore.history()), drawn by rhm_theory.report.learning_curves."""
+    from rhm_theory.report.learning_curves import NO_HISTORY, learning_curves_caption, learning_curves_figure
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     groups = group_rows(rows)
@@ -364,7 +369,9 @@ def write_report(rows: list[dict], out_dir: str | Path, failures: list[dict] | N
         ("pstar", pstar_figure(pstars), "no setting's seed-mean test error crossed its P* threshold inside its P grid"),
         ("sensitivity", sensitivity_figure(groups, pstars), "no run measured S_{k,l} (sensitivity_samples = 0)"),
         ("correlations", correlations_figure(grammars), "no grammar"),
+        ("learning_curves", learning_curves_figure(rows, history or []), NO_HISTORY),
     ]
+    lines += ["", "## Learning curves", "", learning_curves_caption(rows, history or [])]
     if failures:
         lines += ["", "## Failed runs (retried by the next `rhm sweep`)", ""]
         lines += [f"- `{failure['key']}`: {failure['error'].splitlines()[0]}" for failure in failures]
