@@ -30,7 +30,7 @@ def curve_runs(rows: list[dict], history: list[dict]) -> dict[tuple, list[tuple[
         records[record["key"]].append(record)
     settings = defaultdict(list)
     for row in rows:
-        if records.get(row["key"]):
+        if records.get(row.get("key")):
             setting = tuple(row.get(name) for name in SETTING_FIELDS_OF_CURVES)
             settings[setting].append((row, sorted(records[row["key"]], key=lambda record: record["step"])))
     for runs in settings.values():
