@@ -83,7 +83,9 @@ def test_report_figures_on_data():
     assert "$v=4$" in ax.get_title() and "standard error" in ax.get_title()
     figure = pstar_figure(pstars)
     assert sorted(t.get_text() for t in figure.axes[0].texts) == ["$n_c=2$", "$n_c=4$"]  # each point labelled
-    assert "95 % bootstrap CI" in figure.axes[0].get_title()
+    assert "95 % bootstrap CI" in figure.axes[0].get_title() and "left out" not in figure.axes[0].get_title()
+    one = pstar_figure({**pstars, (4, 8, 2, 2, 2, "cnn", 8): None})  # a setting with fewer than 2 sizes
+    assert "1 setting without $P^*$ left out" in one.axes[0].get_title()
     sensitivity = sensitivity_figure(groups, pstars)
     assert len(sensitivity.axes) == 2
     assert {"$S_{2,1}$", "$S_{1,2}$", "$P^*$"} <= {t.get_text() for t in sensitivity.axes[-1].get_legend().get_texts()}

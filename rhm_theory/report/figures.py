@@ -233,7 +233,8 @@ def collapse_figure(groups: dict):
 
 def pstar_figure(pstars: dict):
     """P* (95 % bootstrap CI over seeds) vs n_c m^L, each point labelled with its setting, a slope-1
-    guide and the fitted slope; None when no setting has an "ok" P*. ``pstars``: setting -> PStarResult or None."""
+    guide and the fitted slope; settings without an "ok" P* are left out (the title counts them), None when
+    none has one. ``pstars``: setting -> PStarResult or None."""
     points = sorted((setting, r) for setting, r in pstars.items() if r is not None and r.status == "ok")
     if not points:
         return None
@@ -250,7 +251,10 @@ def pstar_figure(pstars: dict):
     fit = pstar_slope(pstars)
     fitted = f"fitted slope {fit[0]:.2f} [{fit[1]:.2f}, {fit[2]:.2f}]" if fit else "no slope fitted (fewer than 3 sizes)"
     ax.set(xscale="log", yscale="log", xlabel="$n_c m^L$", ylabel="$P^*$")
-    ax.set_title(f"{constant}\n{fitted}\nbars: 95 % bootstrap CI over seeds", fontsize="medium")
+    left_out = len(pstars) - len(points)
+    ax.set_title(f"{constant}\n{fitted}\nbars: 95 % bootstrap CI over seeds"
+                 + (f"; {left_out} setting{'s' if left_out > 1 else ''} without $P^*$ left out" if left_out else ""),
+                 fontsize="medium")
     legend_outside(ax)
     tidy_log_axes(fig)
     return fig
