@@ -56,3 +56,42 @@ def test_next_token_task_in_the_run_spec():
         RunSpec(v=4, n_c=4, m=3, s=2, L=2, P=10, seed=0, P_test=10, task="next-token", sensitivity_samples=5)
     with pytest.raises(ValueError, match="task"):
         RunSpec(v=4, n_c=4, m=3, s=2, L=2, P=10, seed=0, P_test=10, task="masked")
+
+
+class _Constant(torch.nn.Module):
+    """A 'network' whose logits are fixed (one row of logits for every input)."""
+
+    def __init__(self, logits):
+        super().__init__()
+        self.logits = torch.nn.Parameter(torch.as_tensor(logits, dtype=torch.float32))
+
+    def forward(self, inputs):
+        return self.logits.expand(inputs.shape[0], -1)
+
+
+def test_select_best_chooses_on_one_half_and_measures_on_the_other():
+    from rhm_theory.learning.training import _Selection, evaluate
+
+    x = torch.zeros((8, 2), dtype=torch.int64)
+    y = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])  # first half all 0, second half all 1
+    selection = _Selection(x, y, v=2, total_steps=2)
+    favours_0, favours_1 = _Constant([2.0, 0.0]), _Constant([0.0, 2.0])
+    selection.checkpoint(favours_1, steps=1, last=False)
+    selection.checkpoint(favours_0, steps=2, last=True)
+    # chosen by the first half (label 0): favours_0; measured on the second half (label 1), where it is bad
+    assert selection.best[1] == pytest.approx(evaluate(favours_0, x[4:], y[4:], 2)[1])
+    assert selection.best[0] == 1.0
+    # the biased alternative (choosing on the measured half) would have reported favours_1's low loss
+    assert selection.best[1] > evaluate(favours_1, x[4:], y[4:], 2)[1] + 1
+
+
+def test_select_best_run_reports_a_checkpoint_and_keeps_keys_of_select_last():
+    from rhm_theory.runs.spec import run_key
+
+    grammar = Grammar.random(4, 4, 3, 2, 3, seed=0)
+    train_set, test_set = grammar.sample_train_test(64, 100, seed=1)
+    last = train(grammar, train_set, test_set, TrainConfig(task="next-token", width=16, max_epochs=5, seed=2))
+    best = train(grammar, train_set, test_set, TrainConfig(task="next-token", width=16, max_epochs=5, seed=2, select="best"))
+    assert np.isfinite(best.test_loss) and best.steps == last.steps
+    spec = RunSpec(v=4, n_c=4, m=3, s=2, L=2, P=10, seed=0, P_test=10)
+    assert run_key(spec) == run_key(spec.replace(select="last")) != run_key(spec.replace(select="best"))

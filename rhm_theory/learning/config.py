@@ -21,7 +21,11 @@ OPTIMIZERS = ("sgd", "adam")
 # the last position replaced by a mask token (docs/theory-next-token.md, 'The learning task').
 TASKS = ("class", "next-token")
 # Fields that take one of a fixed list of names.
-CHOICES = {"task": TASKS, "model": MODEL_NAMES, "parametrization": PARAMETRIZATIONS, "optimizer": OPTIMIZERS}
+# Which network the test figures describe: the last one, or the best of up to EVAL_POINTS checkpoints by
+# the cross-entropy on the first half of the test set, reported on the second half (rhm_theory.learning.training).
+SELECTIONS = ("last", "best")
+CHOICES = {"task": TASKS, "model": MODEL_NAMES, "parametrization": PARAMETRIZATIONS, "optimizer": OPTIMIZERS,
+           "select": SELECTIONS}
 
 
 def _setting(default, help: str):
@@ -51,6 +55,8 @@ class TrainSettings:
     device: str = _setting("cpu", "torch device, e.g. cpu or cuda")
     history_per_decade: int = _setting(
         8, "learning-curve records (test error, train loss) per decade of SGD steps, log-spaced, plus the last step")
+    select: str = _setting("last", "last: test figures of the final network; best: of the checkpoint with the lowest "
+                                   "cross-entropy on the first half of the test set, measured on the second half")
 
     def validate(self) -> None:
         """Raise ValueError naming the first training field that breaks its rule."""

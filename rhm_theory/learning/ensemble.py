@@ -125,6 +125,8 @@ def train_ensemble(
         raise ValueError("seeds is empty: an ensemble needs at least one member")
     if config.task != "class":
         raise ValueError(f"task {config.task!r} cannot train as an ensemble: only task 'class' can")
+    if config.select != "last":
+        raise ValueError(f"select {config.select!r} cannot train as an ensemble: only select 'last' (use train())")
     if config.task != "class":
         raise ValueError(f"task {config.task!r} cannot train as an ensemble: only the class task (use train())")
     if config.model not in ENSEMBLE_MODELS:

@@ -3,8 +3,13 @@ cosine annealing of the learning rate to 0.1 x lr over the whole run, stop when 
 training loss is below a threshold or at a maximum number of epochs / steps.
 
 The data go to the training device once, as int tokens; each batch is a slice of a permutation drawn
-from a seeded torch.Generator and is one-hot encoded on the device (rhm_theory.learning.encoding.batches). The test set is only used once,
-after training, to measure the test error and cross-entropy (no model selection on test data).
+from a seeded torch.Generator and is one-hot encoded on the device (rhm_theory.learning.encoding.batches). With
+``select = "last"`` the reported test error and cross-entropy are those of the final network (the
+learning-curve records only observe, they select nothing). With ``select = "best"`` (early stopping
+without a biased figure) the network is also evaluated at up to EVAL_POINTS checkpoints (evenly
+spaced in steps, and the last): the checkpoint with the lowest cross-entropy on the first half of the
+test set is chosen and its test error and cross-entropy on the second half are reported (the
+returned ``model`` and ``history`` are still those of the whole run).
 
 Task "next-token" (docs/theory-next-token.md, 'The learning task'): the label is the last token x_d
 (v outputs) and the input is the datum with x_d replaced by the mask token v (v + 1 one-hot channels),
@@ -31,6 +36,7 @@ from rhm_theory.learning.history import HistoryRecord, history_steps
 from rhm_theory.learning.models import RHMNet, build_model, torch_generator
 
 EVAL_BATCH_SIZE = 8192
+EVAL_POINTS = 40  # checkpoints of select = "best"
 
 
 @dataclass
@@ -82,6 +88,7 @@ def train(grammar: Grammar, train, test, config: TrainConfig, callbacks=()) -> T
             callback(history[-1])
         recording_seconds += time.perf_counter() - begin
 
+    selection = _Selection(x_test, y_test, v_in, total_steps) if config.select == "best" else None
     start = time.perf_counter()
     steps, epochs, train_loss, stop_reason = 0, 0, math.inf, "max_epochs"
     model.train()
@@ -105,15 +112,20 @@ def train(grammar: Grammar, train, test, config: TrainConfig, callbacks=()) -> T
             bar.update(1)
             bar.set_postfix(loss=f"{train_loss:.2e}")
             reason = early_stop(train_loss, steps, config)
+            if selection is not None:
+                begin = time.perf_counter()
+                selection.checkpoint(model, steps, last=reason is not None or epochs == config.max_epochs)
+                recording_seconds += time.perf_counter() - begin
             if reason is not None:
                 stop_reason = reason
                 break
     seconds = time.perf_counter() - start - recording_seconds  # training only
     if not history or history[-1].step != steps:
         record(steps, epochs, train_loss)
+    test_error, test_loss = (history[-1].test_error, history[-1].test_loss) if selection is None else selection.best
     return TrainResult(
-        test_error=history[-1].test_error,
-        test_loss=history[-1].test_loss,
+        test_error=test_error,
+        test_loss=test_loss,
         history=history,
         train_loss=train_loss,
         epochs=epochs,
@@ -123,6 +135,29 @@ def train(grammar: Grammar, train, test, config: TrainConfig, callbacks=()) -> T
         final_lr=optimizer.param_groups[0]["lr"],
         model=model,
     )
+
+
+class _Selection:
+    """Checkpoints of ``select = "best"``: at most EVAL_POINTS evenly spaced in steps (and the last),
+    each scored by the cross-entropy on the first half of the test set; ``best`` = (test error,
+    cross-entropy) of the best checkpoint on the second half."""
+
+    def __init__(self, x_test: torch.Tensor, y_test: torch.Tensor, v: int, total_steps: int):
+        half = x_test.shape[0] // 2
+        if half == 0:
+            raise ValueError("select 'best' needs at least 2 test data (half choose the checkpoint, half measure it)")
+        self.choose, self.measure, self.v = (x_test[:half], y_test[:half]), (x_test[half:], y_test[half:]), v
+        self.every, self.next = max(1, total_steps // EVAL_POINTS), 0
+        self.score, self.best = math.inf, (math.nan, math.nan)
+
+    def checkpoint(self, model: torch.nn.Module, steps: int, last: bool) -> None:
+        if steps < self.next and not last:
+            return
+        self.next = steps + self.every
+        score = evaluate(model, *self.choose, self.v)[1]
+        if score < self.score or math.isnan(self.best[0]):
+            self.score = score
+            self.best = evaluate(model, *self.measure, self.v)
 
 
 def train_step(model: torch.nn.Module, optimizer, schedule, inputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -23,10 +23,11 @@ from rhm_theory.runs.spec import RunSpec
 
 def ensemble_groups(specs: Sequence[RunSpec], max_members: int) -> list[list[int]]:
     """Indices of ``specs`` grouped by every field but the seed (input order kept inside a group),
-    groups of at most ``max_members``; a model that cannot train as an ensemble gets groups of one."""
+    groups of at most ``max_members``; a model, task or selection that cannot train as an ensemble gets
+    groups of one."""
     groups: dict[str, list[list[int]]] = {}
     for i, spec in enumerate(specs):
-        if spec.model not in ENSEMBLE_MODELS:
+        if spec.model not in ENSEMBLE_MODELS or spec.task != "class" or spec.select != "last":
             groups[f"single {i}"] = [[i]]
             continue
         fields = spec.row()

@@ -30,7 +30,7 @@ RULES = ("random", "uncorrelated")  # rhm_theory.runs.experiment.GRAMMARS builds
 # Fields that take one of a fixed list of names (flags and sweep fields check them).
 SPEC_CHOICES = {**CHOICES, "rules": RULES, "variant": SPARSE_VARIANTS}
 # Fields added after runs were first stored: left out of the run key at their default, so old keys stay valid.
-KEY_DEFAULTS = {"rules": "random", "task": "class", "s0": 0, "variant": "A", "history_per_decade": 8}
+KEY_DEFAULTS = {"rules": "random", "task": "class", "s0": 0, "variant": "A", "history_per_decade": 8, "select": "last"}
 
 
 @dataclass(frozen=True, kw_only=True)
