@@ -14,7 +14,7 @@ from rhm_theory.runs.sweep import SECTIONS, SweepError, expand_sweep
 # A valid value different from the default for every training field (written out by hand).
 NON_DEFAULT = {"task": "next-token", "model": "lcn", "width": 7, "parametrization": "standard", "optimizer": "adam", "lr": 0.03,
                "momentum": 0.5, "batch_size": 9, "loss_threshold": 0.02, "max_epochs": 11, "max_steps": 13,
-               "device": "meta"}
+               "device": "meta", "history_per_decade": 4, "select": "best"}
 GRAMMAR = {"v": 4, "n_c": 2, "m": 2, "s": 2, "L": 2}
 
 
