@@ -52,6 +52,7 @@ class Mode:
     fcn_width: int
     fcn_lr: float
     fcn_max_steps: int
+    fcn_seeds: int
     workers: int | None = None
 
 
@@ -59,7 +60,7 @@ QUICK = Mode(
     settings=((4, 2, 3, 3), (4, 4, 3, 3), (4, 4, 2, 4), (8, 4, 3, 3)),
     seeds=2, width=64, bracket=(0.5, 16), steps=1, max_steps=4000, P_test=1024, sensitivity_samples=256,
     fcn_grammars=((8, 8, 8, 2), (3, 3, 3, 3)), fcn_fractions=(1 / 4, 0.9),
-    fcn_width=256, fcn_lr=1.0, fcn_max_steps=10000,
+    fcn_width=256, fcn_lr=1.0, fcn_max_steps=10000, fcn_seeds=2,
 )
 # n_c spans 16x (2..16 at (v, m, L) = (8, 3, 3) and 2 at v = 4, 16), v spans 4x (4, 8, 16), m^L 4x
 # (m = 2, 3, 4; L = 3, 4): the design the negative controls in tests/test_learning_checks.py use.
@@ -67,10 +68,10 @@ FULL = Mode(
     settings=((8, 4, 3, 3), (8, 2, 3, 3), (8, 8, 3, 3), (8, 16, 3, 3), (8, 4, 4, 3), (8, 4, 2, 4), (4, 4, 3, 3),
               (16, 4, 3, 3), (4, 2, 3, 3), (16, 2, 3, 3)),
     seeds=5, width=256, bracket=(0.25, 16), steps=2, max_steps=20000, P_test=1024, sensitivity_samples=512,
-    # P_max / (n_c m^L) = 8, 81, 256; P_max >= 4096, so the test sets (P_max - 0.9 P_max) stay >= 400
-    fcn_grammars=((8, 8, 8, 2), (3, 3, 3, 3), (4, 2, 4, 3)),
-    fcn_fractions=(1 / 16, 1 / 4, 1 / 2, 3 / 4, 0.9),
-    fcn_width=512, fcn_lr=1.0, fcn_max_steps=40000,
+    # P_max / (n_c m^L) = 8, 81, 16 (span x10); P_max >= 4096, so the test sets (P_max - 0.9 P_max) stay >= 400
+    fcn_grammars=((8, 8, 8, 2), (3, 3, 3, 3), (8, 32, 2, 3)),
+    fcn_fractions=(1 / 4, 1 / 2, 0.9),
+    fcn_width=512, fcn_lr=1.0, fcn_max_steps=40000, fcn_seeds=4,
 )
 
 
@@ -123,7 +124,7 @@ def run(out_dir: Path, quick: bool = True) -> Section:
         results = adaptive_pstars(searches, store, steps=mode.steps, workers=mode.workers, progress=progress)
         cnn_rows = [run_specs(search.specs(), store, workers=1) for search in searches]  # all stored by now
         fcn = [fcn_grid(grammar, mode, device) for grammar in mode.fcn_grammars]
-        fcn_seeds = list(range(mode.seeds))
+        fcn_seeds = list(range(mode.fcn_seeds))
         fcn_rows = run_specs([spec for base, P in fcn for spec in grid_specs(base, P, fcn_seeds)], store,
                              workers=mode.workers, progress=progress)
         n_runs = len(store.finished_keys())
@@ -151,7 +152,8 @@ def run(out_dir: Path, quick: bool = True) -> Section:
         f"or {mode.max_steps} steps ({unconverged} of {sum(map(len, cnn_rows))} runs stopped at the step limit); P* by "
         f"bisection in log P from the bracket {mode.bracket[0]:g}..{mode.bracket[1]:g} x n_c m^L ({mode.steps} steps), "
         f"{mode.seeds} seeds (new rules, data and initialisation per seed). One-hidden-layer FCN: width {mode.fcn_width}, "
-        f"lr {mode.fcn_lr} x width, stop at loss 1e-3 or {mode.fcn_max_steps} steps, same error threshold (0.1 x chance).",
+        f"lr {mode.fcn_lr} x width, {mode.fcn_seeds} seeds, stop at loss 1e-3 or {mode.fcn_max_steps} steps, same error threshold "
+        "(0.1 x chance).",
         "",
         "| setting (v, n_c, m, L) | n_c m^L | P* | 95% CI | P*/(n_c m^L) |",
         "|---|---|---|---|---|",
