@@ -103,3 +103,18 @@ def test_too_large_sparse_inputs_are_refused_on_one_line_and_nothing_is_written(
     assert not facts["feasible"] and "too large for s0 = 2" in facts["infeasible_because"]
     with pytest.raises(ValueError, match="layout table may have at most 2\\*\\*26 entries"):
         SparseRHM(Grammar.random(2, 2, 2, 8, 1, seed=0), 100, "B")
+
+
+def test_run_specs_as_ensembles_store_the_rows_of_run_one(tmp_path):
+    from rhm_theory.runs.pstar import grid_specs, run_specs
+
+    base = RunSpec(v=4, n_c=2, m=2, s=2, L=2, P=32, seed=0, P_test=32, s0=1, model="lcn", width=8, max_steps=6,
+                   max_epochs=100, sensitivity_samples=8)
+    specs = grid_specs(base, [16, 32], [0, 1])
+    with ResultsStore(tmp_path / "e.sqlite") as store:
+        rows = run_specs(specs, store, ensembles=True)
+        assert [row["key"] for row in rows] == [run_key(spec) for spec in specs] and len(store.finished_keys()) == 4
+        assert run_specs(specs, store, ensembles=True) == rows  # all stored: nothing trains again
+    single = run_one(specs[3])
+    for name in ("test_error", "train_loss", "D_k2_l1", "S_k1_l2"):
+        assert rows[3][name] == pytest.approx(single[name], rel=1e-4, abs=1e-6), name

@@ -18,6 +18,7 @@ import numbers
 import numpy as np
 
 from rhm_theory.runs.backends import execute
+from rhm_theory.runs.batched import ensemble_groups, run_many
 from rhm_theory.runs.experiment import run_one
 from rhm_theory.runs.spec import RunSpec, error_threshold, run_key
 from rhm_theory.runs.store import ResultsStore
@@ -44,9 +45,13 @@ def geometric_grid(P_min, P_max, n) -> list[int]:
 
 
 def run_specs(specs, store: ResultsStore, workers=None, runner=run_one, progress: bool = False,
-              backend: dict | None = None) -> list[dict]:
+              backend: dict | None = None, ensembles: bool = False) -> list[dict]:
     """Run every spec whose key is not in ``store`` (rhm_theory.runs.backends.execute) and append its row
     as soon as it finishes.
+
+    ``ensembles=True``: instead, train the missing specs in this process, those that differ only in
+    their seed together as one ensemble (rhm_theory.runs.batched.run_many; faster for small networks),
+    storing each group's rows as it finishes; ``workers``, ``runner`` and ``backend`` are then unused.
 
     ``workers``: number of processes (default: all CPU cores; 1 runs in this process). ``backend``:
     more options of :func:`rhm_theory.runs.backends.execute` (default: the local process pool), e.g.
@@ -56,6 +61,14 @@ def run_specs(specs, store: ResultsStore, workers=None, runner=run_one, progress
     error, and a rerun retries the failed runs. Returns the rows of ``specs`` in their order.
     """
     specs = list(specs)
+    if ensembles:
+        done = store.finished_keys()
+        todo = [spec for spec in specs if run_key(spec) not in done]
+        for group in ensemble_groups(todo, max_members=16):
+            for row in run_many([todo[i] for i in group]):
+                store.append(row)
+        by_key = {row["key"]: row for row in store.rows()}
+        return [by_key[run_key(spec)] for spec in specs]
     outcome = execute(specs, store, workers=workers, runner=runner, progress=progress, **(backend or {}))
     if outcome.failed:
         first = store.failures()[-outcome.failed]["error"].splitlines()[0]
@@ -165,14 +178,16 @@ class Bisection:
 
 
 def adaptive_pstars(searches, store: ResultsStore, steps=4, workers=None, runner=run_one, progress: bool = False,
-                    n_bootstrap=1000, backend: dict | None = None) -> list[PStarResult]:
+                    n_bootstrap=1000, backend: dict | None = None, ensembles: bool = False) -> list[PStarResult]:
     """Several bisections (:class:`Bisection`, as in :func:`adaptive_pstar`) in lockstep: each step runs
     the next midpoint of every search still going in one batch, so the runs of all searches share
-    the workers. Returns one PStarResult per search, in order."""
+    the workers (or, ``ensembles=True``, train as ensembles of seeds in this process; :func:`run_specs`).
+    Returns one PStarResult per search, in order."""
     searches = list(searches)
 
     def measure(batch) -> list[PStarResult]:
-        rows = run_specs([spec for search in batch for spec in search.specs()], store, workers, runner, progress, backend)
+        rows = run_specs([spec for search in batch for spec in search.specs()], store, workers, runner, progress, backend,
+                         ensembles)
         results, first = [], 0
         for search in batch:
             count = len(search.measured) * len(search.seeds)
