@@ -23,26 +23,22 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import torch
 
-import torch  # noqa: E402
-
-from rhm_theory.core.grammar import Grammar  # noqa: E402
-from rhm_theory.core.rules import n_nodes, ncmL, sparse_p_max  # noqa: E402
-from rhm_theory.core.sparse import SparseRHM  # noqa: E402
-from rhm_theory.report import sparse_checks  # noqa: E402
-from rhm_theory.report.checks import Check, Section, section_main  # noqa: E402
-from rhm_theory.report.figures import label_log_axis  # noqa: E402
-from rhm_theory.report.learning_checks import HALF, ORDER, PSTAR_FRACTION, chance  # noqa: E402
-from rhm_theory.runs.pstar import Bisection, adaptive_pstars, run_specs  # noqa: E402
-from rhm_theory.runs.spec import RunSpec  # noqa: E402
-from rhm_theory.runs.store import ResultsStore  # noqa: E402
-from rhm_theory.theory.sparse_exact import class_token_probs  # noqa: E402
-from rhm_theory.theory.stats import fit_slope  # noqa: E402
+from rhm_theory.core.grammar import Grammar
+from rhm_theory.core.rules import n_nodes, ncmL, sparse_p_max
+from rhm_theory.core.sparse import SparseRHM
+from rhm_theory.report import sparse_checks
+from rhm_theory.report.checks import Check, Section, section_main
+from rhm_theory.report.figures import label_log_axis, new_figure, save_figure
+from rhm_theory.report.learning_checks import HALF, ORDER, PSTAR_FRACTION, chance
+from rhm_theory.runs.pstar import Bisection, adaptive_pstars, run_specs
+from rhm_theory.runs.spec import RunSpec
+from rhm_theory.runs.store import ResultsStore
+from rhm_theory.theory.sparse_exact import class_token_probs
+from rhm_theory.theory.stats import fit_slope
 
 COUNT_SETTINGS = [((3, 2, 2, 2, 2), s0) for s0 in (0, 1)] + [((2, 2, 2, 3, 1), s0) for s0 in (1, 2, 3)]
 QUICK = dict(grammar=(8, 8, 4, 2, 3), s0_values=(0, 1, 2), P=16_000, replicates=4)
@@ -135,8 +131,8 @@ def measure_noise(params, s0_values, P, replicates) -> np.ndarray:
                      for s0 in s0_values])
 
 
-def plot_noise(s0_values, noises, L, P, out_dir: Path) -> str:
-    fig, ax = plt.subplots(figsize=(5, 4))
+def plot_noise(s0_values, noises, L, P):
+    fig, ax = new_figure(figsize=(5, 4))
     base = np.asarray(s0_values) + 1.0
     mean = noises.mean(axis=1)
     for column in noises.T:
@@ -150,11 +146,7 @@ def plot_noise(s0_values, noises, L, P, out_dir: Path) -> str:
     ax.set_ylabel("P x correlation noise (one position)")
     ax.set_title(f"sparse RHM A, L = {L}, P = {P}")
     ax.legend()
-    fig.tight_layout()
-    name = "sparse_noise.png"
-    fig.savefig(out_dir / name, dpi=110)
-    plt.close(fig)
-    return name
+    return fig
 
 
 def search(model: str, s0: int, mode: Learning, device: str) -> Bisection:
@@ -210,10 +202,10 @@ def train_all(mode: Learning, store: ResultsStore, device: str):
     return results, tables
 
 
-def plot_pstar(mode: Learning, results: dict, out_dir: Path) -> str:
+def plot_pstar(mode: Learning, results: dict):
     v, n_c, m, L = mode.grammar
     base = np.asarray(mode.s0_values) + 1.0
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    fig, ax = new_figure(figsize=(5.5, 4.2))
     for model, color in zip(mode.models, ("tab:blue", "tab:orange")):
         pstar = np.array([r.pstar for r in results[model]]) / ncmL(n_c, m, L)
         low = np.array([r.ci_low for r in results[model]]) / ncmL(n_c, m, L)
@@ -228,15 +220,12 @@ def plot_pstar(mode: Learning, results: dict, out_dir: Path) -> str:
            title=f"sparse RHM A, (v, n_c, m, s, L) = ({v}, {n_c}, {m}, {S}, {L})")
     ax.set_xticks(base, [str(int(b)) for b in base])
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out_dir / "sparse_pstar.png", dpi=110)
-    plt.close(fig)
-    return "sparse_pstar.png"
+    return fig
 
 
-def plot_collapse(mode: Learning, results: dict, out_dir: Path) -> str:
+def plot_collapse(mode: Learning, results: dict):
     v, n_c, m, L = mode.grammar
-    fig, axes = plt.subplots(len(mode.models), 2, figsize=(9, 3.6 * len(mode.models)), squeeze=False, sharey=True)
+    fig, axes = new_figure(len(mode.models), 2, figsize=(9, 3.6 * len(mode.models)), squeeze=False, sharey=True)
     for row, model in zip(axes, mode.models):
         claim = sparse_checks.claimed_exponent(model, L)
         other = sparse_checks.claimed_exponent("cnn" if model == "lcn" else "lcn", L)
@@ -251,15 +240,12 @@ def plot_collapse(mode: Learning, results: dict, out_dir: Path) -> str:
         row[0].set_ylabel("test error / chance (seed mean)")
         row[0].legend(fontsize=7)
     fig.suptitle("collapse of the test error (dotted: the P* threshold)")
-    fig.tight_layout()
-    fig.savefig(out_dir / "sparse_collapse.png", dpi=110)
-    plt.close(fig)
-    return "sparse_collapse.png"
+    return fig
 
 
-def plot_sensitivities(mode: Learning, results: dict, tables: dict, out_dir: Path) -> str:
+def plot_sensitivities(mode: Learning, results: dict, tables: dict):
     v, n_c, m, L = mode.grammar
-    fig, axes = plt.subplots(len(mode.models), 2, figsize=(9, 3.6 * len(mode.models)), squeeze=False)
+    fig, axes = new_figure(len(mode.models), 2, figsize=(9, 3.6 * len(mode.models)), squeeze=False)
     for row, model in zip(axes, mode.models):
         for s0, r, D, S_ in zip(mode.s0_values, results[model], tables[model]["D"], tables[model]["S"]):
             x = np.array(r.P_values) / r.pstar
@@ -278,10 +264,7 @@ def plot_sensitivities(mode: Learning, results: dict, tables: dict, out_dir: Pat
         label_log_axis(row[1].xaxis)
         row[1].set(xlabel=f"D_{L},1 (seed mean)", ylabel="test error / chance", title=f"{model.upper()}: error vs D (each P)")
         row[1].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out_dir / "sparse_sensitivity.png", dpi=110)
-    plt.close(fig)
-    return "sparse_sensitivity.png"
+    return fig
 
 
 def learning_notes(mode: Learning, results: dict, n_runs: int, trained: int, seconds: float, device: str,
@@ -313,7 +296,7 @@ def run(out_dir: Path, quick: bool = True) -> Section:
     L = mode["grammar"][4]
     noises = measure_noise(mode["grammar"], mode["s0_values"], mode["P"], mode["replicates"])
     checks = [check_counts(), noise_exponent_check(mode["s0_values"], noises, L)]
-    figures = [plot_noise(mode["s0_values"], noises, L, mode["P"], out_dir)]
+    figures = [save_figure(plot_noise(mode["s0_values"], noises, L, mode["P"]), out_dir, "sparse_noise.png")]
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     start = time.perf_counter()
@@ -324,8 +307,9 @@ def run(out_dir: Path, quick: bool = True) -> Section:
         unconverged = sum(row["stop_reason"] != "loss_threshold" for row in store.rows())
     seconds = time.perf_counter() - start
     checks += learning_checks(learning, results, tables)
-    figures += [plot_pstar(learning, results, out_dir), plot_collapse(learning, results, out_dir),
-                plot_sensitivities(learning, results, tables, out_dir)]
+    figures += [save_figure(plot_pstar(learning, results), out_dir, "sparse_pstar.png"),
+                save_figure(plot_collapse(learning, results), out_dir, "sparse_collapse.png"),
+                save_figure(plot_sensitivities(learning, results, tables), out_dir, "sparse_sensitivity.png")]
     notes = (
         f"(b): grammar (v, n_c, m, s, L) = {mode['grammar']}, variant A, s0 in {mode['s0_values']}, "
         f"P = {mode['P']} i.i.d. data per point, {mode['replicates']} replicates; noise = mean over classes and "
