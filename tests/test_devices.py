@@ -51,11 +51,14 @@ def test_sweep_over_two_local_devices_stores_the_keys_of_a_plain_sweep(tmp_path,
     sweep = tmp_path / "sweep.toml"
     sweep.write_text(SMALL_TOML)
     spread, plain = tmp_path / "spread.sqlite", tmp_path / "plain.sqlite"
-    assert main(["sweep", str(sweep), "--results", str(spread), "--devices", "cpu,cpu", "--quiet"]) == 0  # a pool of 2
+    models = tmp_path / "models"
+    assert main(["sweep", str(sweep), "--results", str(spread), "--devices", "cpu,cpu", "--quiet",
+                 "--save-model", str(models)]) == 0  # a pool of 2, each run saving its network
     assert "4 finished now" in capsys.readouterr().out
     assert main(["sweep", str(sweep), "--results", str(plain), "--workers", "1", "--quiet"]) == 0
     with ResultsStore(spread) as a, ResultsStore(plain) as b:
         assert a.finished_keys() == b.finished_keys() and len(a.history()) == len(b.history()) > 4
+        assert {path.stem for path in models.glob("*.pt")} == {path.stem for path in models.glob("*.json")} == a.finished_keys()
         same = {row["key"]: row["test_error"] for row in a.rows()} == {row["key"]: row["test_error"] for row in b.rows()}
         assert same
     assert main(["sweep", str(sweep), "--results", str(spread), "--workers", "1", "--quiet"]) == 0
@@ -86,3 +89,14 @@ def test_devices_are_for_the_local_backend_only(tmp_path, capsys):
         execute(SPECS, store, backend="ray", devices=["cpu"])
     with ResultsStore(tmp_path / "s.sqlite") as store, pytest.raises(ValueError, match="non-empty list"):
         execute(SPECS, store, devices="cpu")
+
+
+def test_pstar_takes_devices_and_saves_each_network(tmp_path, capsys):
+    results, models = tmp_path / "p.sqlite", tmp_path / "models"
+    assert main(["pstar", "--v", "4", "--nc", "2", "--m", "2", "--s", "2", "--L", "2", "--P", "4", "8", "--P-test", "4",
+                 "--seeds", "1", "--width", "4", "--max-epochs", "2", "--workers", "1", "--devices", "cpu",
+                 "--save-model", str(models), "--results", str(results), "--quiet"]) == 0
+    with ResultsStore(results) as store:
+        keys = store.finished_keys()
+        assert len(keys) == 2 and {record["key"] for record in store.history()} == keys
+    assert {path.stem for path in models.glob("*.pt")} == keys

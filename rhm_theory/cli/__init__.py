@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import json
 import math
@@ -104,6 +105,21 @@ def output_folder(path, force: bool) -> Path:
     if path.is_dir() and any(path.iterdir()) and not force:
         raise ValueError(f"output folder {path} is not empty: pass --force to overwrite the files in it")
     return path
+
+
+def add_save_model_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--save-model", metavar="DIR", help="write each run's trained weights to DIR/<run key>.pt "
+                        "(state_dict) and its spec to DIR/<run key>.json")
+
+
+def runner_of(args: argparse.Namespace):
+    """The function that executes one run: run_one, saving the trained network under ``--save-model``
+    when given (a picklable partial, for worker processes)."""
+    from rhm_theory.runs.experiment import run_one
+
+    if not args.save_model:
+        return run_one
+    return functools.partial(run_one, save_model=str(shared_folder(args.save_model)))
 
 
 def add_devices_arg(parser: argparse.ArgumentParser) -> None:

@@ -12,7 +12,7 @@ from rhm_theory.learning.training import check_device
 from rhm_theory.runs.pstar import adaptive_pstar, check_bracket, check_pstar_task, check_threshold, geometric_grid, grid_specs, measure_pstar
 from rhm_theory.runs.spec import RunSpec
 from rhm_theory.runs.store import ResultsStore
-from . import add_devices_arg, add_force_arg, add_grammar_args, add_run_settings, describe_data, devices_of, output_file, print_json, run_settings
+from . import add_devices_arg, add_save_model_arg, add_force_arg, add_grammar_args, add_run_settings, describe_data, devices_of, output_file, print_json, run_settings, runner_of
 
 
 def register(subparsers) -> None:
@@ -32,6 +32,7 @@ def register(subparsers) -> None:
                         help="number of seeds --seed, --seed+1, ... (new rules, data, initialisation each; default: %(default)s)")
     parser.add_argument("--workers", type=int, default=None, help="parallel processes (default: all CPU cores; with --devices, one per device)")
     add_devices_arg(parser)
+    add_save_model_arg(parser)
     parser.add_argument("--threshold", type=float, default=None,
                         help="test-error threshold defining P* (default: by model depth, docs/theory.md, 'Sample complexity')")
     parser.add_argument("--csv", help="also export all rows of the results file to this CSV file (refused if it exists)")
@@ -50,7 +51,7 @@ def run(args) -> int:
     base = check_pstar_task(RunSpec(v=args.v, n_c=args.nc, m=args.m, s=args.s, L=args.L, P=P_first, seed=args.seed, **settings))
     seeds = list(range(args.seed, args.seed + check_int("seeds", args.seeds)))
     threshold = None if args.threshold is None else check_threshold(args.threshold)
-    options = dict(workers=args.workers, threshold=threshold, progress=not args.quiet)
+    options = dict(workers=args.workers, threshold=threshold, progress=not args.quiet, runner=runner_of(args))
     csv = output_file(args.csv, args.force) if args.csv else None
     # Everything is checked before the results file is opened: bad input writes nothing.
     if args.adaptive is not None:

@@ -13,7 +13,7 @@ from rhm_theory.runs.backends import BACKENDS, execute
 from rhm_theory.runs.pstar import adaptive_pstar
 from rhm_theory.runs.store import ResultsStore
 from rhm_theory.runs.sweep import adaptive_searches, expand_sweep, read_sweep
-from . import add_devices_arg, describe_data, devices_of
+from . import add_devices_arg, add_save_model_arg, describe_data, devices_of, runner_of
 
 
 def run(args) -> int:
@@ -25,6 +25,7 @@ def run(args) -> int:
         check_int("workers", args.workers)
     if args.gpus_per_run < 0 or (args.gpus_per_run and args.backend != "ray"):
         raise ValueError(f"--gpus-per-run {args.gpus_per_run}: must be >= 0, and only with --backend ray")
+    runner = runner_of(args)
     devices = devices_of(args)
     if devices is not None:
         if args.backend != "local":
@@ -35,9 +36,9 @@ def run(args) -> int:
             check_device(device)
     with ResultsStore(args.results) as store:
         if adaptive:
-            return _run_adaptive(runs, store, args, backend)
+            return _run_adaptive(runs, store, args, backend, runner)
         specs = runs
-        outcome = execute(specs, store, workers=args.workers, progress=not args.quiet, **backend)
+        outcome = execute(specs, store, workers=args.workers, progress=not args.quiet, runner=runner, **backend)
         failures = store.failures()[-outcome.failed:] if outcome.failed else []
     print(f"{len(specs)} runs in {args.file}: {outcome.skipped} already stored, {outcome.finished} finished now, "
           f"{outcome.failed} failed now; results in {args.results}")
@@ -48,14 +49,14 @@ def run(args) -> int:
     return 0 if outcome.complete else 1
 
 
-def _run_adaptive(searches, store: ResultsStore, args, backend: dict) -> int:
+def _run_adaptive(searches, store: ResultsStore, args, backend: dict, runner) -> int:
     failed = 0
     for search in searches:
         base = search.base
         name = f"{base.model} on {describe_data(base)}"
         try:
             result = adaptive_pstar(base, search.P_low, search.P_high, list(search.seeds), store, steps=search.steps,
-                                    workers=args.workers, progress=not args.quiet, backend=backend)
+                                    workers=args.workers, progress=not args.quiet, backend=backend, runner=runner)
         except RuntimeError as error:  # failed runs are recorded; the next invocation retries them
             failed += 1
             print(f"{name}: {error}")
@@ -76,5 +77,6 @@ def register(subparsers) -> None:
     parser.add_argument("--address", default=None, help="address of an existing Ray cluster (default: start a local instance)")
     parser.add_argument("--gpus-per-run", type=float, default=0, help="GPUs requested by each Ray task (default: %(default)s)")
     add_devices_arg(parser)
+    add_save_model_arg(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)

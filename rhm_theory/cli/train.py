@@ -18,7 +18,7 @@ from rhm_theory.learning.history import CSVWriter, TensorBoardWriter, tensorboar
 from rhm_theory.learning.training import check_device
 from rhm_theory.runs.experiment import run_one
 from rhm_theory.runs.spec import RunSpec, run_key
-from . import add_force_arg, add_grammar_args, add_run_settings, describe_data, output_file, print_json, run_settings, shared_folder
+from . import add_force_arg, add_save_model_arg, add_grammar_args, add_run_settings, describe_data, output_file, print_json, run_settings, shared_folder
 
 REPORTED = ("test_error", "test_loss", "train_loss", "epochs", "steps", "seconds", "stop_reason")
 
@@ -35,8 +35,7 @@ def register(subparsers) -> None:
                         "test_error, test_loss) to this CSV file (refused if it exists, unless --force)")
     parser.add_argument("--tensorboard", metavar="DIR", help="write the learning curve as TensorBoard scalars "
                         "into DIR/<run key> (needs the [tensorboard] extra)")
-    parser.add_argument("--save-model", metavar="DIR",
-                        help="write the trained weights to DIR/<run key>.pt (state_dict) and the spec to DIR/<run key>.json")
+    add_save_model_arg(parser)
     add_force_arg(parser)
     add_run_settings(parser)
     parser.set_defaults(func=run)
