@@ -123,8 +123,6 @@ def train_ensemble(
     K = len(configs)
     if K == 0:
         raise ValueError("seeds is empty: an ensemble needs at least one member")
-    if config.task != "class":
-        raise ValueError(f"task {config.task!r} cannot train as an ensemble: only task 'class' can")
     if config.select != "last":
         raise ValueError(f"select {config.select!r} cannot train as an ensemble: only select 'last' (use train())")
     if config.task != "class":
