@@ -172,7 +172,9 @@ def _wait_for_rows(process, results, n, timeout=240):
 
 
 def test_first_ctrl_c_stores_the_runs_in_flight_then_exits_130(tmp_path):
-    process, results = _start_sweep(tmp_path, epochs=300)
+    # runs of seconds (thousands of steps), so that on a loaded machine too the Ctrl-C after the first
+    # stored row arrives while most runs have not started
+    process, results = _start_sweep(tmp_path, epochs=3000)
     _wait_for_rows(process, results, 1)
     os.killpg(process.pid, signal.SIGINT)
     out, err = process.communicate(timeout=240)
