@@ -20,13 +20,13 @@ V, N_C, M, L = FULL.grammar
 SEEDS = FULL.seeds
 
 
-def synthetic(k, rng, drop=1.0, s0_values=FULL.s0_values, seeds=SEEDS, points=9):
+def synthetic(k, rng, drop=1.0, s0_values=FULL.s0_values, seeds=SEEDS, points=9, sigma=SIGMA):
     """(curves, D, S) per s0 for P* = 2 (s0+1)^k n_c m^L: D drops at ``drop`` x P*, S at P*."""
     curves, D, S = [], [], []
     for s0 in s0_values:
         law = 2 * (s0 + 1) ** k * N_C * M**L
         P = np.unique(np.round(np.geomspace(law / 6, law * 6, points)).astype(int))
-        pstar = law * np.exp(SIGMA * rng.standard_normal(seeds))
+        pstar = law * np.exp(sigma * rng.standard_normal(seeds))
         x = P[None, :] / pstar[:, None]
         curves.append((P, rng.binomial(N_TEST, chance(N_C) / (1 + 9 * x**2)) / N_TEST))
         for values, at in ((D, drop), (S, 1.0)):

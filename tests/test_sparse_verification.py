@@ -30,3 +30,24 @@ def test_noise_exponent_check_passes_at_L_and_fails_on_data_with_exponent_two():
     assert verification.noise_exponent_check(s0_values, alternative, L=2).measured < 2.5
     flat = np.repeat(noises[:1], 3, axis=0)  # no sparsity effect
     assert not verification.noise_exponent_check(s0_values, flat * np.exp(np.random.default_rng(0).normal(0, 0.1, flat.shape)), L=3).passed
+
+
+def test_learning_checks_of_the_full_mode_pass_on_curves_of_the_claims_and_leave_s0_zero_out_of_D():
+    from test_sparse_checks import synthetic
+
+    from rhm_theory.report.sparse_checks import claimed_exponent
+    from rhm_theory.theory.stats import estimate_pstar
+
+    verification = load_verification()
+    mode = verification.FULL_LEARNING
+    results, tables = {}, {}
+    for i, model in enumerate(mode.models):
+        # little seed noise: this tests the wiring (the calibration is tested in test_sparse_checks.py)
+        curves, D, S = synthetic(claimed_exponent(model, mode.grammar[3]), np.random.default_rng(i), sigma=0.1)
+        D[0] = np.zeros_like(D[0])  # s0 = 0: no diffeomorphism moves anything
+        results[model] = [estimate_pstar(P, list(range(e.shape[0])), e, 0.05, n_bootstrap=50, seed=0) for P, e in curves]
+        tables[model] = {"D": D, "S": S}
+    checks = verification.learning_checks(mode, results, tables)
+    assert len(checks) == 4 * len(mode.models)
+    assert all(c.passed for c in checks), [c.line() for c in checks if not c.passed]
+    assert sum(c.kind == "discriminating" for c in checks) == 3 * len(mode.models)  # all but the collapse

@@ -189,10 +189,17 @@ def learning_checks(mode: Learning, results: dict, tables: dict) -> list[Check]:
 
 
 def train_all(mode: Learning, store: ResultsStore, device: str):
-    """P* searches of every (model, s0) in lockstep; returns (results, tables) as :func:`learning_checks` takes them."""
+    """P* searches of every (model, s0) in lockstep; returns (results, tables) as :func:`learning_checks` takes them.
+    The networks are small, so torch runs on one thread (measured on a busy 2-core machine: the quick mode
+    took 20 s of CPU on one thread, 80-100 s on two); its setting is restored afterwards."""
     L = mode.grammar[3]
     searches = {(model, s0): search(model, s0, mode, device) for model in mode.models for s0 in mode.s0_values}
-    found = adaptive_pstars(list(searches.values()), store, steps=mode.steps, ensembles=True)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        found = adaptive_pstars(list(searches.values()), store, steps=mode.steps, ensembles=True)
+    finally:
+        torch.set_num_threads(threads)
     results, tables = {model: [] for model in mode.models}, {model: {"D": [], "S": []} for model in mode.models}
     for (model, _), bisection, result in zip(searches, searches.values(), found):
         rows = run_specs(bisection.specs(), store, ensembles=True)  # all stored by now
