@@ -74,7 +74,7 @@ class Learning:
 ADAM = dict(optimizer="adam", parametrization="standard", lr=0.003)
 QUICK_LEARNING = Learning(grammar=(4, 2, 2, 2), s0_values=(1, 2), models=("lcn", "cnn"), seeds=2, width=32, **ADAM,
                           bracket=(1, 8), steps=1, max_steps=1000, P_test=256, sensitivity_samples=128)
-FULL_LEARNING = Learning(grammar=(4, 2, 2, 3), s0_values=(0, 1, 2), models=("lcn", "cnn"), seeds=8, width=64, **ADAM,
+FULL_LEARNING = Learning(grammar=(4, 2, 2, 3), s0_values=(0, 1, 2, 3), models=("lcn", "cnn"), seeds=8, width=64, **ADAM,
                          bracket=(0.5, 16), steps=3, max_steps=4000, P_test=512, sensitivity_samples=256)
 
 

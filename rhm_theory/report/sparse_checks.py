@@ -143,7 +143,8 @@ def invariance_drop_check(model: str, s0_values, curves, sensitivities: dict, *,
     """Each sensitivity in ``sensitivities`` ({name: [(n_seeds, n_P) per s0]}, e.g. D and S of the last
     hidden layer to transformations of the input) halves at a P within a factor ORDER of P*, at every s0.
 
-    Passes iff every widened 95% bootstrap interval of P_half / P* lies inside [1/ORDER, ORDER]
+    Passes iff every widened 95% bootstrap interval of P_half / P* (over the resamples whose crossings
+    stay inside the grid; none if fewer than half do) lies inside [1/ORDER, ORDER]
     (alternatives: the drop comes before P*/ORDER, or after ORDER P* or never). Discriminating iff
     >= MIN_SEEDS seeds; a smoke check asks the point estimates to lie inside. (At s0 = 0 there is no
     diffeomorphism, D = 0: leave s0 = 0 out of D's checks.)
@@ -163,9 +164,11 @@ def invariance_drop_check(model: str, s0_values, curves, sensitivities: dict, *,
             ratio = _drop_ratio(P, errors, values, np.arange(n), fraction)
             low = high = ratio
             if discriminating and ratio > 0:
-                boot = [_drop_ratio(P, errors, values, rng.integers(0, n, n), fraction) for _ in range(check_int("n_boot", n_boot))]
-                low, high = (math.nan, math.nan) if np.isnan(boot).any() else np.exp(
-                    widen(math.log(ratio), *np.log(np.quantile(boot, [0.025, 0.975])), n))
+                boot = np.array([_drop_ratio(P, errors, values, rng.integers(0, n, n), fraction)
+                                 for _ in range(check_int("n_boot", n_boot))])
+                kept = boot[np.isfinite(boot)]  # resamples whose crossings stay inside the grid, as in the P* fits
+                low, high = (math.nan, math.nan) if kept.size < boot.size / 2 else np.exp(
+                    widen(math.log(ratio), *np.log(np.quantile(kept, [0.025, 0.975])), n))
             shown.append(f"{label} s0={int(base - 1)}: {ratio:.2f} [{low:.2f}, {high:.2f}]")
             if not (1 / ORDER <= low and high <= ORDER):
                 failures.append(shown[-1])
