@@ -33,8 +33,9 @@ def test_sample_complexity_figures_and_settings_without_pstar(scripts):
     S_kl = np.full((2, 3, 3, 3), 0.5)
     figure = sc.plot_collapse(settings, [found, missing])
     assert isinstance(figure, Figure)
-    assert "no $P^*$ in the bracket: $n_c=4$" in figure.axes[1].get_title()
-    assert texts(figure.axes[1]) == ["$n_c=2$"]  # the point that has a P* is labelled with its setting
+    assert "no $P^*$ in the bracket: 2: $n_c=4$" in figure.axes[1].get_title()
+    assert texts(figure.axes[1]) == ["1"]  # the point that has a P* is labelled with its setting's number
+    assert [line.get_label() for line in figure.axes[0].get_lines()][:2] == ["1: $n_c=2$", "2: $n_c=4$"]
     empty = sc.plot_collapse(settings, [missing, missing])
     assert texts(empty.axes[1]) == ["no setting's error fell below the $P^*$ threshold"]
     sensitivity = sc.plot_sensitivity(settings, [found, missing], [S_kl, S_kl])

@@ -169,9 +169,11 @@ NAMES = ("v", "n_c", "m", "L")  # a setting (v, n_c, m, L); s = S throughout
 
 def plot_collapse(settings, results):
     """Left: deep-CNN test error / chance (mean over seeds) vs P / (n_c m^L), one curve per setting
-    (v, n_c, m, L), with the P* threshold; right: P* (95 % bootstrap CI) vs n_c m^L, each point labelled.
+    (v, n_c, m, L), with the P* threshold; right: P* (95 % bootstrap CI) vs n_c m^L, each point labelled by
+    the number of its setting in the legend (full labels would overlap where settings share n_c m^L).
     ``results``: one PStarResult per setting. Returns the Figure."""
     labels, constant = split_settings(settings, NAMES)
+    labels = [f"{i}: {label}" for i, label in enumerate(labels, start=1)]
     fig, axes = new_figure(1, 2, figsize=(10, 3.9))
     missing = []
     for setting, r, label in zip(settings, results, labels):
@@ -191,7 +193,7 @@ def plot_collapse(settings, results):
     if not finite:
         annotate_empty(axes[1], "no setting's error fell below the $P^*$ threshold")
         return fig
-    label_points(axes[1], *zip(*finite), [label for label, r in zip(labels, results) if np.isfinite(r.pstar)])
+    label_points(axes[1], *zip(*finite), [str(i) for i, r in enumerate(results, start=1) if np.isfinite(r.pstar)])
     scales = np.array([x for x, _ in finite], dtype=float)
     ratio = np.exp(np.mean([np.log(y / x) for x, y in finite]))
     grid = np.geomspace(scales.min() / 1.5, scales.max() * 1.5, 10)
