@@ -73,15 +73,17 @@ def test_pstar_scaling_fails_when_a_curve_never_crosses():
 
 
 # ----- (d) FCN ------------------------------------------------------------------------------------
-FCN_GRAMMARS = [(8, 8, 8, 2, 2), (3, 3, 3, 2, 3), (4, 2, 4, 2, 3)]  # P_max/(n_c m^L) = 8, 81, 256
+FCN_GRAMMARS = [(8, 8, 8, 2, 2), (3, 3, 3, 2, 3), (8, 32, 2, 2, 3)]  # P_max/(n_c m^L) = 8, 81, 16
+FCN_FRACTIONS = (1 / 4, 1 / 2, 0.9)  # of P_max, as in the full verification
+FCN_SEEDS = 4
 
 
 def fcn_curves(law, rng):
     curves = []
     for v, n_c, m, s, L in FCN_GRAMMARS:
         p_max = n_c * m ** ((s**L - 1) // (s - 1))
-        P_values = np.unique(np.round(np.array([1 / 64, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 3 / 4, 0.9]) * p_max).astype(int))
-        P0 = law(n_c * m**L, p_max) * np.exp(SIGMA * rng.standard_normal(SEEDS))
+        P_values = np.unique(np.round(np.array(FCN_FRACTIONS) * p_max).astype(int))
+        P0 = law(n_c * m**L, p_max) * np.exp(SIGMA * rng.standard_normal(FCN_SEEDS))
         mean = lc.chance(n_c) / (1 + (P_values[None, :] / P0[:, None]) ** 2)
         curves.append((P_values, rng.binomial(N_TEST, mean) / N_TEST))
     return curves
@@ -208,4 +210,6 @@ def test_the_full_verification_uses_the_tested_designs():
     assert list(modes["sample_complexity"].settings) == DESIGN
     assert modes["sample_complexity"].seeds >= SEEDS
     assert [(v, n_c, m, 2, L) for v, n_c, m, L in modes["sample_complexity"].fcn_grammars] == FCN_GRAMMARS
+    assert tuple(modes["sample_complexity"].fcn_fractions) == FCN_FRACTIONS
+    assert modes["sample_complexity"].fcn_seeds >= FCN_SEEDS
     assert max(modes["controls"].ratios) >= 32 and modes["controls"].seeds >= 3
