@@ -158,12 +158,12 @@ def plot_curves(curves):
             ax.errorbar(P_values, mean, yerr=error, fmt="o-" if model == "cnn" else "s--", ms=4, label=f"{model} (seed mean)")
         windows = decide.level_windows(s, L)
         for lam, (t, value) in enumerate(zip(windows, plateaus.mean(axis=0)), start=1):
-            ax.axhline(value, color=f"C{lam + 1}", lw=0.8, ls=":", label=f"H(x_d | last {t}) (lam = {lam})")
+            ax.axhline(value, color=f"C{lam + 1}", lw=0.8, ls=":", label=f"$H(x_d \\mid$ last {t}$)$ ($\\lambda = {lam}$)")
         for k in range(L):
             P_lam = float(next_token_symbolic.resolvable_size_average(v, n_c, m, s, L, s**k))
             ax.axvline(P_lam, color=f"C{k + 3}", lw=0.6, alpha=0.6)
-        ax.set(xscale="log", xlabel="P (training set)", ylabel="test cross-entropy (nats)",
-               title=f"(v, n_c, m, s, L) = {setting}\nvertical: derived P_lam", )
+        ax.set(xscale="log", xlabel="$P$ (training set)", ylabel="test cross-entropy (nats)",
+               title=f"$(v, n_c, m, s, L) = {setting}$\nvertical: derived $P_\\lambda$", )
         ax.title.set_fontsize(9)
         legend_outside(ax, below=True, fontsize=6)
     return fig

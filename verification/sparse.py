@@ -138,13 +138,13 @@ def plot_noise(s0_values, noises, L, P):
     for column in noises.T:
         ax.scatter(base, column * P, color="tab:blue", s=12)
     for exponent, style in ((L, "-"), (2, "--")):
-        ax.plot(base, mean[0] * P * base**exponent, style, color="gray", label=f"(s0+1)^{exponent}")
+        ax.plot(base, mean[0] * P * base**exponent, style, color="gray", label=f"$(s_0+1)^{{{exponent}}}$")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xticks(base, [str(int(b)) for b in base])
-    ax.set_xlabel("s0 + 1")
-    ax.set_ylabel("P x correlation noise (one position)")
-    ax.set_title(f"sparse RHM A, L = {L}, P = {P}")
+    ax.set_xlabel("$s_0 + 1$")
+    ax.set_ylabel(r"$P \times$ correlation noise (one position)")
+    ax.set_title(f"sparse RHM A, $L = {L}$, $P = {P}$")
     ax.legend()
     return fig
 
@@ -219,12 +219,12 @@ def plot_pstar(mode: Learning, results: dict):
         high = np.array([r.ci_high for r in results[model]]) / ncmL(n_c, m, L)
         finite = np.isfinite(pstar)
         ax.errorbar(base[finite], pstar[finite], yerr=[(pstar - low)[finite], np.clip(high - pstar, 0, None)[finite]],
-                    fmt="o", color=color, capsize=3, label=f"{model.upper()} P* (95% CI over seeds)")
+                    fmt="o", color=color, capsize=3, label=f"{model.upper()} $P^*$ (95% CI over seeds)")
         k = sparse_checks.claimed_exponent(model, L)
         anchor = pstar[finite][0] / base[finite][0] ** k if finite.any() else 1.0
-        ax.plot(base, anchor * base**k, "-" if model == "lcn" else "--", color=color, label=f"claim (s0+1)^{k:g}")
-    ax.set(xscale="log", yscale="log", xlabel="s0 + 1", ylabel="P* / (n_c m^L)",
-           title=f"sparse RHM A, (v, n_c, m, s, L) = ({v}, {n_c}, {m}, {S}, {L})")
+        ax.plot(base, anchor * base**k, "-" if model == "lcn" else "--", color=color, label=f"claim $(s_0+1)^{{{k:g}}}$")
+    ax.set(xscale="log", yscale="log", xlabel="$s_0 + 1$", ylabel="$P^* / (n_c m^L)$",
+           title=f"sparse RHM A, $(v, n_c, m, s, L) = ({v}, {n_c}, {m}, {S}, {L})$")
     ax.set_xticks(base, [str(int(b)) for b in base])
     ax.legend(fontsize=7)
     return fig
@@ -239,11 +239,11 @@ def plot_collapse(mode: Learning, results: dict):
         for ax, k, what in ((row[0], claim, "claim"), (row[1], other, "other architecture's")):
             for s0, r in zip(mode.s0_values, results[model]):
                 x = np.array(r.P_values) / ((s0 + 1) ** k * ncmL(n_c, m, L))
-                ax.plot(x, r.mean_errors / chance(n_c), "o-", ms=3, label=f"s0 = {s0}")
+                ax.plot(x, r.mean_errors / chance(n_c), "o-", ms=3, label=f"$s_0 = {s0}$")
             ax.axhline(PSTAR_FRACTION, color="k", ls=":")
             ax.set_xscale("log")
             label_log_axis(ax.xaxis)
-            ax.set(xlabel=f"P / ((s0+1)^{k:g} n_c m^L)", title=f"{model.upper()}, {what} k = {k:g}")
+            ax.set(xlabel=f"$P / ((s_0+1)^{{{k:g}}} n_c m^L)$", title=f"{model.upper()}, {what} k = {k:g}")
         row[0].set_ylabel("test error / chance (seed mean)")
         row[0].legend(fontsize=7)
     fig.suptitle("collapse of the test error (dotted: the P* threshold)")
@@ -256,20 +256,20 @@ def plot_sensitivities(mode: Learning, results: dict, tables: dict):
     for row, model in zip(axes, mode.models):
         for s0, r, D, S_ in zip(mode.s0_values, results[model], tables[model]["D"], tables[model]["S"]):
             x = np.array(r.P_values) / r.pstar
-            line, = row[0].plot(x, S_.mean(axis=0) / S_.mean(axis=0)[0], "x--", ms=4, label=f"S, s0 = {s0}")
+            line, = row[0].plot(x, S_.mean(axis=0) / S_.mean(axis=0)[0], "x--", ms=4, label=f"$S$, $s_0 = {s0}$")
             if s0 > 0:  # D = 0 at s0 = 0: no diffeomorphism exists
-                row[0].plot(x, D.mean(axis=0) / D.mean(axis=0)[0], "o-", ms=3, color=line.get_color(), label=f"D, s0 = {s0}")
-                row[1].scatter(D.mean(axis=0), r.mean_errors / chance(n_c), s=14, color=line.get_color(), label=f"s0 = {s0}")
+                row[0].plot(x, D.mean(axis=0) / D.mean(axis=0)[0], "o-", ms=3, color=line.get_color(), label=f"$D$, $s_0 = {s0}$")
+                row[1].scatter(D.mean(axis=0), r.mean_errors / chance(n_c), s=14, color=line.get_color(), label=f"$s_0 = {s0}$")
         row[0].axhline(HALF, color="k", ls=":")
         row[0].axvspan(1 / ORDER, ORDER, color="0.9")
         row[0].set_xscale("log")
         label_log_axis(row[0].xaxis)
-        row[0].set(xlabel="P / P*", ylabel="sensitivity / its value at the smallest P",
-                   title=f"{model.upper()}: D_{L},1 and S_{L},1 (grey: P* within x2)")
+        row[0].set(xlabel="$P / P^*$", ylabel="sensitivity / its value at the smallest P",
+                   title=f"{model.upper()}: $D_{{{L},1}}$ and $S_{{{L},1}}$ (grey: $P^*$ within x2)")
         row[0].legend(fontsize=6, ncol=2)
         row[1].set_xscale("log")
         label_log_axis(row[1].xaxis)
-        row[1].set(xlabel=f"D_{L},1 (seed mean)", ylabel="test error / chance", title=f"{model.upper()}: error vs D (each P)")
+        row[1].set(xlabel=f"$D_{{{L},1}}$ (seed mean)", ylabel="test error / chance", title=f"{model.upper()}: error vs D (each P)")
         row[1].legend(fontsize=7)
     return fig
 
