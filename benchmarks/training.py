@@ -99,7 +99,8 @@ def seconds_of_steps(grammar, train_set, config: TrainConfig, steps: int) -> flo
 def overhead(grammar, train_set, test_set, device: str, repeats: int) -> None:
     """Section 2: share of train()'s time outside forward/backward at width 256."""
     steps = 96
-    config = TrainConfig(width=256, batch_size=BATCH, max_steps=steps, loss_threshold=1e-12, device=device, seed=0)
+    config = TrainConfig(width=256, batch_size=BATCH, max_steps=steps, loss_threshold=1e-12, device=device, seed=0,
+                         history_per_decade=0)
     single_run(grammar, train_set, test_set, config)  # warm-up
     loops, bares = [], []
     for _ in range(repeats):  # interleaved, so that both see the same machine load
@@ -119,9 +120,12 @@ def throughput_table(grammar, train_set, test_set, device, repeats, members, pea
     rates = {}
     for width in widths:
         steps = max(16, 64 * 256 // width)  # about the same FLOPs at every width
-        single_config = TrainConfig(width=width, batch_size=BATCH, max_steps=steps, loss_threshold=1e-12, device=device, seed=0)
+        # learning curves off (history_per_decade=0): a record evaluates each member on the test set, a
+        # cost that does not depend on how the members are trained and would dominate these short runs
+        single_config = TrainConfig(width=width, batch_size=BATCH, max_steps=steps, loss_threshold=1e-12, device=device,
+                                    seed=0, history_per_decade=0)
         ensemble_config = TrainConfig(width=width, batch_size=BATCH, max_steps=max(4, 4 * steps // members),
-                                      loss_threshold=1e-12, device=device, seed=0)
+                                      loss_threshold=1e-12, device=device, seed=0, history_per_decade=0)
         single_run(grammar, train_set, test_set, single_config)  # warm-up
         ensemble_run(grammar, train_set, test_set, ensemble_config, members)
         singles, ensembles = [], []
