@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
+from rhm_theory.core.files import write_atomically
 from rhm_theory.core.grammar import Grammar
 from rhm_theory.core.sparse import SparseRHM
 from rhm_theory.core.validation import readable_number
@@ -18,13 +17,8 @@ def run(args) -> int:
     variant = args.variant or "A"
     model = SparseRHM(grammar, args.s0, variant)  # s0 = 0: the RHM itself, same data
     x, y = model.sample(args.P, seed=args.data_seed, replace=args.replace)
-    partial = out.with_name(f".{out.name}.partial")
-    try:
-        with open(partial, "wb") as f:  # a file object: numpy writes exactly this name (no .npz added)
-            np.savez_compressed(f, x=x, y=y, grammar=np.array(grammar.to_json()), s0=np.array(model.s0), variant=np.array(variant))
-        os.replace(partial, out)
-    finally:
-        partial.unlink(missing_ok=True)
+    write_atomically(out, lambda f: np.savez_compressed(f, x=x, y=y, grammar=np.array(grammar.to_json()),
+                                                        s0=np.array(model.s0), variant=np.array(variant)))
     print(f"wrote {args.P} data (d = {model.d}, p_max = {readable_number(model.p_max)}) to {out}")
     return 0
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import sys
 import time
 import traceback
@@ -15,6 +14,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
+from rhm_theory.core.files import write_atomically
 from rhm_theory.report.checks import Check, Section, write_report
 from . import add_force_arg, output_folder
 
@@ -75,9 +75,7 @@ def load_section(path: Path) -> Section | None:
 
 def store_section(path: Path, section: Section) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps(section.to_dict(), allow_nan=False))
-    os.replace(partial, path)
+    write_atomically(path, lambda f: f.write(json.dumps(section.to_dict(), allow_nan=False).encode()))
 
 
 def run(args) -> int:

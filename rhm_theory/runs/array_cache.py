@@ -2,19 +2,19 @@
 independent pieces (one setting of a sweep each) resumes after an interruption.
 
 Each piece is one ``.npz`` file named by a hash of its key (a JSON-serialisable description: function,
-parameters, seeds, sizes). A file is written to a temporary name and renamed, so an interrupted write
-leaves no partial piece. The runs of trained networks have their own store (rhm_theory.runs.store).
+parameters, seeds, sizes), written whole or not at all (rhm_theory.core.files). The runs of trained networks have their own store (rhm_theory.runs.store).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+
+from rhm_theory.core.files import write_atomically
 
 
 class ArrayCache:
@@ -40,8 +40,6 @@ class ArrayCache:
                 return {name: stored[name] for name in stored.files}
         arrays = {name: np.asarray(value) for name, value in compute().items()}
         self.folder.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial.npz")
-        np.savez(partial, **arrays)
-        os.replace(partial, path)
+        write_atomically(path, lambda f: np.savez(f, **arrays))
         self.computed += 1
         return arrays

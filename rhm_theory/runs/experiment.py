@@ -15,6 +15,7 @@ import torch
 
 import numpy as np
 
+from rhm_theory.core.files import write_atomically
 from rhm_theory.core.grammar import Grammar
 from rhm_theory.core.sparse import SparseRHM
 from rhm_theory.learning.config import TrainConfig
@@ -61,10 +62,7 @@ def save_checkpoint(folder: str | os.PathLike, spec: RunSpec, model) -> Path:
     weights = {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
     for suffix, write in ((".pt", lambda f: torch.save(weights, f)),
                           (".json", lambda f: f.write(json.dumps({"key": key, **asdict(spec)}, indent=1).encode()))):
-        partial = folder / f".{key}{suffix}.partial"
-        with open(partial, "wb") as f:
-            write(f)
-        os.replace(partial, folder / f"{key}{suffix}")
+        write_atomically(folder / f"{key}{suffix}", write)
     return folder / f"{key}.pt"
 
 
