@@ -26,7 +26,7 @@ from rhm_theory.synonyms.clustering import (
     lowest_level_synonyms,
     population_tuple_probs,
 )
-from rhm_theory.core.rules import ncmL
+from rhm_theory.core.rules import ncmL, p_max as count_data
 from rhm_theory.runs.array_cache import ArrayCache
 from rhm_theory.runs.spec import error_threshold
 from rhm_theory.synonyms.layerwise import layerwise_error_curve
@@ -125,7 +125,7 @@ def clustering_sweeps(config, cache: ArrayCache):
     for v, n_c, m, L in config["cluster"]:
         scale = np.sqrt(n_c) * m**L
         seeds = range(config["cluster_seeds"])
-        grid = scaled_grid(scale, 0.3, 100, config["cluster_points"], Grammar.random(v, n_c, m, S, L, seed=1000).p_max)
+        grid = scaled_grid(scale, 0.3, 100, config["cluster_points"], count_data(n_c, m, S, L))
 
         def compute():
             grammars = [Grammar.random(v, n_c, m, S, L, seed=1000 + seed) for seed in seeds]
@@ -147,7 +147,7 @@ def one_step_sweeps(config, cache: ArrayCache):
     for v, n_c, m, L in config["one_step"]:
         scale = ncmL(n_c, m, L)
         seeds = range(config["one_step_seeds"])
-        grid = scaled_grid(scale, 0.01, 30, 14, Grammar.random(v, n_c, m, S, L, seed=2000).p_max)
+        grid = scaled_grid(scale, 0.01, 30, 14, count_data(n_c, m, S, L))
 
         def compute():
             grammars = [Grammar.random(v, n_c, m, S, L, seed=2000 + seed) for seed in seeds]

@@ -46,18 +46,19 @@ def _is_source_tree(root: Path) -> bool:
     return project.get("name") == "rhm-theory" and (root / "rhm_theory" / "cli" / "verify.py").is_file()
 
 
-def run_script(path: Path, out_dir: Path, quick: bool) -> Section:
-    """Import one verification script and run it; an exception becomes one failed check."""
+def run_script(path: Path, out_dir: Path, quick: bool) -> tuple[Section, bool]:
+    """Import one verification script and run it: (its section, whether it finished). An exception
+    becomes a section of one failed check, and the script counts as not finished."""
     try:
         spec = importlib.util.spec_from_file_location(f"verification_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module  # dataclasses with postponed annotations look their module up
         spec.loader.exec_module(module)
-        return module.run(out_dir, quick=quick)
+        return module.run(out_dir, quick=quick), True
     except Exception as error:  # report it and go on with the other scripts
         where = traceback.extract_tb(error.__traceback__)[-1]
         detail = f"{type(error).__name__}: {error} (at {Path(where.filename).name}:{where.lineno})"
-        return Section(path.stem, [Check(f"{path.stem} ran", False, detail)])
+        return Section(path.stem, [Check(f"{path.stem} ran", False, detail)]), False
 
 
 def section_file(out_dir: Path, stem: str, full: bool) -> Path:
@@ -94,9 +95,9 @@ def run(args) -> int:
         section = load_section(kept) if args.resume else None
         print(f"== {path.stem} ({'full' if args.full else 'quick'}{', finished before: reused' if section else ''})", flush=True)
         if section is None:
-            section = run_script(path, out_dir, quick=not args.full)
-            if section.passed or not any(c.name == f"{path.stem} ran" for c in section.checks):
-                store_section(kept, section)  # a script that crashed is run again by the next --resume
+            section, finished = run_script(path, out_dir, quick=not args.full)
+            if finished:  # a script that crashed is run again by the next --resume
+                store_section(kept, section)
         for check in section.checks:
             print(check.line(), flush=True)
         print(f"   {path.stem}: {time.perf_counter() - start:.1f} s", flush=True)
