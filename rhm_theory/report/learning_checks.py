@@ -169,10 +169,12 @@ def fcn_pmax_check(grammars, curves, converged, *, n_boot: int = 1000, seed) -> 
 
 
 # ----- (e) synonymic sensitivity drops at P* ------------------------------------------------------
-def _drop_ratio(P_values, normalised, S, k, l, idx):
-    """P(S_{k,l} halves) / P* for the seeds ``idx`` (nan when either is not inside the grid)."""
-    pstar, status = first_crossing(P_values, normalised[idx].mean(axis=0), PSTAR_FRACTION)
-    curve = S[idx, :, k, l].mean(axis=0)
+def drop_ratio(P_values, normalised, sensitivity, idx, fraction: float = PSTAR_FRACTION) -> float:
+    """P where the seed-mean ``sensitivity`` (n_seeds, n_P) halves from its value at the smallest P,
+    over P* (the seed-mean ``normalised`` error crossing ``fraction``), for the seeds ``idx``; NaN when
+    either crossing is not inside the grid."""
+    pstar, status = first_crossing(P_values, normalised[idx].mean(axis=0), fraction)
+    curve = sensitivity[idx].mean(axis=0)
     half, half_status = first_crossing(P_values, curve / curve[0], HALF)
     return half / pstar if status == half_status == "ok" else math.nan
 
@@ -198,8 +200,8 @@ def sensitivity_drop_check(settings, curves, sensitivities, *, n_boot: int = 100
             for l in range(L):
                 if k > l:
                     count += 1
-                    ratio = _drop_ratio(P_values, normalised, S, k, l, np.arange(n))
-                    boot = [_drop_ratio(P_values, normalised, S, k, l, rng.integers(0, n, n)) for _ in range(n_boot)]
+                    ratio = drop_ratio(P_values, normalised, S[:, :, k, l], np.arange(n))
+                    boot = [drop_ratio(P_values, normalised, S[:, :, k, l], rng.integers(0, n, n)) for _ in range(n_boot)]
                     low, high = math.nan, math.nan
                     if ratio > 0 and not np.isnan(boot).any():
                         low, high = np.exp(widen(math.log(ratio), *np.log(np.quantile(boot, [0.025, 0.975])), n))

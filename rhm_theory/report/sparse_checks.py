@@ -24,7 +24,7 @@ import scipy.stats
 
 from rhm_theory.core.validation import as_generator, check_int
 from rhm_theory.report.checks import Check, interval_check
-from rhm_theory.report.learning_checks import HALF, MIN_SEEDS, ORDER, PSTAR_FRACTION, chance, widen
+from rhm_theory.report.learning_checks import MIN_SEEDS, ORDER, PSTAR_FRACTION, chance, drop_ratio, widen
 from rhm_theory.synonyms.clustering import fit_crossing_power_law
 from rhm_theory.theory.stats import first_crossing
 
@@ -129,15 +129,6 @@ def collapse_check(model: str, s0_values, curves, *, n_c: int, L: int, levels=CO
 
 
 # ----- D and S drop at P* ---------------------------------------------------------------------------
-def _drop_ratio(P, normalised, sensitivity, idx, fraction) -> float:
-    """P where the seed-mean sensitivity halves (from its value at the smallest P), over P*; NaN if either
-    is outside the grid."""
-    pstar, status = first_crossing(P, normalised[idx].mean(axis=0), fraction)
-    curve = sensitivity[idx].mean(axis=0)
-    half, half_status = first_crossing(P, curve / curve[0], HALF)
-    return half / pstar if status == half_status == "ok" else math.nan
-
-
 def invariance_drop_check(model: str, s0_values, curves, sensitivities: dict, *, n_c: int,
                           fraction: float = PSTAR_FRACTION, n_boot: int = 1000, seed) -> Check:
     """Each sensitivity in ``sensitivities`` ({name: [(n_seeds, n_P) per s0]}, e.g. D and S of the last
@@ -161,10 +152,10 @@ def invariance_drop_check(model: str, s0_values, curves, sensitivities: dict, *,
             if values.shape != errors.shape:
                 raise ValueError(f"sensitivity {label} has shape {values.shape}, the errors {errors.shape}")
             n = errors.shape[0]
-            ratio = _drop_ratio(P, errors, values, np.arange(n), fraction)
+            ratio = drop_ratio(P, errors, values, np.arange(n), fraction)
             low = high = ratio
             if discriminating and ratio > 0:
-                boot = np.array([_drop_ratio(P, errors, values, rng.integers(0, n, n), fraction)
+                boot = np.array([drop_ratio(P, errors, values, rng.integers(0, n, n), fraction)
                                  for _ in range(check_int("n_boot", n_boot))])
                 kept = boot[np.isfinite(boot)]  # resamples whose crossings stay inside the grid, as in the P* fits
                 low, high = (math.nan, math.nan) if kept.size < boot.size / 2 else np.exp(
