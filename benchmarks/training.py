@@ -10,6 +10,7 @@ Prints, as medians over interleaved repeats:
      The matmul FLOPs of a training step are counted from the network's shapes (forward, weight
      gradients, input gradients of every layer but the first). Targets: ensemble >= 4x single-run
      throughput at width <= 64; ensemble >= 50% of peak at width >= 128.
+  4. the ceiling at width 64: samples/s of an ensemble step reduced to its batched matmuls alone.
 The last line reads ``ensemble speed-up at width 64: <R>x`` (R = median ensemble samples/s over median
 single-run samples/s). The load average is printed: the figures are only comparable within one run.
 Usage: python benchmarks/training.py [--repeats 5] [--members 16] [--threads 1]
@@ -60,6 +61,33 @@ def cnn_step_flops_per_sample(v: int, n_c: int, s: int, L: int, width: int) -> i
     the input gradient for every layer but the first (the one-hot input needs none)."""
     forward = [2 * s ** (L - k) * s * (v if k == 1 else width) * width for k in range(1, L + 1)] + [2 * width * n_c]
     return 3 * sum(forward) - forward[0]
+
+
+def cnn_matmul_shapes(v: int, n_c: int, s: int, L: int, width: int, batch: int) -> list[tuple[int, int, int, bool]]:
+    """(rows, fan_in, fan_out, input gradient needed) of every layer's matmul in one CNN step on ``batch``
+    samples: layer k has batch * s**(L-k) rows, the readout batch rows."""
+    shapes = [(batch * s ** (L - k), s * (v if k == 1 else width), width, k > 1) for k in range(1, L + 1)]
+    return shapes + [(batch, width, n_c, True)]
+
+
+def ensemble_matmul_ceiling(v, n_c, s, L, width, members, device, repeats) -> float:
+    """Samples/s of an ensemble step if it were nothing but its batched matmuls (torch.bmm on random
+    tensors of the step's shapes: forward, weight gradient, input gradient but for the first layer):
+    the most any implementation built on torch.bmm can reach on this machine."""
+    products = []
+    for rows, fan_in, fan_out, input_gradient in cnn_matmul_shapes(v, n_c, s, L, width, BATCH):
+        h, w, g = (torch.randn(members, *shape, device=device) for shape in ((rows, fan_in), (fan_in, fan_out), (rows, fan_out)))
+        products += [(h, w), (h.transpose(1, 2), g)] + ([(g, w.transpose(1, 2))] if input_gradient else [])
+    times = []
+    for _ in range(repeats + 1):  # the first is a warm-up
+        synchronize(device)
+        start = time.perf_counter()
+        for _ in range(8):
+            for a, b in products:
+                torch.bmm(a, b)
+        synchronize(device)
+        times.append((time.perf_counter() - start) / 8)
+    return members * BATCH / statistics.median(times[1:])
 
 
 def single_run(grammar, train_set, test_set, config) -> float:
@@ -173,6 +201,9 @@ def main() -> None:
         listed = ", ".join(f"{w}: {100 * share:.0f}%" for w, share in shares.items())
         met = all(share >= 0.5 for share in shares.values())
         print(f"target ensemble >= 50% of peak at width >= 128 ({listed}): {'met' if met else 'MISSED'}")
+        ceiling = ensemble_matmul_ceiling(v, n_c, s, L, 64, args.members, device, args.repeats)
+        print(f"width 64: an ensemble step made of nothing but its batched matmuls would reach {ceiling:,.0f} "
+              f"samples/s, {ceiling / rates[64][0]:.1f}x the single run (the ceiling of the bmm approach here)")
         speedup = rates[64][1] / rates[64][0]
     print(f"ensemble speed-up at width 64: {speedup:.1f}x")
 

@@ -34,6 +34,10 @@ def assert_same_runs(ensemble, separate):
         assert a.test_loss == pytest.approx(b.test_loss, rel=1e-4)
         for p, q in zip(a.model.parameters(), b.model.parameters(), strict=True):
             torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+        assert len(a.history) == len(b.history) > 1  # learning curves: the same records
+        for r, t in zip(a.history, b.history):
+            assert (r.step, r.epoch, r.test_error) == (t.step, t.epoch, t.test_error)
+            assert (r.train_loss, r.test_loss) == pytest.approx((t.train_loss, t.test_loss), rel=1e-4)
 
 
 @pytest.mark.parametrize("model", ENSEMBLE_MODELS)
@@ -68,6 +72,15 @@ def test_sparse_rhm_members_equal_separate_runs():
     separate = [train(model, tr, te, replace(config, seed=seed)) for (tr, te), seed in zip(splits, (5, 6))]
     ensemble = train_ensemble(model, [tr for tr, _ in splits], [te for _, te in splits], config, [5, 6])
     assert_same_runs(ensemble, separate)
+
+
+def test_test_sets_of_different_sizes(members):
+    """Members evaluated one at a time (their test sets cannot be stacked) give the same runs."""
+    grammars, train_sets, test_sets = members
+    config = TrainConfig(model="cnn", width=16, batch_size=16, max_epochs=5, seed=0)
+    tests = [test_sets[0], (test_sets[1][0][:25], test_sets[1][1][:25])]
+    separate = [train(g, tr, te, replace(config, seed=seed)) for g, tr, te, seed in zip(grammars, train_sets, tests, (1, 2))]
+    assert_same_runs(train_ensemble(grammars[:2], train_sets[:2], tests, config, [1, 2]), separate)
 
 
 def test_members_are_independent(members):

@@ -32,6 +32,7 @@ from rhm_theory.learning.config import TrainConfig, TrainSettings
 from rhm_theory.learning.history import HistoryRecord, history_steps
 from rhm_theory.learning.training import (
     channels,
+    EVAL_BATCH_SIZE,
     TrainResult,
     data_to_device,
     early_stop,
@@ -66,9 +67,12 @@ class StackedNet(nn.Module):
             for member in zip(*(model.parameters() for model in models))
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, members: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits (A, B, n_c) of the members with stack indices ``members`` (all K when None) on
+        their inputs x (A, B, v, d)."""
+        weights = self.weights if members is None else [weight[members] for weight in self.weights]
         members, batch = x.shape[:2]
-        *hidden, readout = zip(self.weights, self.scales)
+        *hidden, readout = zip(weights, self.scales)
         if self.hierarchical:
             h = x.transpose(2, 3)  # (K, B, d, v): a patch is s consecutive rows
             for weight, scale in hidden:
@@ -156,10 +160,19 @@ def train_ensemble(
     optimizer, schedule = make_optimizer(net.parameters(), config, models[0].lr_scale, total_steps)
     record_at = set(history_steps(total_steps, config.history_per_decade))
     histories = [[] for _ in range(K)]
+    test_sizes = {x.shape[0] for x, _ in test_data}
+    stacked_test = (torch.stack([x for x, _ in test_data]), torch.stack([y for _, y in test_data])) if len(test_sizes) == 1 else None
 
-    def record(i: int, k: int, step: int, epoch: int, loss: float) -> None:
-        """Learning-curve record of member k (stack index i), as train takes it."""
-        histories[k].append(HistoryRecord(step, epoch, loss, *evaluate(net.copy_member(i, models[k]), *test_data[k], v)))
+    def record(stack: list[int], members: list[int], step: int, epoch: int, losses: list[float]) -> None:
+        """Learning-curve records of ``members`` (stack indices ``stack``), as train takes them: one
+        batched evaluation when all test sets have one size, else one member at a time."""
+        if stacked_test is None:
+            evaluations = [evaluate(net.copy_member(i, models[k]), *test_data[k], v) for i, k in zip(stack, members)]
+        else:
+            x_test, y_test = stacked_test
+            evaluations = evaluate_members(net, torch.tensor(stack, device=device), x_test[members], y_test[members], v)
+        for k, loss, evaluation in zip(members, losses, evaluations):
+            histories[k].append(HistoryRecord(step, epoch, loss, *evaluation))
 
     start = time.perf_counter()
     active = list(range(K))  # member indices still training, in stack order
@@ -174,9 +187,8 @@ def train_ensemble(
         seen = 0
         for first in range(0, n_train, config.batch_size):
             tokens, labels = x_epoch[:, first : first + config.batch_size], y_epoch[:, first : first + config.batch_size]
-            batch = labels.shape[1]  # one-hot inputs (A, batch, v, d):
-            inputs = torch.zeros(*tokens.shape, v, device=device).scatter_(3, tokens[..., None], 1.0).transpose(2, 3)
-            logits = net(inputs)
+            batch = labels.shape[1]
+            logits = net(one_hot_stack(tokens, v))
             losses = F.cross_entropy(logits.reshape(A * batch, n_c), labels.reshape(-1), reduction="none")
             losses = losses.view(A, batch).mean(dim=1)
             optimizer.zero_grad(set_to_none=True)
@@ -187,33 +199,32 @@ def train_ensemble(
             loss_sum += losses.detach() * batch
             seen += batch
             if steps in record_at:
-                for i, (k, loss) in enumerate(zip(active, (loss_sum / seen).tolist())):
-                    record(i, k, steps, epochs + 1, loss)
+                record(list(range(A)), active, steps, epochs + 1, (loss_sum / seen).tolist())
             if steps == total_steps:
                 break
         epochs += 1
         train_losses = (loss_sum / seen).tolist()
-        stopped, seconds = [], time.perf_counter() - start
-        for i, k in enumerate(active):
-            reason = early_stop(train_losses[i], steps, config)
-            if reason is None and epochs == config.max_epochs:
-                reason = "max_epochs"
-            if reason is not None:
-                stopped.append(i)
-                if not histories[k] or histories[k][-1].step != steps:
-                    record(i, k, steps, epochs, train_losses[i])
-                results[k] = TrainResult(
-                    test_error=histories[k][-1].test_error,
-                    test_loss=histories[k][-1].test_loss,
-                    history=histories[k],
-                    train_loss=train_losses[i],
-                    epochs=epochs,
-                    steps=steps,
-                    seconds=seconds,
-                    stop_reason=reason,
-                    final_lr=optimizer.param_groups[0]["lr"],
-                    model=models[k],
-                )
+        seconds = time.perf_counter() - start
+        reasons = [early_stop(loss, steps, config) or ("max_epochs" if epochs == config.max_epochs else None)
+                   for loss in train_losses]
+        stopped = [i for i, reason in enumerate(reasons) if reason is not None]
+        unrecorded = [i for i in stopped if not histories[active[i]] or histories[active[i]][-1].step != steps]
+        if unrecorded:
+            record(unrecorded, [active[i] for i in unrecorded], steps, epochs, [train_losses[i] for i in unrecorded])
+        for i in stopped:
+            k, reason = active[i], reasons[i]
+            results[k] = TrainResult(
+                test_error=histories[k][-1].test_error,
+                test_loss=histories[k][-1].test_loss,
+                history=histories[k],
+                train_loss=train_losses[i],
+                epochs=epochs,
+                steps=steps,
+                seconds=seconds,
+                stop_reason=reason,
+                final_lr=optimizer.param_groups[0]["lr"],
+                model=net.copy_member(i, models[k]),
+            )
         if stopped:
             keep = [i for i in range(A) if i not in stopped]
             active = [active[i] for i in keep]
@@ -221,6 +232,26 @@ def train_ensemble(
                 _drop_members(net, optimizer, torch.tensor(keep, device=device))
                 x_train, y_train = x_train[keep], y_train[keep]
     return results
+
+
+@torch.no_grad()
+def evaluate_members(net: StackedNet, stack: torch.Tensor, x: torch.Tensor, y: torch.Tensor, v: int) -> list[tuple[float, float]]:
+    """``evaluate`` (rhm_theory.learning.training) of the members with stack indices ``stack`` (A,) at once:
+    tokens x (A, P, d), labels y (A, P) -> A pairs (misclassified fraction, mean cross-entropy in nats)."""
+    wrong = torch.zeros(len(stack), dtype=torch.long, device=x.device)
+    loss = torch.zeros(len(stack), dtype=torch.float64, device=x.device)
+    chunk = max(1, EVAL_BATCH_SIZE // len(stack))  # inputs of the same size as evaluate's
+    for first in range(0, x.shape[1], chunk):
+        tokens, labels = x[:, first : first + chunk], y[:, first : first + chunk]
+        logits = net(one_hot_stack(tokens, v), stack)
+        wrong += (logits.argmax(dim=2) != labels).sum(dim=1)
+        loss += F.cross_entropy(logits.double().transpose(1, 2), labels, reduction="none").sum(dim=1)
+    return [(w / x.shape[1], l / x.shape[1]) for w, l in zip(wrong.tolist(), loss.tolist())]
+
+
+def one_hot_stack(tokens: torch.Tensor, v: int) -> torch.Tensor:
+    """Tokens (A, B, d) -> one-hot (A, B, v, d), as StackedNet takes it."""
+    return torch.zeros(*tokens.shape, v, device=tokens.device).scatter_(3, tokens[..., None], 1.0).transpose(2, 3)
 
 
 def _scaled(product, h: torch.Tensor, weight: torch.Tensor, scale: float, rows: int) -> torch.Tensor:
