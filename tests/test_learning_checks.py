@@ -74,7 +74,7 @@ def test_pstar_scaling_fails_when_a_curve_never_crosses():
 
 # ----- (d) FCN ------------------------------------------------------------------------------------
 FCN_GRAMMARS = [(8, 8, 8, 2, 2), (3, 3, 3, 2, 3), (8, 32, 2, 2, 3)]  # P_max/(n_c m^L) = 8, 81, 16
-FCN_FRACTIONS = (1 / 4, 1 / 2, 0.9)  # of P_max, as in the full verification
+FCN_FRACTIONS = (1 / 16, 1 / 8, 1 / 4, 1 / 2, 0.9)  # of P_max, as in the full verification
 FCN_SEEDS = 4
 
 

@@ -70,7 +70,7 @@ FULL = Mode(
     seeds=5, width=256, bracket=(0.25, 16), steps=2, max_steps=20000, P_test=1024, sensitivity_samples=512,
     # P_max / (n_c m^L) = 8, 81, 16 (span x10); P_max >= 4096, so the test sets (P_max - 0.9 P_max) stay >= 400
     fcn_grammars=((8, 8, 8, 2), (3, 3, 3, 3), (8, 32, 2, 3)),
-    fcn_fractions=(1 / 4, 1 / 2, 0.9),
+    fcn_fractions=(1 / 16, 1 / 8, 1 / 4, 1 / 2, 0.9),  # P* located where it falls far below P_max
     fcn_width=512, fcn_lr=1.0, fcn_max_steps=40000, fcn_seeds=4,
 )
 
