@@ -81,3 +81,38 @@ def test_error_sensitivity_correlation_check():
     rising = [d[:, ::-1] for d in D]  # grows as the error falls
     assert not sc.error_sensitivity_correlation_check("cnn", "D", FULL.s0_values, curves, rising, n_c=N_C, n_boot=300,
                                                       seed=0).passed
+
+
+def test_under_trained_runs_fail_every_learning_check():
+    """A run stopped at its step limit without fitting its training set fails the checks that use it,
+    and the count is in the figure; all runs trained leaves the verdicts as they were."""
+    curves, D, S = synthetic(2, np.random.default_rng(5))
+    trained = [np.ones(e.shape, dtype=bool) for _, e in curves]
+    one_under = [t.copy() for t in trained]
+    one_under[-1][0, -1] = False
+    checks = lambda converged: [
+        sc.sparsity_exponent_check("cnn", FULL.s0_values, curves, n_c=N_C, L=L, n_boot=200, seed=0, converged=converged),
+        sc.collapse_check("cnn", FULL.s0_values, curves, n_c=N_C, L=L, converged=converged),
+        sc.invariance_drop_check("cnn", FULL.s0_values, curves, {"D": D, "S": S}, n_c=N_C, n_boot=200, seed=0,
+                                 converged=converged),
+        sc.error_sensitivity_correlation_check("cnn", "D", FULL.s0_values, curves, D, n_c=N_C, n_boot=200, seed=0,
+                                               converged=converged),
+    ]
+    total = sum(t.size for t in trained)
+    for check in checks(trained):
+        assert check.passed and f"under-trained runs: 0/{total}" in check.figure, check.line()
+    for check in checks(one_under):
+        assert not check.passed and f"under-trained runs: 1/{total}" in check.figure, check.line()
+        assert check.kind == "smoke" or "under-trained runs" in check.alternatives
+
+
+def test_undefined_sensitivity_fails_and_says_so():
+    """A NaN sensitivity (a layer silent on every test datum) fails the D checks with a stated reason,
+    instead of a NaN correlation or interval."""
+    curves, D, S = synthetic(2, np.random.default_rng(5))
+    D[1] = D[1].copy()
+    D[1][0, -1] = np.nan
+    drop = sc.invariance_drop_check("cnn", FULL.s0_values, curves, {"D": D, "S": S}, n_c=N_C, n_boot=200, seed=0)
+    assert not drop.passed and f"D s0={FULL.s0_values[1]}: undefined in 1 of" in drop.figure, drop.line()
+    correlation = sc.error_sensitivity_correlation_check("cnn", "D", FULL.s0_values, curves, D, n_c=N_C, n_boot=200, seed=0)
+    assert not correlation.passed and "D undefined in 1 of" in correlation.figure, correlation.line()

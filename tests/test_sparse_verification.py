@@ -46,8 +46,11 @@ def test_learning_checks_of_the_full_mode_pass_on_curves_of_the_claims_and_leave
         curves, D, S = synthetic(claimed_exponent(model, mode.grammar[3]), np.random.default_rng(i), sigma=0.1)
         D[0] = np.zeros_like(D[0])  # s0 = 0: no diffeomorphism moves anything
         results[model] = [estimate_pstar(P, list(range(e.shape[0])), e, 0.05, n_bootstrap=50, seed=0) for P, e in curves]
-        tables[model] = {"D": D, "S": S}
+        tables[model] = {"D": D, "S": S, "converged": [np.ones(e.shape, dtype=bool) for _, e in curves]}
     checks = verification.learning_checks(mode, results, tables)
     assert len(checks) == 4 * len(mode.models)
     assert all(c.passed for c in checks), [c.line() for c in checks if not c.passed]
+    tables[mode.models[0]]["converged"][-1][0, 0] = False  # one run did not fit its training set
+    failed = [c for c in verification.learning_checks(mode, results, tables) if not c.passed]
+    assert len(failed) == 4 and all("under-trained runs: 1/" in c.figure for c in failed)
     assert sum(c.kind == "discriminating" for c in checks) == 3 * len(mode.models)  # all but the collapse

@@ -170,20 +170,22 @@ def sensitivity_table(rows, n_seeds: int, n_P: int, name: str) -> np.ndarray:
 
 def learning_checks(mode: Learning, results: dict, tables: dict) -> list[Check]:
     """The checks of rhm_theory.report.sparse_checks for every model; ``results[model]``: PStarResult per s0,
-    ``tables[model]``: {"D": [...], "S": [...]} arrays (n_seeds, n_P) per s0."""
+    ``tables[model]``: {"D": [...], "S": [...], "converged": [...]} arrays (n_seeds, n_P) per s0."""
     v, n_c, m, L = mode.grammar
     checks = []
     for model in mode.models:
         curves = [(r.P_values, r.errors) for r in results[model]]
         sparse = [i for i, s0 in enumerate(mode.s0_values) if s0 > 0]  # no diffeomorphism exists at s0 = 0
         s0_sparse, curves_sparse = [mode.s0_values[i] for i in sparse], [curves[i] for i in sparse]
-        D, S_ = ([tables[model][name][i] for i in sparse] for name in ("D", "S"))
+        D, S_, trained_sparse = ([tables[model][name][i] for i in sparse] for name in ("D", "S", "converged"))
+        trained = tables[model]["converged"]
         checks += [
-            sparse_checks.sparsity_exponent_check(model, mode.s0_values, curves, n_c=n_c, L=L, seed=0),
-            sparse_checks.collapse_check(model, mode.s0_values, curves, n_c=n_c, L=L),
+            sparse_checks.sparsity_exponent_check(model, mode.s0_values, curves, n_c=n_c, L=L, seed=0, converged=trained),
+            sparse_checks.collapse_check(model, mode.s0_values, curves, n_c=n_c, L=L, converged=trained),
             sparse_checks.invariance_drop_check(model, s0_sparse, curves_sparse, {f"D_{L},1": D, f"S_{L},1": S_}, n_c=n_c,
-                                                seed=0),
-            sparse_checks.error_sensitivity_correlation_check(model, f"D_{L},1", s0_sparse, curves_sparse, D, n_c=n_c, seed=0),
+                                                seed=0, converged=trained_sparse),
+            sparse_checks.error_sensitivity_correlation_check(model, f"D_{L},1", s0_sparse, curves_sparse, D, n_c=n_c, seed=0,
+                                                              converged=trained_sparse),
         ]
     return checks
 
@@ -200,12 +202,15 @@ def train_all(mode: Learning, store: ResultsStore, device: str):
         found = adaptive_pstars(list(searches.values()), store, steps=mode.steps, ensembles=True)
     finally:
         torch.set_num_threads(threads)
-    results, tables = {model: [] for model in mode.models}, {model: {"D": [], "S": []} for model in mode.models}
+    results = {model: [] for model in mode.models}
+    tables = {model: {"D": [], "S": [], "converged": []} for model in mode.models}
     for (model, _), bisection, result in zip(searches, searches.values(), found):
         rows = run_specs(bisection.specs(), store, ensembles=True)  # all stored by now
         results[model].append(result)
         for name in ("D", "S"):
             tables[model][name].append(sensitivity_table(rows, mode.seeds, len(bisection.measured), f"{name}_k{L}_l1"))
+        reached = [row["stop_reason"] == "loss_threshold" for row in rows]
+        tables[model]["converged"].append(np.array(reached).reshape(mode.seeds, len(bisection.measured)))
     return results, tables
 
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import numpy as np
 
 KINDS = ("discriminating", "smoke")
 
@@ -89,6 +91,19 @@ def interval_check(name: str, estimate: float, low: float, high: float, *, claim
     passed = inside(claim) and not (discriminating and not_excluded)
     return Check(name, passed, figure, alternatives=tuple(alternatives) if discriminating else (), kind=kind,
                  measured=estimate)
+
+
+def require_trained(check: Check, converged) -> Check:
+    """``check`` failed if any run behind it is under-trained: ``converged`` holds one bool per run (any
+    nesting of arrays), True where the run reached its training-loss threshold. A run that stopped at
+    its step limit without fitting its training set says nothing about what the data allow, so its
+    test error cannot count for or against a claim. The count is appended to the figure either way,
+    and a discriminating check names "under-trained runs" among the alternatives it rejects."""
+    flags = np.concatenate([np.asarray(c, dtype=bool).ravel() for c in converged]) if len(converged) else np.zeros(0, bool)
+    under = int((~flags).sum())
+    figure = f"{check.figure}; under-trained runs: {under}/{flags.size}"
+    alternatives = check.alternatives + (("under-trained runs",) if check.kind == "discriminating" else ())
+    return replace(check, passed=check.passed and under == 0, figure=figure, alternatives=alternatives)
 
 
 @dataclass

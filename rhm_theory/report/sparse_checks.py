@@ -23,7 +23,7 @@ import numpy as np
 import scipy.stats
 
 from rhm_theory.core.validation import as_generator, check_int
-from rhm_theory.report.checks import Check, interval_check
+from rhm_theory.report.checks import Check, interval_check, require_trained
 from rhm_theory.report.learning_checks import MIN_SEEDS, ORDER, PSTAR_FRACTION, chance, drop_ratio, widen
 from rhm_theory.synonyms.clustering import fit_crossing_power_law
 from rhm_theory.theory.stats import first_crossing
@@ -56,12 +56,13 @@ def _discriminating(bases, n_seeds) -> bool:
 
 # ----- P* ~ (s0+1)^k --------------------------------------------------------------------------------
 def sparsity_exponent_check(model: str, s0_values, curves, *, n_c: int, L: int, fraction: float = PSTAR_FRACTION,
-                            n_boot: int = 1000, seed) -> Check:
+                            n_boot: int = 1000, seed, converged=None) -> Check:
     """Fit log P* = c + k log(s0+1) for ``model`` ("lcn" or "cnn"); claim k = :func:`claimed_exponent`,
     alternative the other architecture's exponent (and k = 0, no effect of sparsity). Passes iff the
     widened 95% bootstrap interval of k contains the claim and excludes the alternatives.
     Discriminating iff >= 3 values of s0 with (s0+1) spanning >= MIN_BASE_SPAN, >= MIN_SEEDS seeds, and
-    the two exponents differ (L != 2); otherwise "smoke" (claim inside the interval).
+    the two exponents differ (L != 2); otherwise "smoke" (claim inside the interval). Fails if any run
+    is under-trained (``converged``: see :func:`_trained`).
     """
     claim = claimed_exponent(model, L)
     other = "cnn" if model == "lcn" else "lcn"
@@ -73,13 +74,14 @@ def sparsity_exponent_check(model: str, s0_values, curves, *, n_c: int, L: int, 
     try:
         fit = fit_crossing_power_law(normalised, bases, fraction, n_boot=n_boot, seed=seed)
     except ValueError as error:
-        return Check(name, False, f"no fit: {error}", alternatives=tuple(alternatives) if kind == "discriminating" else (),
-                     kind=kind)
+        return _trained(Check(name, False, f"no fit: {error}", alternatives=tuple(alternatives) if kind == "discriminating"
+                              else (), kind=kind), converged)
     estimate = float(fit.exponents[0])
     low, high = widen(estimate, float(fit.ci_low[0]), float(fit.ci_high[0]), n_seeds)
     pstars = ", ".join(f"{first_crossing(P, e.mean(axis=0), fraction)[0]:.4g}" for P, e in normalised)
     detail = f"s0 = {', '.join(str(int(b - 1)) for b in bases)}: P* = {pstars}; {n_seeds} seeds, threshold {fraction:g} x chance"
-    return interval_check(name, estimate, low, high, claim=claim, alternatives=alternatives, kind=kind, detail=detail)
+    return _trained(interval_check(name, estimate, low, high, claim=claim, alternatives=alternatives, kind=kind,
+                                   detail=detail), converged)
 
 
 # ----- collapse of the error curves -----------------------------------------------------------------
@@ -105,7 +107,7 @@ def collapse_spread(log_crossings, bases, exponent: float) -> float:
     return float((rescaled[complete].max(axis=1) - rescaled[complete].min(axis=1)).max())
 
 
-def collapse_check(model: str, s0_values, curves, *, n_c: int, L: int, levels=COLLAPSE_LEVELS) -> Check:
+def collapse_check(model: str, s0_values, curves, *, n_c: int, L: int, levels=COLLAPSE_LEVELS, converged=None) -> Check:
     """The error curves collapse against P / ((s0+1)^k n_c m^L) with the claimed k of ``model``: at each
     error level e (x chance) of ``levels`` crossed inside every grid, the crossings P_e(s0) / (s0+1)^k
     agree across s0 within a factor ORDER (the largest spread, :func:`collapse_spread`, <= log ORDER).
@@ -124,13 +126,13 @@ def collapse_check(model: str, s0_values, curves, *, n_c: int, L: int, levels=CO
     figure = (f"spread of P_e/(s0+1)^k over s0: x{math.exp(spread):.2f} at k = {claim:g} (pass <= x{ORDER:g}); "
               f"x{math.exp(alt_spread):.2f} at k = {alternative:g}; {used} of {len(levels)} error levels crossed at every "
               f"s0, {n_seeds} seeds")
-    return Check(f"{model.upper()}: test error collapses against P / ((s0+1)^{claim:g} n_c m^L)",
-                 spread <= math.log(ORDER), figure, kind="smoke", measured=spread)
+    return _trained(Check(f"{model.upper()}: test error collapses against P / ((s0+1)^{claim:g} n_c m^L)",
+                          spread <= math.log(ORDER), figure, kind="smoke", measured=spread), converged)
 
 
 # ----- D and S drop at P* ---------------------------------------------------------------------------
 def invariance_drop_check(model: str, s0_values, curves, sensitivities: dict, *, n_c: int,
-                          fraction: float = PSTAR_FRACTION, n_boot: int = 1000, seed) -> Check:
+                          fraction: float = PSTAR_FRACTION, n_boot: int = 1000, seed, converged=None) -> Check:
     """Each sensitivity in ``sensitivities`` ({name: [(n_seeds, n_P) per s0]}, e.g. D and S of the last
     hidden layer to transformations of the input) halves at a P within a factor ORDER of P*, at every s0.
 
@@ -138,7 +140,8 @@ def invariance_drop_check(model: str, s0_values, curves, sensitivities: dict, *,
     stay inside the grid; none if fewer than half do) lies inside [1/ORDER, ORDER]
     (alternatives: the drop comes before P*/ORDER, or after ORDER P* or never). Discriminating iff
     >= MIN_SEEDS seeds; a smoke check asks the point estimates to lie inside. (At s0 = 0 there is no
-    diffeomorphism, D = 0: leave s0 = 0 out of D's checks.)
+    diffeomorphism, D = 0: leave s0 = 0 out of D's checks.) Fails if a sensitivity is undefined (NaN:
+    e.g. a layer whose output is zero on every test datum) in any run, or any run is under-trained.
     """
     bases, normalised, n_seeds = _prepare(s0_values, curves, n_c)
     discriminating = n_seeds >= MIN_SEEDS
@@ -151,6 +154,12 @@ def invariance_drop_check(model: str, s0_values, curves, sensitivities: dict, *,
             values = np.atleast_2d(np.asarray(values, dtype=float))
             if values.shape != errors.shape:
                 raise ValueError(f"sensitivity {label} has shape {values.shape}, the errors {errors.shape}")
+            undefined = int(np.isnan(values).sum())
+            if undefined:
+                failures.append(f"{label} s0={int(base - 1)}: undefined in {undefined} of {values.size} runs")
+                shown.append(failures[-1])
+                worst = math.inf
+                continue
             n = errors.shape[0]
             ratio = drop_ratio(P, errors, values, np.arange(n), fraction)
             low = high = ratio
@@ -167,9 +176,9 @@ def invariance_drop_check(model: str, s0_values, curves, sensitivities: dict, *,
     figure = f"P_half / P*: {'; '.join(shown)} (pass: every interval inside [1/{ORDER:g}, {ORDER:g}])"
     alternatives = (f"the invariance is learned before P*/{ORDER:g}", f"it is learned after {ORDER:g} P*, or never")
     names = " and ".join(sensitivities)
-    return Check(f"{model.upper()}: {names} halve at P ~ P*", not failures and bool(shown), figure,
-                 alternatives=alternatives if discriminating else (), kind="discriminating" if discriminating else "smoke",
-                 measured=worst)
+    return _trained(Check(f"{model.upper()}: {names} halve at P ~ P*", not failures and bool(shown), figure,
+                          alternatives=alternatives if discriminating else (),
+                          kind="discriminating" if discriminating else "smoke", measured=worst), converged)
 
 
 # ----- test error vs D across P ---------------------------------------------------------------------
@@ -180,12 +189,13 @@ def _rank_correlation(normalised, sensitivity, rows) -> float:
 
 
 def error_sensitivity_correlation_check(model: str, label: str, s0_values, curves, sensitivity, *, n_c: int,
-                                        n_boot: int = 1000, seed) -> Check:
+                                        n_boot: int = 1000, seed, converged=None) -> Check:
     """The test error and the sensitivity ``label`` (``sensitivity``: (n_seeds, n_P) per s0) are strongly
     correlated across P and s0: Spearman rank correlation of the seed means over every (s0, P) point,
     whose widened 95% bootstrap lower bound must exceed MIN_CORRELATION (alternatives: no relation,
     rho = 0; a weak one, rho <= MIN_CORRELATION). Discriminating iff >= MIN_SEEDS seeds and >= 8
-    points; a smoke check asks the point estimate to exceed MIN_CORRELATION.
+    points; a smoke check asks the point estimate to exceed MIN_CORRELATION. Fails, saying so, if the
+    sensitivity is undefined (NaN) in any run or any run is under-trained.
     """
     bases, normalised, n_seeds = _prepare(s0_values, curves, n_c)
     sensitivity = [np.atleast_2d(np.asarray(s, dtype=float)) for s in sensitivity]
@@ -194,6 +204,14 @@ def error_sensitivity_correlation_check(model: str, label: str, s0_values, curve
             raise ValueError(f"sensitivity {label} has shape {s.shape}, the errors {e.shape}")
     n_points = sum(e.shape[1] for _, e in normalised)
     discriminating = n_seeds >= MIN_SEEDS and n_points >= 8
+    name = f"{model.upper()}: test error and {label} are correlated across P and s0"
+    alternatives = ("no relation (rho = 0)", f"a weak relation (rho <= {MIN_CORRELATION})")
+    kind = "discriminating" if discriminating else "smoke"
+    undefined = sum(int(np.isnan(s).sum()) for s in sensitivity)
+    if undefined:
+        where = ", ".join(f"s0={int(b - 1)}: {int(np.isnan(s).sum())}" for b, s in zip(bases, sensitivity) if np.isnan(s).any())
+        figure = f"{label} undefined in {undefined} of {sum(s.size for s in sensitivity)} runs ({where}): no correlation"
+        return _trained(Check(name, False, figure, alternatives=alternatives if discriminating else (), kind=kind), converged)
     rho = _rank_correlation(normalised, sensitivity, [np.arange(e.shape[0]) for _, e in normalised])
     low = rho
     if discriminating:
@@ -204,7 +222,12 @@ def error_sensitivity_correlation_check(model: str, label: str, s0_values, curve
     passed = low > MIN_CORRELATION
     bound = "95% lower bound" if discriminating else "point estimate"
     figure = f"Spearman rho = {rho:.3f} ({bound} {low:.3f}; pass > {MIN_CORRELATION}) over {n_points} (s0, P) points, {n_seeds} seeds"
-    alternatives = ("no relation (rho = 0)", f"a weak relation (rho <= {MIN_CORRELATION})")
-    return Check(f"{model.upper()}: test error and {label} are correlated across P and s0", passed, figure,
-                 alternatives=alternatives if discriminating else (), kind="discriminating" if discriminating else "smoke",
-                 measured=rho)
+    return _trained(Check(name, passed, figure, alternatives=alternatives if discriminating else (), kind=kind, measured=rho),
+                    converged)
+
+
+def _trained(check: Check, converged) -> Check:
+    """``check`` failed if a run is under-trained (rhm_theory.report.checks.require_trained); ``converged``:
+    one (n_seeds, n_P) bool array per s0 (True: the run reached its training-loss threshold), or None
+    when the caller does not know."""
+    return check if converged is None else require_trained(check, converged)
