@@ -1,6 +1,7 @@
 """``--s0`` and ``--variant`` on rhm info, sample and theory (in-process through rhm_theory.cli.main)."""
 
 import json
+from fractions import Fraction
 
 import numpy as np
 
@@ -38,7 +39,9 @@ def test_theory_with_sparsity(capsys):
     values = json.loads(capsys.readouterr().out)
     assert values["P_c"] == 27 * 729 and values["informative_fraction"] == "1/27" and values["P_star_CNN"] == 9 * 512
     assert main(["theory", "--v", "8", "--nc", "8", "--m", "4", "--s", "2", "--L", "3", "--variant", "B", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["P_c"] is None
+    assert json.loads(capsys.readouterr().out)["P_c"] == 729  # s0 = 0: the RHM
+    assert main(["theory", "--v", "8", "--nc", "8", "--m", "4", "--s", "2", "--L", "3", "--s0", "2", "--variant", "B", "--json"]) == 0
+    assert Fraction(json.loads(capsys.readouterr().out)["P_c"]) > 27 * 729  # variant B mixes positions: weaker correlations
 
 
 def test_bad_sparse_input_is_a_clear_error(tmp_path, capsys):

@@ -44,7 +44,8 @@ def latex_text(text: str) -> str:
 
 def latex_document(module, expressions: dict, params: dict, values: dict) -> str:
     """A complete LaTeX document: per quantity of ``module`` (symbolic or sparse_symbolic) its
-    description, its sympy expression and its exact value (quantities not derived are left out)."""
+    description, its sympy expression (where one holds for all parameters) and its exact value
+    (quantities not derived are left out)."""
     setting = ", ".join(f"{latex_text(name)} = {value}" for name, value in params.items() if value is not None)
     lines = [
         r"\documentclass[10pt]{article}",
@@ -60,11 +61,12 @@ def latex_document(module, expressions: dict, params: dict, values: dict) -> str
     for name, value in values.items():
         if value is None:
             continue
+        general = [] if expressions[name] is None else [f"& {sp.latex(expressions[name])} \\\\"]
         lines += [
             r"\paragraph{" + latex_text(name) + "}" + latex_text(module.DESCRIPTIONS[name]) + ".",
             r"\begin{align*}",
-            f"& {sp.latex(expressions[name])} \\\\",
-            f"&= {sp.latex(value)}",
+            *general,
+            f"&{'= ' if general else ' '}{sp.latex(value)}",
             r"\end{align*}",
         ]
     lines.append(r"\end{document}")

@@ -16,8 +16,16 @@ Derived here, exact at finite parameters:
   information. A token is then seen in P informative_fraction / v of P samples, so the sampling noise
   is the RHM's with P -> P informative_fraction and ``P_c = (s0+1)**L P_c(RHM)``.
 
-Variant B mixes several RHM positions at one input position, so its correlations are not the RHM's;
-their ensemble variance is not derived here. ``P_star_LCN`` and ``P_star_CNN`` are the paper's
+Variant B mixes several RHM positions at one input position, so its correlations are not the RHM's.
+Their ensemble second moments are derived here at given integers s, s0 and L (:func:`second_moments`,
+symbolic in v, n_c, m): P(x_j = mu | alpha) = sum_i w_i p_i(mu | alpha) over the slot paths i of the
+RHM positions that can land at j, with weights that factorise over levels; the ensemble moments of
+p_i p_i' factorise over levels as well (levels are drawn independently), with one 2x2 pair-moment
+matrix for the same slot (the RHM's) and one for two different slots of the same productions
+(:func:`different_slot_moments`). So the second moments at position j are a product of L 2x2
+matrices, and their average over positions the same product with averaged factors. ``sigma_f2`` of
+variant B is that position average, in the RHM's first-order form (exact where pbar is
+deterministic, ``var_pbar`` = 0); :func:`statistics_at` gives one position. ``P_star_LCN`` and ``P_star_CNN`` are the paper's
 empirical scalings (its Sec. 6 argues for the LCN one; the CNN's (s0+1)**2 is left unexplained there).
 """
 
@@ -55,10 +63,10 @@ DESCRIPTIONS = {
     "d": "input length (s (s0 + 1))^L",
     "occupancy": "probability that a patch position holds an informative child, 1/(s0 + 1)",
     "informative_fraction": "probability that an input position is not empty, occupancy^L",
-    "sigma_f2": "ensemble variance of the informative tokens' correlations (the RHM's; variant A)",
-    "noise_f2": "sampling noise of n_c f from P samples, leading order in 1/P (variant A)",
-    "P_c": "training-set size where noise_f2 = sigma_f2 (variant A)",
-    "P_c_over_rhm": "P_c / P_c of the RHM with the same (v, n_c, m, s, L) (variant A)",
+    "sigma_f2": "ensemble variance of informative correlations (A: the RHM's; B: position mean)",
+    "noise_f2": "sampling noise of n_c f from P samples, leading order in 1/P",
+    "P_c": "training-set size where noise_f2 = sigma_f2",
+    "P_c_over_rhm": "P_c / P_c of the RHM with the same (v, n_c, m, s, L)",
     "P_star_LCN": "empirical sample complexity of LCNs, (s0 + 1)^L n_c m^L (arXiv:2404.10727)",
     "P_star_CNN": "empirical sample complexity of CNNs, (s0 + 1)^2 n_c m^L (arXiv:2404.10727)",
 }
@@ -68,7 +76,8 @@ DESCRIPTIONS = {
 def expressions(variant: str) -> dict:
     """Every quantity of :data:`QUANTITIES` as a sympy expression in v, n_c, m, s, L, s_0 (and P).
 
-    For variant B, ``sigma_f2``, ``noise_f2``, ``P_c`` and ``P_c_over_rhm`` are None (not derived).
+    For variant B, ``sigma_f2``, ``noise_f2``, ``P_c`` and ``P_c_over_rhm`` are None here: they are
+    derived at given integers s, s0 and L only (:func:`evaluate`, :func:`second_moments`).
     """
     if variant not in SPARSE_VARIANTS:
         raise ValueError(f"variant must be one of {SPARSE_VARIANTS}, got {variant!r}")
@@ -112,7 +121,104 @@ def expressions(variant: str) -> dict:
 
 
 def evaluate(v, n_c, m, s, L, s0, variant: str = "A", P=None) -> dict:
-    """All quantities exactly at the given integers (sympy numbers; None where not derived)."""
+    """All quantities exactly at the given integers (sympy numbers)."""
     params = symbolic.bind_parameters((v, n_c, m, s, L), P)
     params[globals()["s0"]] = sp.Integer(check_int("s0", s0, minimum=0))
-    return {name: (None if expr is None else sp.simplify(expr.subs(params))) for name, expr in expressions(variant).items()}
+    values = {name: (None if expr is None else sp.simplify(expr.subs(params))) for name, expr in expressions(variant).items()}
+    if variant == "B":
+        stats = statistics_at(v, n_c, m, s, L, s0, "B", position=None)
+        values.update({name: sp.simplify(value.subs(params)) for name, value in _crossing(stats["sigma_f2"], s0, L).items()})
+        values["P_c_over_rhm"] = sp.simplify(values["P_c"] / symbolic.critical_sample_size(v, n_c, m, s, L))
+    return values
+
+
+# ----- second moments at one position (both variants; variant B's sigma_f2) ----------------------------
+def child_weights(s_value: int, s0_value: int, variant: str, offset: int) -> list:
+    """P(patch position ``offset`` holds child i), i = 0..s-1, under a uniform layout (exact Rationals;
+    they sum to 1/(s0+1)). A: child offset // (s0+1), with probability 1/(s0+1); B: C(offset, i)
+    C(s' - 1 - offset, s - 1 - i) / C(s', s), s' = s(s0+1)."""
+    patch = s_value * (s0_value + 1)
+    if not 0 <= offset < patch:
+        raise ValueError(f"offset must be in range({patch}) (a position in a patch of s(s0+1)), got {offset}")
+    if variant == "A":
+        return [sp.Rational(int(i == offset // (s0_value + 1)), s0_value + 1) for i in range(s_value)]
+    layouts = sp.binomial(patch, s_value)
+    return [sp.binomial(offset, i) * sp.binomial(patch - 1 - offset, s_value - 1 - i) / layouts for i in range(s_value)]
+
+
+def different_slot_moments(v=v, m=m, s=s) -> sp.Matrix:
+    """2x2 matrix ``E[M_i[a, b] M_i'[a', b']]`` for two different slots i != i' of one level's rules
+    (``M_i[a, b]``: fraction of owner a's m productions with symbol b in slot i), rows [a == a'],
+    columns [b == b'] (equal: two slots of one tuple are independent). One draw has b in slot i and
+    b' in slot i' in v**(s-2) of the T = v**s tuples; two distinct draws in K**2 - v**(s-2) ordered
+    pairs of T(T - 1), K = v**(s-1) (rhm_theory.theory.symbolic.count_pair_moment's argument)."""
+    K, T = v ** (s - 1), v**s
+    both = v ** (s - 2)
+    two_draws = (K**2 - both) / (T * (T - 1))
+    same_owner = (m * both / T + m * (m - 1) * two_draws) / m**2
+    return sp.Matrix([[two_draws, two_draws], [same_owner, same_owner]]).applyfunc(sp.factor)
+
+
+def second_moments(v, n_c, m, s_value: int, L_value: int, s0_value: int, variant: str, position=None) -> sp.Matrix:
+    """``F[sigma, tau] = E[p_j(mu|alpha) p_j(mu'|beta)]`` (sigma = [alpha == beta], tau = [mu == mu'],
+    informative mu, mu') at input position ``position`` of the sparse RHM, or averaged over the
+    positions (None); exact rational functions of v, n_c, m (integers or symbols) at integers s, L, s0.
+
+    Level k (top first) of position j has patch offset o_k (base-s' digit of j); the factor of level k
+    is ``sum_{i, i'} w_i(o_k) w_i'(o_k) E[M_i M_i']`` = S2 same_slot + (rho1**2 - S2) different_slot,
+    S2 = sum_i w_i(o_k)**2, rho1 = 1/(s0+1); between levels, the ordered symbol pairs are summed
+    (diag(v(v-1), v)), as in rhm_theory.theory.symbolic (whose pair moments the same-slot matrix is).
+    """
+    v, m = sp.sympify(v), sp.sympify(m)
+    s_value, L_value = check_int("s", s_value, minimum=2), check_int("L", L_value)
+    s0_value = check_int("s0", s0_value, minimum=0)
+    if variant not in SPARSE_VARIANTS:
+        raise ValueError(f"variant must be one of {SPARSE_VARIANTS}, got {variant!r}")
+    patch = s_value * (s0_value + 1)
+    same_slot = symbolic.pair_moment_matrix(v ** (s_value - 1), v**s_value, m)
+    other_slot = different_slot_moments(v, m, s_value)
+    rho1 = sp.Rational(1, s0_value + 1)
+
+    def level(offsets) -> sp.Matrix:  # the factor of one level, averaged over the given offsets
+        squares = sum(sum(w**2 for w in child_weights(s_value, s0_value, variant, o)) for o in offsets) / len(offsets)
+        return squares * same_slot + (rho1**2 - squares) * other_slot
+
+    if position is None:
+        factors = [level(range(patch))] * L_value
+    else:
+        d = patch**L_value
+        if not 0 <= position < d:
+            raise ValueError(f"position must be in range({d}), got {position}")
+        factors = [level([(position // patch ** (L_value - 1 - k)) % patch]) for k in range(L_value)]
+    pairs = symbolic.pair_count_matrix(v)
+    moments = factors[0]
+    for factor in factors[1:]:
+        moments = moments * pairs * factor
+    return moments.applyfunc(sp.factor)
+
+
+def statistics_at(v, n_c, m, s_value: int, L_value: int, s0_value: int, variant: str, position=None) -> dict:
+    """Rule-ensemble statistics of the informative tokens at ``position`` (None: averaged over the
+    positions), from :func:`second_moments`: ``mean`` = E p_j(mu|alpha) = rho/v; ``var_pbar`` =
+    E[(pbar - rho/v)^2]; ``p_minus_pbar_sq`` = E[(p - pbar)^2]; ``sigma_f2`` = E[(p - pbar)^2] /
+    mean**2, the first-order form of E[(n_c f - 1)^2] (exact where var_pbar = 0)."""
+    v, n_c, m = (sp.sympify(x) for x in (v, n_c, m))
+    moments = second_moments(v, n_c, m, s_value, L_value, s0_value, variant, position)
+    same, other = moments[1, 1], moments[0, 1]
+    mean = sp.Rational(1, (s0_value + 1) ** L_value) / v
+    pbar_sq = same / n_c + (1 - 1 / n_c) * other
+    return {
+        "mean": mean,
+        "var_pbar": sp.factor(pbar_sq - mean**2),
+        "p_minus_pbar_sq": sp.factor(same - pbar_sq),
+        "sigma_f2": sp.factor((same - pbar_sq) / mean**2),
+    }
+
+
+def _crossing(sigma_f2, s0_value, L_value) -> dict:
+    """noise_f2 (a token seen in P rho / v samples) and the P_c where it equals ``sigma_f2``."""
+    f = 1 / n_c
+    rho = sp.Rational(1, (s0_value + 1) ** L_value)
+    noise_f2 = n_c**2 * f * (1 - f) / (P * rho / v)
+    (P_c,) = sp.solve(sp.Eq(noise_f2, sigma_f2), P)
+    return {"sigma_f2": sigma_f2, "noise_f2": sp.factor(noise_f2), "P_c": P_c}
