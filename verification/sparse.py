@@ -52,7 +52,8 @@ class Learning:
     """Trained networks of one mode: ``models`` on the sparse RHM (variant A) of ``grammar`` = (v, n_c, m, L),
     s = 2, at each of ``s0_values``; P* by bisection (``steps``) from the bracket ``bracket`` x the model's
     claimed law (s0+1)^k n_c m^L; every run also measures S and D on ``sensitivity_samples`` test data.
-    The seeds of each run train together as one ensemble, in this process. Training: Adam at ``lr`` on
+    The seeds of each run train together as one ensemble, one ensemble per worker process (``workers``:
+    1 trains in this process, None one process per core). Training: Adam at ``lr`` on
     the standard parametrisation (measured: it fits these training sets in a few hundred steps, where
     mean-field SGD at lr 0.1 x width had not after 3000)."""
 
@@ -69,11 +70,13 @@ class Learning:
     max_steps: int
     P_test: int
     sensitivity_samples: int
+    workers: int | None = None
 
 
 ADAM = dict(optimizer="adam", parametrization="standard", lr=0.003)
 QUICK_LEARNING = Learning(grammar=(4, 2, 2, 2), s0_values=(1, 2), models=("lcn", "cnn"), seeds=2, width=32, **ADAM,
-                          bracket=(1, 8), steps=1, max_steps=1000, P_test=256, sensitivity_samples=128)
+                          bracket=(1, 8), steps=1, max_steps=1000, P_test=256, sensitivity_samples=128,
+                          workers=1)  # seconds of training: starting worker processes would cost more
 FULL_LEARNING = Learning(grammar=(4, 2, 2, 3), s0_values=(0, 1, 2, 3), models=("lcn", "cnn"), seeds=8, width=64, **ADAM,
                          bracket=(0.5, 16), steps=3, max_steps=4000, P_test=512, sensitivity_samples=256)
 
@@ -199,7 +202,7 @@ def train_all(mode: Learning, store: ResultsStore, device: str):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        found = adaptive_pstars(list(searches.values()), store, steps=mode.steps, ensembles=True)
+        found = adaptive_pstars(list(searches.values()), store, steps=mode.steps, workers=mode.workers, ensembles=True)
     finally:
         torch.set_num_threads(threads)
     results = {model: [] for model in mode.models}

@@ -10,6 +10,9 @@ Ctrl-C (SIGINT) in the driver: the first one starts no new run and stores the ru
 finish, then raises :class:`Interrupted`; a second one abandons the runs in flight at once (their
 workers are stopped; nothing of them is stored, the next invocation runs them again) and raises
 KeyboardInterrupt. Workers ignore SIGINT, so a Ctrl-C at the terminal reaches the driver only.
+A worker's job is one run, or (``ensemble_size`` > 1) several runs that differ only in their seed,
+trained as one ensemble (rhm_theory.runs.batched.run_many); the rules above hold for every run of a
+job, and a job that raises records each of its runs as failed.
 Ray is imported only by the Ray backend (``pip install rhm-theory[ray]``).
 
 Local devices (``devices=["cuda:0", "cuda:1"]``): each run is handed the next device round-robin,
@@ -36,6 +39,7 @@ from dataclasses import dataclass
 from tqdm.auto import tqdm
 
 from rhm_theory.learning.training import check_device
+from rhm_theory.runs.batched import ensemble_groups, run_many
 from rhm_theory.runs.experiment import run_one
 from rhm_theory.runs.spec import RunSpec, run_key
 from rhm_theory.runs.store import ResultsStore
@@ -119,15 +123,18 @@ def _init_worker(threads: int, driver_pid: int) -> None:
     threading.Thread(target=exit_with_driver, daemon=True).start()
 
 
-def guarded_run(runner, spec: RunSpec, threads: int | None = None, device: str | None = None) -> tuple[str, object]:
-    """Run one spec in a worker (on ``device`` when given): ("ok", row) or ("error", message); never
-    raises for a failed run."""
+def guarded_run(runner, job: list[RunSpec], threads: int | None = None, device: str | None = None) -> tuple[str, object]:
+    """Run one job in a worker (on ``device`` when given): ("ok", its rows) or ("error", message);
+    never raises for a failed run. A job is one spec, run by ``runner``, or several specs equal but for
+    their seed, trained as one ensemble (rhm_theory.runs.batched.run_many; ``runner`` is then run_one)."""
     if threads is not None:
         import torch
 
         torch.set_num_threads(threads)
     try:
-        return "ok", runner(spec) if device is None else runner(spec, device=device)
+        if len(job) > 1:
+            return "ok", run_many(job, max_members=len(job), device=device)
+        return "ok", [runner(job[0]) if device is None else runner(job[0], device=device)]
     except Exception as error:  # reported to the driver, which records it
         return "error", f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=8)}"
 
@@ -145,12 +152,14 @@ class _Recorder:
         self.bar.set_postfix(done=done, failed=self.failed, remaining=self.bar.total - done, refresh=False)
         self.bar.update(1)
 
-    def record(self, spec: RunSpec, status: str, payload) -> None:
-        """Store what a worker returned: ("ok", row) or ("error", message)."""
-        if status == "ok":
-            self.ok(spec, payload)
-        else:
-            self.error(spec, payload)
+    def record(self, job: list[RunSpec], status: str, payload) -> None:
+        """Store what a worker returned for a job: ("ok", its rows) or ("error", message: every run of
+        the job failed)."""
+        for i, spec in enumerate(job):
+            if status == "ok":
+                self.ok(spec, payload[i])
+            else:
+                self.error(spec, payload)
 
     def ok(self, spec: RunSpec, row: dict) -> None:
         if row.get("key") != run_key(spec):
@@ -202,7 +211,8 @@ class _DeviceRota:
 
 
 def execute(specs, store: ResultsStore, backend: str = "local", workers=None, address: str | None = None,
-            gpus_per_run: float = 0, runner=run_one, progress: bool = True, devices=None) -> SweepOutcome:
+            gpus_per_run: float = 0, runner=run_one, progress: bool = True, devices=None,
+            ensemble_size: int = 1) -> SweepOutcome:
     """Run every spec whose key is not stored yet; rows and failures go to ``store`` as they come.
 
     backend "local": a process pool of ``workers`` processes (default: CPU cores; 1 = in this process).
@@ -211,7 +221,10 @@ def execute(specs, store: ResultsStore, backend: str = "local", workers=None, ad
     top-level function spec -> row with ``row["key"] == run_key(spec)``. Ctrl-C: see the module
     docstring (raises :class:`Interrupted` once the runs in flight are stored). ``devices`` (local
     backend): spread the runs over these torch devices (module docstring); ``runner`` must then take
-    a ``device`` keyword; ``workers`` defaults to one per device.
+    a ``device`` keyword; ``workers`` defaults to one per device. ``ensemble_size`` > 1: the specs
+    that differ only in their seed train together, up to that many per ensemble (one job of a worker;
+    rhm_theory.runs.batched.run_many), which at small widths is several times faster; ``runner`` must
+    then be run_one, and a job that fails records every run of it as failed.
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}: expected one of {BACKENDS}")
@@ -219,6 +232,9 @@ def execute(specs, store: ResultsStore, backend: str = "local", workers=None, ad
         raise ValueError(f"gpus_per_run must be >= 0, got {gpus_per_run}")
     if gpus_per_run and backend != "ray":
         raise ValueError("gpus_per_run is a Ray resource request: use backend='ray' (locally, set the spec's device)")
+    ensemble_size = check_int("ensemble_size", ensemble_size)
+    if ensemble_size > 1 and runner is not run_one:
+        raise ValueError("ensemble_size > 1 trains specs with rhm_theory.runs.batched.run_many: runner must be run_one")
     if devices is not None:
         if backend != "local":
             raise ValueError("devices spreads runs over this machine's devices: backend 'local' only (Ray places runs by gpus_per_run)")
@@ -232,15 +248,16 @@ def execute(specs, store: ResultsStore, backend: str = "local", workers=None, ad
     if backend == "local" and devices is None:  # the runs use this machine's devices: refuse unusable ones before any run
         for device in sorted({spec.device for spec in todo}):
             check_device(device)
+    jobs = [[todo[i] for i in group] for group in ensemble_groups(todo, ensemble_size)] if ensemble_size > 1 else [[spec] for spec in todo]
     recorder = _Recorder(store, len(specs), len(specs) - len(todo), progress)
     try:
         with _StopOnInterrupt() as stop:
             if backend == "ray":
-                _run_ray(todo, recorder, runner, workers, address, gpus_per_run, stop)
+                _run_ray(jobs, recorder, runner, workers, address, gpus_per_run, stop)
             else:
                 default = len(devices) if devices else (os.cpu_count() or 1)
                 workers = default if workers is None else check_int("workers", workers)
-                _run_local(todo, recorder, runner, workers, stop, _DeviceRota(devices))
+                _run_local(jobs, recorder, runner, workers, stop, _DeviceRota(devices))
     finally:
         recorder.bar.close()
     outcome = SweepOutcome(skipped=len(specs) - len(todo), finished=recorder.finished, failed=recorder.failed)
@@ -267,21 +284,21 @@ def _stop_workers(pool) -> None:
         process.terminate()
 
 
-def _run_local(todo: list[RunSpec], recorder: _Recorder, runner, workers: int, stop: _StopOnInterrupt,
+def _run_local(jobs: list[list[RunSpec]], recorder: _Recorder, runner, workers: int, stop: _StopOnInterrupt,
                rota: _DeviceRota) -> None:
-    if workers == 1 or len(todo) <= 1:  # in this process: no pool to start
-        for spec in todo:
+    if workers == 1 or len(jobs) <= 1:  # in this process: no pool to start
+        for job in jobs:
             if stop.requested:
                 return
             slot = rota.take()
-            recorder.record(spec, *guarded_run(runner, spec, device=rota.name(slot)))
+            recorder.record(job, *guarded_run(runner, job, device=rota.name(slot)))
             rota.give_back(slot)
         return
     threads = max(1, (os.cpu_count() or 1) // workers)
-    queue = list(reversed(todo))
+    queue = list(reversed(jobs))
     while queue and not stop.requested:  # a new pool after a worker death; only the runs in flight are lost
         pool = _new_pool(workers, threads)
-        in_flight, slots = {}, {}  # future -> spec, future -> device slot
+        in_flight, slots = {}, {}  # future -> job, future -> device slot
         started = 0  # runs submitted to this pool
         abandon = True  # unless the loop ends normally or on a broken pool
         try:
@@ -298,20 +315,20 @@ def _run_local(todo: list[RunSpec], recorder: _Recorder, runner, workers: int, s
                     started += 1
                 finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    spec = in_flight.pop(future)
+                    job = in_flight.pop(future)
                     rota.give_back(slots.pop(future))
                     try:
                         status, payload = future.result()
                     except BrokenProcessPool as error:  # its worker, or another one, died
                         status, payload = "error", f"worker process died: {error}"
-                    recorder.record(spec, status, payload)
+                    recorder.record(job, status, payload)
             abandon = False
         except BrokenProcessPool as error:  # raised by submit: the pool broke between two runs
-            for future, spec in in_flight.items():
+            for future, job in in_flight.items():
                 rota.give_back(slots.pop(future))
-                recorder.error(spec, f"worker process died: {error}")
-            if not started:  # a pool that breaks before running anything: fail a run rather than loop
-                recorder.error(queue.pop(), f"worker process died before any run started: {error}")
+                recorder.record(job, "error", f"worker process died: {error}")
+            if not started:  # a pool that breaks before running anything: fail a job rather than loop
+                recorder.record(queue.pop(), "error", f"worker process died before any run started: {error}")
             abandon = False
         finally:
             if abandon:  # a second Ctrl-C (or an error in the driver): do not wait for the runs in flight
@@ -319,7 +336,7 @@ def _run_local(todo: list[RunSpec], recorder: _Recorder, runner, workers: int, s
             pool.shutdown(wait=not abandon, cancel_futures=True)
 
 
-def _run_ray(todo: list[RunSpec], recorder: _Recorder, runner, workers, address, gpus_per_run,
+def _run_ray(jobs: list[list[RunSpec]], recorder: _Recorder, runner, workers, address, gpus_per_run,
              stop: _StopOnInterrupt) -> None:
     try:
         import ray
@@ -335,19 +352,19 @@ def _run_ray(todo: list[RunSpec], recorder: _Recorder, runner, workers, address,
         resources = ray.cluster_resources()
         slots = resources.get("CPU", 1) if not gpus_per_run else min(resources.get("CPU", 1), resources.get("GPU", 0) / gpus_per_run)
         slots = max(1, int(slots))  # tasks submitted at once: about the runs the cluster can hold
-        queue = list(reversed(todo))
+        queue = list(reversed(jobs))
         while pending or (queue and not stop.requested):
             while queue and not stop.requested and len(pending) < slots:
                 ref = task.remote(runner, queue[-1], 1)
                 pending[ref] = queue.pop()
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:
-                spec = pending.pop(ref)
+                job = pending.pop(ref)
                 try:
                     status, payload = ray.get(ref)
-                except ray.exceptions.RayError as error:  # worker or node died: the run is lost, not the sweep
+                except ray.exceptions.RayError as error:  # worker or node died: the job is lost, not the sweep
                     status, payload = "error", f"Ray task lost: {type(error).__name__}: {error}"
-                recorder.record(spec, status, payload)
+                recorder.record(job, status, payload)
     finally:
         for ref in pending:  # abandoned (second Ctrl-C or a driver error): stop them
             ray.cancel(ref, force=True)

@@ -39,9 +39,10 @@ def ensemble_groups(specs: Sequence[RunSpec], max_members: int) -> list[list[int
     return [chunk for chunks in groups.values() for chunk in chunks]
 
 
-def run_many(specs: Sequence[RunSpec], max_members: int = 16) -> list[dict]:
+def run_many(specs: Sequence[RunSpec], max_members: int = 16, device: str | None = None) -> list[dict]:
     """The rows of ``specs`` in their order, as ``run_one`` returns them (see the module docstring for
-    the timing fields); specs equal but for the seed train together, at most ``max_members`` at once."""
+    the timing fields); specs equal but for the seed train together, at most ``max_members`` at once.
+    ``device``: train there instead of each spec's device (as run_one's ``device``)."""
     check_int("max_members", max_members)
     for spec in specs:
         if not isinstance(spec, RunSpec):
@@ -49,10 +50,10 @@ def run_many(specs: Sequence[RunSpec], max_members: int = 16) -> list[dict]:
     rows: list[dict | None] = [None] * len(specs)
     for group in ensemble_groups(specs, max_members):
         if len(group) == 1:
-            rows[group[0]] = run_one(specs[group[0]])
+            rows[group[0]] = run_one(specs[group[0]], device=device)
             continue
         start = time.perf_counter()
-        runs = [prepare_run(specs[i]) for i in group]
+        runs = [prepare_run(specs[i], device=device) for i in group]
         results = train_ensemble([run.grammar for run in runs], [run.train_set for run in runs],
                                  [run.test_set for run in runs], runs[0].config, [run.config.seed for run in runs])
         group_rows = [result_row(specs[i], run, result) for i, run, result in zip(group, runs, results)]

@@ -18,12 +18,13 @@ import numbers
 import numpy as np
 
 from rhm_theory.runs.backends import execute
-from rhm_theory.runs.batched import ensemble_groups, run_many
 from rhm_theory.runs.experiment import run_one
 from rhm_theory.runs.spec import RunSpec, error_threshold, run_key
 from rhm_theory.runs.store import ResultsStore
 from rhm_theory.core.validation import check_int
 from rhm_theory.theory.stats import PStarResult, estimate_pstar
+
+ENSEMBLE_SIZE = 16  # at most this many seeds train as one ensemble (run_specs(..., ensembles=True))
 
 
 def geometric_grid(P_min, P_max, n) -> list[int]:
@@ -49,9 +50,9 @@ def run_specs(specs, store: ResultsStore, workers=None, runner=run_one, progress
     """Run every spec whose key is not in ``store`` (rhm_theory.runs.backends.execute) and append its row
     as soon as it finishes.
 
-    ``ensembles=True``: instead, train the missing specs in this process, those that differ only in
-    their seed together as one ensemble (rhm_theory.runs.batched.run_many; faster for small networks),
-    storing each group's rows as it finishes; ``workers``, ``runner`` and ``backend`` are then unused.
+    ``ensembles=True``: the specs that differ only in their seed train together as one ensemble of up
+    to ENSEMBLE_SIZE (rhm_theory.runs.batched.run_many; faster for small networks), one ensemble per
+    worker job; ``runner`` must then be run_one.
 
     ``workers``: number of processes (default: all CPU cores; 1 runs in this process). ``backend``:
     more options of :func:`rhm_theory.runs.backends.execute` (default: the local process pool), e.g.
@@ -61,15 +62,8 @@ def run_specs(specs, store: ResultsStore, workers=None, runner=run_one, progress
     error, and a rerun retries the failed runs. Returns the rows of ``specs`` in their order.
     """
     specs = list(specs)
-    if ensembles:
-        done = store.finished_keys()
-        todo = [spec for spec in specs if run_key(spec) not in done]
-        for group in ensemble_groups(todo, max_members=16):
-            for row in run_many([todo[i] for i in group]):
-                store.append(row)
-        by_key = {row["key"]: row for row in store.rows()}
-        return [by_key[run_key(spec)] for spec in specs]
-    outcome = execute(specs, store, workers=workers, runner=runner, progress=progress, **(backend or {}))
+    outcome = execute(specs, store, workers=workers, runner=runner, progress=progress,
+                      ensemble_size=ENSEMBLE_SIZE if ensembles else 1, **(backend or {}))
     if outcome.failed:
         first = store.failures()[-outcome.failed]["error"].splitlines()[0]
         raise RuntimeError(
@@ -181,7 +175,7 @@ def adaptive_pstars(searches, store: ResultsStore, steps=4, workers=None, runner
                     n_bootstrap=1000, backend: dict | None = None, ensembles: bool = False) -> list[PStarResult]:
     """Several bisections (:class:`Bisection`, as in :func:`adaptive_pstar`) in lockstep: each step runs
     the next midpoint of every search still going in one batch, so the runs of all searches share
-    the workers (or, ``ensembles=True``, train as ensembles of seeds in this process; :func:`run_specs`).
+    the workers (``ensembles=True``: as ensembles of seeds, one per worker job; :func:`run_specs`).
     Returns one PStarResult per search, in order."""
     searches = list(searches)
 
