@@ -197,6 +197,21 @@ def test_sweep_command_and_bad_backend_options(tmp_path, capsys):
             execute(expand_sweep(SMALL), store, backend="slurm")
 
 
+def test_sweep_trains_seeds_as_ensembles(tmp_path, capsys):
+    """--ensemble-size: the same runs as one at a time (rows up to float rounding), resumable."""
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(SMALL_TOML)
+    results = tmp_path / "r.sqlite"
+    assert main(["sweep", str(sweep), "--results", str(results), "--workers", "1", "--quiet", "--ensemble-size", "4"]) == 0
+    assert "4 finished now" in capsys.readouterr().out
+    assert main(["sweep", str(sweep), "--results", str(results), "--workers", "1", "--quiet", "--ensemble-size", "4"]) == 0
+    assert "4 already stored, 0 finished now" in capsys.readouterr().out
+    with ResultsStore(results) as store:
+        rows = {row["key"]: row for row in store.rows()}
+    for spec in expand_sweep(SMALL):
+        assert rows[run_key(spec)]["test_loss"] == pytest.approx(run_one(spec)["test_loss"], rel=1e-5)
+
+
 def test_bundled_sweep_files_expand():
     from importlib.resources import files
 

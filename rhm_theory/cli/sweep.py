@@ -23,9 +23,12 @@ def run(args) -> int:
     runs = adaptive_searches(document) if adaptive else expand_sweep(document)  # checked before the file opens
     if args.workers is not None:
         check_int("workers", args.workers)
+    backend["ensemble_size"] = check_int("--ensemble-size", args.ensemble_size)
     if args.gpus_per_run < 0 or (args.gpus_per_run and args.backend != "ray"):
         raise ValueError(f"--gpus-per-run {args.gpus_per_run}: must be >= 0, and only with --backend ray")
     runner = runner_of(args)
+    if args.ensemble_size > 1 and args.save_model:
+        raise ValueError(f"--ensemble-size {args.ensemble_size} with --save-model: ensembles do not save networks (use --ensemble-size 1)")
     devices = devices_of(args)
     if devices is not None:
         if args.backend != "local":
@@ -76,6 +79,9 @@ def register(subparsers) -> None:
                         help="local processes, or CPUs of a local Ray instance (default: all cores; with --devices, one per device)")
     parser.add_argument("--address", default=None, help="address of an existing Ray cluster (default: start a local instance)")
     parser.add_argument("--gpus-per-run", type=float, default=0, help="GPUs requested by each Ray task (default: %(default)s)")
+    parser.add_argument("--ensemble-size", type=int, default=1, metavar="K",
+                        help="train up to K runs that differ only in their seed as one ensemble, one per worker "
+                             "(faster for small networks; same rows up to float rounding; default: %(default)s)")
     add_devices_arg(parser)
     add_save_model_arg(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

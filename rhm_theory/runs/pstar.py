@@ -52,7 +52,7 @@ def run_specs(specs, store: ResultsStore, workers=None, runner=run_one, progress
 
     ``ensembles=True``: the specs that differ only in their seed train together as one ensemble of up
     to ENSEMBLE_SIZE (rhm_theory.runs.batched.run_many; faster for small networks), one ensemble per
-    worker job; ``runner`` must then be run_one.
+    worker job; ``runner`` must then be run_one (``backend={"ensemble_size": K}`` sets another size).
 
     ``workers``: number of processes (default: all CPU cores; 1 runs in this process). ``backend``:
     more options of :func:`rhm_theory.runs.backends.execute` (default: the local process pool), e.g.
@@ -62,8 +62,8 @@ def run_specs(specs, store: ResultsStore, workers=None, runner=run_one, progress
     error, and a rerun retries the failed runs. Returns the rows of ``specs`` in their order.
     """
     specs = list(specs)
-    outcome = execute(specs, store, workers=workers, runner=runner, progress=progress,
-                      ensemble_size=ENSEMBLE_SIZE if ensembles else 1, **(backend or {}))
+    options = {"ensemble_size": ENSEMBLE_SIZE if ensembles else 1, **(backend or {})}
+    outcome = execute(specs, store, workers=workers, runner=runner, progress=progress, **options)
     if outcome.failed:
         first = store.failures()[-outcome.failed]["error"].splitlines()[0]
         raise RuntimeError(
