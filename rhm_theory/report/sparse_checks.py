@@ -141,7 +141,7 @@ def invariance_drop_check(model: str, s0_values, curves, sensitivities: dict, *,
     (alternatives: the drop comes before P*/ORDER, or after ORDER P* or never). Discriminating iff
     >= MIN_SEEDS seeds; a smoke check asks the point estimates to lie inside. (At s0 = 0 there is no
     diffeomorphism, D = 0: leave s0 = 0 out of D's checks.) Fails if a sensitivity is undefined (NaN:
-    e.g. a layer whose output is zero on every test datum) in any run, or any run is under-trained.
+    a layer whose output is the same for every test datum) in any run, or any run is under-trained.
     """
     bases, normalised, n_seeds = _prepare(s0_values, curves, n_c)
     discriminating = n_seeds >= MIN_SEEDS

@@ -108,15 +108,8 @@ def expressions(variant: str) -> dict:
     }
     if variant == "A":
         rhm = symbolic.expressions()
-        f = 1 / n_c
-        noise_f2 = n_c**2 * f * (1 - f) / (P * informative_fraction / v)
-        (P_c,) = sp.solve(sp.Eq(noise_f2, rhm["sigma_f2"]), P)
-        values.update(
-            sigma_f2=rhm["sigma_f2"],
-            noise_f2=sp.factor(noise_f2),
-            P_c=P_c,
-            P_c_over_rhm=sp.simplify(P_c / rhm["P_c"]),
-        )
+        values.update(sigma_f2=rhm["sigma_f2"], **_crossing(rhm["sigma_f2"], informative_fraction))
+        values["P_c_over_rhm"] = sp.simplify(values["P_c"] / rhm["P_c"])
     return values
 
 
@@ -126,8 +119,9 @@ def evaluate(v, n_c, m, s, L, s0, variant: str = "A", P=None) -> dict:
     params[globals()["s0"]] = sp.Integer(check_int("s0", s0, minimum=0))
     values = {name: (None if expr is None else sp.simplify(expr.subs(params))) for name, expr in expressions(variant).items()}
     if variant == "B":
-        stats = statistics_at(v, n_c, m, s, L, s0, "B", position=None)
-        values.update({name: sp.simplify(value.subs(params)) for name, value in _crossing(stats["sigma_f2"], s0, L).items()})
+        sigma_f2 = statistics_at(v, n_c, m, s, L, s0, "B", position=None)["sigma_f2"]
+        crossing = _crossing(sigma_f2, sp.Rational(1, (s0 + 1) ** L))
+        values.update(sigma_f2=sigma_f2, **{name: sp.simplify(value.subs(params)) for name, value in crossing.items()})
         values["P_c_over_rhm"] = sp.simplify(values["P_c"] / symbolic.critical_sample_size(v, n_c, m, s, L))
     return values
 
@@ -215,10 +209,11 @@ def statistics_at(v, n_c, m, s_value: int, L_value: int, s0_value: int, variant:
     }
 
 
-def _crossing(sigma_f2, s0_value, L_value) -> dict:
-    """noise_f2 (a token seen in P rho / v samples) and the P_c where it equals ``sigma_f2``."""
+def _crossing(sigma_f2, informative_fraction) -> dict:
+    """``noise_f2``, the variance of n_c times the empirical correlation of a token seen in
+    P informative_fraction / v of P samples (leading order in 1/P), and the ``P_c`` where it equals
+    ``sigma_f2`` (both variants: every position is informative with that probability)."""
     f = 1 / n_c
-    rho = sp.Rational(1, (s0_value + 1) ** L_value)
-    noise_f2 = n_c**2 * f * (1 - f) / (P * rho / v)
+    noise_f2 = n_c**2 * f * (1 - f) / (P * informative_fraction / v)
     (P_c,) = sp.solve(sp.Eq(noise_f2, sigma_f2), P)
-    return {"sigma_f2": sigma_f2, "noise_f2": sp.factor(noise_f2), "P_c": P_c}
+    return {"noise_f2": sp.factor(noise_f2), "P_c": P_c}
