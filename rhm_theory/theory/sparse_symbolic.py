@@ -198,14 +198,13 @@ def statistics_at(v, n_c, m, s_value: int, L_value: int, s0_value: int, variant:
     mean**2, the first-order form of E[(n_c f - 1)^2] (exact where var_pbar = 0)."""
     v, n_c, m = (sp.sympify(x) for x in (v, n_c, m))
     moments = second_moments(v, n_c, m, s_value, L_value, s0_value, variant, position)
-    same, other = moments[1, 1], moments[0, 1]
     mean = sp.Rational(1, (s0_value + 1) ** L_value) / v
-    pbar_sq = same / n_c + (1 - 1 / n_c) * other
+    stats = symbolic.moment_statistics(moments, v, classes=n_c, mean=mean)
     return {
         "mean": mean,
-        "var_pbar": sp.factor(pbar_sq - mean**2),
-        "p_minus_pbar_sq": sp.factor(same - pbar_sq),
-        "sigma_f2": sp.factor((same - pbar_sq) / mean**2),
+        "var_pbar": stats["var_pbar"],
+        "p_minus_pbar_sq": stats["p_minus_pbar_sq"],
+        "sigma_f2": sp.factor(stats["p_minus_pbar_sq"] / mean**2),
     }
 
 

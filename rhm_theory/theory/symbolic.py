@@ -168,11 +168,12 @@ def derivation() -> dict:
     }
 
 
-def _statistics(second_moments: sp.Matrix, n_categories) -> dict:
-    """eps, delta2, var_pbar and E[(p - pbar)^2] from F[sigma, tau], using E p = 1/n_categories."""
+def moment_statistics(second_moments: sp.Matrix, n_categories, *, classes=n_c, mean=None) -> dict:
+    """eps, delta2, var_pbar and E[(p - pbar)^2] from F[sigma, tau] over ``classes`` classes, using
+    E p = ``mean`` (default 1/n_categories; the sparse RHM's informative tokens have less)."""
     same, other = second_moments[1, 1], second_moments[0, 1]  # same token; same / other class
-    mean = 1 / n_categories
-    pbar_sq = same / n_c + (1 - 1 / n_c) * other  # E[pbar^2] = E[p pbar] (alpha uniform)
+    mean = 1 / n_categories if mean is None else mean
+    pbar_sq = same / classes + (1 - 1 / classes) * other  # E[pbar^2] = E[p pbar] (alpha uniform)
     return {
         "eps": sp.factor(n_categories * (same - mean**2)),  # sum over the n_categories tokens
         "delta2": sp.factor(2 * (same - other)),
@@ -204,8 +205,8 @@ def expressions() -> dict:
     is deterministic).
     """
     derived = derivation()
-    token = _statistics(derived["token_second_moments"], v)
-    tuple_ = _statistics(derived["tuple_second_moments"], v * _K)
+    token = moment_statistics(derived["token_second_moments"], v)
+    tuple_ = moment_statistics(derived["tuple_second_moments"], v * _K)
     sigma_f2 = sp.factor(v**2 * token["p_minus_pbar_sq"])
     f = 1 / n_c
     noise_f2 = sp.factor(n_c**2 * f * (1 - f) / (P / v))
