@@ -81,6 +81,7 @@ def test_report_figures_on_data():
     assert len(thresholds) == 1 and np.allclose(thresholds[0].get_ydata(), 0.1)  # 0.1 x chance (docs/theory.md)
     assert [t.get_text() for t in ax.get_legend().get_texts()][-2:] == ["$n_c=2$", "$n_c=4$"]
     assert "$v=4$" in ax.get_title() and "standard error" in ax.get_title()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.25", "1", "4", "16"]  # the grid's P / (n_c m^L), each labelled
     figure = pstar_figure(pstars)
     assert sorted(t.get_text() for t in figure.axes[0].texts) == ["$n_c=2$", "$n_c=4$"]  # each point labelled
     assert "95 % bootstrap CI" in figure.axes[0].get_title() and "left out" not in figure.axes[0].get_title()
@@ -104,3 +105,23 @@ def test_report_figures_without_data_are_left_out(tmp_path):
     written = sorted(path.name for path in (tmp_path / "out").iterdir())
     assert written == ["collapse.pdf", "collapse.png", "correlations.pdf", "correlations.png", "summary.md"]
     assert "![collapse](collapse.png)" in summary and "pstar.png" not in summary
+
+
+def test_report_counts_under_trained_runs_per_setting(tmp_path):
+    rows = synthetic_rows(False)
+    for i, row in enumerate(rows):  # n_c = 2: every third run stops at its epoch cap; n_c = 4: all reach the threshold
+        capped = row["n_c"] == 2 and i % 3 == 0
+        row.update(stop_reason="max_epochs" if capped else "loss_threshold", train_loss=0.5 + i if capped else 1e-4)
+    capped = [row for row in rows if row["stop_reason"] == "max_epochs"]
+    summary = write_report(rows, tmp_path / "out").read_text()
+    table = [line for line in summary.splitlines() if line.startswith("| cnn")]
+    assert table[0].endswith(f"| {len(capped)}/12 (training loss up to {max(r['train_loss'] for r in capped):.3g}) |")
+    assert table[1].endswith("| 0/12 |")
+
+
+def test_learning_curve_panels_follow_numeric_order():
+    from rhm_theory.report.learning_curves import curve_runs
+
+    rows = [dict(key=f"k{n_c}", v=4, n_c=n_c, m=2, s=2, L=2, model="cnn", width=8, P=16, seed=0) for n_c in (16, 8, 32)]
+    history = [dict(key=row["key"], step=1, train_loss=1.0, test_error=0.5) for row in rows]
+    assert [runs[0][0]["n_c"] for runs in curve_runs(rows, history).values()] == [8, 16, 32]  # not "16" < "32" < "8"

@@ -36,6 +36,7 @@ SETTING = ("v", "n_c", "m", "s", "L", "model", "width")
 DPI = 200
 MATH_PARAMETERS = ("v", "n_c", "m", "s", "L")
 P_SCALED = r"$P\,/\,(n_c m^L)$"
+MAX_GRID_TICKS = 8  # a collapse figure labels every value of P / (n_c m^L) when there are at most this many
 SENSITIVITY_COLUMN = re.compile(r"S_k(\d+)_l(\d+)$")
 
 
@@ -182,6 +183,16 @@ def curve(rows: list[dict], column: str = "test_error") -> tuple[np.ndarray, np.
     return P_values, means, errors
 
 
+def under_trained_text(rows: list[dict]) -> str:
+    """'k/N (training loss up to X)': the rows whose run stopped before its training-loss threshold."""
+    under = [row for row in rows if row.get("stop_reason") != "loss_threshold"]
+    if not under:
+        return f"0/{len(rows)}"
+    losses = [row["train_loss"] for row in under if row.get("train_loss") is not None]
+    worst = f" (training loss up to {max(losses):.3g})" if losses else ""
+    return f"{len(under)}/{len(rows)}{worst}"
+
+
 def seeds_text(groups: dict) -> str:
     """'3 seeds' or '2-3 seeds': how many seeds the settings' rows have."""
     counts = sorted({len({row["seed"] for row in group}) for group in groups.values()})
@@ -213,18 +224,25 @@ def pstar_slope(pstars: dict):
 
 def collapse_figure(groups: dict):
     """Test error / chance vs P / (n_c m^L), one curve per setting, with the P* threshold (None without rows)."""
+    from matplotlib.ticker import NullLocator
+
     if not groups:
         return None
     settings = sorted(groups)
     labels, constant = split_settings(settings)
     fig, ax = new_figure(figsize=(6.4, 3.8))
+    ratios = set()
     for setting, label in zip(settings, labels):
         P_values, means, errors = curve(groups[setting])
         scale, chance = ncmL(setting[1], setting[2], setting[4]), 1 - 1 / setting[1]
+        ratios |= {round(P / scale, 3) for P in P_values}
         ax.errorbar(P_values / scale, means / chance, yerr=errors / chance, marker="o", ms=3, capsize=2, label=label)
     for fraction in sorted({round(error_threshold(setting[1], setting[5]) / (1 - 1 / setting[1]), 9) for setting in settings}):
         ax.axhline(fraction, color="k", ls=":", lw=1, label=f"$P^*$ threshold ({fraction:g})")
     ax.set(xscale="log", xlabel=P_SCALED, ylabel=r"test error / $(1 - 1/n_c)$")
+    if len(ratios) <= MAX_GRID_TICKS:  # a sweep's grid of P / (n_c m^L): label exactly its values
+        ax.set_xticks(sorted(ratios), [tick_text(ratio) for ratio in sorted(ratios)])
+        ax.xaxis.set_minor_locator(NullLocator())
     ax.set_title(f"{constant}\nmean over {seeds_text(groups)}; bars: standard error", fontsize="medium")
     legend_outside(ax)
     tidy_log_axes(fig)
@@ -349,13 +367,18 @@ def write_report(rows: list[dict], out_dir: str | Path, failures: list[dict] | N
              f"{len(failures or [])} failed runs waiting for a retry.", ""]
 
     pstars = {setting: pstar_of(setting, group) for setting, group in sorted(groups.items())}
-    lines += ["## P* per setting", "", "| setting | n_c m^L | P* | 95% CI | status |", "|---|---|---|---|---|"]
+    lines += ["## P* per setting", "", "Under-trained: runs that stopped without reaching their training-loss threshold "
+              "(at the epoch or step cap, or diverged), with the largest final training loss among them; their test "
+              "errors, and a P* drawn from them, describe the training budget rather than what the data allow.", "",
+              "| setting | n_c m^L | P* | 95% CI | status | under-trained |", "|---|---|---|---|---|---|"]
     for setting, result in pstars.items():
         scale = ncmL(setting[1], setting[2], setting[4])
+        under = under_trained_text(groups[setting])
         if result is None:
-            lines.append(f"| {_label(setting)} | {scale} | - | - | fewer than 2 sizes |")
+            lines.append(f"| {_label(setting)} | {scale} | - | - | fewer than 2 sizes | {under} |")
         else:
-            lines.append(f"| {_label(setting)} | {scale} | {result.pstar:.4g} | [{result.ci_low:.4g}, {result.ci_high:.4g}] | {result.status} |")
+            lines.append(f"| {_label(setting)} | {scale} | {result.pstar:.4g} | [{result.ci_low:.4g}, {result.ci_high:.4g}] | "
+                         f"{result.status} | {under} |")
     fit = pstar_slope(pstars)
     if fit:
         lines += ["", f"Fitted slope of log P* vs log(n_c m^L): **{fit[0]:.3f}** (95% CI [{fit[1]:.3f}, {fit[2]:.3f}]; the paper: 1)."]

@@ -35,7 +35,12 @@ def curve_runs(rows: list[dict], history: list[dict]) -> dict[tuple, list[tuple[
             settings[setting].append((row, sorted(records[row["key"]], key=lambda record: record["step"])))
     for runs in settings.values():
         runs.sort(key=lambda run: (run[0]["P"], run[0]["seed"]))
-    return dict(sorted(settings.items(), key=lambda item: str(item[0])))
+    return dict(sorted(settings.items(), key=lambda item: _natural_order(item[0])))
+
+
+def _natural_order(setting: tuple) -> list[tuple]:
+    """Sort key of a setting: numbers in numeric order (n_c = 8 before 16), None last, mixed types apart."""
+    return [(value is None, type(value).__name__, value) for value in setting]
 
 
 def _named_fields(settings: list[tuple]) -> list[str]:
