@@ -66,3 +66,66 @@ def test_step_scaling_check_rejects_the_class_task_scaling():
 def test_level_windows():
     assert decide.level_windows(2, 3) == [0, 1, 3, 7]
     assert decide.level_windows(3, 2) == [0, 2, 8]
+
+
+def _positions_from_curves(steps_per_seed, rng, grid=P_VALUES):
+    """Step positions and not-reached flags measured on staircase curves (one per seed) whose steps sit at
+    ``steps_per_seed[i]``, on the P grid ``grid``."""
+    curves = []
+    for steps in steps_per_seed:
+        curve = np.full(grid.size, PLATEAUS[0], dtype=float)
+        for k, position in enumerate(steps):
+            curve -= (PLATEAUS[k] - PLATEAUS[k + 1]) / (1 + np.exp(-8 * (np.log(grid) - np.log(position))))
+        curves.append(curve + rng.normal(0, 0.005, grid.size))
+    curves = np.array(curves)
+    return decide.step_positions(grid, curves, PLATEAUS), decide.not_reached(grid, curves, PLATEAUS)
+
+
+def _architectures(cnn_steps, delays, rng, seeds=8, spread=0.2):
+    """Step positions of a CNN (steps at cnn_steps x seed noise) and of a transformer delayed by ``delays[k]``
+    at step k, on the same grammars (the seed noise shared, as the same rules give the same steps)."""
+    cnn_grid = P_VALUES
+    common = [np.exp(rng.normal(0, spread, len(cnn_steps))) for _ in range(seeds)]
+    cnn = _positions_from_curves([np.asarray(cnn_steps) * c for c in common], rng, cnn_grid)
+    own = [np.exp(rng.normal(0, spread / 2, len(cnn_steps))) for _ in range(seeds)]
+    transformer = _positions_from_curves([np.asarray(cnn_steps) * np.asarray(delays) * c * o for c, o in zip(common, own)],
+                                         rng, cnn_grid)
+    return cnn, transformer
+
+
+def test_architecture_check_passes_when_the_transformer_falls_further_behind():
+    rng = np.random.default_rng(3)
+    (cnn, _), (transformer, beyond) = _architectures([40, 300, 1500], [1.0, 2.0, 4.0], rng)
+    check = decide.architecture_scaling_check("a", cnn, transformer, transformer_beyond=beyond,
+                                              transformer_last_P=P_VALUES[-1], seed=0)
+    assert check.passed and check.kind == "discriminating", check.figure
+    assert len(check.alternatives) == 2
+
+
+def test_architecture_check_fails_on_a_constant_delay_and_on_a_faster_transformer():
+    rng = np.random.default_rng(4)
+    for delays in ([3.0, 3.0, 3.0], [1.0, 1.0, 1.0], [3.0, 1.0, 1.0]):  # same scaling (twice), transformer faster
+        (cnn, _), (transformer, beyond) = _architectures([40, 300, 1500], delays, rng)
+        check = decide.architecture_scaling_check("a", cnn, transformer, transformer_beyond=beyond,
+                                                  transformer_last_P=P_VALUES[-1], seed=0)
+        assert not check.passed, (delays, check.figure)
+
+
+def test_architecture_check_counts_a_step_beyond_the_grid_as_a_lower_bound():
+    rng = np.random.default_rng(5)
+    (cnn, _), (transformer, beyond) = _architectures([40, 300, 1500], [1.0, 4.0, 10.0], rng)
+    assert beyond[:, 2].all() and not np.isfinite(transformer[:, 2]).any()  # third step near 15000, past the grid
+    check = decide.architecture_scaling_check("a", cnn, transformer, transformer_beyond=beyond,
+                                              transformer_last_P=P_VALUES[-1], seed=0)
+    assert check.passed and "at step 3" in check.figure and "lower bound" in check.figure, check.figure
+    unflagged = decide.architecture_scaling_check("a", cnn, transformer, seed=0)  # without the flags: step 2 is the deepest
+    assert "at step 2" in unflagged.figure and "lower bound" not in unflagged.figure, unflagged.figure
+
+
+def test_architecture_check_fails_without_two_common_steps_and_is_smoke_with_few_seeds():
+    nan = np.nan
+    cnn = np.array([[40.0, 300, nan]] * 4)
+    assert not decide.architecture_scaling_check("a", cnn, np.array([[40.0, nan, nan]] * 4), seed=0).passed
+    few = decide.architecture_scaling_check("a", cnn[:2], np.array([[40.0, 900, nan]] * 2), seed=0)
+    assert few.kind == "smoke" and few.passed and few.alternatives == ()
+    assert not decide.architecture_scaling_check("a", cnn[:2], np.array([[40.0, 200, nan]] * 2), seed=0).passed

@@ -134,3 +134,72 @@ def step_scaling_check(name: str, measured, derived, alternative, *, alternative
     return Check(name, abs(estimate - 1) <= SMOKE_BAND,
                  f"slope {estimate:.3f} (pass: within {SMOKE_BAND} of 1); {detail} (too few settings or seeds to reject it)",
                  kind="smoke", measured=estimate)
+
+
+def not_reached(P_values, losses, plateaus) -> np.ndarray:
+    """(n_seeds, n_plateaus - 1) booleans: True where a seed's curve stays above the step's midpoint at
+    every P of the grid (the step lies beyond the grid's largest P)."""
+    losses = np.atleast_2d(np.asarray(losses, dtype=float))
+    plateaus = np.sort(np.asarray(plateaus, dtype=float))[::-1]
+    midpoints = (plateaus[:-1] + plateaus[1:]) / 2
+    return (losses[:, :, None] > midpoints[None, None, :]).all(axis=1)
+
+
+def architecture_scaling_check(name: str, cnn, transformer, *, transformer_beyond=None, transformer_last_P: float = math.nan,
+                               n_boot: int = 1000, seed) -> Check:
+    """The transformer's steps fall behind the CNN's more at deeper levels (arXiv:2505.07070, abstract:
+    CNNs, aligned with the generative process by locality and weight sharing, scale faster than
+    transformers).
+
+    ``cnn``, ``transformer``: step positions (n_seeds, n_steps) of one setting (``step_positions``),
+    seed i of both trained on the same grammar; ``transformer_beyond`` (same shape, ``not_reached``):
+    where the transformer's step lies beyond ``transformer_last_P``, its grid's largest P. The delay of
+    step k is R_k, the geometric-mean ratio of the transformer's to the CNN's positions; the figure is
+    D = log R_deepest - log R_first, a delay growing with the level when D > 0. The first step is the
+    first one measured for both models in every seed; the deepest, the last one after it that the CNN
+    takes in every seed and the transformer takes or lies beyond: there a transformer step beyond the
+    grid counts as transformer_last_P, a lower bound, so D is too. Its 95% interval is a paired
+    bootstrap over seeds, widened for few seeds. Passes iff the interval lies above 0, rejecting "the
+    same scaling" (D = 0: a constant delay, e.g. from width or step size) and "the transformer scales
+    faster" (D < 0). Discriminating iff >= MIN_SEEDS seeds; a smoke check asks D > 0 of the point
+    estimate. Fails if the two steps cannot be found.
+    """
+    rng = as_generator(seed)
+    check_int("n_boot", n_boot)
+    cnn, transformer = (np.atleast_2d(np.asarray(a, dtype=float)) for a in (cnn, transformer))
+    beyond = np.zeros(transformer.shape, bool) if transformer_beyond is None else np.atleast_2d(np.asarray(transformer_beyond, bool))
+    if not cnn.shape == transformer.shape == beyond.shape:
+        raise ValueError(f"step positions of the CNN {cnn.shape}, the transformer {transformer.shape} and "
+                         f"transformer_beyond {beyond.shape} differ in shape")
+    measured = [k for k in range(cnn.shape[1]) if np.isfinite(cnn[:, k]).all() and np.isfinite(transformer[:, k]).all()]
+    if not measured:
+        return Check(name, False, "no step measured for both models in every seed", measured=math.nan)
+    first = measured[0]
+    bounded = np.where(beyond, transformer_last_P, transformer)
+    deeper = [k for k in range(first + 1, cnn.shape[1]) if np.isfinite(cnn[:, k]).all() and np.isfinite(bounded[:, k]).all()]
+    if not deeper:
+        return Check(name, False, f"only step {first + 1} is taken by both models in every seed: no deeper step to "
+                     "compare its delay with", measured=math.nan)
+    deepest = deeper[-1]
+    log_ratio = np.log(bounded[:, [first, deepest]]) - np.log(cnn[:, [first, deepest]])  # (n_seeds, 2)
+
+    def growth(rows) -> float:
+        mean = log_ratio[rows].mean(axis=0)
+        return float(mean[1] - mean[0])
+
+    n = log_ratio.shape[0]
+    estimate = growth(np.arange(n))
+    delays = np.exp(log_ratio.mean(axis=0))
+    censored = int(beyond[:, deepest].sum())
+    detail = (f"delay transformer/CNN x{delays[0]:.2f} at step {first + 1}, x{delays[1]:.2f} at step {deepest + 1} "
+              f"(step k: into ancestor level k + 1); {n} seeds"
+              + (f"; {censored} transformer step(s) beyond its grid counted at P = {transformer_last_P:g} (D is a lower bound)"
+                 if censored else ""))
+    if n < MIN_SEEDS:
+        return Check(name, estimate > 0, f"D = {estimate:.3f} (pass: > 0); {detail} (too few seeds to reject anything)",
+                     kind="smoke", measured=estimate)
+    boot = np.array([growth(rng.integers(0, n, n)) for _ in range(n_boot)])
+    low, high = widen(estimate, *np.quantile(boot, [0.025, 0.975]), n)
+    figure = f"D = {estimate:.3f} [{low:.3f}, {high:.3f}] (pass: interval above 0); {detail}"
+    alternatives = ("the same scaling (a constant delay, D = 0)", "the transformer scales faster (D < 0)")
+    return Check(name, bool(low > 0), figure, alternatives=alternatives, kind="discriminating", measured=estimate)
