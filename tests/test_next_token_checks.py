@@ -7,6 +7,7 @@ from rhm_theory.report import next_token_checks as decide
 
 PLATEAUS = np.array([2.0, 1.1, 0.6, 0.3])
 P_VALUES = np.array([16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192])
+SETTING_OF_STEP = ["a"] * 3 + ["b"] * 3 + ["c"] * 3  # three settings of three steps each
 
 
 def staircase(levels, positions, rng, noise=0.005, seeds=4):
@@ -44,23 +45,39 @@ def test_step_scaling_check_rejects_the_class_task_scaling():
     rng = np.random.default_rng(2)
     derived = np.array([20.0, 300, 4000, 15, 120, 900, 30, 500, 7000])
     alternative = np.array([24.0, 72, 108, 16, 32, 32, 18, 54, 81])  # owners x m^(lam-1): grows far slower
-    settings = 3
 
     def measured(truth):
         return [truth_k * 1.7 * np.exp(rng.normal(0, 0.15, 4)) for truth_k in truth]
 
     claim = decide.step_scaling_check("s", measured(derived), derived, alternative, alternative_name="alt",
-                                      n_settings=settings, seed=0)
+                                      settings=SETTING_OF_STEP, seed=0)
     assert claim.passed and claim.kind == "discriminating"
     wrong = decide.step_scaling_check("s", measured(alternative), derived, alternative, alternative_name="alt",
-                                      n_settings=settings, seed=0)
+                                      settings=SETTING_OF_STEP, seed=0)
     assert not wrong.passed
     few = decide.step_scaling_check("s", measured(derived)[:3], derived[:3], alternative[:3], alternative_name="alt",
-                                    n_settings=1, seed=0)
+                                    settings=SETTING_OF_STEP[:3], seed=0)
     assert few.kind == "smoke" and few.passed
     few_wrong = decide.step_scaling_check("s", measured(alternative)[:3], derived[:3], alternative[:3],
-                                          alternative_name="alt", n_settings=1, seed=0)
+                                          alternative_name="alt", settings=SETTING_OF_STEP[:3], seed=0)
     assert few_wrong.kind == "smoke" and not few_wrong.passed
+
+
+def test_step_scaling_check_leaves_out_steps_some_seeds_miss():
+    rng = np.random.default_rng(6)
+    derived = np.array([20.0, 300, 4000, 15, 120, 900, 30, 500, 7000])
+    alternative = np.array([24.0, 72, 108, 16, 32, 32, 18, 54, 81])
+    measured = [d * np.exp(rng.normal(0, 0.15, 4)) for d in derived]
+    early = [m.copy() for m in measured]
+    for k in (2, 5, 8):  # the deepest step of each setting: two seeds never reach it, the others step early
+        early[k][:2] = np.nan
+        early[k][2:] /= 20
+    check = decide.step_scaling_check("s", early, derived, alternative, alternative_name="alt", settings=SETTING_OF_STEP, seed=0)
+    assert check.passed and "6 of 9 steps" in check.figure, check.figure  # the early half would pull the slope down
+    one_setting_left = [m if setting == "a" else np.full(4, np.nan) for m, setting in zip(measured, SETTING_OF_STEP)]
+    smoke = decide.step_scaling_check("s", one_setting_left, derived, alternative, alternative_name="alt",
+                                      settings=SETTING_OF_STEP, seed=0)
+    assert smoke.kind == "smoke" and "in 1 settings" in smoke.figure, smoke.figure
 
 
 def test_level_windows():
