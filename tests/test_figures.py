@@ -85,6 +85,7 @@ def test_report_figures_on_data():
     figure = pstar_figure(pstars)
     assert sorted(t.get_text() for t in figure.axes[0].texts) == ["$n_c=2$", "$n_c=4$"]  # each point labelled
     assert "95 % bootstrap CI" in figure.axes[0].get_title() and "left out" not in figure.axes[0].get_title()
+    assert "no slope fitted (fewer than 3 values of $n_c m^L$" in figure.axes[0].get_title()  # 2 settings: no fit
     one = pstar_figure({**pstars, (4, 8, 2, 2, 2, "cnn", 8): None})  # a setting with fewer than 2 sizes
     assert "1 setting without $P^*$ left out" in one.axes[0].get_title()
     sensitivity = sensitivity_figure(groups, pstars)

@@ -267,7 +267,7 @@ def pstar_figure(pstars: dict):
     reference = np.geomspace(scales.min() / 1.5, scales.max() * 1.5, 10)
     ax.plot(reference, reference * np.exp(np.mean(np.log(values / scales))), "k--", lw=0.8, label="slope 1 (the paper)")
     fit = pstar_slope(pstars)
-    fitted = f"fitted slope {fit[0]:.2f} [{fit[1]:.2f}, {fit[2]:.2f}]" if fit else "no slope fitted (fewer than 3 sizes)"
+    fitted = f"fitted slope {fit[0]:.2f} [{fit[1]:.2f}, {fit[2]:.2f}]" if fit else "no slope fitted (fewer than 3 values of $n_c m^L$ with a $P^*$)"
     ax.set(xscale="log", yscale="log", xlabel="$n_c m^L$", ylabel="$P^*$")
     left_out = len(pstars) - len(points)
     ax.set_title(f"{constant}\n{fitted}\nbars: 95 % bootstrap CI over seeds"
