@@ -59,3 +59,12 @@ def test_a_section_round_trips_through_strict_json():
     back = Section.from_dict(json.loads(json.dumps(section.to_dict(), allow_nan=False)))
     assert back.to_markdown() == section.to_markdown()
     assert back.checks[0].alternatives == ("x",) and back.checks[1].measured is None
+
+
+def test_reached_threshold_marks_runs_stopped_at_their_loss_threshold():
+    from rhm_theory.report.checks import reached_threshold
+
+    rows = [{"stop_reason": "loss_threshold"}, {"stop_reason": "max_steps"}, {"stop_reason": "max_epochs"},
+            {"stop_reason": "diverged"}, {}]
+    assert reached_threshold(rows).tolist() == [True, False, False, False, False]
+    assert reached_threshold([]).shape == (0,)

@@ -19,7 +19,7 @@ import torch
 
 from rhm_theory.core.rules import p_max as count_data
 from rhm_theory.report import learning_checks
-from rhm_theory.report.checks import Check, Section, section_main
+from rhm_theory.report.checks import Check, Section, reached_threshold, section_main
 from rhm_theory.report.figures import P_SCALED, legend_outside, new_figure, save_figure
 from rhm_theory.runs.spec import RunSpec
 from rhm_theory.runs.pstar import grid_specs, run_specs
@@ -86,7 +86,7 @@ def run(out_dir: Path, quick: bool = True) -> Section:
         return np.array([row[field] for row in rows[rules]], dtype=object).reshape(len(seeds), len(P_values))
 
     errors = {rules: table(rules, "test_error").astype(float) for rules in rows}
-    converged = table("uncorrelated", "stop_reason") == "loss_threshold"
+    converged = reached_threshold(rows["uncorrelated"]).reshape(len(seeds), len(P_values))
     checks = [
         check_uncorrelated_exact(mode.params),
         learning_checks.uncorrelated_control_check(mode.params, P_values, errors["uncorrelated"], errors["random"],

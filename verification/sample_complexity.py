@@ -22,7 +22,7 @@ import torch
 
 from rhm_theory.core.rules import ncmL, p_max as count_data
 from rhm_theory.report import learning_checks
-from rhm_theory.report.checks import Section, section_main
+from rhm_theory.report.checks import Section, reached_threshold, section_main
 from rhm_theory.report.figures import (P_SCALED, annotate_empty, label_points, legend_outside, new_figure, save_figure,
                                       split_settings)
 from rhm_theory.runs.spec import RunSpec
@@ -134,7 +134,7 @@ def run(out_dir: Path, quick: bool = True) -> Section:
     S_arrays = [sensitivities(rows, len(search.seeds), search.measured, search.base.L) for search, rows in zip(searches, cnn_rows)]
     per_grammar = [fcn_rows[i * len(fcn_seeds) * len(P):(i + 1) * len(fcn_seeds) * len(P)] for i, (_, P) in enumerate(fcn)]
     fcn_curves = [(P, table(rows, len(fcn_seeds), P, "test_error").astype(float)) for (_, P), rows in zip(fcn, per_grammar)]
-    fcn_converged = [table(rows, len(fcn_seeds), P, "stop_reason") == "loss_threshold" for (_, P), rows in zip(fcn, per_grammar)]
+    fcn_converged = [reached_threshold(rows).reshape(len(fcn_seeds), len(P)) for (_, P), rows in zip(fcn, per_grammar)]
 
     checks = learning_checks.pstar_scaling_checks(mode.settings, curves, s=S, seed=0)
     checks.append(learning_checks.fcn_pmax_check([(v, n_c, m, S, L) for v, n_c, m, L in mode.fcn_grammars], fcn_curves,
@@ -144,7 +144,7 @@ def run(out_dir: Path, quick: bool = True) -> Section:
     figures = [save_figure(plot_collapse(mode.settings, results), out_dir, "sample_complexity_collapse.png"),
                save_figure(plot_fcn(mode.fcn_grammars, fcn_curves), out_dir, "sample_complexity_fcn.png"),
                save_figure(plot_sensitivity(mode.settings, results, S_arrays), out_dir, "sample_complexity_sensitivity.png")]
-    unconverged = sum(row["stop_reason"] != "loss_threshold" for rows in cnn_rows for row in rows)
+    unconverged = sum(int((~reached_threshold(rows)).sum()) for rows in cnn_rows)
     notes = [
         f"Mode {'quick' if quick else 'full'}: {n_runs} runs in `{database.name}` ({n_runs - stored} trained now, {stored} "
         f"reused) on {device}, {seconds:.0f} s.",

@@ -31,7 +31,7 @@ from rhm_theory.core.grammar import Grammar
 from rhm_theory.core.rules import n_nodes, ncmL, sparse_p_max
 from rhm_theory.core.sparse import SparseRHM
 from rhm_theory.report import sparse_checks
-from rhm_theory.report.checks import Check, Section, section_main
+from rhm_theory.report.checks import Check, Section, reached_threshold, section_main
 from rhm_theory.report.figures import label_log_axis, new_figure, save_figure
 from rhm_theory.report.learning_checks import HALF, ORDER, PSTAR_FRACTION, chance
 from rhm_theory.runs.pstar import Bisection, adaptive_pstars, run_specs
@@ -212,8 +212,7 @@ def train_all(mode: Learning, store: ResultsStore, device: str):
         results[model].append(result)
         for name in ("D", "S"):
             tables[model][name].append(sensitivity_table(rows, mode.seeds, len(bisection.measured), f"{name}_k{L}_l1"))
-        reached = [row["stop_reason"] == "loss_threshold" for row in rows]
-        tables[model]["converged"].append(np.array(reached).reshape(mode.seeds, len(bisection.measured)))
+        tables[model]["converged"].append(reached_threshold(rows).reshape(mode.seeds, len(bisection.measured)))
     return results, tables
 
 
@@ -319,7 +318,7 @@ def run(out_dir: Path, quick: bool = True) -> Section:
         stored = len(store.finished_keys())
         results, tables = train_all(learning, store, device)
         n_runs = len(store.finished_keys())
-        unconverged = sum(row["stop_reason"] != "loss_threshold" for row in store.rows())
+        unconverged = int((~reached_threshold(store.rows())).sum())
     seconds = time.perf_counter() - start
     checks += learning_checks(learning, results, tables)
     figures += [save_figure(plot_pstar(learning, results), out_dir, "sparse_pstar.png"),

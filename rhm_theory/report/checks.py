@@ -93,6 +93,15 @@ def interval_check(name: str, estimate: float, low: float, high: float, *, claim
                  measured=estimate)
 
 
+REACHED_THRESHOLD = "loss_threshold"  # the stop reason of a run that fitted its training set (rhm_theory.learning.training)
+
+
+def reached_threshold(rows) -> np.ndarray:
+    """One bool per result row: True where the run stopped at its training-loss threshold, False where it
+    stopped at its epoch or step cap or diverged (an under-trained run, :func:`require_trained`)."""
+    return np.array([row.get("stop_reason") == REACHED_THRESHOLD for row in rows], dtype=bool)
+
+
 def require_trained(check: Check, converged) -> Check:
     """``check`` failed if any run behind it is under-trained: ``converged`` holds one bool per run (any
     nesting of arrays), True where the run reached its training-loss threshold. A run that stopped at

@@ -29,6 +29,7 @@ import sympy as sp
 
 from rhm_theory.theory import symbolic
 from rhm_theory.core.rules import ncmL
+from rhm_theory.report.checks import reached_threshold
 from rhm_theory.runs.spec import error_threshold
 from rhm_theory.theory.stats import estimate_pstar, fit_slope
 
@@ -185,7 +186,7 @@ def curve(rows: list[dict], column: str = "test_error") -> tuple[np.ndarray, np.
 
 def under_trained_text(rows: list[dict]) -> str:
     """'k/N (training loss up to X)': the rows whose run stopped before its training-loss threshold."""
-    under = [row for row in rows if row.get("stop_reason") != "loss_threshold"]
+    under = [row for row, reached in zip(rows, reached_threshold(rows)) if not reached]
     if not under:
         return f"0/{len(rows)}"
     losses = [row["train_loss"] for row in under if row.get("train_loss") is not None]

@@ -78,16 +78,22 @@ def plateau_check(name: str, P_values, losses, plateaus, *, tolerance: float = P
                  kind="discriminating" if discriminating else "smoke", measured=worst)
 
 
+def step_midpoints(plateaus) -> np.ndarray:
+    """The loss level of each step, (n_plateaus - 1,): the midpoint of consecutive plateaus, highest first."""
+    plateaus = np.sort(np.asarray(plateaus, dtype=float))[::-1]
+    return (plateaus[:-1] + plateaus[1:]) / 2
+
+
 def step_positions(P_values, losses, plateaus) -> np.ndarray:
     """Step positions per seed, (n_seeds, n_plateaus - 1): where each seed's curve first goes below
-    the midpoint of consecutive plateaus (interpolated in log P); nan where it does not cross inside
-    the grid (or is already below at the first size)."""
+    the step's midpoint (:func:`step_midpoints`; interpolated in log P); nan where it does not cross
+    inside the grid (or is already below at the first size)."""
     losses = np.atleast_2d(np.asarray(losses, dtype=float))
-    plateaus = np.sort(np.asarray(plateaus, dtype=float))[::-1]
-    out = np.full((losses.shape[0], plateaus.size - 1), np.nan)
+    midpoints = step_midpoints(plateaus)
+    out = np.full((losses.shape[0], midpoints.size), np.nan)
     for seed, curve in enumerate(losses):
-        for k in range(plateaus.size - 1):
-            P, status = first_crossing(P_values, curve, (plateaus[k] + plateaus[k + 1]) / 2)
+        for k, midpoint in enumerate(midpoints):
+            P, status = first_crossing(P_values, curve, midpoint)
             out[seed, k] = P if status == "ok" else np.nan
     return out
 
@@ -143,9 +149,7 @@ def not_reached(P_values, losses, plateaus) -> np.ndarray:
     """(n_seeds, n_plateaus - 1) booleans: True where a seed's curve stays above the step's midpoint at
     every P of the grid (the step lies beyond the grid's largest P)."""
     losses = np.atleast_2d(np.asarray(losses, dtype=float))
-    plateaus = np.sort(np.asarray(plateaus, dtype=float))[::-1]
-    midpoints = (plateaus[:-1] + plateaus[1:]) / 2
-    return (losses[:, :, None] > midpoints[None, None, :]).all(axis=1)
+    return (losses[:, :, None] > step_midpoints(plateaus)[None, None, :]).all(axis=1)
 
 
 def architecture_scaling_check(name: str, cnn, transformer, *, transformer_beyond=None, transformer_last_P: float = math.nan,
@@ -174,12 +178,16 @@ def architecture_scaling_check(name: str, cnn, transformer, *, transformer_beyon
     if not cnn.shape == transformer.shape == beyond.shape:
         raise ValueError(f"step positions of the CNN {cnn.shape}, the transformer {transformer.shape} and "
                          f"transformer_beyond {beyond.shape} differ in shape")
-    measured = [k for k in range(cnn.shape[1]) if np.isfinite(cnn[:, k]).all() and np.isfinite(transformer[:, k]).all()]
-    if not measured:
-        return Check(name, False, "no step measured for both models in every seed", measured=math.nan)
-    first = measured[0]
     bounded = np.where(beyond, transformer_last_P, transformer)
-    deeper = [k for k in range(first + 1, cnn.shape[1]) if np.isfinite(cnn[:, k]).all() and np.isfinite(bounded[:, k]).all()]
+    steps = range(cnn.shape[1])
+
+    def every_seed(positions, k) -> bool:
+        return bool(np.isfinite(positions[:, k]).all())
+
+    first = next((k for k in steps if every_seed(cnn, k) and every_seed(transformer, k)), None)
+    if first is None:
+        return Check(name, False, "no step measured for both models in every seed", measured=math.nan)
+    deeper = [k for k in steps[first + 1:] if every_seed(cnn, k) and every_seed(bounded, k)]
     if not deeper:
         return Check(name, False, f"only step {first + 1} is taken by both models in every seed: no deeper step to "
                      "compare its delay with", measured=math.nan)
