@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from rhm_theory import Grammar
 from rhm_theory.cli import main
@@ -45,10 +46,68 @@ def test_verify_runs_scripts_writes_report_and_fails_on_failure(tmp_path, capsys
     out = tmp_path / "report"
     assert main(["verify", "--checks", str(checks), "--out", str(out)]) == 0
     assert "PASS  one plus one" in capsys.readouterr().out
-    assert "1 of 1 checks passed" in (out / "report.md").read_text()
+    assert "1 PASS, 0 FAIL, 0 INCONCLUSIVE" in (out / "report.md").read_text()
     (checks / "broken.py").write_text("def run(out_dir, quick=True):\n    raise RuntimeError('boom')\n")
     assert main(["verify", "--checks", str(checks), "--out", str(out), "--force"]) == 1
     assert "FAIL  broken ran: RuntimeError: boom" in capsys.readouterr().out
+
+
+def test_verify_exit_status_follows_the_verdicts(tmp_path, capsys):
+    """0 when no check FAILs (INCONCLUSIVE allowed), 1 when one does or with --strict on INCONCLUSIVE,
+    2 on bad usage; the summary line counts the three verdicts."""
+    checks = tmp_path / "checks"
+    checks.mkdir()
+    (checks / "undecided.py").write_text(
+        "from rhm_theory.report.checks import Check, Section\n"
+        "def run(out_dir, quick=True):\n"
+        "    return Section('u', [Check('ok', True, '1'), Check('slope', False, '0.9 [0.4, 1.4]').inconclusive(\n"
+        "        'the interval contains the claim and an alternative', '4x the seeds')])\n"
+    )
+    out = tmp_path / "report"
+    assert main(["verify", "--checks", str(checks), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "1 PASS, 0 FAIL, 1 INCONCLUSIVE" in printed and "INCONCLUSIVE  slope" in printed
+    document = json.loads((out / "report.json").read_text())
+    undecided = next(c for c in document["checks"] if c["name"] == "slope")
+    assert undecided["verdict"] == "INCONCLUSIVE" and undecided["needs"] == "4x the seeds" and "reason" in undecided
+    assert all("verdict" in c for c in document["checks"]) and document["counts"]["INCONCLUSIVE"] == 1
+    assert main(["verify", "--checks", str(checks), "--out", str(out), "--force", "--strict"]) == 1
+    (checks / "failing.py").write_text(
+        "from rhm_theory.report.checks import Check, Section\n"
+        "def run(out_dir, quick=True):\n    return Section('f', [Check('no', False, '0')])\n")
+    assert main(["verify", "--checks", str(checks), "--out", str(out), "--force"]) == 1
+    assert "1 PASS, 1 FAIL, 1 INCONCLUSIVE" in capsys.readouterr().out
+    assert main(["verify", "--checks", str(checks), "--out", str(out), "--force", "--only", "failing", "failnig"]) == 2
+    assert "--only failnig: no such verification script" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("body, shown", [
+    ("    import sys; sys.exit(0)\n", "SystemExit"),
+    ("    return None\n", "returned NoneType, not a Section"),
+])
+def test_verify_counts_a_script_that_exits_or_returns_no_section_as_failed(tmp_path, capsys, body, shown):
+    checks = tmp_path / "checks"
+    checks.mkdir()
+    (checks / "odd.py").write_text("def run(out_dir, quick=True):\n" + body)
+    assert main(["verify", "--checks", str(checks), "--out", str(tmp_path / "r")]) == 1
+    assert shown in capsys.readouterr().out
+    assert (tmp_path / "r" / "report.json").is_file()
+
+
+def test_verify_resume_refuses_a_stored_section_that_does_not_validate(tmp_path, capsys):
+    checks = tmp_path / "checks"
+    checks.mkdir()
+    (checks / "good.py").write_text(
+        "from rhm_theory.report.checks import Check, Section\n"
+        "def run(out_dir, quick=True):\n    return Section('good', [Check('real', False, 'ran')])\n")
+    out = tmp_path / "report"
+    kept = out / "sections" / "good_quick.json"
+    kept.parent.mkdir(parents=True)
+    kept.write_text(json.dumps({"title": "good", "markdown": "", "figures": [],
+                                "checks": [{"name": "forged", "passed": "no", "figure": "", "alternatives": [], "kind": "smoke"}]}))
+    assert main(["verify", "--checks", str(checks), "--out", str(out), "--force", "--resume"]) == 1
+    captured = capsys.readouterr()
+    assert "is not valid" in captured.err and "FAIL  real: ran" in captured.out and "forged" not in captured.out
 
 
 def test_verify_resume_reuses_finished_scripts_and_reruns_crashed_ones(tmp_path, capsys):

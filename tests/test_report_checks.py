@@ -5,7 +5,10 @@ import math
 
 import pytest
 
-from rhm_theory.report.checks import Check, Section, interval_check, write_report
+import numpy as np
+
+from rhm_theory.report.checks import (MAX_UNDER_TRAINED, Check, Cost, Section, claims_table, exit_status, interval_check,
+                                      require_trained, summary, write_report)
 
 
 def test_a_discriminating_check_must_name_its_alternatives():
@@ -35,9 +38,9 @@ def test_interval_check_passes_only_when_the_claim_is_inside_and_every_alternati
     alternatives = {"b = 0": 0.0, "b = 1": 1.0}
     assert interval_check("b", 0.52, 0.45, 0.6, claim=0.5, alternatives=alternatives).passed
     wide = interval_check("b", 0.6, 0.3, 1.05, claim=0.5, alternatives=alternatives)
-    assert not wide.passed and "NOT excluded: b = 1" in wide.figure
+    assert not wide.passed and "NOT excluded: b = 1" in wide.figure and wide.verdict == "INCONCLUSIVE"
     missed = interval_check("b", 0.8, 0.7, 0.9, claim=0.5, alternatives=alternatives)
-    assert not missed.passed and "OUTSIDE" in missed.figure and missed.measured == 0.8
+    assert not missed.passed and "OUTSIDE" in missed.figure and missed.measured == 0.8 and missed.verdict == "FAIL"
     assert not interval_check("b", math.nan, math.nan, math.nan, claim=0.5, alternatives=alternatives).passed
     with pytest.raises(ValueError, match="low <= high"):
         interval_check("b", 0.5, 0.6, 0.4, claim=0.5, alternatives=alternatives)
@@ -68,3 +71,84 @@ def test_reached_threshold_marks_runs_stopped_at_their_loss_threshold():
             {"stop_reason": "diverged"}, {}]
     assert reached_threshold(rows).tolist() == [True, False, False, False, False]
     assert reached_threshold([]).shape == (0,)
+
+
+def test_an_interval_holding_the_claim_and_an_alternative_is_inconclusive_with_what_would_decide_it():
+    check = interval_check("a", 0.8, 0.4, 1.2, claim=1.0, alternatives={"a = 0.5": 0.5}, cost=Cost(5, 100, 600.0))
+    assert check.verdict == "INCONCLUSIVE" and not check.passed
+    assert "contains the claim 1 and the alternative a = 0.5" in check.reason
+    # half-width 0.4 must fall to 0.25 (half the distance 0.5): (0.8 / 0.5)^2 = 2.56 x the seeds, 1.56 x 10 min more
+    assert check.needs.startswith("13 seeds instead of 5") and "~16 CPU-min more" in check.needs
+    assert check.to_dict()["needs"] == check.needs and "reason" in check.to_dict()
+    assert "reason" not in interval_check("a", 1.0, 0.9, 1.1, claim=1.0, alternatives={"a = 0.5": 0.5}).to_dict()
+
+
+def test_an_inconclusive_check_must_say_why_and_what_would_decide_it():
+    with pytest.raises(ValueError, match="does not say why"):
+        Check("a", False, "x", verdict="INCONCLUSIVE")
+    with pytest.raises(ValueError, match="verdict must be one of"):
+        Check("a", False, "x", verdict="MAYBE")
+    with pytest.raises(ValueError, match="passed must be a bool"):
+        Check("a", "no", "x")
+    assert Check("a", True, "x").inconclusive("r", "n").passed is False
+
+
+@pytest.mark.parametrize("under, verdict", [(0, "PASS"), (2, "PASS"), (3, "INCONCLUSIVE"), (20, "INCONCLUSIVE")])
+def test_the_under_training_rule_fires_above_its_declared_fraction(under, verdict):
+    flags = np.ones(20, bool)
+    flags[:under] = False
+    check = require_trained(Check("c", True, "fine", alternatives=("x",), kind="discriminating"), [flags])
+    assert check.verdict == verdict and f"under-trained runs: {under}/20" in check.figure
+    assert (under / 20 > MAX_UNDER_TRAINED) == (verdict == "INCONCLUSIVE")
+    failed = require_trained(Check("c", False, "missed"), [flags])
+    assert failed.verdict == ("INCONCLUSIVE" if under / 20 > MAX_UNDER_TRAINED else "FAIL")
+
+
+def test_old_stored_sections_get_the_verdict_of_passed_and_forged_ones_are_refused():
+    old = {"title": "s", "markdown": "", "figures": [], "checks": [
+        {"name": "a", "passed": True, "figure": "1", "alternatives": [], "kind": "smoke", "measured": None},
+        {"name": "b", "passed": False, "figure": "0", "alternatives": [], "kind": "smoke", "measured": 0.5}]}
+    assert [c.verdict for c in Section.from_dict(old).checks] == ["PASS", "FAIL"]
+    for field, value in (("passed", "no"), ("measured", "1"), ("verdict", "PASS"), ("surprise", 1)):
+        forged = {**old, "checks": [{**old["checks"][1], field: value}]}
+        with pytest.raises(ValueError):
+            Section.from_dict(forged)
+
+
+def test_report_opens_with_the_claims_table_and_counts_the_verdicts(tmp_path):
+    claim = interval_check("P* ~ n_c^a: a = 1", 0.73, 0.6, 0.99, claim=1.0, alternatives={"a = 0": 0.0},
+                           source="Fig. 3", sizes="n_c 2-16")
+    plain = Check("exact = enumeration", True, "0 mismatches")
+    undecided = Check("slope", False, "x").inconclusive("too few points", "5 settings")
+    sections = [Section("s", [claim, plain, undecided])]
+    rows = claims_table(sections)
+    assert [r["claim"] for r in rows] == ["P* ~ n_c^a: a = 1"] and rows[0]["verdict"] == "FAIL"
+    assert rows[0]["conclusion"].startswith("fails: 0.73 [0.6, 0.99] vs 1")
+    write_report(sections, tmp_path)
+    text = (tmp_path / "report.md").read_text()
+    assert text.index("## Claims") < text.index("## s") and "1 PASS, 1 FAIL, 1 INCONCLUSIVE" in text
+    document = json.loads((tmp_path / "report.json").read_text())
+    assert document["claims"] == rows and document["counts"] == {"PASS": 1, "FAIL": 1, "INCONCLUSIVE": 1}
+    assert summary([plain, undecided]) == "1 PASS, 0 FAIL, 1 INCONCLUSIVE"
+    assert exit_status([plain, undecided]) == 0 and exit_status([plain, undecided], strict=True) == 1
+    assert exit_status([claim]) == 1
+
+
+def test_the_declared_verdict_rules_are_the_code_constants():
+    """docs/theory.md, 'Verdicts' states the thresholds the code applies: one source of truth each."""
+    import re
+    from pathlib import Path
+
+    from rhm_theory.report.checks import MAX_BRACKET_RATIO
+    from rhm_theory.report.learning_checks import MIN_EXTRA_POINTS, ORDER
+
+    text = (Path(__file__).parents[1] / "docs" / "theory.md").read_text()
+    rules = text[text.index("## Verdicts"):text.index("## The paper's claims")]
+    fraction = re.search(r"More than (\d+)% \(`MAX_UNDER_TRAINED`\)", rules)
+    ratio = re.search(r"more than x([\d.]+) apart \(`MAX_BRACKET_RATIO`\)", rules)
+    order = re.search(r"more than x([\d.]+) \(`ORDER`\)", rules)
+    points = re.search(r"fewer than k \+ (\d+) settings", rules)
+    assert fraction and ratio and order and points, "docs/theory.md, 'Verdicts' no longer states a rule in the tested form"
+    assert float(fraction.group(1)) / 100 == MAX_UNDER_TRAINED
+    assert float(ratio.group(1)) == MAX_BRACKET_RATIO and float(order.group(1)) == ORDER
+    assert int(points.group(1)) == 1 + MIN_EXTRA_POINTS

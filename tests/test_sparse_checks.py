@@ -83,13 +83,17 @@ def test_error_sensitivity_correlation_check():
                                                       seed=0).passed
 
 
-def test_under_trained_runs_fail_every_learning_check():
-    """A run stopped at its step limit without fitting its training set fails the checks that use it,
-    and the count is in the figure; all runs trained leaves the verdicts as they were."""
+def test_under_trained_runs_make_every_learning_check_inconclusive():
+    """More than 10% of the runs stopped at their step limit without fitting their training set make
+    the checks that use them INCONCLUSIVE (docs/theory.md, 'Verdicts'), one run does not, and the count
+    is in the figure either way; all runs trained leaves the verdicts as they were."""
     curves, D, S = synthetic(2, np.random.default_rng(5))
     trained = [np.ones(e.shape, dtype=bool) for _, e in curves]
     one_under = [t.copy() for t in trained]
     one_under[-1][0, -1] = False
+    many_under = [t.copy() for t in trained]
+    for flags in many_under:
+        flags[0] = False  # the first of 8 seeds in every setting: 12.5%
     checks = lambda converged: [
         sc.sparsity_exponent_check("cnn", FULL.s0_values, curves, n_c=N_C, L=L, n_boot=200, seed=0, converged=converged),
         sc.collapse_check("cnn", FULL.s0_values, curves, n_c=N_C, L=L, converged=converged),
@@ -101,8 +105,10 @@ def test_under_trained_runs_fail_every_learning_check():
     total = sum(t.size for t in trained)
     for check in checks(trained):
         assert check.passed and f"under-trained runs: 0/{total}" in check.figure, check.line()
-    for check in checks(one_under):
-        assert not check.passed and f"under-trained runs: 1/{total}" in check.figure, check.line()
+    for check, before in zip(checks(one_under), checks(trained)):
+        assert check.verdict == before.verdict and f"under-trained runs: 1/{total}" in check.figure, check.line()
+    for check in checks(many_under):
+        assert check.verdict == "INCONCLUSIVE" and check.reason.startswith("under-trained: "), check.line()
         assert check.kind == "smoke" or "under-trained runs" in check.alternatives
 
 

@@ -50,7 +50,8 @@ def test_learning_checks_of_the_full_mode_pass_on_curves_of_the_claims_and_leave
     checks = verification.learning_checks(mode, results, tables)
     assert len(checks) == 4 * len(mode.models)
     assert all(c.passed for c in checks), [c.line() for c in checks if not c.passed]
-    tables[mode.models[0]]["converged"][-1][0, 0] = False  # one run did not fit its training set
-    failed = [c for c in verification.learning_checks(mode, results, tables) if not c.passed]
-    assert len(failed) == 4 and all("under-trained runs: 1/" in c.figure for c in failed)
+    for flags in tables[mode.models[0]]["converged"]:
+        flags[0] = False  # one seed in every setting did not fit its training set: > 10% of the runs
+    undecided = [c for c in verification.learning_checks(mode, results, tables) if not c.passed]
+    assert len(undecided) == 4 and all(c.verdict == "INCONCLUSIVE" and c.reason.startswith("under-trained") for c in undecided)
     assert sum(c.kind == "discriminating" for c in checks) == 3 * len(mode.models)  # all but the collapse

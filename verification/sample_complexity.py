@@ -22,12 +22,13 @@ import torch
 
 from rhm_theory.core.rules import ncmL, p_max as count_data
 from rhm_theory.report import learning_checks
-from rhm_theory.report.checks import Section, reached_threshold, section_main
+from rhm_theory.report.checks import MAX_BRACKET_RATIO, Cost, Section, reached_threshold, section_main
 from rhm_theory.report.figures import (P_SCALED, annotate_empty, label_points, legend_outside, new_figure, save_figure,
                                       split_settings)
 from rhm_theory.runs.spec import RunSpec
 from rhm_theory.runs.pstar import Bisection, adaptive_pstars, grid_specs, run_specs
 from rhm_theory.runs.store import ResultsStore
+from rhm_theory.theory.crossing import crossing
 
 S = 2
 MAX_EPOCHS = 10**6  # runs stop at the training-loss threshold (1e-3) or after max_steps SGD steps
@@ -36,8 +37,9 @@ MAX_EPOCHS = 10**6  # runs stop at the training-loss threshold (1e-3) or after m
 @dataclass(frozen=True)
 class Mode:
     """Sizes of one mode. ``settings``: (v, n_c, m, L) of the deep-CNN P* searches (bracket
-    ``bracket`` x n_c m^L, ``steps`` bisections, every run also measuring S_{k,l}); ``fcn_grammars``:
-    (v, n_c, m, L) of the FCN runs at ``fcn_fractions`` x P_max."""
+    ``bracket`` x n_c m^L, at most ``steps`` bisections, stopping once the bracket is at most
+    MAX_BRACKET_RATIO wide; every run also measuring S_{k,l}); ``fcn_grammars``: (v, n_c, m, L) of
+    the FCN runs at ``fcn_fractions`` x P_max; ``monte_carlo``: grammars of the P_c Monte Carlo."""
 
     settings: tuple
     seeds: int
@@ -53,25 +55,27 @@ class Mode:
     fcn_lr: float
     fcn_max_steps: int
     fcn_seeds: int
+    monte_carlo: int
     workers: int | None = None
 
 
 QUICK = Mode(
     settings=((4, 2, 3, 3), (4, 4, 3, 3), (4, 4, 2, 4), (8, 4, 3, 3)),
-    seeds=2, width=64, bracket=(0.5, 16), steps=1, max_steps=4000, P_test=1024, sensitivity_samples=256,
+    seeds=2, width=64, bracket=(0.5, 16), steps=4, max_steps=4000, P_test=1024, sensitivity_samples=256,
     fcn_grammars=((8, 8, 8, 2), (3, 3, 3, 3)), fcn_fractions=(1 / 4, 0.9),
-    fcn_width=256, fcn_lr=1.0, fcn_max_steps=10000, fcn_seeds=2,
+    fcn_width=256, fcn_lr=1.0, fcn_max_steps=10000, fcn_seeds=2, monte_carlo=200,
 )
 # n_c spans 16x (2..16 at (v, m, L) = (8, 3, 3) and 2 at v = 4, 16), v spans 4x (4, 8, 16), m^L 4x
 # (m = 2, 3, 4; L = 3, 4): the design the negative controls in tests/test_learning_checks.py use.
 FULL = Mode(
     settings=((8, 4, 3, 3), (8, 2, 3, 3), (8, 8, 3, 3), (8, 16, 3, 3), (8, 4, 4, 3), (8, 4, 2, 4), (4, 4, 3, 3),
               (16, 4, 3, 3), (4, 2, 3, 3), (16, 2, 3, 3)),
-    seeds=5, width=256, bracket=(0.25, 16), steps=2, max_steps=20000, P_test=1024, sensitivity_samples=512,
+    # 64x bracket: 4 bisections reach the x1.3 resolution (x8, x2.8, x1.7, x1.3); 6 is the budget
+    seeds=5, width=256, bracket=(0.25, 16), steps=6, max_steps=20000, P_test=1024, sensitivity_samples=512,
     # P_max / (n_c m^L) = 8, 81, 16 (span x10); P_max >= 4096, so the test sets (P_max - 0.9 P_max) stay >= 400
     fcn_grammars=((8, 8, 8, 2), (3, 3, 3, 3), (8, 32, 2, 3)),
     fcn_fractions=(1 / 16, 1 / 8, 1 / 4, 1 / 2, 0.9),  # P* located where it falls far below P_max
-    fcn_width=512, fcn_lr=1.0, fcn_max_steps=40000, fcn_seeds=4,
+    fcn_width=512, fcn_lr=1.0, fcn_max_steps=40000, fcn_seeds=4, monte_carlo=1000,
 )
 
 
@@ -121,7 +125,8 @@ def run(out_dir: Path, quick: bool = True) -> Section:
     with ResultsStore(database) as store:
         stored = len(store.finished_keys())
         searches = [cnn_search(setting, mode, device) for setting in mode.settings]
-        results = adaptive_pstars(searches, store, steps=mode.steps, workers=mode.workers, progress=progress)
+        results = adaptive_pstars(searches, store, steps=mode.steps, workers=mode.workers, progress=progress,
+                                  resolution=MAX_BRACKET_RATIO)
         cnn_rows = [run_specs(search.specs(), store, workers=1) for search in searches]  # all stored by now
         fcn = [fcn_grid(grammar, mode, device) for grammar in mode.fcn_grammars]
         fcn_seeds = list(range(mode.fcn_seeds))
@@ -136,32 +141,79 @@ def run(out_dir: Path, quick: bool = True) -> Section:
     fcn_curves = [(P, table(rows, len(fcn_seeds), P, "test_error").astype(float)) for (_, P), rows in zip(fcn, per_grammar)]
     fcn_converged = [reached_threshold(rows).reshape(len(fcn_seeds), len(P)) for (_, P), rows in zip(fcn, per_grammar)]
 
-    checks = learning_checks.pstar_scaling_checks(mode.settings, curves, s=S, seed=0)
+    cnn_converged = [reached_threshold(rows).reshape(len(search.seeds), len(search.measured))
+                     for search, rows in zip(searches, cnn_rows)]
+    cost = Cost(mode.seeds, sum(map(len, cnn_rows)), sum(float(row["wall_seconds"]) for rows in cnn_rows for row in rows))
+    crossings = [crossing(v, n_c, m, S, L, n_grammars=mode.monte_carlo, seed=i) for i, (v, n_c, m, L) in enumerate(mode.settings)]
+    P_max = [count_data(n_c, m, S, L) for v, n_c, m, L in mode.settings]
+
+    checks = learning_checks.pstar_scaling_checks(mode.settings, curves, s=S, converged=cnn_converged, seed=0, cost=cost)
+    checks.append(learning_checks.pc_scaling_check(mode.settings, curves, [c.with_pbar for c in crossings], P_max,
+                                                   converged=cnn_converged, seed=0, cost=cost))
     checks.append(learning_checks.fcn_pmax_check([(v, n_c, m, S, L) for v, n_c, m, L in mode.fcn_grammars], fcn_curves,
                                                  fcn_converged, seed=0))
-    checks.append(learning_checks.sensitivity_drop_check(mode.settings, curves, S_arrays, seed=0))
+    checks.append(learning_checks.sensitivity_drop_check(mode.settings, curves, S_arrays, converged=cnn_converged, seed=0))
 
     figures = [save_figure(plot_collapse(mode.settings, results), out_dir, "sample_complexity_collapse.png"),
                save_figure(plot_fcn(mode.fcn_grammars, fcn_curves), out_dir, "sample_complexity_fcn.png"),
                save_figure(plot_sensitivity(mode.settings, results, S_arrays), out_dir, "sample_complexity_sensitivity.png")]
-    unconverged = sum(int((~reached_threshold(rows)).sum()) for rows in cnn_rows)
+    unconverged = sum(int((~flags).sum()) for flags in cnn_converged)
     notes = [
         f"Mode {'quick' if quick else 'full'}: {n_runs} runs in `{database.name}` ({n_runs - stored} trained now, {stored} "
         f"reused) on {device}, {seconds:.0f} s.",
         f"Deep CNN: width {mode.width}, SGD lr 0.1 x width (mean field), momentum 0.9, batch 128, stop at training loss 1e-3 "
         f"or {mode.max_steps} steps ({unconverged} of {sum(map(len, cnn_rows))} runs stopped at the step limit); P* by "
-        f"bisection in log P from the bracket {mode.bracket[0]:g}..{mode.bracket[1]:g} x n_c m^L ({mode.steps} steps), "
-        f"{mode.seeds} seeds (new rules, data and initialisation per seed). One-hidden-layer FCN: width {mode.fcn_width}, "
-        f"lr {mode.fcn_lr} x width, {mode.fcn_seeds} seeds, stop at loss 1e-3 or {mode.fcn_max_steps} steps, same error threshold "
-        "(0.1 x chance).",
+        f"bisection in log P from the bracket {mode.bracket[0]:g}..{mode.bracket[1]:g} x n_c m^L (at most {mode.steps} steps, "
+        f"stopping at a bracket of x{MAX_BRACKET_RATIO:g}), {mode.seeds} seeds (new rules, data and initialisation per seed). "
+        f"One-hidden-layer FCN: width {mode.fcn_width}, lr {mode.fcn_lr} x width, {mode.fcn_seeds} seeds, stop at loss 1e-3 or "
+        f"{mode.fcn_max_steps} steps, same error threshold (0.1 x chance).",
         "",
-        "| setting (v, n_c, m, L) | n_c m^L | P* | 95% CI | P*/(n_c m^L) |",
-        "|---|---|---|---|---|",
+        "P_c: the noise = signal crossing of the correlation theory (docs/theory.md), first order (closed form) and with the "
+        f"fluctuations of pbar (signal from a {mode.monte_carlo}-grammar Monte Carlo where sigma_f2 is not exact; 99% interval). "
+        "Resolution: the ratio of the two measured P around P* (rule: <= x1.3).",
+        "",
+        "| setting (v, n_c, m, L) | n_c m^L | P* | 95% CI | resolution | P*/(n_c m^L) | P_c first order | P_c with pbar [99%] | "
+        "P*/P_c |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for setting, r in zip(mode.settings, results):
+    for setting, r, c, (P, errors) in zip(mode.settings, results, crossings, curves):
+        ratio = learning_checks.crossing_bracket(P, np.asarray(errors, float) / learning_checks.chance(setting[1]))[2]
         notes.append(f"| {setting} | {scale(*setting)} | {r.pstar:.4g} ({r.status}) | [{r.ci_low:.4g}, {r.ci_high:.4g}] | "
-                     f"{r.pstar / scale(*setting):.3g} |")
+                     f"x{ratio:.2f} | {r.pstar / scale(*setting):.3g} | {c.first_order:.4g} | {c.with_pbar:.4g} "
+                     f"[{c.low:.4g}, {c.high:.4g}]{'' if not c.signal_exact else ' (exact)'} | {r.pstar / c.with_pbar:.3g} |")
+    notes += [""] + diagnostics_markdown(mode.settings, curves)
     return Section("Sample complexity of deep and shallow networks", checks, "\n".join(notes), figures)
+
+
+def diagnostics_markdown(settings, curves) -> list[str]:
+    """Markdown lines of the fit (c)'s influence (leave one setting out), its fit on n_c <= v, and its
+    threshold robustness (P* at 0.1, 0.25 and 0.5 x chance): shown, never used to decide a check."""
+    found = learning_checks.influence(settings, curves, seed=0)
+    if found["full"] is None:
+        return ["Influence: no joint fit on these settings."]
+    full, half = found["full"], found["half_width"]
+    lines = [f"Influence on the joint fit (c): exponents (a, b, c) = ({full[0]:.3f}, {full[1]:.3f}, {full[2]:.3f}), bootstrap "
+             f"half-widths ({half[0]:.3f}, {half[1]:.3f}, {half[2]:.3f}). Leave one setting out:", "",
+             "| setting left out | a | b | c |", "|---|---|---|---|"]
+    for setting, exponents in found["leave_one_out"]:
+        shown = " | ".join(f"{x:.3f}" for x in exponents) if exponents is not None else "no fit | - | -"
+        lines.append(f"| {setting} | {shown} |")
+    moved = "; ".join(f"{setting} moves {name} by {shift:+.3f}" for setting, name, shift in found["influential"])
+    lines += ["", f"Settings whose removal moves an exponent by more than its half-width: {moved or 'none'}."]
+    if found["domain"] is not None:
+        n, exponents, low, high = found["domain"]
+        lines.append(f"Fit on the {n} settings with n_c <= v: " + ", ".join(
+            f"{name} = {x:.3f} [{lo:.3f}, {hi:.3f}]" for name, x, lo, hi in zip("abc", exponents, low, high))
+                     + " (plain bootstrap intervals).")
+    lines += ["", "Threshold robustness (same runs; P* at 0.1 x chance decides):", "",
+              "| P* at | a | b | c |", "|---|---|---|---|"]
+    for fraction, fit in learning_checks.threshold_robustness(settings, curves, seed=0):
+        if fit is None:
+            lines.append(f"| {fraction:g} x chance | no fit (a crossing outside its grid) | - | - |")
+            continue
+        lines.append(f"| {fraction:g} x chance | " + " | ".join(
+            f"{x:.3f} [{lo:.3f}, {hi:.3f}]" for x, lo, hi in zip(fit.exponents, fit.ci_low, fit.ci_high)) + " |")
+    return lines
 
 
 NAMES = ("v", "n_c", "m", "L")  # a setting (v, n_c, m, L); s = S throughout

@@ -15,7 +15,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 from rhm_theory.core.files import write_atomically
-from rhm_theory.report.checks import Check, Section, write_report
+from rhm_theory.report.checks import Check, Section, exit_status, summary, write_report
 from . import add_force_arg, output_folder
 
 
@@ -47,18 +47,23 @@ def _is_source_tree(root: Path) -> bool:
 
 
 def run_script(path: Path, out_dir: Path, quick: bool) -> tuple[Section, bool]:
-    """Import one verification script and run it: (its section, whether it finished). An exception
-    becomes a section of one failed check, and the script counts as not finished."""
+    """Import one verification script and run it: (its section, whether it finished). An exception,
+    a ``sys.exit`` inside the script or a result that is not a Section becomes a section of one
+    failed check, and the script counts as not finished."""
     try:
         spec = importlib.util.spec_from_file_location(f"verification_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module  # dataclasses with postponed annotations look their module up
         spec.loader.exec_module(module)
-        return module.run(out_dir, quick=quick), True
-    except Exception as error:  # report it and go on with the other scripts
+        section = module.run(out_dir, quick=quick)
+    except (Exception, SystemExit) as error:  # report it and go on with the other scripts
         where = traceback.extract_tb(error.__traceback__)[-1]
         detail = f"{type(error).__name__}: {error} (at {Path(where.filename).name}:{where.lineno})"
         return Section(path.stem, [Check(f"{path.stem} ran", False, detail)]), False
+    if not isinstance(section, Section):
+        detail = f"run() returned {type(section).__name__}, not a Section"
+        return Section(path.stem, [Check(f"{path.stem} ran", False, detail)]), False
+    return section, True
 
 
 def section_file(out_dir: Path, stem: str, full: bool) -> Path:
@@ -67,10 +72,14 @@ def section_file(out_dir: Path, stem: str, full: bool) -> Path:
 
 
 def load_section(path: Path) -> Section | None:
-    """The section stored at ``path``, or None when there is none or it cannot be read."""
+    """The section stored at ``path``, or None when there is none or it does not validate (said on
+    stderr: the script then runs again)."""
+    if not path.is_file():
+        return None
     try:
         return Section.from_dict(json.loads(path.read_text()))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, TypeError) as error:
+        print(f"rhm verify: stored section {path} is not valid ({error}): running its script again", file=sys.stderr)
         return None
 
 
@@ -84,6 +93,10 @@ def run(args) -> int:
     checks_dir = find_checks_dir(args.checks)
     scripts = sorted(p for p in checks_dir.glob("*.py") if not p.name.startswith("_"))
     if args.only:
+        unknown = sorted(set(args.only) - {p.stem for p in scripts})
+        if unknown:
+            raise ValueError(f"--only {' '.join(unknown)}: no such verification script in {checks_dir} "
+                             f"(expected some of {', '.join(p.stem for p in scripts)})")
         scripts = [p for p in scripts if p.stem in args.only]
     if not scripts:
         raise ValueError(f"no verification scripts to run in {checks_dir} (only={args.only})")
@@ -103,10 +116,9 @@ def run(args) -> int:
         print(f"   {path.stem}: {time.perf_counter() - start:.1f} s", flush=True)
         sections.append(section)
     report = write_report(sections, out_dir)
-    failed = sum(not c.passed for s in sections for c in s.checks)
-    total = sum(len(s.checks) for s in sections)
-    print(f"{total - failed} of {total} checks passed; report: {report}")
-    return 1 if failed else 0
+    every = [c for s in sections for c in s.checks]
+    print(f"{summary(every)}; report: {report}")
+    return exit_status(every, args.strict)
 
 
 def register(subparsers) -> None:
@@ -114,6 +126,8 @@ def register(subparsers) -> None:
     parser.add_argument("--out", default="verification-report", help="report folder (default: %(default)s)")
     parser.add_argument("--full", action="store_true", help="full mode (default: quick)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these scripts (file stems)")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 1 on INCONCLUSIVE checks too (default: 1 only when a check FAILs; 2 on bad usage)")
     parser.add_argument("--checks", default=None, help="folder of verification scripts (default: the repository's)")
     parser.add_argument("--resume", action="store_true",
                         help="reuse the sections of scripts that finished in an earlier call into the same --out "

@@ -158,11 +158,13 @@ class Bisection:
     def specs(self) -> list[RunSpec]:
         return grid_specs(self.base, self.measured, self.seeds)
 
-    def next_P(self, result: PStarResult) -> int | None:
+    def next_P(self, result: PStarResult, resolution: float | None = None) -> int | None:
         """The midpoint to measure next, or None when the search is over (no crossing in the bracket,
-        or the bracket is two neighbouring integers)."""
+        the bracket is two neighbouring integers, or it is at most ``resolution`` wide: hi / lo)."""
         lo, hi = self.bracket
         middle = int(round(math.sqrt(lo * hi)))
+        if resolution is not None and hi / lo <= resolution:
+            return None
         return None if result.status != "ok" or middle in (lo, hi) else middle
 
     def narrow(self, middle: int, result: PStarResult) -> None:
@@ -172,12 +174,17 @@ class Bisection:
 
 
 def adaptive_pstars(searches, store: ResultsStore, steps=4, workers=None, runner=run_one, progress: bool = False,
-                    n_bootstrap=1000, backend: dict | None = None, ensembles: bool = False) -> list[PStarResult]:
+                    n_bootstrap=1000, backend: dict | None = None, ensembles: bool = False,
+                    resolution: float | None = None) -> list[PStarResult]:
     """Several bisections (:class:`Bisection`, as in :func:`adaptive_pstar`) in lockstep: each step runs
     the next midpoint of every search still going in one batch, so the runs of all searches share
     the workers (``ensembles=True``: as ensembles of seeds, one per worker job; :func:`run_specs`).
-    Returns one PStarResult per search, in order."""
+    ``steps`` is the budget of bisection steps; with ``resolution`` (> 1) a search stops early once
+    its bracket is at most that wide (hi / lo). Returns one PStarResult per search, in order."""
     searches = list(searches)
+    if resolution is not None and not (isinstance(resolution, (int, float)) and not isinstance(resolution, bool)
+                                       and math.isfinite(resolution) and resolution > 1):
+        raise ValueError(f"resolution must be a number > 1 (the widest bracket hi / lo to stop at), got {resolution!r}")
 
     def measure(batch) -> list[PStarResult]:
         rows = run_specs([spec for search in batch for spec in search.specs()], store, workers, runner, progress, backend,
@@ -192,7 +199,7 @@ def adaptive_pstars(searches, store: ResultsStore, steps=4, workers=None, runner
 
     results = measure(searches)
     for _ in range(check_int("steps", steps, minimum=0)):
-        going = [(i, search.next_P(results[i])) for i, search in enumerate(searches)]
+        going = [(i, search.next_P(results[i], resolution)) for i, search in enumerate(searches)]
         going = [(i, middle) for i, middle in going if middle is not None]
         if not going:
             break
