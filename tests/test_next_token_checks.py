@@ -119,13 +119,16 @@ def test_architecture_check_passes_when_the_transformer_falls_further_behind():
     assert len(check.alternatives) == 2
 
 
-def test_architecture_check_fails_on_a_constant_delay_and_on_a_faster_transformer():
+def test_architecture_check_fails_on_a_faster_transformer_and_is_undecided_on_a_constant_delay():
+    """A faster transformer (D < 0) excludes the claim D > 0: FAIL. A constant delay (D = 0) gives an
+    interval around 0, which holds D = 0 and small D > 0 alike: INCONCLUSIVE, never PASS."""
     rng = np.random.default_rng(4)
-    for delays in ([3.0, 3.0, 3.0], [1.0, 1.0, 1.0], [3.0, 1.0, 1.0]):  # same scaling (twice), transformer faster
+    for delays, verdicts in (([3.0, 3.0, 3.0], {"INCONCLUSIVE"}), ([1.0, 1.0, 1.0], {"INCONCLUSIVE"}),
+                             ([3.0, 1.0, 1.0], {"FAIL"})):
         (cnn, _), (transformer, beyond) = _architectures([40, 300, 1500], delays, rng)
         check = decide.architecture_scaling_check("a", cnn, transformer, transformer_beyond=beyond,
                                                   transformer_last_P=P_VALUES[-1], seed=0)
-        assert not check.passed, (delays, check.figure)
+        assert check.verdict in verdicts, (delays, check.line())
 
 
 def test_architecture_check_counts_a_step_beyond_the_grid_as_a_lower_bound():

@@ -184,7 +184,8 @@ def check_noise(params, n_grammars: int, n_sizes: int, n_monte_carlo: int, seed:
         "crossing noise_f2_pbar(P) = signal", P_cross, P_cross / CROSSING_FACTOR, P_cross * CROSSING_FACTOR,
         claim=P_predicted, alternatives={f"P ~ sqrt(n_c) m^L = {np.sqrt(n_c) * m**L:.0f}": float(np.sqrt(n_c) * m**L),
                                          f"P ~ m^L = {m**L}": float(m**L)},
-        detail=f"predicted {P_predicted:.0f}, first-order P_c = {P_c:.0f}"))
+        detail=f"predicted {P_predicted:.0f}, first-order P_c = {P_c:.0f}", source="arXiv:2307.02129, Eq. 10, Appendix C",
+        sizes=f"(v, n_c, m, s, L) = {params}"))
     curve = (params, sizes, mean, error, predicted, signal, P_predicted, is_exact, None if is_exact else first_order)
     row = f"| {params} | {is_exact} | {sigma:.4g} | {signal:.4g} | {P_c:.0f} | {P_predicted:.0f} | {P_cross:.0f} |"
     return checks, curve, row

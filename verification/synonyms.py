@@ -209,24 +209,30 @@ def run(out_dir: Path, quick: bool = True) -> Section:
 
 
 def exponent_checks(what: str, curves, factors, level: float, claims, *, kind: str = "discriminating",
-                    n_boot: int = 1000, seed=0):
+                    n_boot: int = 1000, seed=0, source: str = ""):
     """Decide the exponents of a crossing from measured curves: (checks, fit or None).
 
     ``curves``: one (P grid (n_P,), values (n_seeds, n_P)) per setting; ``factors`` (n_settings, 2): the
     setting's (n_c, m^L); ``level``: where each seed-averaged curve is crossed. The crossings are fitted
     as C n_c^b (m^L)^c with a stratified bootstrap over seeds (95 % intervals); ``claims`` holds
     (label, claimed exponent, {alternative: exponent}) for b and for c, and each becomes an
-    :func:`interval_check`. A curve that never crosses ``level`` makes every check fail.
+    :func:`interval_check`. A curve that never crosses ``level`` makes every check INCONCLUSIVE (the
+    censoring rule of docs/theory.md, 'Verdicts'). ``source``: the paper's equation or figure.
     """
+    factors = np.asarray(factors, dtype=float)
+    sizes = (f"n_c {factors[:, 0].min():g}-{factors[:, 0].max():g}, m^L {factors[:, 1].min():g}-{factors[:, 1].max():g}; "
+             f"{len(curves)} settings")
     try:
         fit = fit_crossing_power_law(curves, factors, level, n_boot=n_boot, seed=seed)
     except ValueError as error:
-        return [Check(f"{what}: {label} = {claim:g}", False, f"no fit: {error}", alternatives=tuple(alternatives), kind=kind)
+        return [Check(f"{what}: {label} = {claim:g}", False, f"no fit: {error}", alternatives=tuple(alternatives), kind=kind,
+                      source=source, sizes=sizes).inconclusive(f"crossing censored: {error}",
+                                                               "P grids extended x4 beyond the side the crossing left")
                 for label, claim, alternatives in claims], None
     checks = [
         interval_check(f"{what}: {label} = {claim:g}", float(fit.exponents[i]), float(fit.ci_low[i]), float(fit.ci_high[i]),
                        claim=claim, alternatives=alternatives, kind=kind,
-                       detail=f"95 % bootstrap CI over seeds, {len(curves)} settings")
+                       detail=f"95 % bootstrap CI over seeds, {len(curves)} settings", source=source, sizes=sizes)
         for i, (label, claim, alternatives) in enumerate(claims)
     ]
     return checks, fit
@@ -250,7 +256,7 @@ def run_checks(out_dir: Path, config: dict, quick: bool, cache: ArrayCache) -> S
         curves = [(grid, errors[method]) for _, _, grid, errors in sweeps]
         method_checks, cluster_fits[method, ONSET] = exponent_checks(
             f"{METHOD_NAMES[method]}: clustering onset (error 1 - ARI = {ONSET}) at P ~ n_c^b (m^L)^c",
-            curves, factors, ONSET, CLUSTER_CLAIMS)
+            curves, factors, ONSET, CLUSTER_CLAIMS, source="arXiv:2307.02129, Appendix D, Fig. 10")
         checks += method_checks
         for level in (0.65, MIDPOINT):
             cluster_fits[method, level] = fit_or_none(curves, factors, level)
@@ -258,7 +264,8 @@ def run_checks(out_dir: Path, config: dict, quick: bool, cache: ArrayCache) -> S
     steps = one_step_sweeps(config, cache)
     step_checks, step_fit = exponent_checks(f"one gradient step: first-layer S = {ONE_STEP_LEVEL} at P ~ n_c^b (m^L)^c",
                                             [(grid, sens) for _, _, grid, sens, _ in steps],
-                                            split_factors([params for params, *_ in steps]), ONE_STEP_LEVEL, ONE_STEP_CLAIMS)
+                                            split_factors([params for params, *_ in steps]), ONE_STEP_LEVEL, ONE_STEP_CLAIMS,
+                                            source="arXiv:2307.02129, Eq. 13, Fig. 8")
     checks += step_checks
 
     lw_params, lw_scale, lw_grid, lw_errors, cnn = layerwise_vs_cnn(config, cache)

@@ -54,6 +54,9 @@ def _discriminating(bases, n_seeds) -> bool:
     return len(bases) >= 3 and bases.max() / bases.min() >= MIN_BASE_SPAN and n_seeds >= MIN_SEEDS
 
 
+SPARSE_SOURCE = "arXiv:2404.10727 (sparse RHM: P* ~ (s0+1)^L n_c m^L for the LCN)"
+
+
 # ----- P* ~ (s0+1)^k --------------------------------------------------------------------------------
 def sparsity_exponent_check(model: str, s0_values, curves, *, n_c: int, L: int, fraction: float = PSTAR_FRACTION,
                             n_boot: int = 1000, seed, converged=None) -> Check:
@@ -73,15 +76,19 @@ def sparsity_exponent_check(model: str, s0_values, curves, *, n_c: int, L: int, 
     kind = "discriminating" if _discriminating(bases, n_seeds) and alternative != claim else "smoke"
     try:
         fit = fit_crossing_power_law(normalised, bases, fraction, n_boot=n_boot, seed=seed)
-    except ValueError as error:
-        return _trained(Check(name, False, f"no fit: {error}", alternatives=tuple(alternatives) if kind == "discriminating"
-                              else (), kind=kind), converged)
+    except ValueError as error:  # a crossing outside its grid: the censoring rule of docs/theory.md, 'Verdicts'
+        check = _trained(Check(name, False, f"no fit: {error}", alternatives=tuple(alternatives) if kind == "discriminating"
+                               else (), kind=kind, source=SPARSE_SOURCE), converged)
+        return check if check.verdict == "INCONCLUSIVE" else check.inconclusive(
+            f"P* censored: {error}", "the P grid of the censored values of s0 extended x4 beyond the side P* left")
     estimate = float(fit.exponents[0])
     low, high = widen(estimate, float(fit.ci_low[0]), float(fit.ci_high[0]), n_seeds)
     pstars = ", ".join(f"{first_crossing(P, e.mean(axis=0), fraction)[0]:.4g}" for P, e in normalised)
     detail = f"s0 = {', '.join(str(int(b - 1)) for b in bases)}: P* = {pstars}; {n_seeds} seeds, threshold {fraction:g} x chance"
     return _trained(interval_check(name, estimate, low, high, claim=claim, alternatives=alternatives, kind=kind,
-                                   detail=detail), converged)
+                                   detail=detail, source=SPARSE_SOURCE,
+                                   sizes=f"s0 {int(bases.min() - 1)}-{int(bases.max() - 1)}, n_c {n_c}, L {L}; {n_seeds} seeds"),
+                    converged)
 
 
 # ----- collapse of the error curves -----------------------------------------------------------------
