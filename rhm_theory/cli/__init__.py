@@ -12,6 +12,7 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from rhm_theory.core.validation import INT64_LIMIT, shown
 from rhm_theory.learning.config import field_kinds
 from rhm_theory.runs.spec import SETTING_FIELDS, SPEC_CHOICES, RunSpec
 
@@ -29,6 +30,26 @@ COMMANDS = {
     "report": "figures and summary of a results file (partial ones too)",
     "diffuse": "forward-backward experiment: noise data, resample from the exact posterior, measure changes",
 }
+
+
+def integer(text: str) -> int:
+    """How every ``type=int`` flag is parsed (registered by :class:`_Parser`): a decimal integer of
+    magnitude below 2**63 (rhm_theory.core.validation.INT64_LIMIT), else a one-line error naming the
+    bound (never Python's int-to-text limit)."""
+    digits = text.strip().lstrip("+-").replace("_", "")
+    if len(digits) > len(str(INT64_LIMIT)) and digits.isdecimal():
+        raise argparse.ArgumentTypeError(
+            f"integer of {len(digits)} digits is too large: integers on the command line must be below 2**63 in magnitude")
+    try:
+        value = int(text) if digits.isascii() else None
+    except ValueError:
+        value = None
+    if value is None:
+        raise argparse.ArgumentTypeError(f"invalid integer {shown(text)}")
+    if abs(value) >= INT64_LIMIT:
+        raise argparse.ArgumentTypeError(
+            f"integer {value} is too large: integers on the command line must be below 2**63 in magnitude")
+    return value
 
 
 def add_grammar_args(parser: argparse.ArgumentParser, seed: bool = True) -> None:
@@ -164,7 +185,12 @@ def _finite(value):
 
 
 class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line on stderr (exit code 2), like every rhm error."""
+    """An argument parser whose errors are one line on stderr (exit code 2), like every rhm error, and
+    whose ``type=int`` flags (its sub-parsers' too) are parsed by :func:`integer`."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.register("type", int, integer)
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")

@@ -13,7 +13,7 @@ import json
 import numpy as np
 
 from rhm_theory import Grammar
-from rhm_theory.core.validation import check_int
+from rhm_theory.core.validation import check_int, check_params
 from rhm_theory.theory import denoising_theory, diffusion
 from rhm_theory.theory.noise import CHANNELS, check_channel, check_noise
 from . import add_grammar_args
@@ -36,6 +36,8 @@ def run(args) -> int:
     channel = check_channel(args.channel)
     P = check_int("P", args.P)
     max_distance = check_int("max-distance", args.max_distance, minimum=0)
+    v, n_c, _, s, L = check_params(args.v, args.nc, args.m, args.s, args.L)
+    diffusion.check_experiment_size(P, s**L, v, n_c)  # before the grammar and data are drawn
     grammar = Grammar.random(args.v, args.nc, args.m, args.s, args.L, seed=args.seed)
     rng = np.random.default_rng(check_int("sample-seed", args.sample_seed, minimum=0))
     x, _ = grammar.sample(P, seed=rng, replace=True)

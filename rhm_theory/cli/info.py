@@ -1,19 +1,23 @@
 """``rhm info``: parameters, d, p_max (exact integer) and feasibility of a grammar setting.
 
-Text output prints p_max in full up to 60 digits, else in scientific form; ``--json`` prints it as an
-exact JSON integer. Settings beyond the size bounds of rhm_theory.core.validation.check_size (and
-check_sparse_size when s0 > 0) are reported infeasible, with the sizes that are too large to compute given as null.
+Text output prints p_max in full up to 60 digits (EXACT_DIGITS), else in scientific form; ``--json``
+prints it as an exact JSON integer of any size (a reader of more than 4300 digits must lift Python's
+int-to-text limit, sys.set_int_max_str_digits). Settings beyond the size bounds of rhm_theory.core.validation.check_size (and
+check_sparse_size when s0 > 0) are reported infeasible, with the sizes that are too large to compute
+given as null; every size is bounded by its logarithm before it is computed.
 """
 
 from __future__ import annotations
 
 import math
 
-from rhm_theory.core.rules import n_nodes as count_nodes, n_placements, sparse_p_max
-from rhm_theory.core.validation import MAX_D, MAX_P_MAX_BITS, check_int, check_params, check_sparse_size, readable_number
+from rhm_theory.core.rules import SPARSE_VARIANTS, log2_placements, n_nodes as count_nodes, n_placements, sparse_p_max
+from rhm_theory.core.validation import (
+    MAX_P_MAX_BITS, check_choice, check_int, check_params, check_sparse_size, readable_number,
+)
 from . import add_grammar_args, add_sparse_args, print_json
 
-_CHEAP_BITS = 4096  # d and n_nodes are computed exactly when d has at most this many bits
+_CHEAP_BITS = 4096  # d, n_nodes and n_placements are computed exactly when they have at most this many bits
 
 
 def describe(v, n_c, m, s, L, s0=0, variant="A") -> dict:
@@ -23,21 +27,22 @@ def describe(v, n_c, m, s, L, s0=0, variant="A") -> dict:
     """
     v, n_c, m, s, L = (check_int(k, x) for k, x in zip(("v", "n_c", "m", "s", "L"), (v, n_c, m, s, L)))
     s0 = check_int("s0", s0, minimum=0)
+    check_choice("variant", variant, SPARSE_VARIANTS)
     try:
         check_params(v, n_c, m, s, L)
-        check_sparse_size(n_c, m, s, L, s0, n_placements(s, s0, variant))
+        check_sparse_size(n_c, m, s, L, s0, variant)
         feasible, reason = True, ""
     except ValueError as error:
         feasible, reason = False, str(error)
     patch = s * (s0 + 1)
-    cheap = patch <= MAX_D and L * math.log2(patch) <= _CHEAP_BITS
+    cheap = L * math.log2(patch) <= _CHEAP_BITS
     n_nodes = count_nodes(s, L) if cheap else None
-    placements = n_placements(s, s0, variant) if cheap else None
-    small_p_max = cheap and math.log2(n_c) + n_nodes * math.log2(m * placements) <= MAX_P_MAX_BITS
+    placements = n_placements(s, s0, variant) if log2_placements(s, s0, variant) <= _CHEAP_BITS else None
+    small_p_max = cheap and placements is not None and math.log2(n_c) + n_nodes * math.log2(m * placements) <= MAX_P_MAX_BITS
     return {
         "v": v, "n_c": n_c, "m": m, "s": s, "L": L,
         "s0": s0, "variant": variant, "n_placements": placements,
-        "d": (s * (s0 + 1)) ** L if cheap else None, "n_nodes": n_nodes,
+        "d": patch**L if cheap else None, "n_nodes": n_nodes,
         "p_max": sparse_p_max(n_c, m, s, L, s0, variant) if small_p_max else None,
         "feasible": feasible, "infeasible_because": reason,
     }

@@ -6,10 +6,12 @@ finishes; rerunning the same command skips the finished runs (resume after a cra
 
 from __future__ import annotations
 
+from rhm_theory.core.files import check_distinct, check_output_name, check_writable_folder
 from rhm_theory.core.rules import ncmL
-from rhm_theory.core.validation import check_int
+from rhm_theory.core.validation import MAX_SWEEP_RUNS, check_int
 from rhm_theory.learning.training import check_device
 from rhm_theory.runs.pstar import adaptive_pstar, check_bracket, check_pstar_task, check_threshold, geometric_grid, grid_specs, measure_pstar
+from rhm_theory.runs.experiment import check_runs
 from rhm_theory.runs.spec import RunSpec
 from rhm_theory.runs.store import ResultsStore
 from . import add_devices_arg, add_save_model_arg, add_force_arg, add_grammar_args, add_run_settings, describe_data, devices_of, output_file, print_json, run_settings, runner_of
@@ -49,21 +51,32 @@ def run(args) -> int:
     if P_first is None:
         raise ValueError("give the training-set sizes: --P P1 P2 ... or --P-min and --P-max")
     base = check_pstar_task(RunSpec(v=args.v, n_c=args.nc, m=args.m, s=args.s, L=args.L, P=P_first, seed=args.seed, **settings))
-    seeds = list(range(args.seed, args.seed + check_int("seeds", args.seeds)))
+    n_seeds = check_int("seeds", args.seeds)
     threshold = None if args.threshold is None else check_threshold(args.threshold)
+    # Every output is checked before the results file is opened: bad input writes nothing, and no output
+    # is the results file (rhm_theory.core.files).
+    results = check_output_name("--results", args.results)
+    outputs = {flag: None if name is None else check_output_name(flag, name) for flag, name in (("--csv", args.csv), ("--save-model", args.save_model))}
+    check_distinct(outputs, {"--results": results})
+    if args.save_model is not None:
+        check_writable_folder("--save-model", outputs["--save-model"])
+    csv = output_file(outputs["--csv"], args.force) if args.csv is not None else None
     options = dict(workers=args.workers, threshold=threshold, progress=not args.quiet, runner=runner_of(args))
-    csv = output_file(args.csv, args.force) if args.csv else None
-    # Everything is checked before the results file is opened: bad input writes nothing.
     if args.adaptive is not None:
         if args.P or args.P_min is None or args.P_max is None:
             raise ValueError("--adaptive needs the bracket --P-min and --P-max (and no --P list)")
-        grid_specs(base, check_bracket(args.P_min, args.P_max), seeds)
+        P_values = check_bracket(args.P_min, args.P_max)
         check_int("adaptive", args.adaptive, minimum=0)
     else:
         if args.P and (args.P_min is not None or args.P_max is not None):
             raise ValueError("give either --P or --P-min/--P-max, not both")
+        if not args.P:
+            check_int("n-P", args.n_P, maximum=MAX_SWEEP_RUNS)
         P_values = args.P if args.P else geometric_grid(args.P_min, args.P_max, args.n_P)
-        grid_specs(base, P_values, seeds)
+    if len(P_values) * n_seeds > MAX_SWEEP_RUNS:
+        raise ValueError(f"{len(P_values)} sizes x {n_seeds} seeds = {len(P_values) * n_seeds} runs: at most {MAX_SWEEP_RUNS} are allowed")
+    seeds = list(range(args.seed, args.seed + n_seeds))
+    check_runs(grid_specs(base, P_values, seeds))
     if args.workers is not None:
         check_int("workers", args.workers)
     devices = devices_of(args)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from rhm_theory.report.figures import write_report
+from rhm_theory.core.files import check_distinct, check_output_name
+from rhm_theory.report.figures import REPORT_FIELDS, report_files, write_report
 from rhm_theory.runs.store import ResultsStore
 from . import add_force_arg, output_folder
 
 
 def run(args) -> int:
-    output_folder(args.out, args.force)
+    output_folder(check_output_name("--out", args.out), args.force)
+    check_distinct({f"--out file {path.name}": path for path in report_files(args.out)}, {"results file": args.results})
     with ResultsStore(args.results, readonly=True) as store:
-        rows, failures, history = store.rows(), store.failures(), store.history()
+        rows, failures, history = store.rows(require=REPORT_FIELDS), store.failures(), store.history()
     summary = write_report(rows, args.out, failures, history)
     print(f"{len(rows)} runs; report: {summary}")
     return 0

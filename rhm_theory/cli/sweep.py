@@ -6,10 +6,12 @@ setting in turn by bisection in log P, each step's runs (all seeds) on the chose
 
 from __future__ import annotations
 
+from rhm_theory.core.files import check_distinct, check_output_name, check_writable_folder
 from rhm_theory.core.rules import ncmL
 from rhm_theory.core.validation import check_int
 from rhm_theory.learning.training import check_device
 from rhm_theory.runs.backends import BACKENDS, execute
+from rhm_theory.runs.experiment import check_runs
 from rhm_theory.runs.pstar import adaptive_pstar
 from rhm_theory.runs.store import ResultsStore
 from rhm_theory.runs.sweep import adaptive_searches, expand_sweep, read_sweep
@@ -24,8 +26,15 @@ def run(args) -> int:
     if args.workers is not None:
         check_int("workers", args.workers)
     backend["ensemble_size"] = check_int("--ensemble-size", args.ensemble_size)
+    check_runs([run.base.replace(P=run.P_high) for run in runs] if adaptive else runs, members=args.ensemble_size)
     if args.gpus_per_run < 0 or (args.gpus_per_run and args.backend != "ray"):
         raise ValueError(f"--gpus-per-run {args.gpus_per_run}: must be >= 0, and only with --backend ray")
+    if args.address is not None and args.backend != "ray":
+        raise ValueError(f"--address {args.address!r} is a Ray cluster's address: only with --backend ray")
+    # No output is the sweep file or the results file, and each is checked before anything runs (rhm_theory.core.files).
+    results = check_output_name("--results", args.results)
+    save_model = None if args.save_model is None else check_writable_folder("--save-model", args.save_model)
+    check_distinct({"--results": results, "--save-model": save_model}, {"sweep file": args.file})
     runner = runner_of(args)
     if args.ensemble_size > 1 and args.save_model:
         raise ValueError(f"--ensemble-size {args.ensemble_size} with --save-model: ensembles do not save networks (use --ensemble-size 1)")

@@ -8,13 +8,15 @@ With ``--s0`` or ``--variant`` it prints the sparse RHM's closed forms instead
 ``--task next-token --seed S`` prints instead the exact next-token quantities of the grammar drawn with
 seed S (rhm_theory.theory.next_token; docs/theory-next-token.md): per level of the lowest common
 ancestor, the first distance t reaching it, sum C**2 and P_t = 1 / sum C**2; and H(x_d | last t tokens)
-for every window t (null where the exact enumeration exceeds next_token.ENUMERATION_LIMIT).
+for every window t (null where the exact enumeration exceeds next_token.ENUMERATION_LIMIT or
+ENUMERATION_TOKEN_LIMIT; refused when d > MAX_NEXT_TOKEN_D, docs/bounds.md).
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import sympy as sp
 
 from rhm_theory.core.grammar import Grammar
@@ -74,20 +76,16 @@ def latex_document(module, expressions: dict, params: dict, values: dict) -> str
 
 
 def next_token_values(grammar: Grammar) -> dict:
-    """The next-token quantities of one grammar (see the module docstring), JSON-ready."""
+    """The next-token quantities of one grammar (see the module docstring), JSON-ready; the losses
+    (bounded by MAX_NEXT_TOKEN_D) first."""
+    losses = next_token.optimal_losses(grammar, above_limit="nan")  # NaN above the enumeration limits
     levels = []
     for level in range(2, grammar.L + 2):
         distance = grammar.s ** (level - 2)
         strength = next_token.correlation_strength(grammar, distance)
         levels.append({"level": level, "distance": distance, "correlation_strength": strength,
                        "P_t": 1.0 / strength if strength > 0 else None})
-    losses = []
-    for window in range(grammar.d):
-        try:
-            losses.append(next_token.optimal_loss(grammar, window))
-        except ValueError:  # above the enumeration limit: reported as null, never approximated
-            losses.append(None)
-    return {"levels": levels, "optimal_loss_by_window": losses}
+    return {"levels": levels, "optimal_loss_by_window": [None if np.isnan(loss) else float(loss) for loss in losses]}
 
 
 def run_next_token(args) -> int:

@@ -4,7 +4,8 @@ The run is exactly one row of a P* measurement (rhm_theory.runs.experiment.run_o
 seed give the same rules, data, initialisation and result as ``rhm pstar`` does for that point (both
 commands take their run flags and defaults from rhm_theory.runs.spec.RunSpec). Its learning curve
 (rhm_theory.learning.history) can go to a CSV file and a TensorBoard folder, its trained weights to a
-checkpoint folder.
+checkpoint folder. Each output is checked before training and written whole at the end (the curve goes to a
+hidden ``.FILE.partial`` while the run trains): a refused or failed run leaves every existing file as it was.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import contextlib
 
 import torch
 
+from rhm_theory.core.files import check_distinct, check_output_name, check_writable_folder, staged, staged_folder
 from rhm_theory.core.validation import check_int
 from rhm_theory.learning.history import CSVWriter, TensorBoardWriter, tensorboard_summary_writer
 from rhm_theory.learning.training import check_device
-from rhm_theory.runs.experiment import run_one
+from rhm_theory.runs.experiment import check_runs, run_one
 from rhm_theory.runs.spec import RunSpec, run_key
-from . import add_force_arg, add_save_model_arg, add_grammar_args, add_run_settings, describe_data, output_file, print_json, run_settings, shared_folder
+from . import add_force_arg, add_save_model_arg, add_grammar_args, add_run_settings, describe_data, output_file, print_json, run_settings
 
 REPORTED = ("test_error", "test_loss", "train_loss", "epochs", "steps", "seconds", "stop_reason")
 
@@ -45,19 +47,29 @@ def run(args) -> int:
     torch.set_num_threads(check_int("threads", args.threads))
     spec = RunSpec(v=args.v, n_c=args.nc, m=args.m, s=args.s, L=args.L, P=args.P, seed=args.seed, **run_settings(args))
     check_device(spec.device)
-    # Every output is checked before training: bad input writes nothing.
-    history_csv = output_file(args.history_csv, args.force) if args.history_csv else None
-    tensorboard = shared_folder(args.tensorboard) / run_key(spec) if args.tensorboard else None
-    save_model = shared_folder(args.save_model) if args.save_model else None
+    check_runs([spec])
+    # Every output is checked before training and written only when the whole run succeeded: a refused
+    # or failed command leaves every file as it was (rhm_theory.core.files).
+    names = {"--history-csv": args.history_csv, "--tensorboard": args.tensorboard, "--save-model": args.save_model}
+    paths = {flag: None if name is None else check_output_name(flag, name) for flag, name in names.items()}
+    check_distinct(paths)
+    history_csv = output_file(paths["--history-csv"], args.force) if args.history_csv is not None else None
+    tensorboard = check_writable_folder("--tensorboard", paths["--tensorboard"]) / run_key(spec) if args.tensorboard is not None else None
+    save_model = check_writable_folder("--save-model", paths["--save-model"]) if args.save_model is not None else None
+    if history_csv is not None:
+        check_writable_folder("--history-csv", history_csv.parent)
     if tensorboard is not None:
         try:
             tensorboard_summary_writer()
         except ImportError as error:
             raise ValueError(str(error)) from None
     with contextlib.ExitStack() as stack:
-        writers = [stack.enter_context(CSVWriter(history_csv))] if history_csv else []
+        writers = []
+        if history_csv is not None:
+            (partial_csv,) = stack.enter_context(staged(history_csv))
+            writers.append(stack.enter_context(CSVWriter(partial_csv)))
         if tensorboard is not None:
-            writers.append(stack.enter_context(TensorBoardWriter(tensorboard)))
+            writers.append(stack.enter_context(TensorBoardWriter(stack.enter_context(staged_folder(tensorboard)))))
         row = run_one(spec, progress=args.progress, callbacks=writers, save_model=save_model)
     history = row.pop("history")
     if args.json:

@@ -1,8 +1,17 @@
-"""Files written whole or not at all: the one way this package replaces an output file."""
+"""Files written whole or not at all: the one way this package replaces an output file.
+
+A command checks all its outputs before it computes anything (:func:`check_output_name`,
+:func:`check_distinct`, :func:`check_writable_folder`), writes each into a hidden temporary file or
+folder next to it (:func:`staged`, :func:`staged_folder`) and moves them into place only when the
+whole command has succeeded: a refused or failed command leaves every existing file as it was.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
 
@@ -12,11 +21,89 @@ def write_atomically(path, write: Callable[[BinaryIO], None]) -> Path:
     it, then move that file onto ``path``. On any error, ``KeyboardInterrupt`` included, the temporary
     file is removed and ``path`` is left as it was. Returns ``path``."""
     path = Path(path)
-    partial = path.with_name(f".{path.name}.partial")
-    try:
+    with staged(path) as (partial,):
         with open(partial, "wb") as f:
             write(f)
-        os.replace(partial, path)
+    return path
+
+
+@contextlib.contextmanager
+def staged(*paths):
+    """Hidden temporary paths (``.NAME.partial`` next to each of ``paths``) to write the outputs into;
+    when the block ends normally each is moved onto its path, else all are removed and every path is
+    left as it was."""
+    paths = [Path(path) for path in paths]
+    partials = [path.with_name(f".{path.name}.partial") for path in paths]
+    try:
+        yield partials
+        for partial, path in zip(partials, paths):
+            os.replace(partial, path)
     finally:
-        partial.unlink(missing_ok=True)
+        for partial in partials:
+            partial.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def staged_folder(path):
+    """A hidden temporary folder (in the nearest existing folder above ``path``) to write files into; when
+    the block ends normally its files are moved into ``path`` (created with its parents; files of the
+    same name replaced), else it is removed and nothing is left behind."""
+    path = Path(path).absolute()
+    existing = next(folder for folder in path.parents if folder.is_dir())
+    partial = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=existing))
+    try:
+        yield partial
+        path.mkdir(parents=True, exist_ok=True)
+        for item in partial.iterdir():
+            os.replace(item, path / item.name)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def check_output_name(name: str, path) -> Path:
+    """``path`` as a Path, or ValueError if it is empty or only blanks (``name``: the flag or argument)."""
+    if not isinstance(path, (str, os.PathLike)) or not str(os.fspath(path)).strip():
+        raise ValueError(f"{name} needs a file or folder name, got {path!r}")
+    return Path(path)
+
+
+def same_file(a, b) -> bool:
+    """Whether paths ``a`` and ``b`` name the same file (after symbolic links; hard links too when both exist)."""
+    a, b = Path(a), Path(b)
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_distinct(outputs: dict, inputs: dict | None = None) -> None:
+    """ValueError unless every output path (``{name: path}``, None entries ignored) differs from every
+    other output and from every input path: a command never writes over what it reads, or twice in one place."""
+    outputs = [(name, path) for name, path in outputs.items() if path is not None]
+    inputs = [(name, path) for name, path in (inputs or {}).items() if path is not None]
+    for i, (name, path) in enumerate(outputs):
+        for other, other_path in outputs[:i]:
+            if same_file(path, other_path):
+                raise ValueError(f"{name} {path} and {other} {other_path} are the same path: give each output its own name")
+        for other, other_path in inputs:
+            if same_file(path, other_path):
+                raise ValueError(f"output {name} {path} is the input {other} {other_path}: refusing to write over an input")
+
+
+def check_writable_folder(name: str, path) -> Path:
+    """``path`` as a folder that outputs can be added to, checked before anything is computed: no file
+    among it and its parents, and its nearest existing folder writable (probed with a temporary file
+    that is removed at once). Nothing is created."""
+    path = check_output_name(name, path)
+    for folder in (path, *path.parents):
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"{name} {path}: {folder} is a file, not a folder")
+    existing = next(folder for folder in (path.absolute(), *path.absolute().parents) if folder.exists())
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        raise ValueError(f"{name} {path}: cannot write into {existing} ({error.strerror})") from None
     return path

@@ -9,8 +9,9 @@ import numpy as np
 
 
 def n_nodes(s: int, L: int) -> int:
-    """Productions (internal nodes) per datum: 1 + s + ... + s**(L-1) (docs/theory.md, 'Parameters and feasibility')."""
-    return sum(s**k for k in range(L))
+    """Productions (internal nodes) per datum: 1 + s + ... + s**(L-1) = (s**L - 1) / (s - 1), L when
+    s = 1 (docs/theory.md, 'Parameters and feasibility')."""
+    return (s**L - 1) // (s - 1) if s > 1 else L
 
 
 def p_max(n_c: int, m: int, s: int, L: int) -> int:
@@ -33,6 +34,21 @@ def n_placements(s: int, s0: int, variant: str) -> int:
     if variant == "A":
         return (s0 + 1) ** s
     return math.comb(s * (s0 + 1), s)
+
+
+def log2_placements(s: int, s0: int, variant: str) -> float:
+    """log2 of :func:`n_placements` without computing it (to bound it first): exact up to float
+    rounding when s(s0+1) < 2**52, else the lower bound k log2(s(s0+1) / k), k = min(s, s s0)."""
+    if variant not in SPARSE_VARIANTS:
+        raise ValueError(f"variant must be one of {SPARSE_VARIANTS}, got {variant!r}")
+    if variant == "A":
+        return s * math.log2(s0 + 1)
+    n, k = s * (s0 + 1), min(s, s * s0)
+    if k == 0:
+        return 0.0
+    if n < 2**52:
+        return (math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)) / math.log(2)
+    return k * math.log2(n / k)
 
 
 def sparse_p_max(n_c: int, m: int, s: int, L: int, s0: int, variant: str) -> int:

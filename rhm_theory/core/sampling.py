@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rhm_theory.core.rules import draw_distinct, n_nodes
-from rhm_theory.core.validation import INT64_LIMIT, as_generator, check_bool, check_enumerable, check_int, check_symbols
+from rhm_theory.core.validation import INT64_LIMIT, as_generator, check_bool, check_enumerable, check_int, check_symbols, shown
 
 if TYPE_CHECKING:  # Grammar imports this module: no import at run time
     from rhm_theory.core.grammar import Grammar
@@ -33,16 +33,16 @@ def block_offsets(grammar: Grammar) -> list[int]:
 
 
 def decode(grammar: Grammar, y, choices) -> np.ndarray:
-    """Tokens (P, d) int64 of the data with labels ``y`` (P,) and production ``choices`` (P, n_nodes)."""
-    y = np.asarray(y, dtype=np.int64)
-    choices = np.asarray(choices, dtype=np.int64)
+    """Tokens (P, d) int64 of the data with labels ``y`` (P,) and production ``choices`` (P, n_nodes),
+    integer arrays (floats are refused, never truncated)."""
+    y, choices = np.asarray(y), np.asarray(choices)
     if y.ndim != 1 or choices.shape != (y.shape[0], grammar.n_nodes):
         raise ValueError(
             f"expected y of shape (P,) and choices of shape (P, n_nodes={grammar.n_nodes}), "
             f"got {y.shape} and {choices.shape}"
         )
-    check_symbols("labels", y, grammar.n_c, f"n_c={grammar.n_c}")
-    check_symbols("choices", choices, grammar.m, f"m={grammar.m}")
+    y = check_symbols("labels", y, grammar.n_c, f"n_c={grammar.n_c}")
+    choices = check_symbols("choices", choices, grammar.m, f"m={grammar.m}")
     return expand(grammar, y, choices.T)
 
 
@@ -154,7 +154,7 @@ def indices_to_data(grammar: Grammar, indices) -> tuple[np.ndarray, np.ndarray]:
 def data_to_indices(grammar: Grammar, x) -> np.ndarray:
     """Canonical datum indices (P,) int64 of tokens x (P, d); inverse of :func:`indices_to_data`."""
     if grammar.p_max > SINGLE_INDEX_LIMIT:
-        raise ValueError(f"p_max = {grammar.p_max} is above 2**62: datum indices do not fit in int64")
+        raise ValueError(f"p_max = {shown(grammar.p_max)} is above 2**62: datum indices do not fit in int64")
     y, choices = parse(grammar, x)
     index = y.copy()
     for column in choices.T:
@@ -237,7 +237,7 @@ def sample(grammar: Grammar, P, seed, replace: bool = False) -> tuple[np.ndarray
         return expand(grammar, y, choices_by_node), y
     if P > grammar.p_max:
         raise ValueError(
-            f"P = {P} distinct data requested but the grammar has only p_max = {grammar.p_max}; "
+            f"P = {shown(P)} distinct data requested but the grammar has only p_max = {shown(grammar.p_max)}; "
             "sampling without replacement needs P <= p_max (use replace=True for i.i.d. data)"
         )
     if grammar.p_max <= SINGLE_INDEX_LIMIT:
@@ -260,8 +260,8 @@ def sample_train_test(grammar: Grammar, P_train, P_test, seed, replace: bool = F
     P_test = check_int("P_test", P_test, minimum=0)
     if not check_bool("replace", replace) and P_train + P_test > grammar.p_max:
         raise ValueError(
-            f"P_train + P_test = {P_train} + {P_test} = {P_train + P_test} exceeds p_max = {grammar.p_max}: "
-            f"at most p_max - P_test = {grammar.p_max - P_test} training data are available "
+            f"P_train + P_test = {shown(P_train)} + {shown(P_test)} = {shown(P_train + P_test)} exceeds p_max = {shown(grammar.p_max)}: "
+            f"at most p_max - P_test = {shown(grammar.p_max - P_test)} training data are available "
             "disjoint from the test set"
         )
     x, y = grammar.sample(P_train + P_test, seed, replace=replace)

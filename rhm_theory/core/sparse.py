@@ -20,27 +20,62 @@ sampled bytes exactly.
 
 from __future__ import annotations
 
-import itertools
+import math
 from types import SimpleNamespace
 
 import numpy as np
 
 from rhm_theory.core import sampling
 from rhm_theory.core.grammar import Grammar
-from rhm_theory.core.rules import SPARSE_VARIANTS, draw_distinct, n_placements, sparse_p_max
+from rhm_theory.core.rules import draw_distinct, n_placements, sparse_p_max
 from rhm_theory.core.validation import (
-    as_generator, check_enumerable, check_int, check_level, check_sparse_size, check_symbols,
+    as_generator, check_bool, check_enumerable, check_instance, check_int, check_level, check_sparse_size, check_symbols,
+    shown,
 )
 
 
 def placement_table(s: int, s0: int, variant: str) -> np.ndarray:
-    """Child positions within a patch of s(s0+1) for every layout, int64 (Q, s), lexicographic order."""
-    n_placements(s, s0, variant)  # validates the variant
-    if variant == "A":
-        table = [[i * (s0 + 1) + r for i, r in enumerate(rs)] for rs in itertools.product(range(s0 + 1), repeat=s)]
-    else:
-        table = list(itertools.combinations(range(s * (s0 + 1)), s))
-    return np.array(table, dtype=np.int64).reshape(-1, s)
+    """Child positions within a patch of s(s0+1) for every layout, int64 (Q, s), lexicographic order
+    (sizes bounded first by check_sparse_size; built by unranking, without Python tuples)."""
+    layouts = n_placements(s, s0, variant)  # validates the variant
+    ranks = np.arange(layouts, dtype=np.int64)
+    if variant == "A":  # child i at i(s0+1) + r_i, the r_i the base-(s0+1) digits of the rank
+        digits = np.empty((layouts, s), dtype=np.int64)
+        for i in range(s - 1, -1, -1):
+            ranks, digits[:, i] = np.divmod(ranks, s0 + 1)
+        return digits + (s0 + 1) * np.arange(s, dtype=np.int64)
+    return _unrank_combinations(ranks, s * (s0 + 1), s)
+
+
+def _binomial_columns(n: int, s: int) -> list[np.ndarray]:
+    """``columns[b][a] = C(a, b)`` for b = 0..s and a in range(n - s + b), int64: exactly the entries
+    the lexicographic rank of an s-subset of range(n) uses, each at most C(n, s) (so no overflow)."""
+    columns = [np.ones(n - s, dtype=np.int64)]
+    for _ in range(s):
+        columns.append(np.concatenate([[0], np.cumsum(columns[-1])]))
+    return columns
+
+
+def _rank_combinations(positions: np.ndarray, n: int, s: int) -> np.ndarray:
+    """Lexicographic ranks (int64) of increasing s-subsets ``positions`` (..., s) of range(n):
+    C(n, s) - 1 - sum_i C(n - 1 - c_i, s - i) (the combinatorial number system)."""
+    columns = _binomial_columns(n, s)
+    total = np.zeros(positions.shape[:-1], dtype=np.int64)
+    for i in range(s):
+        total += columns[s - i][n - 1 - positions[..., i]]
+    return math.comb(n, s) - 1 - total
+
+
+def _unrank_combinations(ranks: np.ndarray, n: int, s: int) -> np.ndarray:
+    """Inverse of :func:`_rank_combinations`: ranks (Q,) -> increasing s-subsets (Q, s) of range(n)."""
+    columns = _binomial_columns(n, s)
+    remainder = math.comb(n, s) - 1 - ranks
+    positions = np.empty((ranks.size, s), dtype=np.int64)
+    for i in range(s):  # greedy: the largest a with C(a, s - i) <= remainder is n - 1 - c_i
+        a = np.searchsorted(columns[s - i], remainder, side="right") - 1
+        positions[:, i] = n - 1 - a
+        remainder = remainder - columns[s - i][a]
+    return positions
 
 
 class SparseRHM:
@@ -52,24 +87,18 @@ class SparseRHM:
     """
 
     def __init__(self, grammar: Grammar, s0, variant: str = "A"):
-        if not isinstance(grammar, Grammar):
-            raise ValueError(f"grammar must be a rhm_theory Grammar, got {type(grammar).__name__}")
-        if variant not in SPARSE_VARIANTS:
-            raise ValueError(f"variant must be one of {SPARSE_VARIANTS}, got {variant!r}")
+        check_instance("grammar", grammar, Grammar, "a rhm_theory Grammar")
         self.grammar = grammar
-        self.s0 = check_int("s0", s0, minimum=0)
-        self.variant = variant
         self.v, self.n_c, self.m, self.s, self.L = grammar.v, grammar.n_c, grammar.m, grammar.s, grammar.L
-        check_sparse_size(self.n_c, self.m, self.s, self.L, self.s0, n_placements(self.s, self.s0, variant))
+        self.n_placements = check_sparse_size(self.n_c, self.m, self.s, self.L, s0, variant)
+        self.s0, self.variant = int(s0), variant
         self.empty = grammar.v
         self.patch = self.s * (self.s0 + 1)
         self.d = self.patch**self.L
         self.n_nodes = grammar.n_nodes
-        self.n_placements = n_placements(self.s, self.s0, variant)
         self.p_max = sparse_p_max(self.n_c, self.m, self.s, self.L, self.s0, variant)
         self.placements = placement_table(self.s, self.s0, variant)
         self.placements.setflags(write=False)
-        self._placement_keys = self.placements @ (self.patch ** np.arange(self.s - 1, -1, -1, dtype=np.int64))
         # The digit space of the data (class, then one digit in range(m * Q) per node): the sampling
         # routines of rhm_theory.core.sampling draw it exactly as they draw an RHM's (class, choices).
         self._digits = SimpleNamespace(n_c=self.n_c, m=self.m * self.n_placements, n_nodes=self.n_nodes, p_max=self.p_max)
@@ -118,19 +147,15 @@ class SparseRHM:
 
     def decode(self, y, choices, placements) -> np.ndarray:
         """Tokens (P, d) of labels (P,), production choices (P, n_nodes) and layout codes (P, n_nodes)."""
-        y = np.asarray(y, dtype=np.int64)
-        placements = np.asarray(placements, dtype=np.int64)
-        x = self.grammar.decode(y, choices)  # validates y and choices
+        x = self.grammar.decode(y, choices)  # validates y and choices (integer arrays)
+        y, choices = np.asarray(y, dtype=np.int64), np.asarray(choices, dtype=np.int64)
+        placements = np.asarray(placements)
         if placements.shape != (y.shape[0], self.n_nodes):
             raise ValueError(f"placements must have shape (P, n_nodes={self.n_nodes}), got {placements.shape}")
-        if placements.size and (placements.min() < 0 or placements.max() >= self.n_placements):
-            raise ValueError(
-                f"placements must be in range(n_placements={self.n_placements}), "
-                f"got values in [{placements.min()}, {placements.max()}]"
-            )
+        placements = check_symbols("placements", placements, self.n_placements, f"n_placements={self.n_placements}")
         if self.s0 == 0:
             return x
-        return self._expand_sparse(y, np.asarray(choices, dtype=np.int64).T, placements.T)
+        return self._expand_sparse(y, choices.T, placements.T)
 
     def sample(self, P, seed, replace: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """P data ``(x, y)``: tokens (P, d) int64 in range(v+1), labels (P,) int64.
@@ -141,11 +166,11 @@ class SparseRHM:
         """
         P = check_int("P", P, minimum=0)
         rng = as_generator(seed)
-        if replace:
+        if check_bool("replace", replace):
             return self._pair(*sampling.uniform_digits(self._digits, P, rng))
         if P > self.p_max:
             raise ValueError(
-                f"P = {P} distinct data requested but this sparse RHM has only p_max = {self.p_max}; "
+                f"P = {shown(P)} distinct data requested but this sparse RHM has only p_max = {shown(self.p_max)}; "
                 "sampling without replacement needs P <= p_max (use replace=True for i.i.d. data)"
             )
         if self.p_max <= sampling.SINGLE_INDEX_LIMIT:
@@ -171,7 +196,7 @@ class SparseRHM:
     def indices(self, x) -> np.ndarray:
         """Canonical datum indices (P,) int64 of tokens x (P, d); inverse of the enumeration order."""
         if self.p_max > sampling.SINGLE_INDEX_LIMIT:
-            raise ValueError(f"p_max = {self.p_max} is above 2**62: datum indices do not fit in int64")
+            raise ValueError(f"p_max = {shown(self.p_max)} is above 2**62: datum indices do not fit in int64")
         y, choices, placements = self.parse(x)
         index = y.copy()
         for choice, layout in zip(choices.T, placements.T):
@@ -210,10 +235,9 @@ class SparseRHM:
             if bad.any() or not rows_ok.all():
                 self._reject(P, np.flatnonzero(bad.any(axis=1) | ~rows_ok), k, "a patch is neither empty nor a layout of s symbols")
             where = np.nonzero(full[informative])[1].reshape(-1, s)  # child positions, increasing
-            keys = where @ (self.patch ** np.arange(s - 1, -1, -1, dtype=np.int64))
-            code = np.searchsorted(self._placement_keys, keys).clip(max=Q - 1)
-            if (self._placement_keys[code] != keys).any():
-                rows = np.unique(np.nonzero(informative)[0][(self._placement_keys[code] != keys)])
+            code, valid = self._layout_codes(where)
+            if not valid.all():
+                rows = np.unique(np.nonzero(informative)[0][~valid])
                 self._reject(P, rows, k, f"a patch's symbols are not at a layout of variant {self.variant}")
             tuples = np.take_along_axis(patches[informative], where, axis=1)
             production, found = self.grammar.find_productions(k, tuples)
@@ -226,6 +250,20 @@ class SparseRHM:
             parents[informative] = owner
             symbols = parents
         return symbols[:, 0], choices, placements
+
+    def _layout_codes(self, where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Layout codes (N,) of increasing child positions ``where`` (N, s) within a patch, and whether
+        each is a layout of this variant; exact arithmetic ranks (every code < n_placements)."""
+        if self.n_placements == 1:  # s0 = 0: the one layout, every position full
+            return np.zeros(where.shape[0], dtype=np.int64), np.ones(where.shape[0], dtype=bool)
+        if self.variant == "B":  # any increasing s positions are a layout
+            return _rank_combinations(where, self.patch, self.s), np.ones(where.shape[0], dtype=bool)
+        offsets = where - (self.s0 + 1) * np.arange(self.s, dtype=np.int64)  # r_i, a layout iff all in range(s0+1)
+        valid = ((offsets >= 0) & (offsets <= self.s0)).all(axis=1)
+        code = np.zeros(where.shape[0], dtype=np.int64)
+        for column in np.where(valid[:, None], offsets, 0).T:
+            code = code * (self.s0 + 1) + column
+        return code, valid
 
     def _reject(self, P, rows, k, why):
         raise ValueError(

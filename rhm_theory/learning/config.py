@@ -12,7 +12,7 @@ import math
 import typing
 from dataclasses import dataclass, field, fields
 
-from rhm_theory.core.validation import check_choice, check_int
+from rhm_theory.core.validation import check_choice, check_int, check_per_decade
 
 MODEL_NAMES = ("cnn", "lcn", "fcn", "deep_fcn", "transformer")
 PARAMETRIZATIONS = ("mean_field", "standard")
@@ -67,7 +67,7 @@ class TrainSettings:
         check_int("max_epochs", self.max_epochs)
         if self.max_steps is not None:
             check_int("max_steps", self.max_steps)
-        check_int("history_per_decade", self.history_per_decade, minimum=0)
+        check_per_decade(self.history_per_decade, "history_per_decade")
         for name in ("lr", "loss_threshold"):
             value = getattr(self, name)
             if isinstance(value, bool) or not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):

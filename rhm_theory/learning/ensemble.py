@@ -18,6 +18,7 @@ Supported models: "cnn", "lcn", "fcn", "deep_fcn" (the transformer trains with `
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -27,7 +28,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from rhm_theory.core.grammar import Grammar
-from rhm_theory.learning.models import FullyConnectedNet, HierarchicalNet, RHMNet
+from rhm_theory.learning.models import FullyConnectedNet, HierarchicalNet, RHMNet, check_model_size
 from rhm_theory.learning.config import TrainConfig, TrainSettings
 from rhm_theory.learning.history import HistoryRecord, history_steps
 from rhm_theory.learning.training import (
@@ -40,6 +41,7 @@ from rhm_theory.learning.training import (
     initial_state,
     make_optimizer,
     schedule_length,
+    update_overflows,
 )
 
 ENSEMBLE_MODELS = ("cnn", "lcn", "fcn", "deep_fcn")
@@ -153,6 +155,7 @@ def train_ensemble(
     y_train = torch.stack([y for _, y in train_data])  # (K, P)
     n_train = x_train.shape[1]
 
+    check_model_size(config.model, v=v, n_c=n_c, s=grammars[0].s, L=shapes[0][3], width=config.width, patch=shapes[0][2], members=K)
     models, orders = zip(*(initial_state(g, c) for g, c in zip(grammars, configs)))
     models = [model.to(device) for model in models]
     net = StackedNet(models)
@@ -175,7 +178,7 @@ def train_ensemble(
             histories[k].append(HistoryRecord(step, epoch, loss, *evaluation))
 
     start = time.perf_counter()
-    active = list(range(K))  # member indices still training, in stack order
+    active = [] if update_overflows(optimizer) else list(range(K))  # member indices still training, in stack order
     results: list[TrainResult | None] = [None] * K
     steps, epochs = 0, 0
     while active:
@@ -231,6 +234,11 @@ def train_ensemble(
             if active:
                 _drop_members(net, optimizer, torch.tensor(keep, device=device))
                 x_train, y_train = x_train[keep], y_train[keep]
+    if not results[0]:  # the learning rate overflows the weights: every member diverged before its first step (as in train)
+        record(list(range(K)), list(range(K)), 0, 0, [math.nan] * K)
+        results = [TrainResult(test_error=histories[k][-1].test_error, test_loss=histories[k][-1].test_loss, history=histories[k],
+                               train_loss=math.nan, epochs=0, steps=0, seconds=0.0, stop_reason="diverged",
+                               final_lr=optimizer.param_groups[0]["lr"], model=models[k]) for k in range(K)]
     return results
 
 

@@ -19,6 +19,8 @@ import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from rhm_theory.core.validation import INT64_LIMIT, check_int, check_per_decade
+
 
 @dataclass(frozen=True)
 class HistoryRecord:
@@ -40,7 +42,10 @@ HISTORY_FIELDS = tuple(f.name for f in fields(HistoryRecord))
 def history_steps(total_steps: int, per_decade: int) -> list[int]:
     """The steps in 1..total_steps at which a record is taken: round(10^(k / per_decade)) for
     k = 0, 1, ... (distinct integers, increasing) plus ``total_steps``; only ``total_steps`` when
-    ``per_decade`` is 0. About per_decade x log10(total_steps) records in all."""
+    ``per_decade`` is 0. About per_decade x log10(total_steps) records in all, so both are bounded
+    first: integers, 1 <= total_steps < 2**63 and 0 <= per_decade <= MAX_HISTORY_PER_DECADE."""
+    total_steps = check_int("total_steps", total_steps, minimum=1, maximum=INT64_LIMIT - 1)
+    per_decade = check_per_decade(per_decade)
     if per_decade == 0:
         return [total_steps]
     steps, k = set(), 0
@@ -79,10 +84,30 @@ class CSVWriter(_Writer):
 
 
 def read_history_csv(path: str | os.PathLike) -> list[HistoryRecord]:
-    """The records of a file written by :class:`CSVWriter`."""
+    """The records of a file written by :class:`CSVWriter`; ValueError naming the file, the line and
+    the field when it is not one (a missing column, or a value that is not a number)."""
     with open(path, newline="") as f:
-        return [HistoryRecord(int(row["step"]), int(row["epoch"]), *(float(row[name]) for name in HISTORY_FIELDS[2:]))
-                for row in csv.DictReader(f)]
+        reader = csv.DictReader(f)
+        missing = [name for name in HISTORY_FIELDS if name not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{path}: not a learning-curve file (no column {', '.join(missing)})")
+        records = []
+        for line, row in enumerate(reader, start=2):
+            try:
+                records.append(HistoryRecord(int(row["step"]), int(row["epoch"]),
+                                             *(float(row[name]) for name in HISTORY_FIELDS[2:])))
+            except (TypeError, ValueError):
+                bad = next((name for name in HISTORY_FIELDS if not _is_number(row.get(name))), "a field")
+                raise ValueError(f"{path}, line {line}: {bad} = {row.get(bad)!r} is not a number") from None
+        return records
+
+
+def _is_number(text) -> bool:
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def tensorboard_summary_writer():

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from rhm_theory.core.validation import check_choice, check_int
+from rhm_theory.core.validation import MAX_MODEL_PARAMETERS, check_choice, check_entries, check_int
 from rhm_theory.learning.config import MODEL_NAMES, PARAMETRIZATIONS
 TRANSFORMER_MLP_RATIO = 4
 
@@ -190,6 +190,28 @@ def torch_generator(seed) -> torch.Generator:
     return torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
 
 
+def parameter_count(name: str, *, v: int, n_c: int, s: int, L: int, width: int, patch: int | None = None) -> int:
+    """The number of weights of ``build_model(name, ...)`` (exact, computed without building it)."""
+    patch = s if patch is None else patch
+    readout = width * n_c
+    if name in ("cnn", "lcn"):
+        copies = [1] * L if name == "cnn" else [patch ** (L - k) for k in range(1, L + 1)]
+        return sum(c * patch * (v if k == 0 else width) * width for k, c in enumerate(copies)) + readout
+    d = patch**L
+    if name == "transformer":  # embedding, positions, per block 2 LayerNorms + qkv + out + 2 MLP layers, final norm
+        block = 4 * width + 4 * width * width + 2 * TRANSFORMER_MLP_RATIO * width * width
+        return v * width + d * width + L * block + 2 * width + readout
+    depth = 1 if name == "fcn" else L
+    return v * d * width + (depth - 1) * width * width + readout
+
+
+def check_model_size(name: str, *, v: int, n_c: int, s: int, L: int, width: int, patch: int | None = None, members: int = 1) -> int:
+    """:func:`parameter_count` (times ``members`` networks trained together), or ValueError past MAX_MODEL_PARAMETERS."""
+    count = members * parameter_count(name, v=v, n_c=n_c, s=s, L=L, width=width, patch=patch)
+    what = f"the weights of the {name} network" + (f"s ({members} members)" if members > 1 else "") + f" of width {width}"
+    return check_entries(what, count, MAX_MODEL_PARAMETERS)
+
+
 def build_model(name, *, v, n_c, s, L, width, parametrization="mean_field", seed, patch=None) -> RHMNet:
     """A freshly initialised network for RHM parameters (v, n_c, s, L); see the module docstring.
 
@@ -206,6 +228,7 @@ def build_model(name, *, v, n_c, s, L, width, parametrization="mean_field", seed
     patch = s if patch is None else check_int("patch", patch)
     if patch % s:
         raise ValueError(f"patch must be a multiple of s = {s} (s(s0+1) for the sparse RHM), got patch = {patch}")
+    check_model_size(name, v=v, n_c=n_c, s=s, L=L, width=width, patch=patch)
     common = dict(v=v, n_c=n_c, width=width, parametrization=parametrization, generator=torch_generator(seed))
     if name in ("cnn", "lcn"):
         if patch < 2:

@@ -42,7 +42,9 @@ EVAL_POINTS = 40  # checkpoints of select = "best"
 @dataclass
 class TrainResult:
     """Outcome of :func:`train`. ``train_loss``: mean loss of the last epoch; ``stop_reason``:
-    "loss_threshold", "max_epochs", "max_steps" or "diverged" (NaN or infinite loss); ``seconds``: wall time of the training loop
+    "loss_threshold", "max_epochs", "max_steps" or "diverged" (NaN or infinite loss, or a learning rate too large
+    to apply: then no step is taken, ``steps`` = 0 and the one history record, at step 0, measures the
+    initial network); ``seconds``: wall time of the training loop
     (without the learning-curve records);
     ``final_lr``: the learning rate the schedule had reached (0.1 x lr x lr_scale after a full run)."""
 
@@ -91,9 +93,11 @@ def train(grammar: Grammar, train, test, config: TrainConfig, callbacks=()) -> T
     selection = _Selection(x_test, y_test, v_in, total_steps) if config.select == "best" else None
     start = time.perf_counter()
     steps, epochs, train_loss, stop_reason = 0, 0, math.inf, "max_epochs"
+    if update_overflows(optimizer):  # diverged before the first step: the weights would become infinite
+        selection, train_loss, stop_reason = None, math.nan, "diverged"
     model.train()
     with tqdm(total=config.max_epochs, desc="epochs", disable=not config.progress) as bar:
-        while epochs < config.max_epochs:
+        while epochs < config.max_epochs and stop_reason != "diverged":
             loss_sum = torch.zeros((), device=device)
             seen = 0
             for inputs, labels in batches(
@@ -222,6 +226,15 @@ def make_optimizer(parameters, config: TrainConfig, lr_scale: float, total_steps
         optimizer = torch.optim.Adam(parameters, lr=config.lr)
     base_lr = optimizer.param_groups[0]["lr"]
     return optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps, eta_min=0.1 * base_lr)
+
+
+def update_overflows(optimizer) -> bool:
+    """Whether the optimizer's largest step factor (SGD: lr; Adam: lr / (1 - beta1) at its first step; the
+    cosine schedule only lowers it) exceeds the largest float of a parameter: torch cannot apply such a
+    step, and it would make the weights infinite, so the run has diverged before its first step."""
+    group = optimizer.param_groups[0]
+    factor = group["lr"] / (1 - group["betas"][0]) if "betas" in group else group["lr"]
+    return any(factor > torch.finfo(p.dtype).max for g in optimizer.param_groups for p in g["params"])
 
 
 def early_stop(train_loss: float, steps: int, config: TrainConfig) -> str | None:

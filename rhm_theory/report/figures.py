@@ -354,6 +354,17 @@ def correlations_figure(grammars):
     return fig
 
 
+REPORT_FIGURES = ("collapse", "pstar", "sensitivity", "correlations", "learning_curves")
+# Fields of a results row the report reads: the setting, P and seed.
+REPORT_FIELDS = SETTING + ("P", "seed")
+
+
+def report_files(out_dir: str | Path) -> list[Path]:
+    """Every file :func:`write_report` may write into ``out_dir`` (summary.md, each figure's PNG and PDF)."""
+    out_dir = Path(out_dir)
+    return [out_dir / "summary.md"] + [out_dir / f"{name}.{kind}" for name in REPORT_FIGURES for kind in ("png", "pdf")]
+
+
 def write_report(rows: list[dict], out_dir: str | Path, failures: list[dict] | None = None,
                  history: list[dict] | None = None) -> Path:
     """Write the figures (PNG and PDF) and ``summary.md`` into ``out_dir``; returns the summary's path.
@@ -392,20 +403,20 @@ def write_report(rows: list[dict], out_dir: str | Path, failures: list[dict] | N
         lines.append(f"| {params} | {float(symbolic.quantity('sigma_f2', *params)):.4g} | {P_c:.4g} | "
                      f"{P_c / ncmL(params[1], params[2], params[4]):.4g} |")
 
-    figures = [
-        ("collapse", collapse_figure(groups), "no runs with a test error"),
-        ("pstar", pstar_figure(pstars), "no setting's seed-mean test error crossed its P* threshold inside its P grid"),
-        ("sensitivity", sensitivity_figure(groups, pstars), "no run measured S_{k,l} (sensitivity_samples = 0)"),
-        ("correlations", correlations_figure(grammars), "no grammar"),
-        ("learning_curves", learning_curves_figure(rows, history or []), NO_HISTORY),
-    ]
+    figures = list(zip(REPORT_FIGURES, (
+        (collapse_figure(groups), "no runs with a test error"),
+        (pstar_figure(pstars), "no setting's seed-mean test error crossed its P* threshold inside its P grid"),
+        (sensitivity_figure(groups, pstars), "no run measured S_{k,l} (sensitivity_samples = 0)"),
+        (correlations_figure(grammars), "no grammar"),
+        (learning_curves_figure(rows, history or []), NO_HISTORY),
+    )))
     lines += ["", "## Learning curves", "", learning_curves_caption(rows, history or [])]
     if failures:
         lines += ["", "## Failed runs (retried by the next `rhm sweep`)", ""]
         lines += [f"- `{failure['key']}`: {failure['error'].splitlines()[0]}" for failure in failures]
     lines += ["", "## Figures (PNG, PDF next to each)", ""]
-    for name, fig, missing in figures:
+    for name, (fig, missing) in figures:
         lines.append(f"![{name}]({save_figure(fig, out_dir, name + '.png')})" if fig is not None else f"- no {name} figure: {missing}.")
-    summary = out_dir / "summary.md"
+    summary = report_files(out_dir)[0]
     summary.write_text("\n".join(lines + [""]))
     return summary

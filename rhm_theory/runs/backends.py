@@ -40,7 +40,7 @@ from tqdm.auto import tqdm
 
 from rhm_theory.learning.training import check_device
 from rhm_theory.runs.batched import ensemble_groups, run_many
-from rhm_theory.runs.experiment import run_one
+from rhm_theory.runs.experiment import check_runs, run_one
 from rhm_theory.runs.spec import RunSpec, run_key
 from rhm_theory.runs.store import ResultsStore
 from rhm_theory.core.validation import check_int
@@ -232,6 +232,8 @@ def execute(specs, store: ResultsStore, backend: str = "local", workers=None, ad
         raise ValueError(f"gpus_per_run must be >= 0, got {gpus_per_run}")
     if gpus_per_run and backend != "ray":
         raise ValueError("gpus_per_run is a Ray resource request: use backend='ray' (locally, set the spec's device)")
+    if address is not None and backend != "ray":
+        raise ValueError(f"address {address!r} is the address of a Ray cluster: use backend='ray' (the local backend runs on this machine)")
     ensemble_size = check_int("ensemble_size", ensemble_size)
     if ensemble_size > 1 and runner is not run_one:
         raise ValueError("ensemble_size > 1 trains specs with rhm_theory.runs.batched.run_many: runner must be run_one")
@@ -239,7 +241,7 @@ def execute(specs, store: ResultsStore, backend: str = "local", workers=None, ad
         if backend != "local":
             raise ValueError("devices spreads runs over this machine's devices: backend 'local' only (Ray places runs by gpus_per_run)")
         devices = check_devices(devices)
-    specs = list(specs)
+    specs = check_runs(list(specs), members=ensemble_size)  # every run's sizes and row, before any run starts
     keys = [run_key(spec) for spec in specs]
     if len(set(keys)) != len(keys):
         raise ValueError("specs must be distinct: the same run is listed twice")

@@ -15,13 +15,16 @@ import torch
 
 import numpy as np
 
-from rhm_theory.core.files import write_atomically
+from rhm_theory.core.files import check_writable_folder, write_atomically
 from rhm_theory.core.grammar import Grammar
 from rhm_theory.core.sparse import SparseRHM
+from rhm_theory.core.validation import check_entries
 from rhm_theory.learning.config import TrainConfig
+from rhm_theory.learning.models import check_model_size
 from rhm_theory.learning.sensitivity import diffeomorphism_sensitivity, synonymic_sensitivity
 from rhm_theory.learning.training import train
 from rhm_theory.runs.spec import RunSpec, derive_seeds, run_key
+from rhm_theory.runs.store import check_row
 from rhm_theory.synonyms.uncorrelated import uncorrelated_grammar
 
 # How a run draws its rules (RunSpec.rules): the random RHM or the uncorrelated RHM (rhm_theory.synonyms.uncorrelated).
@@ -42,6 +45,8 @@ def run_one(spec: RunSpec, progress: bool = False, *, device: str | None = None,
     and the spec to ``<folder>/<run key>.json`` (see :func:`save_checkpoint`).
     """
     start = time.perf_counter()
+    if save_model is not None:  # refused before training, not after
+        check_writable_folder("save_model", save_model)
     run = prepare_run(spec, progress, device)
     result = train(run.grammar, run.train_set, run.test_set, run.config, callbacks=callbacks)
     row = result_row(spec, run, result)
@@ -56,7 +61,7 @@ def save_checkpoint(folder: str | os.PathLike, spec: RunSpec, model) -> Path:
     key to ``folder/<run key>.json`` (folder created; a file of the same run is replaced, each file
     written whole or not at all). Reload with ``rhm_theory.learning.models.build_model`` and
     ``load_state_dict(torch.load(path))``. Returns the .pt path."""
-    folder = Path(folder)
+    folder = check_writable_folder("save_model", folder)
     folder.mkdir(parents=True, exist_ok=True)
     key = run_key(spec)
     weights = {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
@@ -64,6 +69,24 @@ def save_checkpoint(folder: str | os.PathLike, spec: RunSpec, model) -> Path:
                           (".json", lambda f: f.write(json.dumps({"key": key, **asdict(spec)}, indent=1).encode()))):
         write_atomically(folder / f"{key}{suffix}", write)
     return folder / f"{key}.pt"
+
+
+def check_runs(specs, members: int = 1) -> list[RunSpec]:
+    """``specs`` (a list of RunSpec) checked before any of them runs: each run's data arrays ((P + P_test) x d
+    tokens) and network (times ``members`` trained as one ensemble) fit the allocation bounds of
+    rhm_theory.core.validation, and its row fits the results file (rhm_theory.runs.store.check_row).
+    ValueError naming the run's first offending size or field."""
+    for spec in specs:
+        if not isinstance(spec, RunSpec):
+            raise ValueError(f"a run must be a RunSpec, got {type(spec).__name__}")
+        patch = spec.s * (spec.s0 + 1)
+        check_entries(f"the data of run P = {spec.P}, P_test = {spec.P_test} ((P + P_test) x d tokens)",
+                      (spec.P + spec.P_test) * patch**spec.L)
+        next_token = spec.task == "next-token"
+        check_model_size(spec.model, v=spec.v + (1 if spec.s0 or next_token else 0), n_c=spec.v if next_token else spec.n_c,
+                         s=spec.s, L=spec.L, width=spec.width, patch=patch, members=members)
+        check_row({"key": run_key(spec), **spec.row()})
+    return list(specs)
 
 
 @dataclass
@@ -80,7 +103,8 @@ class PreparedRun:
 
 def prepare_run(spec: RunSpec, progress: bool = False, device: str | None = None) -> PreparedRun:
     """The rules, training and test sets and training config of ``spec`` (from its derived seeds);
-    the config trains on ``device`` when given, else on ``spec.device``."""
+    the config trains on ``device`` when given, else on ``spec.device``; sizes checked first (:func:`check_runs`)."""
+    check_runs([spec])
     seeds = derive_seeds(spec.seed)
     grammar = GRAMMARS[spec.rules](spec.v, spec.n_c, spec.m, spec.s, spec.L, seed=seeds["rules"])
     if spec.s0:

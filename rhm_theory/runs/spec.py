@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
-from rhm_theory.core.rules import SPARSE_VARIANTS, n_placements, sparse_p_max
-from rhm_theory.core.validation import check_int, check_params, check_sparse_size
+from rhm_theory.core.rules import SPARSE_VARIANTS, sparse_p_max
+from rhm_theory.core.validation import INT64_LIMIT, check_int, check_params, check_per_decade, check_sparse_size, check_text, shown
 from rhm_theory.learning.config import CHOICES, TrainSettings, field_kinds
 
 # Models with one hidden layer; P* uses the shallow threshold for them (docs/theory.md, 'Sample complexity').
@@ -70,10 +70,12 @@ class RunSpec(TrainSettings):
         v, n_c, m, s, L = check_params(self.v, self.n_c, self.m, self.s, self.L)
         check_int("P", self.P)
         check_int("P_test", self.P_test)
-        check_int("seed", self.seed, minimum=0)
+        check_int("seed", self.seed, minimum=0, maximum=INT64_LIMIT - 1)
         check_int("sensitivity_samples", self.sensitivity_samples, minimum=0)
         s0 = check_int("s0", self.s0, minimum=0)
         self.validate()
+        check_text("device", self.device)
+        check_per_decade(self.history_per_decade, "history_per_decade")
         if self.rules not in RULES:
             raise ValueError(f"unknown rules {self.rules!r}: expected one of {', '.join(RULES)}")
         if self.variant not in SPARSE_VARIANTS:
@@ -82,18 +84,18 @@ class RunSpec(TrainSettings):
             raise ValueError(f"rules 'uncorrelated' need m to be a multiple of v, got m = {m}, v = {v}")
         if s0 and self.task != "class":
             raise ValueError(f"s0 = {s0} needs task 'class' (got {self.task!r}): the sparse RHM has no next-token task")
-        check_sparse_size(n_c, m, s, L, s0, n_placements(s, s0, self.variant))
+        check_sparse_size(n_c, m, s, L, s0, self.variant)
         data = sparse_p_max(n_c, m, s, L, s0, self.variant)
         if self.P + self.P_test > data:
             raise ValueError(
-                f"P = {self.P} training data plus P_test = {self.P_test} test data exceed p_max = {data}: "
-                f"P must be <= p_max - P_test = {data - self.P_test} (or lower P_test, --P-test on the command line)"
+                f"P = {shown(self.P)} training data plus P_test = {shown(self.P_test)} test data exceed p_max = {shown(data)}: "
+                f"P must be <= p_max - P_test = {shown(data - self.P_test)} (or lower P_test, --P-test on the command line)"
             )
         if self.sensitivity_samples and self.task != "class":
             raise ValueError(f"sensitivity_samples = {self.sensitivity_samples} needs task 'class' (got {self.task!r})")
         if self.sensitivity_samples > self.P_test:
             raise ValueError(
-                f"sensitivity_samples = {self.sensitivity_samples} must be <= P_test = {self.P_test} "
+                f"sensitivity_samples = {shown(self.sensitivity_samples)} must be <= P_test = {shown(self.P_test)} "
                 "(sensitivities are measured on test data)"
             )
 

@@ -32,11 +32,13 @@ Errors name the offending field (``data.P``, ``training.width``, ...).
 from __future__ import annotations
 
 import itertools
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from rhm_theory.core.rules import ncmL
+from rhm_theory.core.validation import MAX_SWEEP_RUNS
 from rhm_theory.learning.config import TRAINING_FIELDS, field_kinds
 from rhm_theory.runs.spec import SPEC_CHOICES, RunSpec
 
@@ -75,6 +77,8 @@ def read_sweep(path: str | os.PathLike) -> dict:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise SweepError(f"sweep file {path} is not valid TOML: {error}") from None
+    except RecursionError:
+        raise SweepError(f"sweep file {path} nests tables or arrays too deeply: a sweep file has sections of scalars and lists") from None
     return document
 
 
@@ -92,8 +96,9 @@ def _values(section: str, name: str, value) -> list:
 
 def expand_sweep(document: dict) -> list[RunSpec]:
     """Run specs of a parsed grid sweep document, in a deterministic order (product of all lists)."""
-    settings, seeds = _settings(document)
     data = document.get("data", {})
+    sizes = data.get("P", data.get("P_over_ncmL")) if isinstance(data, dict) else None
+    settings, seeds = _settings(document, sizes=len(sizes) if isinstance(sizes, list) else 1)
     if "adaptive" in data:
         raise SweepError("this sweep searches P adaptively (data.adaptive): use adaptive_searches()")
     if ("P" in data) == ("P_over_ncmL" in data):
@@ -163,8 +168,9 @@ def adaptive_searches(document: dict) -> list[AdaptiveSearch]:
     return searches
 
 
-def _settings(document: dict) -> tuple[list[dict], list[int]]:
-    """Validate the document; every combination of the non-size fields, and the seeds."""
+def _settings(document: dict, sizes: int = 1) -> tuple[list[dict], list[int]]:
+    """Validate the document; every combination of the non-size fields, and the seeds. The number of
+    runs (combinations x ``sizes`` x seeds) is checked against MAX_SWEEP_RUNS before any is listed."""
     for section, content in document.items():
         if section not in SECTIONS:
             raise SweepError(f"unknown section [{section}]: expected {', '.join(SECTIONS)}")
@@ -180,6 +186,14 @@ def _settings(document: dict) -> tuple[list[dict], list[int]]:
     data = document.get("data", {})
     run = document.get("run", {})
     seeds = run.get("seeds", 1)
+    counts = [len(value) if isinstance(value, list) else 1
+              for name, value in [*grammar.items(), *document.get("training", {}).items(), *data.items(), *run.items()]
+              if name not in ("P", "P_over_ncmL", "adaptive", "seeds")]
+    n_seeds = seeds if isinstance(seeds, int) and not isinstance(seeds, bool) else len(seeds) if isinstance(seeds, list) else 1
+    runs = math.prod(counts) * sizes * n_seeds
+    if runs > MAX_SWEEP_RUNS:
+        raise SweepError(f"the sweep has {runs} runs (settings x sizes x seeds = {math.prod(counts)} x {sizes} x {n_seeds}): "
+                         f"at most {MAX_SWEEP_RUNS} are allowed in one file; split it into several")
     if isinstance(seeds, int) and not isinstance(seeds, bool):
         if seeds < 1:
             raise SweepError(f"field run.seeds = {seeds} must be >= 1 (a count) or a list of seeds")
@@ -196,8 +210,8 @@ def _settings(document: dict) -> tuple[list[dict], list[int]]:
 
 
 def _relative_size(factor, settings: dict, field: str = "data.P_over_ncmL") -> int:
-    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor <= 0:
-        raise SweepError(f"field {field} values must be positive numbers, got {factor!r}")
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not math.isfinite(factor) or factor <= 0:
+        raise SweepError(f"field {field} values must be positive finite numbers, got {factor!r}")
     return max(1, round(factor * ncmL(settings["n_c"], settings["m"], settings["L"])))
 
 

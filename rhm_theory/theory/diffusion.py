@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rhm_theory.core.grammar import Grammar
-from rhm_theory.core.validation import as_generator
+from rhm_theory.core.validation import as_generator, check_entries
 from rhm_theory.theory import bp, noise as channels
 from rhm_theory.theory.grammaticality import level_symbols
 
@@ -48,10 +48,19 @@ class ForwardBackward:
         }
 
 
+def check_experiment_size(P: int, d: int, v: int, n_c: int) -> None:
+    """ValueError unless the token likelihoods and class posteriors of P data (P x (d v + n_c) floats, the
+    largest arrays of an experiment) fit MAX_ARRAY_ENTRIES; checked before anything is drawn or allocated."""
+    check_entries(f"a forward-backward experiment on P = {P} data of d = {d} tokens, v = {v}, n_c = {n_c} "
+                  "(P x (d v + n_c) likelihoods and posteriors)", P * (d * v + n_c))
+
+
 def forward_backward(grammar: Grammar, x, noise, *, channel: str, seed) -> ForwardBackward:
     """Noise data x (P, d) (data of ``grammar``) to level ``noise`` with ``channel``, resample each from
     the exact posterior, and measure what changed. ``seed``: int or numpy Generator."""
     rng = as_generator(seed)
+    if np.ndim(x) == 2:
+        check_experiment_size(np.shape(x)[0], np.shape(x)[1], grammar.v, grammar.n_c)
     truth = level_symbols(grammar, x)
     observed = channels.corrupt(truth[0], noise, v=grammar.v, channel=channel, seed=rng)
     likelihoods = channels.likelihoods(observed, noise, v=grammar.v, channel=channel)

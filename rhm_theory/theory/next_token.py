@@ -21,20 +21,27 @@ import numpy as np
 from rhm_theory.core.grammar import Grammar
 from rhm_theory.core.rules import n_nodes
 from rhm_theory.core.sampling import check_tokens
-from rhm_theory.core.validation import check_int
+from rhm_theory.core.validation import MAX_NEXT_TOKEN_D, MAX_RULE_ENTRIES, check_choice, check_instance, check_int, shown
 from rhm_theory.theory.bp import token_marginals
 from rhm_theory.theory.exact import class_token_probs, transition_counts
 
 ENUMERATION_LIMIT = 2**22  # strings enumerated by optimal_loss (covering subtree expansions)
+ENUMERATION_TOKEN_LIMIT = 2**26  # their tokens (strings x s**(lam - 1))
+
+
+def check_grammar(grammar) -> Grammar:
+    """``grammar`` if it is a dense Grammar, else ValueError (the sparse RHM has no next-token theory)."""
+    return check_instance("grammar", grammar, Grammar, "a dense rhm_theory Grammar (the next-token theory has no sparse RHM)")
 
 
 def check_window(grammar: Grammar, window) -> int:
     """The window as an int t in 0..d-1 (None -> d - 1), else ValueError."""
+    check_grammar(grammar)
     if window is None:
         return grammar.d - 1
     t = check_int("window", window, minimum=0)
     if t > grammar.d - 1:
-        raise ValueError(f"window must be in 0..d-1 = {grammar.d - 1} (tokens before the last one), got {t}")
+        raise ValueError(f"window must be in 0..d-1 = {grammar.d - 1} (tokens before the last one), got {shown(t)}")
     return t
 
 
@@ -74,16 +81,22 @@ def _root_prior(grammar: Grammar, lam: int) -> np.ndarray:
 
 
 def _subtree_strings(grammar: Grammar, lam: int, max_items: int) -> tuple[np.ndarray, np.ndarray]:
-    """(leaves (N, s**(lam-1)), probability (N,)) of every expansion of the rightmost level-lam node."""
-    prior = _root_prior(grammar, lam)
+    """(leaves (N, s**(lam-1)), probability (N,)) of every expansion of the rightmost level-lam node;
+    ValueError, before anything is enumerated, above ``max_items`` strings or ENUMERATION_TOKEN_LIMIT tokens."""
     if lam == 1:
-        return np.arange(grammar.v)[:, None], prior
+        return np.arange(grammar.v)[:, None], _root_prior(grammar, lam)
     depth = lam - 1
-    count = prior.size * grammar.m ** n_nodes(grammar.s, depth)
+    count = grammar.owners(grammar.L - depth) * grammar.m ** n_nodes(grammar.s, depth)
     if count > max_items:
         raise ValueError(
-            f"optimal_loss would enumerate {count} expansions of a level-{lam} subtree: above max_items = {max_items}"
+            f"optimal_loss would enumerate {shown(count)} expansions of a level-{lam} subtree: above max_items = {max_items}"
         )
+    if count * grammar.s**depth > ENUMERATION_TOKEN_LIMIT:
+        raise ValueError(
+            f"optimal_loss would enumerate {count} expansions of {grammar.s**depth} tokens (level-{lam} subtree): "
+            f"above ENUMERATION_TOKEN_LIMIT = 2**{ENUMERATION_TOKEN_LIMIT.bit_length() - 1} tokens"
+        )
+    prior = _root_prior(grammar, lam)
     sub = Grammar.from_rules(grammar.rules[grammar.L - depth :], grammar.v) if lam <= grammar.L else grammar
     x, root = sub.enumerate(max_items=max_items)
     return x, prior[root] / grammar.m ** n_nodes(grammar.s, depth)
@@ -94,12 +107,23 @@ def _entropy(probabilities: np.ndarray) -> float:
     return float(-(p * np.log(p)).sum())
 
 
-def _grouped(rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Total weight of each distinct row of ``rows`` (N, k)."""
-    if rows.shape[1] == 0:
-        return np.array([weights.sum()])
-    _, inverse = np.unique(rows, axis=0, return_inverse=True)
-    return np.bincount(inverse.ravel(), weights=weights)
+def _suffix_entropies(leaves: np.ndarray, weights: np.ndarray, longest: int) -> list[float]:
+    """H(last k tokens of the strings ``leaves`` (N, n), weights (N,)) for k = 0..longest: the groups of
+    the suffixes of length k + 1 refine those of length k by one token, so each k costs one sort of N."""
+    groups = np.zeros(leaves.shape[0], dtype=np.int64)
+    entropies = [_entropy(np.array([weights.sum()]))]
+    for k in range(1, longest + 1):
+        _, groups = np.unique(groups * (int(leaves[:, -k].max()) + 1) + leaves[:, -k], return_inverse=True)
+        groups = groups.ravel()
+        entropies.append(_entropy(np.bincount(groups, weights=weights)))
+    return entropies
+
+
+def _conditional_entropies(leaves: np.ndarray, weights: np.ndarray, longest: int) -> np.ndarray:
+    """H(x_d | the t tokens before it) = H(last t + 1 tokens) - H(the t before the last), t = 0..longest."""
+    joint = _suffix_entropies(leaves, weights, longest + 1)
+    context = _suffix_entropies(leaves[:, :-1], weights, longest)
+    return np.array(joint[1:]) - np.array(context)
 
 
 def optimal_loss(grammar: Grammar, window=None, *, max_items=ENUMERATION_LIMIT) -> float:
@@ -111,24 +135,45 @@ def optimal_loss(grammar: Grammar, window=None, *, max_items=ENUMERATION_LIMIT) 
     """
     t = check_window(grammar, window)
     max_items = check_int("max_items", max_items, minimum=1)
-    lam = covering_level(grammar, t)
-    leaves, weights = _subtree_strings(grammar, lam, max_items)
-    tail = leaves[:, leaves.shape[1] - t - 1 :]
-    return _entropy(_grouped(tail, weights)) - _entropy(_grouped(tail[:, :-1], weights))
+    return float(_conditional_entropies(*_subtree_strings(grammar, covering_level(grammar, t), max_items), t)[t])
 
 
-def optimal_losses(grammar: Grammar, *, max_items=ENUMERATION_LIMIT) -> np.ndarray:
-    """H(x_d | last t tokens) for t = 0..d-1, float array (d,) (non-increasing in t)."""
-    return np.array([optimal_loss(grammar, t, max_items=max_items) for t in range(grammar.d)])
+def optimal_losses(grammar: Grammar, *, max_items=ENUMERATION_LIMIT, above_limit: str = "raise") -> np.ndarray:
+    """H(x_d | last t tokens) for t = 0..d-1, float array (d,) (non-increasing in t), each equal to
+    :func:`optimal_loss`; one enumeration per covering level. Refused when d > MAX_NEXT_TOKEN_D.
+    A window whose enumeration exceeds a limit: ValueError (``above_limit="raise"``) or NaN ("nan")."""
+    check_grammar(grammar)
+    max_items = check_int("max_items", max_items, minimum=1)
+    check_choice("above_limit", above_limit, ("raise", "nan"))
+    if grammar.d > MAX_NEXT_TOKEN_D:
+        raise ValueError(f"d = {grammar.d} windows are too many for the next-token losses of every window: "
+                         f"d must be <= MAX_NEXT_TOKEN_D = 2**{MAX_NEXT_TOKEN_D.bit_length() - 1} (lower s or L)")
+    losses = np.full(grammar.d, np.nan)
+    for lam in range(1, grammar.L + 2):
+        windows = range(grammar.s ** (lam - 2) if lam > 1 else 0, min(grammar.s ** (lam - 1), grammar.d))
+        if not windows:
+            continue
+        try:
+            strings = _subtree_strings(grammar, lam, max_items)
+        except ValueError:
+            if above_limit == "raise":
+                raise
+            continue
+        losses[windows[0] : windows[-1] + 1] = _conditional_entropies(*strings, windows[-1])[windows[0] :]
+    return losses
 
 
 # ----- token-token correlations by distance (one grammar, exact) --------------------------------------
 def ancestor_level(grammar: Grammar, distance) -> int:
     """Level of the lowest common ancestor of x_d and the token ``distance`` places before it
     (2 = the parent of the last patch, L + 1 = the class); distance in 1..d-1."""
+    check_grammar(grammar)
     distance = check_int("distance", distance, minimum=1)
     if distance > grammar.d - 1:
-        raise ValueError(f"distance must be in 1..d-1 = {grammar.d - 1}, got {distance}")
+        raise ValueError(f"distance must be in 1..d-1 = {grammar.d - 1}, got {shown(distance)}")
+    if grammar.v**2 > MAX_RULE_ENTRIES:
+        raise ValueError(f"token pairs need a (v, v) table of v**2 = {grammar.v**2} entries: at most "
+                         f"2**{MAX_RULE_ENTRIES.bit_length() - 1} are allowed (lower v)")
     i, j, level = grammar.d - 1 - distance, grammar.d - 1, 1
     while i != j:
         i, j, level = i // grammar.s, j // grammar.s, level + 1

@@ -53,7 +53,7 @@ from sympy.polys.domains import ZZ
 from sympy.polys.rings import ring
 
 from rhm_theory.core.rules import path_slots
-from rhm_theory.core.validation import check_feasible, check_int
+from rhm_theory.core.validation import check_depth, check_feasible, check_int, shown
 
 _RING, _V, _U, _M = ring("v, u, m", ZZ)  # integer polynomials in v, u = v**(s - 2) and m: fast exact arithmetic
 _SYMBOLS = sp.symbols("v u m")
@@ -206,13 +206,14 @@ def _numeric_transfer(kinds: tuple, split: bool, same_slot: bool, v: int, u: int
 def _check(v, n_c, m, s, L, distance) -> tuple:
     numeric = all(isinstance(x, (int, sp.Integer)) for x in (v, n_c, m))
     s, L = check_int("s", s, minimum=2), check_int("L", L)
+    check_depth(s, L)
     if numeric:
         v, n_c, m, s, L = check_feasible(int(v), int(n_c), int(m), s, L)
         if v < 2:
             raise ValueError(f"v must be >= 2 for the symbolic theory (got {v})")
     distance = check_int("distance", distance, minimum=1)
     if distance > s**L - 1:
-        raise ValueError(f"distance must be in 1..d-1 = {s**L - 1}, got {distance}")
+        raise ValueError(f"distance must be in 1..d-1 = {s**L - 1}, got {shown(distance)}")
     return v, n_c, m, s, L, distance, numeric
 
 
@@ -225,6 +226,8 @@ def _ancestor_row(s: int, L: int, distance: int) -> int:
 
 def term(name: str, v, n_c, m, s, L, distance):
     """One of :data:`TERMS` averaged over the rule ensemble, exact (sympy)."""
+    if not isinstance(name, str) or name not in TERMS:
+        raise ValueError(f"unknown term {shown(name)}: expected one of {', '.join(TERMS)}")
     v, n_c, m, s, L, distance, numeric = _check(v, n_c, m, s, L, distance)
     walkers, ends = TERMS[name]
     slots_i, slots_j = path_slots(s**L - 1 - distance, s, L), path_slots(s**L - 1, s, L)

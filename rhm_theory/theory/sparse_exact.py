@@ -21,15 +21,21 @@ from fractions import Fraction
 import numpy as np
 
 from rhm_theory.core.sparse import SparseRHM
-from rhm_theory.core.validation import check_int
+from rhm_theory.core.validation import check_instance, check_int, shown
 from rhm_theory.theory import bp
 from rhm_theory.theory.exact import transition_counts
 
 _CHUNK_ELEMENTS = 2**22
 
 
+def check_model(model) -> SparseRHM:
+    """``model`` if it is a SparseRHM, else ValueError (a dense Grammar is SparseRHM(grammar, 0))."""
+    return check_instance("model", model, SparseRHM, "a SparseRHM (wrap a dense Grammar as SparseRHM(grammar, 0))")
+
+
 def slot_weights(model: SparseRHM) -> np.ndarray:
     """W (patch, s) int64: W[o, i] = number of layouts that put child i at patch position o."""
+    check_model(model)
     weights = np.zeros((model.patch, model.s), dtype=np.int64)
     for i in range(model.s):
         np.add.at(weights[:, i], model.placements[:, i], 1)
@@ -42,7 +48,13 @@ def position_transition_counts(model: SparseRHM, k: int, position: int) -> np.nd
     T / (m Q) is P(child symbol at that position | parent symbol); row ``v`` (k > 0 only) is the empty
     parent, column ``v`` the empty child.
     """
-    grammar, Q, m, v = model.grammar, model.n_placements, model.m, model.v
+    grammar, Q, m, v = check_model(model).grammar, model.n_placements, model.m, model.v
+    k = check_int("k", k, minimum=0)
+    if k >= model.L:
+        raise ValueError(f"k must be a rules level in range(L = {model.L}), got {k}")
+    position = check_int("position", position, minimum=0)
+    if position >= model.patch:
+        raise ValueError(f"position must be in range(patch = {model.patch}), got {shown(position)}")
     weights = slot_weights(model)[position]
     owners = grammar.owners(k)
     counts = np.zeros((owners + (k > 0), v + 1), dtype=np.int64)
@@ -59,9 +71,10 @@ def class_token_probs(model: SparseRHM, position, exact: bool = False) -> np.nda
 
     ``exact=True``: numpy object array of fractions.Fraction (integer counts over (m Q)**L).
     """
+    check_model(model)
     position = check_int("position", position, minimum=0)
     if position >= model.d:
-        raise ValueError(f"position must be in range(d = {model.d}), got {position}")
+        raise ValueError(f"position must be in range(d = {model.d}), got {shown(position)}")
     digits = [(position // model.patch ** (model.L - 1 - k)) % model.patch for k in range(model.L)]
     counts = np.identity(model.n_c, dtype=object if exact else np.int64)
     probs = np.identity(model.n_c)
@@ -79,6 +92,7 @@ def class_token_probs(model: SparseRHM, position, exact: bool = False) -> np.nda
 
 def class_token_probs_all(model: SparseRHM) -> np.ndarray:
     """P(x_j = mu | class) at every input position, float array (d, n_c, v+1), computed top-down."""
+    check_model(model)
     probs = np.identity(model.n_c)[None]  # the class, as one position
     for k in range(model.L):
         steps = [position_transition_counts(model, k, o) / (model.m * model.n_placements) for o in range(model.patch)]
@@ -89,6 +103,7 @@ def class_token_probs_all(model: SparseRHM) -> np.ndarray:
 # ----- belief propagation --------------------------------------------------------------------------
 def _leaf_likelihoods(model: SparseRHM, x) -> np.ndarray:
     """Validated leaves as likelihoods (P, d, v+1): one-hot for integer tokens."""
+    check_model(model)
     x = np.asarray(x)
     if np.issubdtype(x.dtype, np.integer):
         tokens = model.check_tokens(x)

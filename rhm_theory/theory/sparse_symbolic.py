@@ -36,7 +36,7 @@ from functools import cache
 import sympy as sp
 
 from rhm_theory.core.rules import SPARSE_VARIANTS
-from rhm_theory.core.validation import check_int
+from rhm_theory.core.validation import check_int, check_sparse_size
 from rhm_theory.theory import symbolic
 from rhm_theory.theory.symbolic import L, P, m, n_c, s, v
 
@@ -114,8 +114,10 @@ def expressions(variant: str) -> dict:
 
 
 def evaluate(v, n_c, m, s, L, s0, variant: str = "A", P=None) -> dict:
-    """All quantities exactly at the given integers (sympy numbers)."""
+    """All quantities exactly at the given integers (sympy numbers); the sparse RHM's size bounds
+    (rhm_theory.core.validation.check_sparse_size: d, layouts, p_max) are checked first."""
     params = symbolic.bind_parameters((v, n_c, m, s, L), P)
+    check_sparse_size(*(int(params[symbol]) for symbol in symbolic.PARAMETERS[1:]), s0, variant)
     params[globals()["s0"]] = sp.Integer(check_int("s0", s0, minimum=0))
     values = {name: (None if expr is None else sp.simplify(expr.subs(params))) for name, expr in expressions(variant).items()}
     if variant == "B":
