@@ -152,3 +152,11 @@ def test_the_declared_verdict_rules_are_the_code_constants():
     assert float(fraction.group(1)) / 100 == MAX_UNDER_TRAINED
     assert float(ratio.group(1)) == MAX_BRACKET_RATIO and float(order.group(1)) == ORDER
     assert int(points.group(1)) == 1 + MIN_EXTRA_POINTS
+
+
+def test_a_bar_inside_a_figure_does_not_break_the_markdown_tables(tmp_path):
+    check = Check("P(x | class) = 1/v", True, "|log2 r| = 0.1", source="Fig. 9")
+    write_report([Section("s", [check])], tmp_path)
+    rows = [line for line in (tmp_path / "report.md").read_text().splitlines() if "1/v" in line]
+    assert len(rows) == 2 and all(line.replace("\\|", "").count("|") == 7 for line in rows[:1])
+    assert all("P(x \\| class)" in line for line in rows)

@@ -291,10 +291,16 @@ class Section:
         for c in self.checks:
             verdict = {"PASS": "PASS", "FAIL": "**FAIL**", "INCONCLUSIVE": "*INCONCLUSIVE*"}[c.verdict]
             figure = c.figure + (f" -- *{c.reason}; needs: {c.needs}*" if c.verdict == "INCONCLUSIVE" else "")
-            lines.append(f"| {c.name} | {c.kind} | {verdict} | {figure} | {'; '.join(c.alternatives) if c.passed else '-'} |")
+            lines.append(f"| {cell(c.name)} | {c.kind} | {verdict} | {cell(figure)} | "
+                         f"{cell('; '.join(c.alternatives)) if c.passed else '-'} |")
         lines += ["", self.markdown, ""]
         lines += [f"![{name}]({name})" for name in self.figures]
         return "\n".join(lines) + "\n"
+
+
+def cell(text: str) -> str:
+    """``text`` as one markdown table cell (its own '|' escaped)."""
+    return text.replace("|", "\\|")
 
 
 def claims_markdown(rows: list[dict]) -> str:
@@ -302,8 +308,8 @@ def claims_markdown(rows: list[dict]) -> str:
     if not rows:
         return ""
     lines = ["## Claims", "", "| claim | source | verdict | sizes covered | measured vs claim | conclusion |", "|---|---|---|---|---|---|"]
-    lines += [f"| {r['claim']} | {r['source']} | {r['verdict']} | {r['sizes'] or '-'} | {r['measured_vs_claim']} | {r['conclusion']} |"
-              for r in rows]
+    lines += ["| " + " | ".join(cell(r[key]) for key in ("claim", "source", "verdict")) + f" | {cell(r['sizes'] or '-')} | "
+              f"{cell(r['measured_vs_claim'])} | {cell(r['conclusion'])} |" for r in rows]
     return "\n".join(lines) + "\n\n"
 
 

@@ -54,7 +54,7 @@ def _discriminating(bases, n_seeds) -> bool:
     return len(bases) >= 3 and bases.max() / bases.min() >= MIN_BASE_SPAN and n_seeds >= MIN_SEEDS
 
 
-SPARSE_SOURCE = "arXiv:2404.10727 (sparse RHM: P* ~ (s0+1)^L n_c m^L for the LCN)"
+SPARSE_SOURCE = "arXiv:2404.10727 (sparse RHM)"
 
 
 # ----- P* ~ (s0+1)^k --------------------------------------------------------------------------------
