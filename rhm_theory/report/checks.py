@@ -43,7 +43,9 @@ class Check:
     (None if there is none). INCONCLUSIVE checks carry ``reason`` and ``needs`` (module docstring).
     For the claims table: ``source`` (the paper's equation or figure), ``sizes`` (the sizes covered),
     ``versus`` (the measured figure against the claim) and ``conclusion`` (one generated line; by
-    default written from the verdict, :func:`conclusion`).
+    default written from the verdict, :func:`conclusion`). A ladder check (rhm_theory.report.trends)
+    also carries ``claim`` (the claimed value) and ``trend`` (its rungs: dicts of size, estimate,
+    ci_low, ci_high, device).
     """
 
     name: str
@@ -59,6 +61,8 @@ class Check:
     sizes: str = ""
     versus: str = ""
     conclusion: str = ""
+    claim: float | None = None
+    trend: list = field(default_factory=list)
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -102,6 +106,8 @@ class Check:
         }
         if self.verdict == "INCONCLUSIVE":
             document.update(reason=self.reason, needs=self.needs)
+        if self.trend:
+            document.update(claim=self.claim, trend=[dict(rung) for rung in self.trend])
         return document
 
 
@@ -235,7 +241,8 @@ def summary(checks) -> str:
 
 
 CHECK_FIELDS = {"name": str, "passed": bool, "figure": str, "alternatives": list, "kind": str, "measured": (int, float, type(None)),
-                "verdict": str, "reason": str, "needs": str, "source": str, "sizes": str, "versus": str, "conclusion": str}
+                "verdict": str, "reason": str, "needs": str, "source": str, "sizes": str, "versus": str, "conclusion": str,
+                "claim": (int, float, type(None)), "trend": list}
 REQUIRED_FIELDS = ("name", "passed", "figure", "alternatives", "kind")
 
 
@@ -250,7 +257,7 @@ def check_from_dict(document: dict) -> Check:
     for name, value in document.items():
         if name not in CHECK_FIELDS:
             raise ValueError(f"stored check has an unknown field {name!r}")
-        if not isinstance(value, CHECK_FIELDS[name]) or (name == "measured" and isinstance(value, bool)):
+        if not isinstance(value, CHECK_FIELDS[name]) or (name in ("measured", "claim") and isinstance(value, bool)):
             raise ValueError(f"stored check {document.get('name')!r}: field {name!r} has the wrong type ({value!r})")
     check = Check(**{**document, "alternatives": tuple(document["alternatives"])})
     if document.get("verdict") and check.passed != document["passed"]:
