@@ -51,10 +51,10 @@ def test_step_scaling_check_rejects_the_class_task_scaling():
 
     claim = decide.step_scaling_check("s", measured(derived), derived, alternative, alternative_name="alt",
                                       settings=SETTING_OF_STEP, seed=0)
-    assert claim.passed and claim.kind == "discriminating"
+    assert claim.verdict == "PASS" and claim.kind == "discriminating"
     wrong = decide.step_scaling_check("s", measured(alternative), derived, alternative, alternative_name="alt",
                                       settings=SETTING_OF_STEP, seed=0)
-    assert not wrong.passed
+    assert wrong.verdict == "FAIL"
     few = decide.step_scaling_check("s", measured(derived)[:3], derived[:3], alternative[:3], alternative_name="alt",
                                     settings=SETTING_OF_STEP[:3], seed=0)
     assert few.kind == "smoke" and few.passed
@@ -78,6 +78,10 @@ def test_step_scaling_check_leaves_out_steps_some_seeds_miss():
     smoke = decide.step_scaling_check("s", one_setting_left, derived, alternative, alternative_name="alt",
                                       settings=SETTING_OF_STEP, seed=0)
     assert smoke.kind == "smoke" and "in 1 settings" in smoke.figure, smoke.figure
+    none_left = [np.full(4, np.nan) if k % 3 else m for k, m in enumerate(measured)][:1] + [np.full(4, np.nan)] * 8
+    undecided = decide.step_scaling_check("s", none_left, derived, alternative, alternative_name="alt",
+                                          settings=SETTING_OF_STEP, seed=0)
+    assert undecided.verdict == "INCONCLUSIVE" and undecided.reason.startswith("too few points: only 1 of 9 steps")
 
 
 def test_level_windows():
@@ -142,10 +146,11 @@ def test_architecture_check_counts_a_step_beyond_the_grid_as_a_lower_bound():
     assert "at step 2" in unflagged.figure and "lower bound" not in unflagged.figure, unflagged.figure
 
 
-def test_architecture_check_fails_without_two_common_steps_and_is_smoke_with_few_seeds():
+def test_architecture_check_is_inconclusive_without_two_common_steps_and_is_smoke_with_few_seeds():
     nan = np.nan
     cnn = np.array([[40.0, 300, nan]] * 4)
-    assert not decide.architecture_scaling_check("a", cnn, np.array([[40.0, nan, nan]] * 4), seed=0).passed
+    undecided = decide.architecture_scaling_check("a", cnn, np.array([[40.0, nan, nan]] * 4), seed=0)
+    assert undecided.verdict == "INCONCLUSIVE" and undecided.reason.startswith("too few points")
     few = decide.architecture_scaling_check("a", cnn[:2], np.array([[40.0, 900, nan]] * 2), seed=0)
     assert few.kind == "smoke" and few.passed and few.alternatives == ()
     assert not decide.architecture_scaling_check("a", cnn[:2], np.array([[40.0, 200, nan]] * 2), seed=0).passed

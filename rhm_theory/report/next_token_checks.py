@@ -124,7 +124,10 @@ def step_scaling_check(name: str, measured, derived, alternative, *, alternative
     keep = [i for i, g in enumerate(groups) if g.size > 0 and np.isfinite(g).all()]
     log_derived = np.log(np.asarray(derived, dtype=float))
     if len(keep) < 2 or np.ptp(log_derived[keep]) == 0:
-        return Check(name, False, f"only {len(keep)} of {len(groups)} steps measured in every seed: no slope", measured=math.nan)
+        figure = f"only {len(keep)} of {len(groups)} steps measured in every seed: no slope"
+        return Check(name, False, figure, measured=math.nan).inconclusive(  # the too-few-points rule (docs/theory.md)
+            f"too few points: {figure}", "a P grid that every seed's curve crosses at >= 2 steps of different P_lam "
+            "(more P values, or longer training)")
     alt_slope = _slope(log_derived[keep], np.log(np.asarray(alternative, dtype=float))[keep])
     x = log_derived[keep]
     estimate = _slope(x, [np.log(groups[i]).mean() for i in keep])
@@ -187,11 +190,13 @@ def architecture_scaling_check(name: str, cnn, transformer, *, transformer_beyon
 
     first = next((k for k in steps if every_seed(cnn, k) and every_seed(transformer, k)), None)
     if first is None:
-        return Check(name, False, "no step measured for both models in every seed", measured=math.nan)
+        return Check(name, False, "no step measured for both models in every seed", measured=math.nan).inconclusive(
+            "too few points: no step measured for both models in every seed", "a P grid that covers the first step of both models")
     deeper = [k for k in steps[first + 1:] if every_seed(cnn, k) and every_seed(bounded, k)]
     if not deeper:
-        return Check(name, False, f"only step {first + 1} is taken by both models in every seed: no deeper step to "
-                     "compare its delay with", measured=math.nan)
+        figure = f"only step {first + 1} is taken by both models in every seed: no deeper step to compare its delay with"
+        return Check(name, False, figure, measured=math.nan).inconclusive(
+            f"too few points: {figure}", "a P grid (or training) that reaches a deeper step of both models in every seed")
     deepest = deeper[-1]
     log_ratio = np.log(bounded[:, [first, deepest]]) - np.log(cnn[:, [first, deepest]])  # (n_seeds, 2)
 
