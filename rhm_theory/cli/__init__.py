@@ -12,6 +12,7 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from rhm_theory.core.files import check_folder_path
 from rhm_theory.core.validation import INT64_LIMIT, shown
 from rhm_theory.learning.config import field_kinds
 from rhm_theory.runs.spec import SETTING_FIELDS, SPEC_CHOICES, RunSpec
@@ -112,11 +113,7 @@ def output_file(path, force: bool) -> Path:
 def shared_folder(path) -> Path:
     """``path`` as a folder that outputs are added to (created later with its parents; it may hold
     files already): not a file, and no file among its parents."""
-    path = Path(path)
-    for folder in (path, *path.parents):
-        if folder.exists() and not folder.is_dir():
-            raise ValueError(f"output folder {path}: {folder} is a file, not a folder")
-    return path
+    return check_folder_path("output folder", path)
 
 
 def output_folder(path, force: bool) -> Path:

@@ -58,12 +58,15 @@ def run_script(path: Path, out_dir: Path, quick: bool) -> tuple[Section, bool]:
         section = module.run(out_dir, quick=quick)
     except (Exception, SystemExit) as error:  # report it and go on with the other scripts
         where = traceback.extract_tb(error.__traceback__)[-1]
-        detail = f"{type(error).__name__}: {error} (at {Path(where.filename).name}:{where.lineno})"
-        return Section(path.stem, [Check(f"{path.stem} ran", False, detail)]), False
+        return _did_not_run(path, f"{type(error).__name__}: {error} (at {Path(where.filename).name}:{where.lineno})"), False
     if not isinstance(section, Section):
-        detail = f"run() returned {type(section).__name__}, not a Section"
-        return Section(path.stem, [Check(f"{path.stem} ran", False, detail)]), False
+        return _did_not_run(path, f"run() returned {type(section).__name__}, not a Section"), False
     return section, True
+
+
+def _did_not_run(path: Path, detail: str) -> Section:
+    """The section of a script that did not finish: one failed check saying why."""
+    return Section(path.stem, [Check(f"{path.stem} ran", False, detail)])
 
 
 def section_file(out_dir: Path, stem: str, full: bool) -> Path:

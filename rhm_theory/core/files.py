@@ -92,14 +92,21 @@ def check_distinct(outputs: dict, inputs: dict | None = None) -> None:
                 raise ValueError(f"output {name} {path} is the input {other} {other_path}: refusing to write over an input")
 
 
+def check_folder_path(name: str, path) -> Path:
+    """``path`` as a Path that can be (or is) a folder: neither it nor any of its parents is a file,
+    else ValueError naming ``name`` (the flag, or what the folder is) and the file in the way."""
+    path = Path(path)
+    for folder in (path, *path.parents):
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"{name} {path}: {folder} is a file, not a folder")
+    return path
+
+
 def check_writable_folder(name: str, path) -> Path:
     """``path`` as a folder that outputs can be added to, checked before anything is computed: no file
     among it and its parents, and its nearest existing folder writable (probed with a temporary file
     that is removed at once). Nothing is created."""
-    path = check_output_name(name, path)
-    for folder in (path, *path.parents):
-        if folder.exists() and not folder.is_dir():
-            raise ValueError(f"{name} {path}: {folder} is a file, not a folder")
+    path = check_folder_path(name, check_output_name(name, path))
     existing = next(folder for folder in (path.absolute(), *path.absolute().parents) if folder.exists())
     try:
         with tempfile.TemporaryFile(dir=existing):

@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from rhm_theory.core.rules import SPARSE_VARIANTS, log2_placements, n_nodes
+from rhm_theory.core.rules import SPARSE_VARIANTS, log2_placements, n_nodes, n_placements
 
 # Every bound below is listed, with its reason, in docs/bounds.md (tests/test_bounds.py keeps the two equal).
 # Integers stored or drawn as int64 (v**s tuple codes, seeds, command-line integers) are below this.
@@ -24,6 +24,14 @@ MAX_HISTORY_PER_DECADE = 1000
 MAX_NEXT_TOKEN_D = 2**16
 # Exact integers of at most this many digits are printed in full; larger ones in scientific form.
 EXACT_DIGITS = 60
+# Allocation bounds, checked before the memory is allocated.
+# Entries of one data array (P x d tokens of a run, P x d x v likelihoods of rhm diffuse, ...).
+MAX_ARRAY_ENTRIES = 2**31
+# Weights of one network (rhm_theory.learning.models.parameter_count), all members of an ensemble together.
+MAX_MODEL_PARAMETERS = 2**31
+# Runs of one sweep file or one rhm pstar grid (settings x sizes x seeds), counted before they are listed
+# (each run spec takes about 0.3 ms to build and check; the paper's sweep has 600).
+MAX_SWEEP_RUNS = 2**16
 
 
 def shown(value) -> str:
@@ -178,14 +186,13 @@ def check_sparse_size(n_c: int, m: int, s: int, L: int, s0: int, variant: str) -
     if s0 >= MAX_D:
         raise ValueError(f"s0 = {shown(s0)} is too large: the patch s(s0+1) of d = (s(s0+1))**L tokens must be <= 2**{MAX_D.bit_length() - 1}")
     check_depth(s * (s0 + 1), L, "d = (s(s0+1))**L", f" for s0 = {s0} (lower s0 or L)")
-    patch = s * (s0 + 1)
     log2_layouts = log2_placements(s, s0, variant)
     if log2_layouts + math.log2(s) > math.log2(MAX_RULE_ENTRIES) + 1:  # surely too many: never computed
         raise ValueError(
             f"about 2**{log2_layouts:.4g} layouts of s = {s} children for s0 = {s0}, variant {variant}, are too many: "
             f"the layout table may have at most 2**{MAX_RULE_ENTRIES.bit_length() - 1} entries (lower s0 or s)"
         )
-    layouts = (s0 + 1) ** s if variant == "A" else math.comb(patch, s)
+    layouts = n_placements(s, s0, variant)
     if layouts * s > MAX_RULE_ENTRIES:
         raise ValueError(
             f"n_placements = {layouts} layouts of s = {s} children are too many for s0 = {s0}: "
@@ -244,16 +251,6 @@ def as_generator(seed) -> np.random.Generator:
     if isinstance(seed, np.random.SeedSequence):
         return np.random.default_rng(seed)
     return np.random.default_rng(check_int("seed", seed, minimum=0, maximum=INT64_LIMIT - 1))
-
-
-# Allocation bounds (the outputs-and-runs hardening): checked before the memory is allocated.
-# Entries of one data array (P x d tokens of a run, P x d x v likelihoods of rhm diffuse, ...).
-MAX_ARRAY_ENTRIES = 2**31
-# Weights of one network (rhm_theory.learning.models.parameter_count), all members of an ensemble together.
-MAX_MODEL_PARAMETERS = 2**31
-# Runs of one sweep file or one rhm pstar grid (settings x sizes x seeds), counted before they are listed
-# (each run spec takes about 0.3 ms to build and check; the paper's sweep has 600).
-MAX_SWEEP_RUNS = 2**16
 
 
 def check_entries(what: str, entries: int, limit: int = MAX_ARRAY_ENTRIES) -> int:

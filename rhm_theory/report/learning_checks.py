@@ -45,6 +45,11 @@ def _normalised(errors, n_c) -> np.ndarray:
     return np.atleast_2d(np.asarray(errors, dtype=float)) / chance(n_c)
 
 
+def _normalised_curves(settings, curves) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(P_values as floats, errors in units of chance (n_seeds, n_P)) per (v, n_c, m, L) setting."""
+    return [(np.asarray(P, dtype=float), _normalised(e, setting[1])) for (P, e), setting in zip(curves, settings)]
+
+
 def widen(estimate: float, low: float, high: float, n: int) -> tuple[float, float]:
     """A 95% percentile-bootstrap interval over n >= 2 seeds, widened about ``estimate`` by
     sqrt(n/(n-1)) t_{n-1}(0.975) / z(0.975) (the small-sample correction of a bootstrap standard error)."""
@@ -116,6 +121,11 @@ def _sizes(settings) -> str:
     return f"n_c {span(n_c)}, m^L {span(m**L)}, v {span(v)}, L {span(L)}; {len(settings)} settings"
 
 
+def within_vocabulary(settings) -> list[int]:
+    """Indices of the (v, n_c, m, L) settings with n_c <= v, the domain of the fit shown beside (c)."""
+    return [i for i, (v, n_c, _, _) in enumerate(settings) if n_c <= v]
+
+
 def joint_fit(settings, normalised, fraction: float, n_boot: int, seed, factors_of=None):
     """Fit log P* = log C + a log n_c + b log m^L + c log v over ``settings`` (PowerLawFit), or None
     when the settings do not determine the exponents or a crossing is censored."""
@@ -160,7 +170,7 @@ def pstar_scaling_checks(settings, curves, *, s: int, converged, n_boot: int = 1
         "b": ("P* ~ (m^L)^b: b = 1", 1.0, {f"b = (s^L-1)/((s-1)L) = {b_pmax:.3g} (P* ~ P_max)": b_pmax}),
         "c": ("P* ~ v^c: c = 0 (independent of v)", 0.0, {"c = 0.5 (P* ~ sqrt(v))": 0.5}),
     }
-    normalised = [(np.asarray(P, dtype=float), _normalised(e, nc)) for (P, e), nc in zip(curves, n_c)]
+    normalised = _normalised_curves(settings, curves)
     n_seeds = min(e.shape[0] for _, e in normalised)
     designs = {key: enough and n_seeds >= MIN_SEEDS for key, enough in designs.items()}
     spans = f"spans: n_c x{_span(n_c):.0f}, m^L x{_span(m**L):.0f}, v x{_span(v):.0f} over {len(settings)} settings"
@@ -178,7 +188,7 @@ def pstar_scaling_checks(settings, curves, *, s: int, converged, n_boot: int = 1
                           kind="discriminating" if designs[key] else "smoke", source=PAPER_PSTAR, sizes=sizes)
             checks.append(require_trained(check, converged, cost))
         return [c if c.verdict == "INCONCLUSIVE" else c.inconclusive(*fired) for c in checks]
-    domain = [i for i, (vv, nc, _, _) in enumerate(settings) if nc <= vv]
+    domain = within_vocabulary(settings)
     domain_fit = joint_fit([settings[i] for i in domain], [normalised[i] for i in domain], PSTAR_FRACTION, n_boot, seed)
     for i, key in enumerate("abc"):
         name, claim, alternatives = claims[key]
@@ -212,7 +222,7 @@ def influence(settings, curves, *, n_boot: int = 200, seed, fraction: float = PS
     (3,) exponents, (3,) low, (3,) high) or None}. Shown in the report; never used to decide a check.
     """
     settings = [tuple(int(x) for x in setting) for setting in settings]
-    normalised = [(np.asarray(P, dtype=float), _normalised(e, setting[1])) for (P, e), setting in zip(curves, settings)]
+    normalised = _normalised_curves(settings, curves)
     fit = joint_fit(settings, normalised, fraction, n_boot, seed)
     if fit is None:
         return {"full": None, "half_width": None, "leave_one_out": [], "influential": [], "domain": None}
@@ -228,7 +238,7 @@ def influence(settings, curves, *, n_boot: int = 200, seed, fraction: float = PS
                 shift = float(exponents[k] - fit.exponents[k])
                 if abs(shift) > half[k]:
                     influential.append((setting, name, shift))
-    domain = [i for i, (v, n_c, _, _) in enumerate(settings) if n_c <= v]
+    domain = within_vocabulary(settings)
     domain_fit = joint_fit([settings[i] for i in domain], [normalised[i] for i in domain], fraction, n_boot, seed) \
         if len(domain) < len(settings) else None
     return {"full": np.asarray(fit.exponents), "half_width": half, "leave_one_out": out, "influential": influential,
@@ -240,7 +250,7 @@ def threshold_robustness(settings, curves, *, n_boot: int = 200, seed) -> list[t
     """The joint fit (c) with P* defined at each of PSTAR_FRACTIONS x chance, from the same runs:
     [(fraction, PowerLawFit or None)]. The a-priori PSTAR_FRACTION stays the verdict."""
     settings = [tuple(int(x) for x in setting) for setting in settings]
-    normalised = [(np.asarray(P, dtype=float), _normalised(e, setting[1])) for (P, e), setting in zip(curves, settings)]
+    normalised = _normalised_curves(settings, curves)
     return [(fraction, joint_fit(settings, normalised, fraction, n_boot, seed)) for fraction in PSTAR_FRACTIONS]
 
 
@@ -260,7 +270,7 @@ def pc_scaling_check(settings, curves, P_c, P_max, *, converged, n_boot: int = 1
     P_c or n_c m^L, collapses the measured P* better (:func:`collapse_spread`)."""
     settings = [tuple(int(x) for x in setting) for setting in settings]
     P_c, P_max = np.asarray(P_c, dtype=float), np.asarray(P_max, dtype=float)
-    normalised = [(np.asarray(P, dtype=float), _normalised(e, setting[1])) for (P, e), setting in zip(curves, settings)]
+    normalised = _normalised_curves(settings, curves)
     n_seeds = min(e.shape[0] for _, e in normalised)
     k_pmax = float(np.polyfit(np.log(P_c), np.log(P_max), 1)[0]) if _span(P_c) > 1 else math.nan
     alternatives = {"k = 0.5": 0.5, f"k = {k_pmax:.3g} (P* ~ P_max)": k_pmax}
@@ -296,10 +306,10 @@ def pc_scaling_check(settings, curves, P_c, P_max, *, converged, n_boot: int = 1
 
 
 # ----- (d) one-hidden-layer FCN: P* ~ P_max --------------------------------------------------------
-def _pstar_interval(P_values, normalised, n_boot: int, rng) -> tuple[float, float]:
+def _pstar_interval(P_values, normalised, n_boot: int, rng) -> tuple[float, float, str]:
     """95% bootstrap interval (seeds) of the P* of the seed-mean curve; a resample whose curve starts
     below the threshold only bounds P* from above (by the first P), one that never crosses only from
-    below (by the last P)."""
+    below (by the last P). Returns (low, high, status of the seed-mean crossing)."""
     P_values = np.asarray(P_values, dtype=float)
     n = normalised.shape[0]
     lows, highs = [], []
@@ -310,9 +320,9 @@ def _pstar_interval(P_values, normalised, n_boot: int, rng) -> tuple[float, floa
     low, high = float(np.quantile(lows, 0.025, method="lower")), float(np.quantile(highs, 0.975, method="higher"))
     pstar, status = first_crossing(P_values, normalised.mean(axis=0), PSTAR_FRACTION)
     if status != "ok" or low <= 0 or not math.isfinite(high):
-        return low, high  # a one-sided bound: nothing to widen it about
+        return low, high, status  # a one-sided bound: nothing to widen it about
     log_low, log_high = widen(math.log(pstar), math.log(low), math.log(high), n)
-    return math.exp(log_low), math.exp(log_high)
+    return math.exp(log_low), math.exp(log_high), status
 
 
 def fcn_pmax_check(grammars, curves, converged, *, n_boot: int = 1000, seed) -> Check:
@@ -333,8 +343,8 @@ def fcn_pmax_check(grammars, curves, converged, *, n_boot: int = 1000, seed) -> 
         scale, p_max = n_c * m**L, n_c * m ** ((s**L - 1) // (s - 1))
         if max(P_values) >= p_max:
             raise ValueError(f"P must stay below P_max = {p_max} (a test set is needed), got {max(P_values)}")
-        low, high = _pstar_interval(P_values, _normalised(errors, n_c), n_boot, rng)
-        if first_crossing(P_values, _normalised(errors, n_c).mean(axis=0), PSTAR_FRACTION)[1] == "below_grid":
+        low, high, status = _pstar_interval(P_values, _normalised(errors, n_c), n_boot, rng)
+        if status == "below_grid":
             below.append(f"{(v, n_c, m, s, L)} (P* < {min(P_values)} = {min(P_values) / p_max:.2g} P_max)")
         scales.append(scale)
         p_maxes.append(p_max)
@@ -429,7 +439,7 @@ def sensitivity_drop_check(settings, curves, sensitivities, *, converged, n_boot
                   measured=worst, source="arXiv:2307.02129, Figs. 5, 6", sizes=_sizes(settings),
                   versus=f"worst |log2(P_half/P*)| = {worst:.2f} vs <= {math.log2(ORDER):g}")
     check = require_trained(check, converged)
-    normalised = [(np.asarray(P, float), _normalised(e, setting[1])) for (P, e), setting in zip(curves, settings)]
+    normalised = _normalised_curves(settings, curves)
     fired = design_rules([tuple(s) for s in settings], normalised, None, max_ratio=ORDER)
     return check if fired is None or check.verdict == "INCONCLUSIVE" else check.inconclusive(*fired)
 
