@@ -196,7 +196,9 @@ def test_sharpening_check_fails_on_a_smooth_crossover_and_passes_on_a_transition
     passed = verification.slope_growth_check(grid, sharp, tokens, 200, 0)
     assert [c.passed for c in passed] == [True, True]
     _, smooth = synthetic_curves({2: 0.08, 6: 0.08, 10: 0.08}, 0.3, 150, 2)  # a crossover that does not sharpen
-    assert not verification.slope_growth_check(grid, smooth, tokens, 200, 0)[0].passed
+    crossover = verification.slope_growth_check(grid, smooth, tokens, 200, 0)[0]
+    # its ratio interval holds 1 (the crossover) and ratios just above 1: undecided, never PASS
+    assert crossover.verdict == "INCONCLUSIVE" and "the crossover's 1" in crossover.reason, crossover.line()
     # tokens that jump with the class: the smoothness check must fail
     assert not verification.slope_growth_check(grid, sharp, sharp, 200, 0)[1].passed
 
@@ -207,7 +209,9 @@ def test_location_check_fails_when_the_transition_is_elsewhere():
     midpoint_noise = 0.3  # the logistic's midpoint is at (1 + chance)/2
     assert verification.location_check(grid, curves, 0.0625, midpoint_noise, 0.55, 200, 0).passed
     grid, moved = synthetic_curves({10: 0.02}, 0.5, 150, 0)  # data from the alternative: transition at 0.5
-    assert not verification.location_check(grid, moved, 0.0625, midpoint_noise, 0.55, 200, 0).passed
+    assert verification.location_check(grid, moved, 0.0625, midpoint_noise, 0.55, 200, 0).verdict == "FAIL"
+    near = verification.location_check(grid, curves, 0.0625, midpoint_noise, 0.33, 200, 0)  # mean field within tolerance
+    assert near.verdict == "INCONCLUSIVE" and "and an alternative" in near.reason, near.line()
 
 
 def test_susceptibility_check_needs_a_peak_inside_the_transition():
