@@ -10,8 +10,8 @@ import json
 import numpy as np
 import pytest
 
-from rhm_theory.report.checks import Section
-from rhm_theory.report.trends import trend_check
+from rhm_theory.report.checks import Section, conclusion
+from rhm_theory.report.trends import ladder_figure, trend_check
 
 SIZES = [64, 256, 1024, 4096]
 ALTERNATIVES = {"exponent 0.5": 0.5, "exponent 0": 0.0}
@@ -57,6 +57,7 @@ def test_a_slowly_converging_ladder_is_inconclusive_and_its_extrapolation_contai
     low, high = (float(x) for x in check.needs.split("[")[1].split("]")[0].split(", "))
     assert low <= truth <= high, (truth, check.needs)
     assert "CPU-min for that rung" in check.needs
+    assert conclusion(check) == f"approaching, needs {check.needs}"  # the claims table's wording
 
 
 def test_too_few_rungs_or_a_claim_and_alternative_inside_are_inconclusive():
@@ -80,3 +81,14 @@ def test_a_ladder_check_round_trips_with_its_claim_and_trend():
     assert check.to_dict()["trend"][0] == {"size": 64.0, "estimate": check.trend[0]["estimate"],
                                            "ci_low": check.trend[0]["ci_low"], "ci_high": check.trend[0]["ci_high"],
                                            "device": "cpu"}
+
+
+def test_the_ladder_figure_draws_every_rung_the_claim_and_each_alternative():
+    checks = [decide(ladder([0.7] * 4, 0.05)), decide(ladder([1.0] * 4, 0.05, noise=False))]
+    fig = ladder_figure(checks, ALTERNATIVES, xlabel="size", ylabel="exponent")
+    for ax, check in zip(fig.axes, checks):
+        points = ax.containers[0].lines[0]  # the errorbar's data line
+        assert list(points.get_ydata()) == [r["estimate"] for r in check.trend]
+        levels = sorted(line.get_ydata()[0] for line in ax.get_lines() if len(set(line.get_ydata())) == 1 and len(line.get_xdata()) == 2)
+        assert levels == sorted([check.claim, *ALTERNATIVES.values()])
+        assert check.verdict in ax.get_title()

@@ -213,6 +213,8 @@ def conclusion(check: Check) -> str:
     if check.conclusion:
         return check.conclusion
     if check.verdict == "INCONCLUSIVE":
+        if check.reason.startswith("approaching"):  # a ladder whose deviation shrinks (rhm_theory.report.trends)
+            return f"approaching, needs {check.needs}"
         return f"undecided ({check.reason}); needs {check.needs}"
     measured = check.versus or check.figure.split(";")[0]
     if check.verdict == "PASS":

@@ -106,3 +106,32 @@ def trend_check(name: str, rungs, *, claim: float, alternatives: dict[str, float
         p, c = np.polyfit(np.log(size), np.log(np.asarray(seconds, dtype=float)), 1)
         needs += f"; ~{math.exp(c) * needed ** p / 60:.3g} CPU-min for that rung (cost ~ size^{p:.2f} fitted on the rungs)"
     return Check(name, False, f"{figure}; {slope_text}", **base).inconclusive(f"approaching: {shown}; {slope_text}", needs)
+
+
+def ladder_figure(checks, alternatives: dict[str, float], *, xlabel: str, ylabel: str, labels=None):
+    """One panel per ladder: each rung's estimate with its 95% interval against its size (log x, marker
+    by device), the claim as a solid line and each alternative dashed. ``checks``: trend checks of
+    :func:`trend_check` sharing ``alternatives`` ({description: value}); ``labels``: panel titles
+    (default the check names). Returns the Figure."""
+    from rhm_theory.report.figures import legend_outside, new_figure
+
+    checks = list(checks)
+    fig, axes = new_figure(1, len(checks), figsize=(3.6 * len(checks) + 1.8, 3.2), squeeze=False)
+    markers = {"cpu": "o", "cuda": "s"}
+    for ax, check, title in zip(axes[0], checks, labels or [c.name for c in checks]):
+        rungs = sorted(check.trend, key=lambda r: r["size"])
+        for device in sorted({r["device"] for r in rungs}):
+            mine = [r for r in rungs if r["device"] == device]
+            size = np.array([r["size"] for r in mine])
+            estimate = np.array([r["estimate"] for r in mine])
+            error = np.array([[r["estimate"] - r["ci_low"] for r in mine], [r["ci_high"] - r["estimate"] for r in mine]])
+            ax.errorbar(size, estimate, yerr=error, fmt=markers.get(device, "^"), color="C0", capsize=3,
+                        label=f"rungs ({device}), 95% CI")
+        ax.axhline(check.claim, color="k", lw=1.2, label=f"claim {check.claim:g}")
+        for i, (label, value) in enumerate(alternatives.items()):
+            ax.axhline(value, color=f"C{i + 1}", ls="--", lw=1, label=label)
+        ax.set_xscale("log")
+        ax.set(xlabel=xlabel, ylabel=ylabel)
+        ax.set_title(f"{title}: {check.verdict}", fontsize="small")
+    legend_outside(axes[0][-1])
+    return fig
