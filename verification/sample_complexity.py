@@ -21,13 +21,14 @@ import numpy as np
 import torch
 
 from rhm_theory.core.rules import ncmL, p_max as count_data
-from rhm_theory.report import learning_checks
+from rhm_theory.report import learning_checks, pstar_ladders
 from rhm_theory.report.checks import MAX_BRACKET_RATIO, Cost, Section, reached_threshold, section_main
 from rhm_theory.report.figures import (P_SCALED, annotate_empty, label_points, legend_outside, new_figure, save_figure,
                                       split_settings)
 from rhm_theory.runs.spec import RunSpec
 from rhm_theory.runs.pstar import Bisection, adaptive_pstars, grid_specs, run_specs
 from rhm_theory.runs.store import ResultsStore
+from rhm_theory.report.trends import ladder_figure
 from rhm_theory.theory.crossing import crossing
 
 S = 2
@@ -56,7 +57,35 @@ class Mode:
     fcn_max_steps: int
     fcn_seeds: int
     monte_carlo: int
+    ladder: "Ladder"
     workers: int | None = None
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """The P* ladders (docs/theory.md, 'P* ladders of the deep CNN'): the deep CNN at ``width`` on
+    every (v, n_c, m, L) with n_c in ``n_cs`` and m in ``ms``; a rung per m, trained in increasing m.
+    The first rung's bracket is ``bracket`` x n_c m^L, a later rung's r / warm to r x warm, r the
+    previous rung's median P*/(n_c m^L) (``first_ratio`` for the first); every setting also trains at
+    r x ``sensitivity_points`` x n_c m^L; at most ``steps`` bisection steps, ``extensions`` of x4."""
+
+    v: int
+    L: int
+    n_cs: tuple
+    ms: tuple
+    seeds: int
+    width: int
+    max_steps: int
+    bracket: tuple = (0.25, 16)
+    first_ratio: float = 2.5
+    warm: float = 2.0
+    sensitivity_points: tuple = tuple(1.8**-k for k in range(1, 6))  # x1.8 apart: rounded, still within x2
+    steps: int = 7
+    extensions: int = 2
+
+    def rungs(self) -> list[list[tuple]]:
+        """The settings (v, n_c, m, L) of each rung, in increasing m."""
+        return [[(self.v, n_c, m, self.L) for n_c in self.n_cs] for m in sorted(self.ms)]
 
 
 QUICK = Mode(
@@ -64,6 +93,7 @@ QUICK = Mode(
     seeds=2, width=64, bracket=(0.5, 16), steps=4, max_steps=4000, P_test=1024, sensitivity_samples=256,
     fcn_grammars=((8, 8, 8, 2), (3, 3, 3, 3)), fcn_fractions=(1 / 4, 0.9),
     fcn_width=256, fcn_lr=1.0, fcn_max_steps=10000, fcn_seeds=2, monte_carlo=200,
+    ladder=Ladder(v=8, L=3, n_cs=(2, 3, 4), ms=(3, 4, 5), seeds=2, width=64, max_steps=20000),
 )
 # n_c spans 16x (2..16 at (v, m, L) = (8, 3, 3) and 2 at v = 4, 16), v spans 4x (4, 8, 16), m^L 4x
 # (m = 2, 3, 4; L = 3, 4): the design the negative controls in tests/test_learning_checks.py use.
@@ -76,6 +106,8 @@ FULL = Mode(
     fcn_grammars=((8, 8, 8, 2), (3, 3, 3, 3), (8, 32, 2, 3)),
     fcn_fractions=(1 / 16, 1 / 8, 1 / 4, 1 / 2, 0.9),  # P* located where it falls far below P_max
     fcn_width=512, fcn_lr=1.0, fcn_max_steps=40000, fcn_seeds=4, monte_carlo=1000,
+    # n_c x8 (all <= v), m^L x8 (27 to 216) at L = 3: the three P* ladders
+    ladder=Ladder(v=16, L=3, n_cs=(2, 4, 8, 16), ms=(3, 4, 5, 6), seeds=6, width=64, max_steps=60000),
 )
 
 
@@ -92,6 +124,41 @@ def cnn_search(setting, mode: Mode, device: str) -> Bisection:
                    max_epochs=MAX_EPOCHS, max_steps=mode.max_steps, device=device,
                    sensitivity_samples=min(mode.sensitivity_samples, P_test))
     return Bisection(base, low, high, list(range(mode.seeds)))
+
+
+def ladder_search(setting, ladder: Ladder, ratio: float, first: bool, device: str) -> Bisection:
+    """The P* search of one ladder setting (v, n_c, m, L), warm-started from ``ratio`` = P*/(n_c m^L)
+    unless it is on the ``first`` rung (Ladder's docstring)."""
+    v, n_c, m, L = setting
+    scaled = scale(*setting)
+    low, high = ladder.bracket if first else (ratio / ladder.warm, ratio * ladder.warm)
+    low, high = int(round(low * scaled)), int(round(high * scaled))
+    extra = sorted({max(1, int(round(ratio * f * scaled))) for f in ladder.sensitivity_points})
+    P_max = count_data(n_c, m, S, L)
+    P_test = min(1024, P_max - high)
+    if P_test < 256:
+        raise ValueError(f"ladder setting {setting}: P_max = {P_max} leaves no test set of >= 256 beside the bracket")
+    base = RunSpec(v=v, n_c=n_c, m=m, s=S, L=L, P=low, seed=0, P_test=P_test, model="cnn", width=ladder.width,
+                   max_epochs=MAX_EPOCHS, max_steps=ladder.max_steps, device=device, sensitivity_samples=min(512, P_test))
+    return Bisection(base, low, high, list(range(ladder.seeds)), extra=extra, extensions=ladder.extensions,
+                     P_cap=P_max - P_test)
+
+
+def run_ladder(ladder: Ladder, store: ResultsStore, device: str, workers, progress: bool):
+    """Train the ladder's rungs in increasing m, each warm-started from the one before (ensembles of
+    seeds). Returns (settings, searches, results) over all rungs, in rung order."""
+    settings, searches, results = [], [], []
+    ratio = ladder.first_ratio
+    for number, rung in enumerate(ladder.rungs()):
+        rung_searches = [ladder_search(setting, ladder, ratio, number == 0, device) for setting in rung]
+        rung_results = adaptive_pstars(rung_searches, store, steps=ladder.steps, workers=workers, progress=progress,
+                                       ensembles=True, resolution=MAX_BRACKET_RATIO)
+        found = [r.pstar / scale(*setting) for setting, r in zip(rung, rung_results) if np.isfinite(r.pstar)]
+        ratio = float(np.median(found)) if found else ratio
+        settings += rung
+        searches += rung_searches
+        results += rung_results
+    return settings, searches, results
 
 
 def fcn_grid(grammar, mode: Mode, device: str) -> tuple[RunSpec, list[int]]:
@@ -132,6 +199,8 @@ def run(out_dir: Path, quick: bool = True) -> Section:
         fcn_seeds = list(range(mode.fcn_seeds))
         fcn_rows = run_specs([spec for base, P in fcn for spec in grid_specs(base, P, fcn_seeds)], store,
                              workers=mode.workers, progress=progress)
+        ladder_settings, ladder_searches, ladder_results = run_ladder(mode.ladder, store, device, mode.workers, progress)
+        ladder_rows = [run_specs(search.specs(), store, workers=1) for search in ladder_searches]
         n_runs = len(store.finished_keys())
     seconds = time.perf_counter() - start
 
@@ -154,9 +223,21 @@ def run(out_dir: Path, quick: bool = True) -> Section:
                                                  fcn_converged, seed=0))
     checks.append(learning_checks.sensitivity_drop_check(mode.settings, curves, S_arrays, converged=cnn_converged, seed=0))
 
+    ladder_checks = pstar_ladders.pstar_ladder_checks(
+        ladder_settings, [(r.P_values, r.errors) for r in ladder_results],
+        converged=[reached_threshold(rows).reshape(len(search.seeds), len(search.measured))
+                   for search, rows in zip(ladder_searches, ladder_rows)],
+        sensitivities=[sensitivities(rows, len(search.seeds), search.measured, search.base.L)
+                       for search, rows in zip(ladder_searches, ladder_rows)],
+        seconds=[sum(float(row["wall_seconds"]) for row in rows) for rows in ladder_rows],
+        devices=[rows[0]["device"] for rows in ladder_rows], s=S, seed=0,
+        cost=Cost(mode.ladder.seeds, sum(map(len, ladder_rows)), sum(float(row["wall_seconds"]) for rows in ladder_rows for row in rows)))
+    checks += ladder_checks
+
     figures = [save_figure(plot_collapse(mode.settings, results), out_dir, "sample_complexity_collapse.png"),
                save_figure(plot_fcn(mode.fcn_grammars, fcn_curves), out_dir, "sample_complexity_fcn.png"),
-               save_figure(plot_sensitivity(mode.settings, results, S_arrays), out_dir, "sample_complexity_sensitivity.png")]
+               save_figure(plot_sensitivity(mode.settings, results, S_arrays), out_dir, "sample_complexity_sensitivity.png"),
+               save_figure(plot_ladders(ladder_checks, mode.ladder), out_dir, "sample_complexity_ladders.png")]
     unconverged = sum(int((~flags).sum()) for flags in cnn_converged)
     notes = [
         f"Mode {'quick' if quick else 'full'}: {n_runs} runs in `{database.name}` ({n_runs - stored} trained now, {stored} "
@@ -182,6 +263,7 @@ def run(out_dir: Path, quick: bool = True) -> Section:
                      f"x{ratio:.2f} | {r.pstar / scale(*setting):.3g} | {c.first_order:.4g} | {c.with_pbar:.4g} "
                      f"[{c.low:.4g}, {c.high:.4g}]{'' if not c.signal_exact else ' (exact)'} | {r.pstar / c.with_pbar:.3g} |")
     notes += [""] + diagnostics_markdown(mode.settings, curves)
+    notes += [""] + ladder_markdown(mode.ladder, ladder_settings, ladder_searches, ladder_results, ladder_rows)
     return Section("Sample complexity of deep and shallow networks", checks, "\n".join(notes), figures)
 
 
@@ -214,6 +296,32 @@ def diagnostics_markdown(settings, curves) -> list[str]:
         lines.append(f"| {fraction:g} x chance | " + " | ".join(
             f"{x:.3f} [{lo:.3f}, {hi:.3f}]" for x, lo, hi in zip(fit.exponents, fit.ci_low, fit.ci_high)) + " |")
     return lines
+
+
+def ladder_markdown(ladder: Ladder, settings, searches, results, rows) -> list[str]:
+    """Markdown lines of the ladders' design and their per-setting P* (the rungs are in the checks)."""
+    under = sum(int((~reached_threshold(r)).sum()) for r in rows)
+    wall = sum(float(row["wall_seconds"]) for r in rows for row in r)
+    lines = [f"P* ladders (docs/theory.md, 'P* ladders of the deep CNN'): deep CNN width {ladder.width}, {ladder.seeds} seeds, "
+             f"ensembles of seeds, stop at training loss 1e-3 or {ladder.max_steps} steps ({under} of {sum(map(len, rows))} runs "
+             f"stopped at the limit); v = {ladder.v}, L = {ladder.L}, n_c in {ladder.n_cs}, m in {ladder.ms}; first rung from "
+             f"{ladder.bracket[0]:g}..{ladder.bracket[1]:g} x n_c m^L, later rungs warm-started at r/{ladder.warm:g}..r x "
+             f"{ladder.warm:g} (r: the previous rung's median P*/(n_c m^L)); {wall:.0f} s of run wall time in all.", "",
+             "| setting (v, n_c, m, L) | n_c m^L | bracket started | P measured | P* | 95% CI | P*/(n_c m^L) |",
+             "|---|---|---|---|---|---|---|"]
+    for setting, search, r in zip(settings, searches, results):
+        lines.append(f"| {setting} | {scale(*setting)} | {search.P_low}..{search.P_high} | {len(search.measured)} | "
+                     f"{r.pstar:.4g} ({r.status}) | [{r.ci_low:.4g}, {r.ci_high:.4g}] | {r.pstar / scale(*setting):.3g} |")
+    return lines
+
+
+def plot_ladders(checks, ladder: Ladder):
+    """The three P* ladders (n_c exponent, m^L exponent, S_{k,l} drop): each rung's estimate with its
+    95% interval against the rung's size, claim and alternatives. Returns the Figure."""
+    alternatives = [pstar_ladders.N_C_ALTERNATIVES, pstar_ladders.m_L_alternatives(S, ladder.L), pstar_ladders.DROP_ALTERNATIVES]
+    return ladder_figure(checks, alternatives, xlabel=["$m^L$", "$n_c$", "$m^L$"],
+                         ylabel=["$n_c$ exponent of $P^*$", "$m^L$ exponent of $P^*$", "$\\log_2(P_{half}/P^*)$"],
+                         labels=["$n_c$ exponent per $m^L$", "$m^L$ exponent per $n_c$", "$S_{k,l}$ drop per $m^L$"])
 
 
 NAMES = ("v", "n_c", "m", "L")  # a setting (v, n_c, m, L); s = S throughout

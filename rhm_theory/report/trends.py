@@ -108,17 +108,23 @@ def trend_check(name: str, rungs, *, claim: float, alternatives: dict[str, float
     return Check(name, False, f"{figure}; {slope_text}", **base).inconclusive(f"approaching: {shown}; {slope_text}", needs)
 
 
-def ladder_figure(checks, alternatives: dict[str, float], *, xlabel: str, ylabel: str, labels=None):
+def ladder_figure(checks, alternatives, *, xlabel, ylabel, labels=None):
     """One panel per ladder: each rung's estimate with its 95% interval against its size (log x, marker
     by device), the claim as a solid line and each alternative dashed. ``checks``: trend checks of
-    :func:`trend_check` sharing ``alternatives`` ({description: value}); ``labels``: panel titles
+    :func:`trend_check`; ``alternatives``: {description: value}, shared, or a list of one per check;
+    ``xlabel`` and ``ylabel``: shared strings or lists of one per check; ``labels``: panel titles
     (default the check names). Returns the Figure."""
-    from rhm_theory.report.figures import legend_outside, new_figure
+    from rhm_theory.report.figures import new_figure
 
     checks = list(checks)
-    fig, axes = new_figure(1, len(checks), figsize=(3.6 * len(checks) + 1.8, 3.2), squeeze=False)
+
+    def per_check(value):
+        return list(value) if isinstance(value, (list, tuple)) else [value] * len(checks)
+
+    fig, axes = new_figure(1, len(checks), figsize=(4.2 * len(checks) + 0.6, 4.6), squeeze=False)
     markers = {"cpu": "o", "cuda": "s"}
-    for ax, check, title in zip(axes[0], checks, labels or [c.name for c in checks]):
+    panels = zip(axes[0], checks, per_check(alternatives), per_check(xlabel), per_check(ylabel), labels or [c.name for c in checks])
+    for ax, check, shown, x_text, y_text, title in panels:
         rungs = sorted(check.trend, key=lambda r: r["size"])
         for device in sorted({r["device"] for r in rungs}):
             mine = [r for r in rungs if r["device"] == device]
@@ -128,10 +134,12 @@ def ladder_figure(checks, alternatives: dict[str, float], *, xlabel: str, ylabel
             ax.errorbar(size, estimate, yerr=error, fmt=markers.get(device, "^"), color="C0", capsize=3,
                         label=f"rungs ({device}), 95% CI")
         ax.axhline(check.claim, color="k", lw=1.2, label=f"claim {check.claim:g}")
-        for i, (label, value) in enumerate(alternatives.items()):
+        for i, (label, value) in enumerate(shown.items()):
             ax.axhline(value, color=f"C{i + 1}", ls="--", lw=1, label=label)
+        if not rungs:
+            ax.text(0.5, 0.5, "no rung decided", ha="center", va="center", transform=ax.transAxes, color="0.3")
         ax.set_xscale("log")
-        ax.set(xlabel=xlabel, ylabel=ylabel)
+        ax.set(xlabel=x_text, ylabel=y_text)
         ax.set_title(f"{title}: {check.verdict}", fontsize="small")
-    legend_outside(axes[0][-1])
+        ax.legend(fontsize="x-small", frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     return fig

@@ -143,34 +143,58 @@ def adaptive_pstar(base: RunSpec, P_low, P_high, seeds, store: ResultsStore, ste
 
 class Bisection:
     """One P* search of :func:`adaptive_pstars`: ``base`` at all ``seeds`` on the bracket [P_low, P_high]
-    (``threshold`` defaults to :func:`rhm_theory.runs.experiment.error_threshold` of the model)."""
+    (``threshold`` defaults to :func:`rhm_theory.runs.experiment.error_threshold` of the model).
 
-    def __init__(self, base: RunSpec, P_low, P_high, seeds, threshold=None):
+    ``extra``: more P to measure from the start (e.g. below the bracket, to resolve another crossing);
+    ``extensions``: how many times a search whose crossing lies outside every measured P may extend
+    its grid x4 on that side (never above ``P_cap``); 0 stops such a search, as a plain bisection does.
+    """
+
+    def __init__(self, base: RunSpec, P_low, P_high, seeds, threshold=None, *, extra=(), extensions: int = 0,
+                 P_cap: int | None = None):
         self.base = check_pstar_task(base)
         self.P_low, self.P_high = check_bracket(P_low, P_high)
         if not seeds:
             raise ValueError("seeds must list at least one seed")
         self.seeds = list(seeds)
         self.threshold = error_threshold(base.n_c, base.model) if threshold is None else check_threshold(threshold)
-        self.measured = [self.P_low, self.P_high]
+        self.measured = sorted({self.P_low, self.P_high, *(check_int("extra P", P) for P in extra)})
         self.bracket = (self.P_low, self.P_high)
+        self.extensions = check_int("extensions", extensions, minimum=0)
+        self.P_cap = None if P_cap is None else check_int("P_cap", P_cap)
 
     def specs(self) -> list[RunSpec]:
         return grid_specs(self.base, self.measured, self.seeds)
 
     def next_P(self, result: PStarResult, resolution: float | None = None) -> int | None:
-        """The midpoint to measure next, or None when the search is over (no crossing in the bracket,
-        the bracket is two neighbouring integers, or it is at most ``resolution`` wide: hi / lo)."""
+        """The P to measure next, or None when the search is over. Inside the grid: the midpoint of
+        the bracket, unless it is two neighbouring integers or at most ``resolution`` wide (hi / lo).
+        Outside it (status below_grid / above_grid): the grid extended x4 on that side while
+        ``extensions`` remain (and, above, P_cap allows)."""
+        if result.status == "below_grid" and self.extensions:
+            lowest = self.measured[0]
+            return max(1, lowest // 4) if lowest > 1 else None
+        if result.status == "above_grid" and self.extensions:
+            highest = self.measured[-1]
+            target = highest * 4 if self.P_cap is None else min(highest * 4, self.P_cap)
+            return target if target > highest else None
         lo, hi = self.bracket
         middle = int(round(math.sqrt(lo * hi)))
         if resolution is not None and hi / lo <= resolution:
             return None
         return None if result.status != "ok" or middle in (lo, hi) else middle
 
-    def narrow(self, middle: int, result: PStarResult) -> None:
-        """Keep the half of the bracket where the mean error crosses the threshold."""
-        lo, hi = self.bracket
-        self.bracket = (lo, middle) if result.mean_errors[self.measured.index(middle)] < self.threshold else (middle, hi)
+    def narrow(self, new_P: int, result: PStarResult) -> None:
+        """After measuring ``new_P``: the bracket becomes the two measured P around the first crossing
+        of the mean error below the threshold (for a midpoint, the half of the old bracket where it
+        crosses); a measurement outside the grid uses one extension."""
+        if new_P < self.bracket[0] or new_P > self.bracket[1]:
+            self.extensions -= 1
+        if result.status != "ok":
+            return
+        P_values, below = list(result.P_values), result.mean_errors < self.threshold
+        first = int(np.argmax(below))
+        self.bracket = (int(P_values[first - 1]), int(P_values[first]))
 
 
 def adaptive_pstars(searches, store: ResultsStore, steps=4, workers=None, runner=run_one, progress: bool = False,
