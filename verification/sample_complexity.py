@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +82,7 @@ class Ladder:
     sensitivity_points: tuple = tuple(1.8**-k for k in range(1, 6))  # x1.8 apart: rounded, still within x2
     steps: int = 7
     extensions: int = 2
+    gpu_ms: tuple = ()  # rungs trained on "cuda" (docs/gpu-report/ladder.sh); the others on the run's device
 
     def rungs(self) -> list[list[tuple]]:
         """The settings (v, n_c, m, L) of each rung, in increasing m."""
@@ -109,6 +110,8 @@ FULL = Mode(
     # n_c x8 (all <= v), m^L x8 (27 to 216) at L = 3: the three P* ladders
     ladder=Ladder(v=16, L=3, n_cs=(2, 4, 8, 16), ms=(3, 4, 5, 6), seeds=6, width=64, max_steps=60000),
 )
+# The rungs beyond the CPU budget, on a GPU (docs/gpu-report/ladder.sh): m^L = 512 and 1000 after the CPU rungs
+GPU_LADDER = replace(FULL.ladder, ms=FULL.ladder.ms + (8, 10), gpu_ms=(8, 10))
 
 
 def scale(v, n_c, m, L) -> int:
@@ -144,21 +147,58 @@ def ladder_search(setting, ladder: Ladder, ratio: float, first: bool, device: st
                      P_cap=P_max - P_test)
 
 
-def run_ladder(ladder: Ladder, store: ResultsStore, device: str, workers, progress: bool):
+@dataclass
+class LadderRuns:
+    """What :func:`run_ladder` measured, per setting over all rungs in rung order: the setting, its
+    search, its PStarResult and its stored rows (seed-major, as ``search.specs()``)."""
+
+    settings: list
+    searches: list
+    results: list
+    rows: list
+
+
+def run_ladder(ladder: Ladder, store: ResultsStore, device: str, workers, progress: bool) -> LadderRuns:
     """Train the ladder's rungs in increasing m, each warm-started from the one before (ensembles of
-    seeds). Returns (settings, searches, results) over all rungs, in rung order."""
-    settings, searches, results = [], [], []
+    seeds; the rungs of ``ladder.gpu_ms`` on "cuda", the others on ``device``)."""
+    runs = LadderRuns([], [], [], [])
     ratio = ladder.first_ratio
     for number, rung in enumerate(ladder.rungs()):
-        rung_searches = [ladder_search(setting, ladder, ratio, number == 0, device) for setting in rung]
-        rung_results = adaptive_pstars(rung_searches, store, steps=ladder.steps, workers=workers, progress=progress,
-                                       ensembles=True, resolution=MAX_BRACKET_RATIO)
-        found = [r.pstar / scale(*setting) for setting, r in zip(rung, rung_results) if np.isfinite(r.pstar)]
+        rung_device = "cuda" if rung[0][2] in ladder.gpu_ms else device
+        searches = [ladder_search(setting, ladder, ratio, number == 0, rung_device) for setting in rung]
+        results = adaptive_pstars(searches, store, steps=ladder.steps, workers=workers, progress=progress, ensembles=True,
+                                  resolution=MAX_BRACKET_RATIO)
+        found = [r.pstar / scale(*setting) for setting, r in zip(rung, results) if np.isfinite(r.pstar)]
         ratio = float(np.median(found)) if found else ratio
-        settings += rung
-        searches += rung_searches
-        results += rung_results
-    return settings, searches, results
+        runs.settings += rung
+        runs.searches += searches
+        runs.results += results
+    runs.rows = [run_specs(search.specs(), store, workers=1) for search in runs.searches]  # all stored by now
+    return runs
+
+
+def ladder_checks(ladder: Ladder, runs: LadderRuns) -> list:
+    """The three ladder checks (rhm_theory.report.pstar_ladders) of the measured ``runs``."""
+    pairs = list(zip(runs.searches, runs.rows))
+    wall = [sum(float(row["wall_seconds"]) for row in rows) for rows in runs.rows]  # a member's share of its ensemble's
+    return pstar_ladders.pstar_ladder_checks(
+        runs.settings, [(r.P_values, r.errors) for r in runs.results],
+        converged=[reached_threshold(rows).reshape(len(search.seeds), len(search.measured)) for search, rows in pairs],
+        sensitivities=[sensitivities(rows, len(search.seeds), search.measured, search.base.L) for search, rows in pairs],
+        seconds=wall, devices=[rows[0]["device"] for rows in runs.rows], s=S, seed=0,
+        cost=Cost(ladder.seeds, sum(map(len, runs.rows)), sum(wall)))
+
+
+def ladder_section(out_dir: Path, ladder: Ladder, device: str, workers=None) -> Section:
+    """The ladders alone, as docs/gpu-report/ladder.sh runs them: trained into (or reused from)
+    ``out_dir``/sample_complexity_full.sqlite (the rungs of ``ladder.gpu_ms`` on "cuda", the others on
+    ``device``), with their figure and table."""
+    out_dir = Path(out_dir)
+    with ResultsStore(out_dir / "sample_complexity_full.sqlite") as store:
+        runs = run_ladder(ladder, store, device, workers, sys.stderr.isatty())
+    checks = ladder_checks(ladder, runs)
+    figure = save_figure(plot_ladders(checks, ladder), out_dir, "sample_complexity_ladders.png")
+    return Section("P* ladders of the deep CNN", checks, "\n".join(ladder_markdown(ladder, runs)), [figure])
 
 
 def fcn_grid(grammar, mode: Mode, device: str) -> tuple[RunSpec, list[int]]:
@@ -199,8 +239,7 @@ def run(out_dir: Path, quick: bool = True) -> Section:
         fcn_seeds = list(range(mode.fcn_seeds))
         fcn_rows = run_specs([spec for base, P in fcn for spec in grid_specs(base, P, fcn_seeds)], store,
                              workers=mode.workers, progress=progress)
-        ladder_settings, ladder_searches, ladder_results = run_ladder(mode.ladder, store, device, mode.workers, progress)
-        ladder_rows = [run_specs(search.specs(), store, workers=1) for search in ladder_searches]
+        ladder_runs = run_ladder(mode.ladder, store, device, mode.workers, progress)
         n_runs = len(store.finished_keys())
     seconds = time.perf_counter() - start
 
@@ -223,21 +262,13 @@ def run(out_dir: Path, quick: bool = True) -> Section:
                                                  fcn_converged, seed=0))
     checks.append(learning_checks.sensitivity_drop_check(mode.settings, curves, S_arrays, converged=cnn_converged, seed=0))
 
-    ladder_checks = pstar_ladders.pstar_ladder_checks(
-        ladder_settings, [(r.P_values, r.errors) for r in ladder_results],
-        converged=[reached_threshold(rows).reshape(len(search.seeds), len(search.measured))
-                   for search, rows in zip(ladder_searches, ladder_rows)],
-        sensitivities=[sensitivities(rows, len(search.seeds), search.measured, search.base.L)
-                       for search, rows in zip(ladder_searches, ladder_rows)],
-        seconds=[sum(float(row["wall_seconds"]) for row in rows) for rows in ladder_rows],
-        devices=[rows[0]["device"] for rows in ladder_rows], s=S, seed=0,
-        cost=Cost(mode.ladder.seeds, sum(map(len, ladder_rows)), sum(float(row["wall_seconds"]) for rows in ladder_rows for row in rows)))
-    checks += ladder_checks
+    ladders = ladder_checks(mode.ladder, ladder_runs)
+    checks += ladders
 
     figures = [save_figure(plot_collapse(mode.settings, results), out_dir, "sample_complexity_collapse.png"),
                save_figure(plot_fcn(mode.fcn_grammars, fcn_curves), out_dir, "sample_complexity_fcn.png"),
                save_figure(plot_sensitivity(mode.settings, results, S_arrays), out_dir, "sample_complexity_sensitivity.png"),
-               save_figure(plot_ladders(ladder_checks, mode.ladder), out_dir, "sample_complexity_ladders.png")]
+               save_figure(plot_ladders(ladders, mode.ladder), out_dir, "sample_complexity_ladders.png")]
     unconverged = sum(int((~flags).sum()) for flags in cnn_converged)
     notes = [
         f"Mode {'quick' if quick else 'full'}: {n_runs} runs in `{database.name}` ({n_runs - stored} trained now, {stored} "
@@ -263,7 +294,7 @@ def run(out_dir: Path, quick: bool = True) -> Section:
                      f"x{ratio:.2f} | {r.pstar / scale(*setting):.3g} | {c.first_order:.4g} | {c.with_pbar:.4g} "
                      f"[{c.low:.4g}, {c.high:.4g}]{'' if not c.signal_exact else ' (exact)'} | {r.pstar / c.with_pbar:.3g} |")
     notes += [""] + diagnostics_markdown(mode.settings, curves)
-    notes += [""] + ladder_markdown(mode.ladder, ladder_settings, ladder_searches, ladder_results, ladder_rows)
+    notes += [""] + ladder_markdown(mode.ladder, ladder_runs)
     return Section("Sample complexity of deep and shallow networks", checks, "\n".join(notes), figures)
 
 
@@ -298,8 +329,9 @@ def diagnostics_markdown(settings, curves) -> list[str]:
     return lines
 
 
-def ladder_markdown(ladder: Ladder, settings, searches, results, rows) -> list[str]:
+def ladder_markdown(ladder: Ladder, runs: LadderRuns) -> list[str]:
     """Markdown lines of the ladders' design and their per-setting P* (the rungs are in the checks)."""
+    rows = runs.rows
     under = sum(int((~reached_threshold(r)).sum()) for r in rows)
     wall = sum(float(row["wall_seconds"]) for r in rows for row in r)
     lines = [f"P* ladders (docs/theory.md, 'P* ladders of the deep CNN'): deep CNN width {ladder.width}, {ladder.seeds} seeds, "
@@ -309,7 +341,7 @@ def ladder_markdown(ladder: Ladder, settings, searches, results, rows) -> list[s
              f"{ladder.warm:g} (r: the previous rung's median P*/(n_c m^L)); {wall:.0f} s of run wall time in all.", "",
              "| setting (v, n_c, m, L) | n_c m^L | bracket started | P measured | P* | 95% CI | P*/(n_c m^L) |",
              "|---|---|---|---|---|---|---|"]
-    for setting, search, r in zip(settings, searches, results):
+    for setting, search, r in zip(runs.settings, runs.searches, runs.results):
         lines.append(f"| {setting} | {scale(*setting)} | {search.P_low}..{search.P_high} | {len(search.measured)} | "
                      f"{r.pstar:.4g} ({r.status}) | [{r.ci_low:.4g}, {r.ci_high:.4g}] | {r.pstar / scale(*setting):.3g} |")
     return lines
