@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from rhm_theory import Grammar
-from rhm_theory.learning.ensemble import ENSEMBLE_MODELS, train_ensemble
+from rhm_theory.learning.ensemble import ENSEMBLE_MODELS, StackedNet, one_hot_stack, train_ensemble
 from rhm_theory.learning.config import TrainConfig
-from rhm_theory.learning.training import train
+from rhm_theory.learning.training import initial_state, train
 from rhm_theory.sparse import SparseRHM
 
 
@@ -90,6 +90,37 @@ def test_members_are_independent(members):
     alone = train_ensemble(grammars[:1], train_sets[:1], test_sets[:1], config, [7])[0]
     together = train_ensemble(grammars, train_sets, test_sets, config, [7, 8, 9])[0]
     assert_same_runs([alone], [together])
+
+
+@pytest.mark.parametrize("params, batch_size", [((6, 6, 3, 2, 2), 40), ((4, 4, 2, 2, 3), 16)])
+def test_cnn_trained_through_the_code_table_equals_separate_runs(params, batch_size):
+    """Batches large enough for the table route (v**s codes < B d / s**2 rows of layer 2), and with
+    L = 2 a last batch of 8 that takes the one-hot route: the same runs as train."""
+    grammar = Grammar.random(*params, seed=0)
+    splits = [grammar.sample_train_test(48, 40, seed=seed) for seed in (1, 2)]
+    config = TrainConfig(model="cnn", width=16, batch_size=batch_size, max_epochs=6, seed=0)
+    separate = [train(grammar, tr, te, replace(config, seed=seed)) for (tr, te), seed in zip(splits, (3, 4))]
+    ensemble = train_ensemble(grammar, [tr for tr, _ in splits], [te for _, te in splits], config, [3, 4])
+    assert_same_runs(ensemble, separate)
+
+
+@pytest.mark.parametrize("model, params, tabulates", [("cnn", (8, 8, 4, 2, 3), True), ("cnn", (8, 8, 4, 2, 2), False),
+                                                      ("lcn", (8, 8, 4, 2, 3), False), ("fcn", (8, 8, 4, 2, 3), False)])
+def test_forward_tokens_equals_forward_on_one_hot_with_gradients(model, params, tabulates):
+    """The token route (the code table where ``tabulates``, else one-hot) gives forward's logits and
+    weight gradients on one-hot input, for every member."""
+    grammar = Grammar.random(*params, seed=0)
+    tokens = torch.as_tensor(grammar.sample_train_test(192, 1, seed=0)[0][0]).view(3, 64, grammar.d)
+    net = StackedNet([initial_state(grammar, TrainConfig(model=model, width=16, seed=seed))[0] for seed in range(3)])
+    assert net.tabulates(64 * grammar.d) == tabulates
+    outputs = []
+    for logits in (net.forward_tokens(tokens), net(one_hot_stack(tokens, grammar.v))):
+        gradients = torch.autograd.grad((logits * torch.linspace(-1, 1, logits.numel()).view_as(logits)).sum(), list(net.parameters()))
+        outputs.append((logits, *gradients))
+    for a, b in zip(*outputs, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    members = torch.tensor([2, 0])
+    torch.testing.assert_close(net.forward_tokens(tokens[[2, 0]], members), net(one_hot_stack(tokens[[2, 0]], grammar.v), members))
 
 
 @pytest.mark.parametrize(
