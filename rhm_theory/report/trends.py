@@ -56,7 +56,8 @@ def extrapolated_size(size, estimate, low, high, claim: float, target: float, *,
     def crossing(values):
         deviation = np.maximum(np.abs(values - claim), 1e-300)
         beta, alpha = np.polyfit(x, np.log(deviation), 1)
-        return math.exp((math.log(target) - alpha) / beta) if beta < 0 else math.inf
+        exponent = (math.log(target) - alpha) / beta if beta < 0 else math.inf
+        return math.exp(exponent) if exponent < 700 else math.inf  # a nearly flat fit: beyond any float size
 
     boot = np.array([crossing(estimate + sd * rng.standard_normal(estimate.size)) for _ in range(n_boot)])
     q_low, q_high = np.quantile(boot, [0.025, 0.975])
