@@ -7,10 +7,13 @@ synonyms at P ~ sqrt(n_c) m^L (arXiv:2307.02129, Appendix D, Fig. 10, for the pa
 algorithm), checked at the onset of clustering for k-means on the vectors and on their debiased
 embedding; one gradient step separates synonyms at P ~ n_c m^L (Eq. 13). Each scaling check fits the
 crossing as C n_c^b (m^L)^c with n_c spanning 16x and passes only if the bootstrap interval of the
-exponent contains the claim and excludes the named alternatives. (The uncorrelated RHM control is in verification/controls.py.)"""
+exponent contains the claim and excludes the named alternatives. Beside them, ladders (docs/theory-clustering.md,
+'Ladders') refit the onset's n_c exponent at each m^L (up to 8^5, the largest that memory allows) and one
+step's m^L exponent at each n_c, decided by the trend rule. (The uncorrelated RHM control is in verification/controls.py.)"""
 
 from __future__ import annotations
 
+import resource
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +36,7 @@ from rhm_theory.synonyms.layerwise import layerwise_error_curve
 from rhm_theory.synonyms.one_step import one_step_curves
 from rhm_theory.theory.stats import first_crossing
 from rhm_theory.report.checks import Check, Section, interval_check, section_main
+from rhm_theory.report.trends import ladder_figure, trend_check
 from rhm_theory.report.figures import P_SCALED, annotate_empty, legend_outside, new_figure, save_figure, split_settings
 from rhm_theory.learning.config import TrainConfig
 from rhm_theory.learning.training import train
@@ -59,6 +63,11 @@ def grid_settings(v: int, n_cs, mLs) -> list[tuple[int, int, int, int]]:
     return [(v, n_c, m, L) for m, L in mLs for n_c in n_cs]
 
 
+CLUSTER_SPAN = (0.3, 100)  # P grid of the clustering sweeps, in units of sqrt(n_c) m^L
+CLUSTER_LADDER_SPAN = (0.3, 20, 12)  # (low, high, points) of the extra ladder sweeps: brackets every onset seen (2-7)
+ONE_STEP_SPAN = (0.01, 30, 14)  # P grid of one step, in units of n_c m^L (also for its ladder settings)
+
+
 QUICK = {
     "exact": [(8, 8, 2, 2, 2), (16, 16, 4, 2, 2), (8, 4, 4, 2, 3), (4, 4, 4, 3, 2), (16, 8, 4, 2, 3)],
     # (v, n_c, m, L) for the clustering sweep (patch 0): n_c over 16x at two m^L; P from 0.3 to 100 times
@@ -69,6 +78,10 @@ QUICK = {
     # (v, n_c, m, L) for one step: n_c over 16x at two m^L; P from 0.01 to 30 times n_c m^L (capped at p_max)
     "one_step": grid_settings(32, (4, 16, 64), ((8, 2), (8, 3))),
     "one_step_seeds": 3,
+    # ladders (docs/theory-clustering.md, 'Ladders'): extra settings beside the grids above (about 12 CPU-s),
+    # a third m^L = 256 for both: clustering rungs m^L in {64, 256, 512}, one-step rungs n_c in {4, 16, 64}
+    "cluster_ladder": grid_settings(32, (8, 32, 128), ((4, 4),)),
+    "one_step_ladder": grid_settings(32, (4, 16, 64), ((4, 4),)),
     # layer-wise vs CNN on one grammar setting (v, n_c, m, L), P in multiples of n_c m^L
     "layerwise": (4, 4, 4, 3),
     "layerwise_ratios": [0.5, 1, 2, 4, 8, 16],
@@ -84,6 +97,11 @@ FULL = {
     "cluster_points": 16,
     "one_step": grid_settings(32, (4, 16, 64), ((8, 2), (4, 3), (4, 4), (8, 3))),
     "one_step_seeds": 6,
+    # ladders: clustering rungs m^L = 1024, 4096, 32768 (n_c over 16x each; 32768 = 8^5 is the largest that
+    # fits in memory, docs/theory-clustering.md) on P from 0.3 to 20 sqrt(n_c) m^L; one-step rung n_c = 256
+    # (the largest with n_c m <= v^s at m = 4) at m^L over 16x
+    "cluster_ladder": grid_settings(32, (8, 32, 128), ((4, 5), (8, 4), (8, 5))),
+    "one_step_ladder": grid_settings(32, (256,), ((4, 3), (4, 4), (4, 5))),
     "layerwise": (8, 8, 4, 3),
     "layerwise_ratios": [0.25, 0.5, 1, 2, 4, 8, 16],
     "layerwise_seeds": 2,
@@ -118,45 +136,62 @@ def check_exact_clustering(settings) -> Check:
     )
 
 
-def clustering_sweeps(config, cache: ArrayCache):
+def peak_rss_bytes() -> int:
+    """Peak resident memory of this process so far (bytes; Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def clustering_sweeps(config, cache: ArrayCache, settings=None, span=None, peaks: dict | None = None):
     """Per setting: (params, scale sqrt(n_c) m^L, P grid, {method: errors (seeds, n_P)}), every method
-    on the same grammars and samples; each setting is computed once and kept in ``cache``."""
+    on the same grammars and samples; each setting is computed once and kept in ``cache``.
+    ``settings``: default config["cluster"]; ``span``: (low, high, points) of the P grid in units of
+    sqrt(n_c) m^L, default CLUSTER_SPAN with config["cluster_points"]; ``peaks``: filled with
+    {params: the process's peak memory in bytes when that setting was computed} where it was recorded."""
+    settings = config["cluster"] if settings is None else settings
+    low, high, points = span or (*CLUSTER_SPAN, config["cluster_points"])
     sweeps = []
-    for v, n_c, m, L in config["cluster"]:
+    for v, n_c, m, L in settings:
         scale = np.sqrt(n_c) * m**L
         seeds = range(config["cluster_seeds"])
-        grid = scaled_grid(scale, 0.3, 100, config["cluster_points"], count_data(n_c, m, S, L))
+        grid = scaled_grid(scale, low, high, points, count_data(n_c, m, S, L))
 
         def compute():
             grammars = [Grammar.random(v, n_c, m, S, L, seed=1000 + seed) for seed in seeds]
-            return {"errors": np.stack([clustering_error_curve(g, grid, seed, patch=0, methods=METHODS)
-                                        for seed, g in enumerate(grammars)])}
+            errors = np.stack([clustering_error_curve(g, grid, seed, patch=0, methods=METHODS) for seed, g in enumerate(grammars)])
+            return {"errors": errors, "peak_rss_bytes": peak_rss_bytes()}
 
         key = {"what": "clustering", "params": [v, n_c, m, S, L], "seeds": len(seeds), "grid": grid.tolist(),
                "methods": list(METHODS)}
-        errors = cache.get(key, compute)["errors"]
+        arrays = cache.get(key, compute)
+        errors = arrays["errors"]
         sweeps.append(((v, n_c, m, L), scale, grid, {method: errors[:, i] for i, method in enumerate(METHODS)}))
+        if peaks is not None and "peak_rss_bytes" in arrays:
+            peaks[v, n_c, m, L] = int(arrays["peak_rss_bytes"])
     return sweeps
 
 
 # ----- 2. one step ------------------------------------------------------------------------------
-def one_step_sweeps(config, cache: ArrayCache):
+def one_step_sweeps(config, cache: ArrayCache, settings=None, peaks: dict | None = None):
     """Per setting: (params, scale n_c m^L, P grid, S (seeds, n_P), rank (seeds, n_P)); each setting is
-    computed once and kept in ``cache``."""
+    computed once and kept in ``cache``. ``settings``: default config["one_step"]; ``peaks``: as in
+    :func:`clustering_sweeps`."""
     sweeps = []
-    for v, n_c, m, L in config["one_step"]:
+    for v, n_c, m, L in config["one_step"] if settings is None else settings:
         scale = ncmL(n_c, m, L)
         seeds = range(config["one_step_seeds"])
-        grid = scaled_grid(scale, 0.01, 30, 14, count_data(n_c, m, S, L))
+        grid = scaled_grid(scale, *ONE_STEP_SPAN, count_data(n_c, m, S, L))
 
         def compute():
             grammars = [Grammar.random(v, n_c, m, S, L, seed=2000 + seed) for seed in seeds]
             curves = [one_step_curves(g, grid, seed, width=512) for seed, g in enumerate(grammars)]
-            return {"S": np.stack([c[0] for c in curves]), "rank": np.stack([c[1] for c in curves])}
+            return {"S": np.stack([c[0] for c in curves]), "rank": np.stack([c[1] for c in curves]),
+                    "peak_rss_bytes": peak_rss_bytes()}
 
         key = {"what": "one_step", "params": [v, n_c, m, S, L], "seeds": len(seeds), "grid": grid.tolist(), "width": 512}
         arrays = cache.get(key, compute)
         sweeps.append(((v, n_c, m, L), scale, grid, arrays["S"], arrays["rank"]))
+        if peaks is not None and "peak_rss_bytes" in arrays:
+            peaks[v, n_c, m, L] = int(arrays["peak_rss_bytes"])
     return sweeps
 
 
@@ -190,6 +225,113 @@ def layerwise_vs_cnn(config, cache: ArrayCache):
         layerwise.append(arrays["layerwise"])
         cnn.append(arrays["cnn"])
     return (v, n_c, m, L), scale, grid, np.stack(layerwise), np.stack(cnn)
+
+
+# ----- 4. ladders (docs/theory-clustering.md, 'Ladders') ----------------------------------------
+def ladder_rungs(curves, sizes, factor, level: float, *, min_span: float, min_values: int = 2, n_boot: int = 1000,
+                 seed=0, names=None) -> tuple[list[dict], list[str]]:
+    """One rung per distinct value of ``sizes``: the one-factor exponent of the crossings of ``level``
+    against ``factor`` among that size's settings (:func:`fit_crossing_power_law` on the subset, 95 %
+    stratified bootstrap over seeds). ``curves``: one (P grid (n_P,), values (n_seeds, n_P)) per setting;
+    ``sizes``, ``factor``: (n_settings,). A size whose factor values span less than ``min_span`` or take
+    fewer than ``min_values`` distinct values is no rung. ``names``: optional label of each setting, joined
+    into the rung's "of". Returns (rungs {size, estimate, ci_low, ci_high, device, settings, of}, notes on
+    the sizes that gave no rung: too narrow, or a censored crossing)."""
+    sizes, factor = np.asarray(sizes, dtype=float), np.asarray(factor, dtype=float)
+    rungs, notes = [], []
+    for size in np.unique(sizes):
+        rows = np.flatnonzero(sizes == size)
+        values = np.unique(factor[rows])
+        if values.size < min_values or values.max() / values.min() < min_span:
+            notes.append(f"{size:g}: no rung ({values.size} values spanning {values.max() / values.min():g}x; "
+                         f"rule >= {min_values} spanning >= {min_span:g}x)")
+            continue
+        try:
+            fit = fit_crossing_power_law([curves[i] for i in rows], factor[rows], level, n_boot=n_boot, seed=seed)
+        except ValueError as error:
+            notes.append(f"{size:g}: censored ({error})")
+            continue
+        estimate = float(fit.exponent)
+        # a percentile interval can (rarely) miss the point estimate; widen it to hold it (conservative)
+        rungs.append({"size": float(size), "estimate": estimate, "ci_low": min(float(fit.ci_low[0]), estimate),
+                      "ci_high": max(float(fit.ci_high[0]), estimate), "device": "cpu", "settings": int(rows.size),
+                      "of": ", ".join(dict.fromkeys(names[i] for i in rows)) if names is not None else ""})
+    return rungs, notes
+
+
+def ladder_check(name: str, rungs, notes, *, claim: float, alternatives: dict, source: str, seed=0) -> Check:
+    """The trend verdict (rhm_theory.report.trends.trend_check) of the rungs; INCONCLUSIVE where some
+    size's crossing was censored (the censoring rule of docs/theory.md, 'Verdicts') or no rung exists."""
+    rungs = [{key: rung[key] for key in ("size", "estimate", "ci_low", "ci_high", "device")} for rung in rungs]
+    censored = [note for note in notes if "censored" in note]
+    if not rungs:
+        return Check(name, False, "no rung: " + "; ".join(notes), alternatives=tuple(alternatives), kind="discriminating",
+                     source=source, claim=float(claim)).inconclusive("no rung", f">= 3 rungs of increasing size")
+    check = trend_check(name, rungs, claim=claim, alternatives=alternatives, seed=seed, source=source)
+    if censored:
+        return check.inconclusive(f"crossing censored at {'; '.join(censored)}", "P grids extended x4 beyond the side the crossing left")
+    return check
+
+
+def ladders(config, cache: ArrayCache, sweeps, steps):
+    """The ladder checks and their rungs: the clustering-onset n_c exponent at fixed m^L (each method) and
+    one step's m^L exponent at fixed n_c, on the main sweeps plus config's ladder settings. Returns
+    (checks, {name: (rungs, notes)}, peaks {params: bytes} of the ladder settings computed with a record)."""
+    peaks: dict = {}
+    cluster_all = sweeps + clustering_sweeps(config, cache, config["cluster_ladder"], CLUSTER_LADDER_SPAN, peaks)
+    steps_all = steps + one_step_sweeps(config, cache, config["one_step_ladder"], peaks)
+    checks, rungs = [], {}
+    (_, b_claim, b_alternatives), (_, c_claim, c_alternatives) = CLUSTER_CLAIMS[0], ONE_STEP_CLAIMS[1]
+    factors = split_factors([params for params, *_ in cluster_all])
+    for method in METHODS:
+        name = f"{METHOD_NAMES[method]}: ladder of the clustering-onset n_c exponent b over m^L (claim {b_claim:g})"
+        found = ladder_rungs([(grid, errors[method]) for _, _, grid, errors in cluster_all], factors[:, 1], factors[:, 0],
+                             ONSET, min_span=16, names=[f"({m}, {L})" for (_, _, m, L), *_ in cluster_all])
+        rungs[name] = found
+        checks.append(ladder_check(name, *found, claim=b_claim, alternatives=b_alternatives,
+                                   source="arXiv:2307.02129, Appendix D, Fig. 10; ladder"))
+    factors = split_factors([params for params, *_ in steps_all])
+    name = f"one gradient step: ladder of the m^L exponent c of S = {ONE_STEP_LEVEL} over n_c (claim {c_claim:g})"
+    found = ladder_rungs([(grid, sens) for _, _, grid, sens, _ in steps_all], factors[:, 0], factors[:, 1], ONE_STEP_LEVEL,
+                         min_span=8, min_values=3, names=[f"({m}, {L})" for (_, _, m, L), *_ in steps_all])
+    rungs[name] = found
+    checks.append(ladder_check(name, *found, claim=c_claim, alternatives=c_alternatives, source="arXiv:2307.02129, Eq. 13, Fig. 8; ladder"))
+    return checks, rungs, peaks
+
+
+def token_gigabytes(n_c: int, m: int, L: int, high: float) -> float:
+    """GB of the int64 token array (P, s^L) at the top of a clustering sweep, P = high sqrt(n_c) m^L."""
+    return high * np.sqrt(n_c) * m**L * S**L * 8 / 1e9
+
+
+def describe_ladders(config, checks, rungs: dict, peaks: dict) -> str:
+    """Markdown: the design, each ladder's rungs and verdict, and what limits the largest rung."""
+    lines = ["", "Ladders (docs/theory-clustering.md, 'Ladders'): each rung is its own one-factor fit with a 95 % "
+             "stratified bootstrap over seeds; clustering rungs are values of m^L (n_c over 16x at each), "
+             "one-step rungs are values of n_c (>= 3 values of m^L spanning >= 8x at each); the verdict is the "
+             "trend rule of docs/theory.md, 'Trend verdicts'.", "",
+             "| ladder | rung size | settings: (m, L) | exponent [95 % CI] |", "|---|---|---|---|"]
+    for check, label in zip(checks, ladder_labels(checks)):
+        found, notes = rungs[check.name]
+        lines += [f"| {label} | {r['size']:g} | {r['settings']}: {r['of']} | {r['estimate']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}] |"
+                  for r in found]
+        lines += [f"| {label} | {note} | | |" for note in notes]
+    lines.append("")
+    for check in checks:
+        lines.append(f"- {check.name}: **{check.verdict}**" + (f" ({check.reason}; needs {check.needs})" if check.reason else ""))
+    settings = config["cluster"] + config["cluster_ladder"]
+    v, n_c, m, L = max(settings, key=lambda p: (p[2] ** p[3], p[1]))
+    high = (CLUSTER_LADDER_SPAN if config["cluster_ladder"] else CLUSTER_SPAN)[1]
+    peak = max(peaks.values()) if peaks else None
+    lines += ["", f"Memory: the largest clustering rung, m^L = {m**L} ({m}^{L}) at n_c = {n_c}, draws up to P = "
+              f"{high:g} sqrt(n_c) m^L = {high * np.sqrt(n_c) * m**L:.3g} data of d = {S**L} tokens, a "
+              f"{token_gigabytes(n_c, m, L, high):.2g} GB int64 token array per grammar"
+              + (f"; the process's peak resident memory with the ladder settings computed was {peak / 1e9:.2g} GB" if peak else "")
+              + f". The next rung, m^L = {m ** (L + 1)} ({m}^{L + 1}), would need "
+              f"{token_gigabytes(n_c, m, L + 1, high):.3g} GB for the token array alone, beyond a 24 GiB machine; "
+              f"m <= v^s / n_c = {v ** S // n_c} at v = {v} fixes m = {m}. One step's rungs stop at n_c = v^s / m "
+              f"= {v ** S // 4} (m = 4, v = {v}): a larger n_c needs a larger v."]
+    return "\n".join(lines)
 
 
 # ----- report -----------------------------------------------------------------------------------
@@ -267,6 +409,8 @@ def run_checks(out_dir: Path, config: dict, quick: bool, cache: ArrayCache) -> S
                                             split_factors([params for params, *_ in steps]), ONE_STEP_LEVEL, ONE_STEP_CLAIMS,
                                             source="arXiv:2307.02129, Eq. 13, Fig. 8")
     checks += step_checks
+    ladder_checks, ladder_found, peaks = ladders(config, cache, sweeps, steps)
+    checks += ladder_checks
 
     lw_params, lw_scale, lw_grid, lw_errors, cnn = layerwise_vs_cnn(config, cache)
     lw_threshold = error_threshold(lw_params[1], "cnn")
@@ -283,8 +427,10 @@ def run_checks(out_dir: Path, config: dict, quick: bool, cache: ArrayCache) -> S
         save_figure(plot_clustering(sweeps, cluster_fits), out_dir, "synonyms_clustering.png"),
         save_figure(plot_one_step(steps, step_fit), out_dir, "synonyms_one_step.png"),
         save_figure(plot_layerwise(lw_params, lw_scale, lw_grid, lw_errors, cnn, lw_threshold), out_dir, "synonyms_layerwise.png"),
+        save_figure(plot_ladders(ladder_checks), out_dir, "synonyms_ladders.png"),
     ]
     markdown = describe(config, sweeps, steps, cluster_fits, step_fit, quick)
+    markdown += "\n" + describe_ladders(config, ladder_checks, ladder_found, peaks)
     markdown += (f"\n\nResumable: {cache.computed} pieces (one setting or seed each) computed now, {cache.reused} "
                  f"reused from `{cache.folder.name}/` (delete it to recompute).")
     return Section("Synonym detection: clustering, one step, layer-wise algorithm", checks, markdown, figures)
@@ -426,6 +572,22 @@ def plot_layerwise(params, scale, grid, layerwise, cnn, threshold):
     ax.set_title(f"$v={v}$, $n_c={n_c}$, $m={m}$, $s={S}$, $L={L}$; mean over {layerwise.shape[0]} grammar{'s' if layerwise.shape[0] > 1 else ''}", fontsize="medium")
     legend_outside(ax)
     return fig
+
+
+def ladder_labels(checks) -> list[str]:
+    """Short names of the ladder checks of :func:`ladders` (clustering methods, then one step)."""
+    return [f"{method}: onset n_c exponent b at fixed m^L" for method in METHODS][: len(checks) - 1] + \
+        ["one step: m^L exponent c at fixed n_c"]
+
+
+def plot_ladders(checks):
+    """One panel per ladder check (rhm_theory.report.trends.ladder_figure). Returns the Figure."""
+    *cluster, step = checks
+    alternatives = [CLUSTER_CLAIMS[0][2]] * len(cluster) + [ONE_STEP_CLAIMS[1][2]]
+    labels = [label.replace("n_c", "$n_c$").replace("m^L", "$m^L$") for label in ladder_labels(checks)]
+    return ladder_figure(checks, alternatives, xlabel=["$m^L$ (rung)"] * len(cluster) + ["$n_c$ (rung)"],
+                         ylabel=["$n_c$ exponent $b$ of the onset"] * len(cluster) + ["$m^L$ exponent $c$ of $S = 0.5$"],
+                         labels=labels)
 
 
 if __name__ == "__main__":
