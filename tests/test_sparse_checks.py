@@ -122,3 +122,41 @@ def test_undefined_sensitivity_fails_and_says_so():
     assert not drop.passed and f"D s0={FULL.s0_values[1]}: undefined in 1 of" in drop.figure, drop.line()
     correlation = sc.error_sensitivity_correlation_check("cnn", "D", FULL.s0_values, curves, D, n_c=N_C, n_boot=200, seed=0)
     assert not correlation.passed and "D undefined in 1 of" in correlation.figure, correlation.line()
+
+
+def ladder_rungs(k_of_size, sizes=(16, 32, 64), seed=0, sigma=0.1):
+    """Synthetic rungs of the ladder check: at each size (= n_c m^L, n_c = size / m^L) the curves of
+    :func:`synthetic` with exponent ``k_of_size(size)``."""
+    rungs = []
+    for i, size in enumerate(sizes):
+        curves, _, _ = synthetic(k_of_size(size), np.random.default_rng(seed + i), sigma=sigma)
+        rungs.append({"size": size, "n_c": N_C, "s0_values": FULL.s0_values, "curves": curves, "device": "cpu",
+                      "converged": [np.ones(e.shape, dtype=bool) for _, e in curves], "seconds": 60.0 * size})
+    return rungs
+
+
+@pytest.mark.parametrize("model", ["lcn", "cnn"])
+def test_ladder_passes_at_the_claim_and_fails_at_the_other_architecture(model):
+    claim, other = sc.claimed_exponent(model, L), sc.claimed_exponent("cnn" if model == "lcn" else "lcn", L)
+    check = sc.sparsity_ladder_check(model, ladder_rungs(lambda size: claim), L=L, n_boot=200, seed=0)
+    assert check.verdict == "PASS", check.line()
+    assert check.claim == claim and [r["size"] for r in check.trend] == [16, 32, 64]
+    assert check.source.endswith("; ladder") and check.kind == "discriminating"
+    at_other = sc.sparsity_ladder_check(model, ladder_rungs(lambda size: other, seed=5), L=L, n_boot=200, seed=0)
+    assert at_other.verdict == "FAIL" and "not shrinking" in at_other.figure, at_other.line()
+
+
+def test_ladder_rules_too_few_rungs_censored_and_under_trained_rungs_are_inconclusive():
+    two = sc.sparsity_ladder_check("lcn", ladder_rungs(lambda size: 3, sizes=(16, 32)), L=L, n_boot=200, seed=0)
+    assert two.verdict == "INCONCLUSIVE" and two.reason.startswith("too few rungs"), two.line()
+    rungs = ladder_rungs(lambda size: 3)
+    P, errors = rungs[1]["curves"][0]
+    rungs[1]["curves"][0] = (P, np.full_like(errors, 0.5))  # s0 = 0 never learned at size 32: censored
+    censored = sc.sparsity_ladder_check("lcn", rungs, L=L, n_boot=200, seed=0)
+    assert censored.verdict == "INCONCLUSIVE" and censored.reason.startswith("rung size 32: P* censored"), censored.line()
+    assert [r["size"] for r in censored.trend] == [16, 64]  # the decided rungs stay in the figure
+    rungs = ladder_rungs(lambda size: 3)
+    for flags in rungs[2]["converged"]:
+        flags[:2] = False  # 2 of 8 seeds under-trained at the largest rung
+    under = sc.sparsity_ladder_check("lcn", rungs, L=L, n_boot=200, seed=0)
+    assert under.verdict == "INCONCLUSIVE" and under.reason.startswith("rung size 64: under-trained"), under.line()

@@ -55,3 +55,46 @@ def test_learning_checks_of_the_full_mode_pass_on_curves_of_the_claims_and_leave
     undecided = [c for c in verification.learning_checks(mode, results, tables) if not c.passed]
     assert len(undecided) == 4 and all(c.verdict == "INCONCLUSIVE" and c.reason.startswith("under-trained") for c in undecided)
     assert sum(c.kind == "discriminating" for c in checks) == 3 * len(mode.models)  # all but the collapse
+
+
+def test_ladder_checks_are_built_per_model_from_the_rungs_results():
+    """verification/sparse.py's ladder wiring: one ladder check per model from per-rung results (sizes
+    n_c m^L of LADDER_GRAMMARS), with claim, trend and source; at the claim it passes, at the other
+    architecture's exponent it fails (three rungs: the declared MIN_RUNGS), and the full mode's two
+    declared rungs are INCONCLUSIVE 'too few rungs'."""
+    from test_sparse_checks import synthetic
+
+    from rhm_theory.core.rules import ncmL
+    from rhm_theory.report.sparse_checks import claimed_exponent
+    from rhm_theory.theory.stats import estimate_pstar
+
+    verification = load_verification()
+    base = verification.FULL_LEARNING
+    modes = verification.ladder_modes(base, ((4, 2, 2, 3), (4, 4, 2, 3), (8, 8, 2, 3)))
+    assert [m.grammar for m in verification.ladder_modes(base, verification.LADDER_GRAMMARS["full"])][0] == base.grammar
+
+    def rungs(exponent_of):
+        out = []
+        for i, mode in enumerate(modes):
+            results, tables = {}, {}
+            for j, model in enumerate(mode.models):
+                curves, D, S = synthetic(exponent_of(model), np.random.default_rng(10 * i + j), sigma=0.1)
+                results[model] = [estimate_pstar(P, list(range(e.shape[0])), e, 0.05, n_bootstrap=20, seed=0) for P, e in curves]
+                tables[model] = {"D": D, "S": S, "converged": [np.ones(e.shape, dtype=bool) for _, e in curves],
+                                 "seconds": [1.0] * len(curves)}
+            out.append((mode, results, tables))
+        return out
+
+    L = base.grammar[3]
+    at_claim = verification.ladder_checks(rungs(lambda model: claimed_exponent(model, L)), "cpu")
+    assert [c.name.split(" ")[0] for c in at_claim] == ["LCN", "CNN"]
+    for check, model in zip(at_claim, base.models):
+        assert check.verdict == "PASS", check.line()
+        assert check.claim == claimed_exponent(model, L) and check.source.endswith("; ladder")
+        assert [r["size"] for r in check.trend] == [ncmL(*m.grammar[1:]) for m in modes]
+    swapped = verification.ladder_checks(rungs(lambda model: claimed_exponent("cnn" if model == "lcn" else "lcn", L)), "cpu")
+    assert all(c.verdict == "FAIL" for c in swapped), [c.line() for c in swapped]
+    two = verification.ladder_checks(rungs(lambda model: claimed_exponent(model, L))[:2], "cpu")
+    assert all(c.verdict == "INCONCLUSIVE" and c.reason.startswith("too few rungs") for c in two)
+    figure = verification.plot_ladders(at_claim, L)
+    assert len(figure.axes) == 2

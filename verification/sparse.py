@@ -12,13 +12,16 @@ the mechanism behind the LCN sample complexity (the paper's Sec. 6), measured on
     the CNN, each rejecting the other's exponent; the error curves collapse against
     P / ((s0+1)^k n_c m^L); the last hidden layer's sensitivities to diffeomorphisms D and to synonymic
     exchanges S of the input halve at P ~ P*; the test error and D are correlated across P. The
-    decisions are in rhm_theory.report.sparse_checks. Runs are stored in sparse_{quick,full}.sqlite in
+    decisions are in rhm_theory.report.sparse_checks. Ladders: the (s0+1) exponent of each model at
+    several base grammars (``LADDER_GRAMMARS``, size n_c m^L), each rung the full design of its mode,
+    decided by the trend verdict (docs/theory.md, 'Trend verdicts'). Runs are stored in sparse_{quick,full}.sqlite in
     the output folder and reused by the next call (delete the file to recompute). The quick mode
     (L = 2, where both exponents are 2, and 2 seeds) is a smoke test; the full mode (L = 3) discriminates.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +37,7 @@ from rhm_theory.report import sparse_checks
 from rhm_theory.report.checks import Check, Section, reached_threshold, section_main
 from rhm_theory.report.figures import label_log_axis, new_figure, save_figure
 from rhm_theory.report.learning_checks import HALF, ORDER, PSTAR_FRACTION, chance
+from rhm_theory.report.trends import ladder_figure
 from rhm_theory.runs.pstar import Bisection, adaptive_pstars, run_specs
 from rhm_theory.runs.spec import RunSpec
 from rhm_theory.runs.store import ResultsStore
@@ -79,6 +83,14 @@ QUICK_LEARNING = Learning(grammar=(4, 2, 2, 2), s0_values=(1, 2), models=("lcn",
                           workers=1)  # seconds of training: starting worker processes would cost more
 FULL_LEARNING = Learning(grammar=(4, 2, 2, 3), s0_values=(0, 1, 2, 3), models=("lcn", "cnn"), seeds=8, width=64, **ADAM,
                          bracket=(0.5, 16), steps=3, max_steps=4000, P_test=512, sensitivity_samples=256)
+# base grammars (v, n_c, m, L) of the exponent ladders, smallest first; the first is the mode's own
+# (docs/theory-sparse.md, 'Ladders of the (s0+1) exponents'; size n_c m^L)
+LADDER_GRAMMARS = {"quick": ((4, 2, 2, 2), (4, 4, 2, 2)), "full": ((4, 2, 2, 3), (4, 4, 2, 3))}
+
+
+def ladder_modes(mode: Learning, grammars) -> list[Learning]:
+    """One Learning per rung: ``mode`` with each base grammar of ``grammars`` (everything else kept)."""
+    return [dataclasses.replace(mode, grammar=tuple(grammar)) for grammar in grammars]
 
 
 def distinct_data(model: SparseRHM) -> int:
@@ -206,14 +218,45 @@ def train_all(mode: Learning, store: ResultsStore, device: str):
     finally:
         torch.set_num_threads(threads)
     results = {model: [] for model in mode.models}
-    tables = {model: {"D": [], "S": [], "converged": []} for model in mode.models}
+    tables = {model: {"D": [], "S": [], "converged": [], "seconds": []} for model in mode.models}
     for (model, _), bisection, result in zip(searches, searches.values(), found):
         rows = run_specs(bisection.specs(), store, ensembles=True)  # all stored by now
         results[model].append(result)
         for name in ("D", "S"):
             tables[model][name].append(sensitivity_table(rows, mode.seeds, len(bisection.measured), f"{name}_k{L}_l1"))
         tables[model]["converged"].append(reached_threshold(rows).reshape(mode.seeds, len(bisection.measured)))
+        tables[model]["seconds"].append(sum(float(row.get("wall_seconds") or 0.0) for row in rows))
     return results, tables
+
+
+def ladder_checks(rungs, device: str) -> list[Check]:
+    """The ladder check of each model (rhm_theory.report.sparse_checks.sparsity_ladder_check);
+    ``rungs``: [(Learning, results, tables)] as :func:`train_all` returns them, one per base grammar."""
+    checks = []
+    for model in rungs[0][0].models:
+        measured = []
+        for mode, results, tables in rungs:
+            v, n_c, m, L = mode.grammar
+            measured.append({"size": ncmL(n_c, m, L), "n_c": n_c, "s0_values": mode.s0_values, "device": device,
+                             "curves": [(r.P_values, r.errors) for r in results[model]],
+                             "converged": tables[model]["converged"], "seconds": sum(tables[model]["seconds"]) or None})
+        checks.append(sparse_checks.sparsity_ladder_check(model, measured, L=rungs[0][0].grammar[3], seed=0))
+    return checks
+
+
+def plot_ladders(checks, L: int):
+    """The exponent ladders (one panel per model) against n_c m^L: each model's claim solid, its
+    alternatives (the other architecture's k, and 0) dashed."""
+    alternatives = [sparse_checks.exponent_alternatives(c.name.split(" ")[0].lower(), L) for c in checks]
+    fig = ladder_figure(checks, alternatives, xlabel="base grammar size $n_c m^L$", ylabel="exponent $k$ of $P^* \\sim (s_0+1)^k$",
+                        labels=[f"{c.name.split(' ')[0]} ladder" for c in checks])
+    sizes = sorted({r["size"] for c in checks for r in c.trend})
+    for ax in fig.axes:
+        if sizes:
+            ax.set_xlim(sizes[0] / 1.3, sizes[-1] * 1.3)
+            ax.set_xticks(sizes, [f"{s:g}" for s in sizes])
+        ax.minorticks_off()
+    return fig
 
 
 def plot_pstar(mode: Learning, results: dict):
@@ -318,17 +361,32 @@ def run(out_dir: Path, quick: bool = True) -> Section:
         stored = len(store.finished_keys())
         results, tables = train_all(learning, store, device)
         n_runs = len(store.finished_keys())
-        unconverged = int((~reached_threshold(store.rows())).sum())
+        unconverged = int((~reached_threshold([row for row in store.rows()  # the base grammar's runs only
+                                                 if (row['v'], row['n_c'], row['m'], row['L']) == learning.grammar])).sum())
     seconds = time.perf_counter() - start
     checks += learning_checks(learning, results, tables)
+    rungs = [(learning, results, tables)]
+    start_ladder = time.perf_counter()
+    with ResultsStore(out_dir / f"sparse_{'quick' if quick else 'full'}.sqlite") as store:
+        before = len(store.finished_keys())
+        for rung in ladder_modes(learning, LADDER_GRAMMARS["quick" if quick else "full"])[1:]:
+            rungs.append((rung, *train_all(rung, store, device)))
+        ladder_trained = len(store.finished_keys()) - before
+    ladder_seconds = time.perf_counter() - start_ladder
+    ladders = ladder_checks(rungs, device)
+    checks += ladders
     figures += [save_figure(plot_pstar(learning, results), out_dir, "sparse_pstar.png"),
                 save_figure(plot_collapse(learning, results), out_dir, "sparse_collapse.png"),
-                save_figure(plot_sensitivities(learning, results, tables), out_dir, "sparse_sensitivity.png")]
+                save_figure(plot_sensitivities(learning, results, tables), out_dir, "sparse_sensitivity.png"),
+                save_figure(plot_ladders(ladders, learning.grammar[3]), out_dir, "sparse_ladders.png")]
     notes = (
         f"(b): grammar (v, n_c, m, s, L) = {mode['grammar']}, variant A, s0 in {mode['s0_values']}, "
         f"P = {mode['P']} i.i.d. data per point, {mode['replicates']} replicates; noise = mean over classes and "
         "informative tokens of (n_c f_emp - n_c f_exact)^2 at input position 0.\n\n"
         + learning_notes(learning, results, n_runs, n_runs - stored, seconds, device, unconverged)
+        + "\n\nLadders of the (s0+1) exponents: rungs (v, n_c, m, L) = "
+        + ", ".join(f"{r[0].grammar} (n_c m^L = {ncmL(*r[0].grammar[1:])})" for r in rungs)
+        + f", each the design above; {ladder_trained} runs trained now for the added rungs, {ladder_seconds:.0f} s."
     )
     return Section("Sparse RHM: counting, the sparsity factor of the correlation noise, and trained networks", checks,
                    notes, figures)

@@ -67,20 +67,33 @@ def sparsity_exponent_check(model: str, s0_values, curves, *, n_c: int, L: int, 
     the two exponents differ (L != 2); otherwise "smoke" (claim inside the interval). Fails if any run
     is under-trained (``converged``: see :func:`_trained`).
     """
-    claim = claimed_exponent(model, L)
+    return _exponent_rung(model, s0_values, curves, n_c=n_c, L=L, fraction=fraction, n_boot=n_boot, seed=seed,
+                          converged=converged)[0]
+
+
+def exponent_alternatives(model: str, L: int) -> dict[str, float]:
+    """The alternatives to ``model``'s claimed exponent: the other architecture's, and 0."""
     other = "cnn" if model == "lcn" else "lcn"
     alternative = claimed_exponent(other, L)
+    return {f"k = {alternative:g} (the {other.upper()}'s scaling)": alternative, "k = 0 (no effect of sparsity)": 0.0}
+
+
+def _exponent_rung(model, s0_values, curves, *, n_c, L, fraction, n_boot, seed, converged):
+    """(check of :func:`sparsity_exponent_check`, (estimate, widened low, widened high) or None when
+    there is no fit)."""
+    claim = claimed_exponent(model, L)
+    alternatives = exponent_alternatives(model, L)
+    alternative = claimed_exponent("cnn" if model == "lcn" else "lcn", L)
     bases, normalised, n_seeds = _prepare(s0_values, curves, n_c)
     name = f"{model.upper()}: P* ~ (s0+1)^k n_c m^L with k = {claim:g}"
-    alternatives = {f"k = {alternative:g} (the {other.upper()}'s scaling)": alternative, "k = 0 (no effect of sparsity)": 0.0}
     kind = "discriminating" if _discriminating(bases, n_seeds) and alternative != claim else "smoke"
     try:
         fit = fit_crossing_power_law(normalised, bases, fraction, n_boot=n_boot, seed=seed)
     except ValueError as error:  # a crossing outside its grid: the censoring rule of docs/theory.md, 'Verdicts'
         check = _trained(Check(name, False, f"no fit: {error}", alternatives=tuple(alternatives) if kind == "discriminating"
                                else (), kind=kind, source=SPARSE_SOURCE), converged)
-        return check if check.verdict == "INCONCLUSIVE" else check.inconclusive(
-            f"P* censored: {error}", "the P grid of the censored values of s0 extended x4 beyond the side P* left")
+        return (check if check.verdict == "INCONCLUSIVE" else check.inconclusive(
+            f"P* censored: {error}", "the P grid of the censored values of s0 extended x4 beyond the side P* left")), None
     estimate = float(fit.exponents[0])
     low, high = widen(estimate, float(fit.ci_low[0]), float(fit.ci_high[0]), n_seeds)
     pstars = ", ".join(f"{first_crossing(P, e.mean(axis=0), fraction)[0]:.4g}" for P, e in normalised)
@@ -88,7 +101,48 @@ def sparsity_exponent_check(model: str, s0_values, curves, *, n_c: int, L: int, 
     return _trained(interval_check(name, estimate, low, high, claim=claim, alternatives=alternatives, kind=kind,
                                    detail=detail, source=SPARSE_SOURCE,
                                    sizes=f"s0 {int(bases.min() - 1)}-{int(bases.max() - 1)}, n_c {n_c}, L {L}; {n_seeds} seeds"),
-                    converged)
+                    converged), (estimate, float(low), float(high))
+
+
+def sparsity_ladder_check(model: str, rungs, *, L: int, fraction: float = PSTAR_FRACTION, n_boot: int = 1000, seed,
+                          trend_boot: int = 2000) -> Check:
+    """The ladder of ``model``'s (s0+1) exponent over base grammars (docs/theory-sparse.md, 'Ladders').
+
+    ``rungs``: one dict per base grammar, {size (its n_c m^L), n_c, s0_values, curves, converged (or
+    None), device, seconds (CPU-seconds, optional)} with ``curves`` and ``converged`` as for
+    :func:`sparsity_exponent_check`, whose fit (same ``fraction``, ``n_boot``, ``seed``) gives each
+    rung's estimate and widened interval. A rung whose exponent check is INCONCLUSIVE (censored P*,
+    under-trained runs) makes the ladder INCONCLUSIVE with that rung's reason; otherwise the rungs go
+    to rhm_theory.report.trends.trend_check with the exponent check's claim and alternatives.
+    """
+    from rhm_theory.report.trends import trend_check
+
+    claim = claimed_exponent(model, L)
+    alternatives = exponent_alternatives(model, L)
+    name = f"{model.upper()} ladder: (s0+1) exponent k = {claim:g} of P* across base grammars (size n_c m^L)"
+    source = f"{SPARSE_SOURCE}, experiments section; ladder"
+    measured, undecided = [], []
+    for rung in sorted(rungs, key=lambda r: r["size"]):
+        check, interval = _exponent_rung(model, rung["s0_values"], rung["curves"], n_c=rung["n_c"], L=L, fraction=fraction,
+                                         n_boot=n_boot, seed=seed, converged=rung.get("converged"))
+        if interval is None or check.reason.startswith("under-trained"):  # censored, or too many under-trained runs
+            undecided.append((rung["size"], check))
+            continue
+        estimate, low, high = interval
+        measured.append({"size": rung["size"], "estimate": estimate, "ci_low": low, "ci_high": high,
+                         "device": rung.get("device", "cpu"), "seconds": rung.get("seconds")})
+    if undecided:
+        size, check = undecided[0]
+        reason = check.reason or f"no exponent: {check.figure}"
+        shown = "; ".join(f"{r['size']:g}: {r['estimate']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]" for r in measured)
+        return Check(name, False, f"rung size {size:g}: {check.figure}" + (f"; decided rungs {shown}" if shown else ""),
+                     alternatives=tuple(alternatives), kind="discriminating", source=source, claim=claim,
+                     trend=[{key: r[key] for key in ("size", "estimate", "ci_low", "ci_high", "device")} for r in measured],
+                     sizes=f"{len(rungs)} rungs").inconclusive(f"rung size {size:g}: {reason}", check.needs or
+                                                               "that rung's P* inside its grid")
+    seconds = [r["seconds"] for r in measured]
+    return trend_check(name, measured, claim=claim, alternatives=alternatives, n_boot=trend_boot, seed=seed,
+                       seconds=seconds if all(s is not None for s in seconds) else None, source=source)
 
 
 # ----- collapse of the error curves -----------------------------------------------------------------
