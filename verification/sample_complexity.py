@@ -350,7 +350,7 @@ def ladder_markdown(ladder: Ladder, runs: LadderRuns) -> list[str]:
 def plot_ladders(checks, ladder: Ladder):
     """The three P* ladders (n_c exponent, m^L exponent, S_{k,l} drop): each rung's estimate with its
     95% interval against the rung's size, claim and alternatives. Returns the Figure."""
-    alternatives = [pstar_ladders.N_C_ALTERNATIVES, pstar_ladders.m_L_alternatives(S, ladder.L), pstar_ladders.DROP_ALTERNATIVES]
+    alternatives = [learning_checks.N_C_ALTERNATIVES, pstar_ladders.m_L_alternatives(S, ladder.L), pstar_ladders.DROP_ALTERNATIVES]
     return ladder_figure(checks, alternatives, xlabel=["$m^L$", "$n_c$", "$m^L$"],
                          ylabel=["$n_c$ exponent of $P^*$", "$m^L$ exponent of $P^*$", "$\\log_2(P_{half}/P^*)$"],
                          labels=["$n_c$ exponent per $m^L$", "$m^L$ exponent per $n_c$", "$S_{k,l}$ drop per $m^L$"])

@@ -140,6 +140,17 @@ def joint_fit(settings, normalised, fraction: float, n_boot: int, seed, factors_
         return None
 
 
+N_C_ALTERNATIVES = {"a = 0 (P* ~ m^L, no n_c dependence)": 0.0, "a = 0.5 (P* ~ sqrt(n_c) m^L)": 0.5}
+
+
+def pmax_alternative(s: int, L: int) -> dict[str, float]:
+    """The m^L exponent b that P* ~ P_max = n_c m^((s^L - 1)/(s - 1)) (rhm_theory.core.rules.p_max) would
+    give at depth L: b = (s^L - 1)/((s - 1) L), as {label: b}. It grows with L, so a design of several
+    depths takes its smallest."""
+    b = (s**L - 1) / ((s - 1) * L)
+    return {f"b = (s^L-1)/((s-1)L) = {b:.3g} (P* ~ P_max)": b}
+
+
 def pstar_scaling_checks(settings, curves, *, s: int, converged, n_boot: int = 1000, seed, cost=None) -> list[Check]:
     """Joint fit log P* = log C + a log n_c + b log m^L + c log v over settings; claim a = b = 1, c = 0.
 
@@ -159,15 +170,14 @@ def pstar_scaling_checks(settings, curves, *, s: int, converged, n_boot: int = 1
         raise ValueError(f"need one curve and one converged array per setting, got {len(settings)} settings, "
                          f"{len(curves)} curves and {len(converged)} converged arrays")
     v, n_c, m, L = (np.array(column) for column in zip(*settings))
-    b_pmax = min((s**l - 1) / ((s - 1) * l) for l in set(L.tolist()))
     designs = {
         "a": _span(n_c) >= MIN_NC_SPAN,
         "b": _span(m**L) >= MIN_ML_SPAN and len(set(m.tolist())) > 1 and len(set(L.tolist())) > 1,
         "c": _span(v) >= MIN_V_SPAN,
     }
     claims = {
-        "a": ("P* ~ n_c^a: a = 1", 1.0, {"a = 0 (P* ~ m^L, no n_c dependence)": 0.0, "a = 0.5 (P* ~ sqrt(n_c) m^L)": 0.5}),
-        "b": ("P* ~ (m^L)^b: b = 1", 1.0, {f"b = (s^L-1)/((s-1)L) = {b_pmax:.3g} (P* ~ P_max)": b_pmax}),
+        "a": ("P* ~ n_c^a: a = 1", 1.0, N_C_ALTERNATIVES),
+        "b": ("P* ~ (m^L)^b: b = 1", 1.0, pmax_alternative(s, min(L.tolist()))),
         "c": ("P* ~ v^c: c = 0 (independent of v)", 0.0, {"c = 0.5 (P* ~ sqrt(v))": 0.5}),
     }
     normalised = _normalised_curves(settings, curves)

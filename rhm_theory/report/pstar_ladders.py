@@ -18,19 +18,18 @@ import numpy as np
 from rhm_theory.core.validation import as_generator
 from rhm_theory.report.checks import Check, require_trained
 from rhm_theory.report.learning_checks import (HALF, ORDER, PAPER_PSTAR, PSTAR_FRACTION, _normalised_curves, crossing_bracket,
-                                               design_rules, drop_ratio, joint_fit, widen)
+                                               N_C_ALTERNATIVES, design_rules, drop_ratio, joint_fit, pmax_alternative,
+                                               widen)
 from rhm_theory.report.trends import trend_check
 
 PAPER_SENSITIVITY = "arXiv:2307.02129, Figs. 5, 6"
-N_C_ALTERNATIVES = {"a = 0 (P* ~ m^L, no n_c dependence)": 0.0, "a = 0.5 (P* ~ sqrt(n_c) m^L)": 0.5}
 DROP_ALTERNATIVES = {"log2(P_half/P*) = -1 (the drop a factor 2 before P*)": -1.0,
                      "log2(P_half/P*) = +1 (the drop a factor 2 after P*)": 1.0}
 
 
 def m_L_alternatives(s: int, L: int) -> dict[str, float]:
-    """The m^L exponent's alternatives at depth L: P_max-like (s^L - 1)/((s - 1) L), and 0.5."""
-    b_pmax = (s**L - 1) / ((s - 1) * L)
-    return {f"b = (s^L-1)/((s-1)L) = {b_pmax:.3g} (P* ~ P_max)": b_pmax, "b = 0.5": 0.5}
+    """The m^L exponent's alternatives at depth L: P_max-like (learning_checks.pmax_alternative), and 0.5."""
+    return {**pmax_alternative(s, L), "b = 0.5": 0.5}
 
 
 def group(settings, key) -> dict[float, list[int]]:
