@@ -13,7 +13,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from rhm_theory.core.files import check_folder_path
-from rhm_theory.core.validation import INT64_LIMIT, shown
+from rhm_theory.core.validation import INT64_LIMIT, check_zipf, shown
 from rhm_theory.learning.config import field_kinds
 from rhm_theory.runs.spec import SETTING_FIELDS, SPEC_CHOICES, RunSpec
 
@@ -62,6 +62,26 @@ def add_grammar_args(parser: argparse.ArgumentParser, seed: bool = True) -> None
     parser.add_argument("--L", type=int, required=True, help="number of levels")
     if seed:
         parser.add_argument("--seed", type=int, default=0, help="seed of the rules (default: %(default)s)")
+
+
+def zipf_exponent(text: str) -> float:
+    """How --zipf is parsed: a finite real number a > 0 (rhm_theory.core.validation.check_zipf), else a
+    one-line error naming the value."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = text
+    try:
+        return check_zipf(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def add_zipf_arg(parser: argparse.ArgumentParser) -> None:
+    """--zipf A: power-law rules f_r ~ r**-(1+A) (arXiv:2505.07067), for the commands that take them."""
+    parser.add_argument("--zipf", type=zipf_exponent, default=None, metavar="A",
+                        help="power-law (Zipf) rules: each symbol's m productions get probabilities ~ r**-(1+A), "
+                             "ranks r = 1..m in a random order per symbol (A > 0; default: uniform rules)")
 
 
 def add_sparse_args(parser: argparse.ArgumentParser, default_s0=0) -> None:
