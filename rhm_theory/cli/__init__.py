@@ -92,8 +92,9 @@ def add_sparse_args(parser: argparse.ArgumentParser, default_s0=0) -> None:
 
 def add_run_settings(parser: argparse.ArgumentParser) -> None:
     """One flag per run setting (rhm_theory.runs.spec.SETTING_FIELDS: the training fields, --P-test,
-    --sensitivity-samples, --rules, --s0, --variant) with the type, choices, help and default of the RunSpec field."""
-    kinds = field_kinds(RunSpec)
+    --sensitivity-samples, --rules, --s0, --variant, --zipf) with the type, choices, help and default of the
+    RunSpec field (--zipf parsed by :func:`zipf_exponent`)."""
+    kinds = {**field_kinds(RunSpec), "zipf": zipf_exponent}
     group = parser.add_argument_group("run settings (rhm_theory.runs.spec.RunSpec)")
     for field in fields(RunSpec):
         if field.name in SETTING_FIELDS:
@@ -103,8 +104,11 @@ def add_run_settings(parser: argparse.ArgumentParser) -> None:
 
 
 def describe_data(spec: RunSpec) -> str:
-    """The data of a run in words, e.g. ``RHM(v=8, n_c=8, m=4, s=2, L=3)`` or ``sparse RHM A(..., s0=1)``."""
+    """The data of a run in words, e.g. ``RHM(v=8, n_c=8, m=4, s=2, L=3)``, ``RHM(..., zipf=1.5)`` (i.i.d. data
+    of power-law rules) or ``sparse RHM A(..., s0=1)``."""
     grammar = f"v={spec.v}, n_c={spec.n_c}, m={spec.m}, s={spec.s}, L={spec.L}"
+    if spec.zipf is not None:
+        grammar += f", zipf={spec.zipf}"
     return f"sparse RHM {spec.variant}({grammar}, s0={spec.s0})" if spec.s0 else f"RHM({grammar})"
 
 
