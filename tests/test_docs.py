@@ -74,7 +74,7 @@ def test_theory_document_has_its_chapters_and_links():
                     "Synonyms from correlations", "The uncorrelated RHM", "The paper's claims and their status",
                     "Further chapters"):
         assert heading in headings(), heading
-    for chapter in ("theory-sparse.md", "theory-diffusion.md", "theory-next-token.md"):
+    for chapter in ("theory-sparse.md", "theory-diffusion.md", "theory-next-token.md", "theory-power-law.md"):
         assert f"({chapter})" in text
     for name in symbolic.QUANTITIES:  # every quantity of `rhm theory` is documented
         assert f"`{name}`" in text, name

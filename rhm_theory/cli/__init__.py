@@ -13,7 +13,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from rhm_theory.core.files import check_folder_path
-from rhm_theory.core.validation import INT64_LIMIT, shown
+from rhm_theory.core.validation import INT64_LIMIT, check_zipf, shown
 from rhm_theory.learning.config import field_kinds
 from rhm_theory.runs.spec import SETTING_FIELDS, SPEC_CHOICES, RunSpec
 
@@ -64,6 +64,26 @@ def add_grammar_args(parser: argparse.ArgumentParser, seed: bool = True) -> None
         parser.add_argument("--seed", type=int, default=0, help="seed of the rules (default: %(default)s)")
 
 
+def zipf_exponent(text: str) -> float:
+    """How --zipf is parsed: a finite real number a > 0 (rhm_theory.core.validation.check_zipf), else a
+    one-line error naming the value."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = text
+    try:
+        return check_zipf(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def add_zipf_arg(parser: argparse.ArgumentParser) -> None:
+    """--zipf A: power-law rules f_r ~ r**-(1+A) (arXiv:2505.07067), for the commands that take them."""
+    parser.add_argument("--zipf", type=zipf_exponent, default=None, metavar="A",
+                        help="power-law (Zipf) rules: each symbol's m productions get probabilities ~ r**-(1+A), "
+                             "ranks r = 1..m in a random order per symbol (A > 0; default: uniform rules)")
+
+
 def add_sparse_args(parser: argparse.ArgumentParser, default_s0=0) -> None:
     """The sparse-RHM flags (arXiv:2404.10727): --s0 (empty positions per child) and --variant A|B."""
     parser.add_argument("--s0", type=int, default=default_s0, help="sparsity s0 >= 0 of the sparse RHM (default: %(default)s)")
@@ -72,8 +92,9 @@ def add_sparse_args(parser: argparse.ArgumentParser, default_s0=0) -> None:
 
 def add_run_settings(parser: argparse.ArgumentParser) -> None:
     """One flag per run setting (rhm_theory.runs.spec.SETTING_FIELDS: the training fields, --P-test,
-    --sensitivity-samples, --rules, --s0, --variant) with the type, choices, help and default of the RunSpec field."""
-    kinds = field_kinds(RunSpec)
+    --sensitivity-samples, --rules, --s0, --variant, --zipf) with the type, choices, help and default of the
+    RunSpec field (--zipf parsed by :func:`zipf_exponent`)."""
+    kinds = {**field_kinds(RunSpec), "zipf": zipf_exponent}
     group = parser.add_argument_group("run settings (rhm_theory.runs.spec.RunSpec)")
     for field in fields(RunSpec):
         if field.name in SETTING_FIELDS:
@@ -83,8 +104,11 @@ def add_run_settings(parser: argparse.ArgumentParser) -> None:
 
 
 def describe_data(spec: RunSpec) -> str:
-    """The data of a run in words, e.g. ``RHM(v=8, n_c=8, m=4, s=2, L=3)`` or ``sparse RHM A(..., s0=1)``."""
+    """The data of a run in words, e.g. ``RHM(v=8, n_c=8, m=4, s=2, L=3)``, ``RHM(..., zipf=1.5)`` (i.i.d. data
+    of power-law rules) or ``sparse RHM A(..., s0=1)``."""
     grammar = f"v={spec.v}, n_c={spec.n_c}, m={spec.m}, s={spec.s}, L={spec.L}"
+    if spec.zipf is not None:
+        grammar += f", zipf={spec.zipf}"
     return f"sparse RHM {spec.variant}({grammar}, s0={spec.s0})" if spec.s0 else f"RHM({grammar})"
 
 

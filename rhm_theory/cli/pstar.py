@@ -2,6 +2,8 @@
 
 Every (P, seed) run is one row of the SQLite file given by --results, appended as soon as the run
 finishes; rerunning the same command skips the finished runs (resume after a crash or Ctrl-C).
+With ``--zipf A`` (power-law rules, i.i.d. data) the learning curve is a power law and P* is still where it
+crosses the same threshold (docs/theory-power-law.md, 'P* of power-law runs').
 """
 
 from __future__ import annotations

@@ -6,10 +6,13 @@ rationals as strings "a/b", booleans as booleans, any other exact value (``log(3
 With ``--s0`` or ``--variant`` it prints the sparse RHM's closed forms instead
 (rhm_theory.theory.sparse_symbolic; null where not derived).
 ``--task next-token --seed S`` prints instead the exact next-token quantities of the grammar drawn with
-seed S (rhm_theory.theory.next_token; docs/theory-next-token.md): per level of the lowest common
+seed S (rhm_theory.theory.next_token; docs/theory-next-token.md; with --zipf A, of the power-law grammar): per level of the lowest common
 ancestor, the first distance t reaching it, sum C**2 and P_t = 1 / sum C**2; and H(x_d | last t tokens)
 for every window t (null where the exact enumeration exceeds next_token.ENUMERATION_LIMIT or
 ENUMERATION_TOKEN_LIMIT; refused when d > MAX_NEXT_TOKEN_D, docs/bounds.md).
+``--zipf A`` prints the power-law RHM's learning-curve closed forms at exponent A instead
+(rhm_theory.theory.power_law_symbolic; docs/theory-power-law.md): f_k and P_k per rank, the power-law
+range P_1..P_m and its decades, the exponent -A/(1+A), and with --P the rules learned k*(P).
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ import sympy as sp
 
 from rhm_theory.core.grammar import Grammar
 from rhm_theory.core.validation import readable_number
-from rhm_theory.theory import next_token, sparse_symbolic, symbolic
-from . import add_grammar_args, add_sparse_args, print_json
+from rhm_theory.theory import next_token, power_law_symbolic, sparse_symbolic, symbolic
+from . import add_grammar_args, add_sparse_args, add_zipf_arg, print_json
 
 
 def json_value(value):
@@ -93,7 +96,8 @@ def run_next_token(args) -> int:
         raise ValueError("--task next-token needs --seed (the quantities are those of one drawn grammar)")
     if args.s0 is not None or args.variant is not None or args.P is not None or args.latex:
         raise ValueError("--task next-token takes none of --s0, --variant, --P, --latex")
-    values = next_token_values(Grammar.random(args.v, args.nc, args.m, args.s, args.L, seed=args.seed))
+    # --zipf A: the exact quantities of the power-law grammar drawn with that seed (weighted next_token optima)
+    values = next_token_values(Grammar.random(args.v, args.nc, args.m, args.s, args.L, seed=args.seed, zipf=args.zipf))
     if args.json:
         print_json(values)
         return 0
@@ -132,6 +136,8 @@ def run(args) -> int:
     if args.seed is not None:
         raise ValueError("--seed is only used with --task next-token (the closed forms are rule-ensemble averages)")
     sparse = args.s0 is not None or args.variant is not None
+    if args.zipf is not None:
+        return run_power_law(args, sparse)
     variant = args.variant or "A"
     if sparse:  # the sparse RHM's closed forms (None where not derived)
         module, expressions = sparse_symbolic, sparse_symbolic.expressions(variant)
@@ -151,6 +157,24 @@ def run(args) -> int:
     return 0
 
 
+def run_power_law(args, sparse: bool) -> int:
+    """``--zipf A``: power_law_symbolic.evaluate at the grammar's parameters (floats)."""
+    if sparse or args.latex:
+        raise ValueError("--zipf takes none of --s0, --variant, --latex (the power-law closed forms are for the RHM)")
+    values = power_law_symbolic.evaluate(args.v, args.nc, args.m, args.s, args.L, args.zipf, P=args.P)
+    if args.json:
+        print_json(values)
+        return 0
+    print(f"power-law RHM, f_k ~ k^-(1+{args.zipf:g}) (docs/theory-power-law.md); P_k = P_c / (m f_k) is a scaling argument")
+    for rank, (f, P_k) in enumerate(zip(values["f"], values["P_k"]), start=1):
+        print(f"  rank {rank:>3}: f_k = {f:.6g}, P_k = {P_k:.6g}")
+    print(f"  power law from P_1 = {values['P_1']:.6g} to P_m = {values['P_m']:.6g} ({values['decades']:.3g} decades); "
+          f"exponent d log eps / d log P = {values['exponent']:.6g}")
+    if args.P is not None:
+        print(f"  at P = {args.P}: k* = {values['k_star']:.4g} rules learned, unlearned mass {values['unlearned_mass']:.6g}")
+    return 0
+
+
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "theory",
@@ -162,6 +186,7 @@ def register(subparsers) -> None:
     parser.add_argument("--task", choices=("class", "next-token"), default="class",
                         help="class: ensemble closed forms; next-token: exact next-token quantities of one grammar (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=None, help="seed of the grammar (--task next-token only)")
+    add_zipf_arg(parser)
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print one JSON object")
     output.add_argument("--latex", action="store_true", help="print a LaTeX document (compiles with pdflatex) of every expression and its value")

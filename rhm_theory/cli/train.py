@@ -1,4 +1,5 @@
-"""``rhm train``: draw a grammar and disjoint train/test sets from a seed, train one network, report.
+"""``rhm train``: draw a grammar and disjoint train/test sets from a seed (i.i.d. sets for power-law rules,
+``--zipf A``), train one network, report.
 
 The run is exactly one row of a P* measurement (rhm_theory.runs.experiment.run_one): the same flags and
 seed give the same rules, data, initialisation and result as ``rhm pstar`` does for that point (both

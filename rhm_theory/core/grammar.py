@@ -4,6 +4,9 @@ Rules are a list of L integer arrays in top-down order: ``rules[0]`` has shape (
 the class productions (entries are level-L symbols); ``rules[k]`` for k >= 1 has shape (v, m, s) and
 holds the productions of the level-(L-k+1) symbols (entries are level-(L-k) symbols, level 1 being
 the input alphabet). Within one level no s-tuple appears twice (the grammar is unambiguous).
+
+Rule probabilities ``probs`` (rhm_theory.core.rule_probs): L float64 arrays (n_c, m) then (v, m), in the
+order of the rules; 1/m everywhere for the RHM, power-law (Zipf) rows for the model of arXiv:2505.07067.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ from functools import cached_property
 
 import numpy as np
 
-from rhm_theory.core import graphs, sampling
+from rhm_theory.core import graphs, rule_probs, sampling
 from rhm_theory.core.rules import codes_to_tuples, draw_distinct, n_nodes, p_max, tuples_to_codes
-from rhm_theory.core.validation import as_generator, check_int, check_params
+from rhm_theory.core.validation import as_generator, check_int, check_params, check_zipf, shown
 
 JSON_FORMAT = "rhm-grammar"
 JSON_VERSION = 1
@@ -27,10 +30,16 @@ class Grammar:
     :meth:`from_networkx`; never mutated after construction.
 
     Attributes: ``v, n_c, m, s, L`` (the paper's names), ``d = s**L`` input tokens,
-    ``n_nodes = (s**L - 1)/(s - 1)`` productions per datum, ``p_max`` (exact int).
+    ``n_nodes = (s**L - 1)/(s - 1)`` productions per datum, ``p_max`` (exact int), ``probs`` (rule
+    probabilities, see :attr:`probs`), ``zipf`` (the power-law exponent a the probabilities were drawn
+    with, or None) and ``weighted`` (False when every probability is exactly 1/m).
+
+    ``probs=None`` is 1/m everywhere: the same grammar, data and statistics as uniform ``probs`` given
+    explicitly. ``zipf`` labels power-law probabilities: each row of ``probs`` must then be a permutation
+    of rule_probs.zipf_weights(m, zipf).
     """
 
-    def __init__(self, rules, v):
+    def __init__(self, rules, v, probs=None, *, zipf=None):
         v = check_int("v", v)
         if not isinstance(rules, (list, tuple)) or len(rules) == 0:
             raise ValueError(f"rules must be a non-empty list of L integer arrays, got {type(rules).__name__}")
@@ -61,30 +70,43 @@ class Grammar:
         self._rules = [r.copy() for r in arrays]
         for r in self._rules:
             r.setflags(write=False)
+        owners = [self.owners(k) for k in range(L)]
+        self._probs = rule_probs.uniform_probs(owners, m) if probs is None else rule_probs.check_probs(probs, owners, m)
+        self.weighted = probs is not None and not rule_probs.is_uniform(self._probs, m)
+        self.zipf = None if zipf is None else _check_zipf_rows(self._probs, m, check_zipf(zipf))
         self.d = s**L
         self.n_nodes = n_nodes(s, L)
         self.p_max = p_max(n_c, m, s, L)
 
     # ----- construction -------------------------------------------------------------------------
     @classmethod
-    def random(cls, v, n_c, m, s, L, seed) -> "Grammar":
+    def random(cls, v, n_c, m, s, L, seed, *, zipf=None) -> "Grammar":
         """Draw rules uniformly without replacement among the v**s tuples, independently per level.
 
         ``seed``: int or numpy Generator. The same seed gives the same rules on every machine.
+        ``zipf=a`` (a finite real > 0): power-law rules (arXiv:2505.07067), each symbol's m productions
+        get f_r proportional to r**-(1+a) in a random rank order; the orders are drawn from the same
+        generator after all the rules, so the rules are those of ``zipf=None``.
         """
         v, n_c, m, s, L = check_params(v, n_c, m, s, L)
+        if zipf is not None:
+            zipf = check_zipf(zipf)
         rng = as_generator(seed)
         rules = []
         for k in range(L):
             owners = n_c if k == 0 else v
             codes = draw_distinct(v**s, owners * m, rng).reshape(owners, m)
             rules.append(codes_to_tuples(codes, v, s))
-        return cls(rules, v)
+        if zipf is None:
+            return cls(rules, v)
+        probs = [rule_probs.draw_zipf_probs(r.shape[0], m, zipf, rng) for r in rules]
+        return cls(rules, v, probs, zipf=zipf)
 
     @classmethod
-    def from_rules(cls, rules, v) -> "Grammar":
-        """Grammar from explicit rules (list of L int arrays, top-down; see module docstring)."""
-        return cls(rules, v)
+    def from_rules(cls, rules, v, *, probs=None) -> "Grammar":
+        """Grammar from explicit rules (list of L int arrays, top-down; see module docstring) and
+        optional rule probabilities (list of L float arrays (owners, m); None: 1/m everywhere)."""
+        return cls(rules, v, probs)
 
     @property
     def rules(self) -> list[np.ndarray]:
@@ -95,6 +117,12 @@ class Grammar:
     def rule_tables(self) -> tuple[np.ndarray, ...]:
         """Read-only views of the L rule arrays (no copy), top-down: (n_c, m, s) then (v, m, s)."""
         return tuple(self._rules)
+
+    @property
+    def probs(self) -> list[np.ndarray]:
+        """Rule probabilities, L read-only float64 arrays, top-down: (n_c, m) then (v, m); entry [a, j] is
+        the probability that symbol a uses production j of the rules, each row summing to 1."""
+        return list(self._probs)
 
     @property
     def params(self) -> dict:
@@ -134,24 +162,29 @@ class Grammar:
             isinstance(other, Grammar)
             and self.params == other.params
             and all(np.array_equal(a, b) for a, b in zip(self._rules, other._rules))
+            and all(np.array_equal(a, b) for a, b in zip(self._probs, other._probs))
         )
 
     def __hash__(self):
-        return hash((tuple(self.params.values()), tuple(r.tobytes() for r in self._rules)))
+        probs = tuple(p.tobytes() for p in self._probs) if self.weighted else ()  # unweighted: all 1/m
+        return hash((tuple(self.params.values()), tuple(r.tobytes() for r in self._rules), probs))
 
     def __repr__(self) -> str:
-        return f"Grammar(v={self.v}, n_c={self.n_c}, m={self.m}, s={self.s}, L={self.L})"
+        weights = f", zipf={self.zipf}" if self.zipf is not None else ", weighted" if self.weighted else ""
+        return f"Grammar(v={self.v}, n_c={self.n_c}, m={self.m}, s={self.s}, L={self.L}{weights})"
 
     # ----- data (implemented in rhm_theory.core.sampling) -------------------------------------------------
     def sample(self, P, seed, replace=False):
         """P data ``(x, y)``: tokens (P, d) int64 in range(v), labels (P,) in range(n_c).
 
         Without replacement (default) the P data are distinct and uniform; P > p_max is an error.
+        A weighted grammar needs replace=True: P i.i.d. data of its distribution (ValueError otherwise).
         """
         return sampling.sample(self, P, seed, replace=replace)
 
     def sample_train_test(self, P_train, P_test, seed, replace=False):
-        """Disjoint train and test sets: ((x_train, y_train), (x_test, y_test))."""
+        """Train and test sets ((x_train, y_train), (x_test, y_test)): disjoint without replacement; a
+        weighted grammar needs replace=True (both i.i.d.; see rhm_theory.core.sampling.sample_train_test)."""
         return sampling.sample_train_test(self, P_train, P_test, seed, replace=replace)
 
     def enumerate(self, max_items=2**22):
@@ -172,12 +205,19 @@ class Grammar:
 
     # ----- JSON ----------------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        return {
+        """The grammar as a JSON-ready dict; ``probs`` (and ``zipf``) only when present, so an unweighted
+        grammar writes what it always did."""
+        data = {
             "format": JSON_FORMAT,
             "version": JSON_VERSION,
             **self.params,
             "rules": [r.tolist() for r in self._rules],
         }
+        if self.weighted:
+            data["probs"] = [p.tolist() for p in self._probs]
+        if self.zipf is not None:
+            data["zipf"] = self.zipf
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "Grammar":
@@ -200,7 +240,7 @@ class Grammar:
             rules = [np.asarray(r) for r in data["rules"]]
         except ValueError as error:  # ragged nested lists
             raise ValueError(f"grammar JSON rules must be rectangular integer arrays: {error}") from None
-        grammar = cls(rules, stated["v"])
+        grammar = cls(rules, stated["v"], data.get("probs"), zipf=data.get("zipf"))
         if stated != grammar.params:
             raise ValueError(f"grammar JSON parameters {stated} disagree with its rules {grammar.params}")
         return grammar
@@ -233,11 +273,24 @@ class Grammar:
 
     @classmethod
     def from_networkx(cls, graph) -> "Grammar":
-        return cls(*graphs.rules_from_networkx(graph))
+        rules, v, probs = graphs.rules_from_networkx(graph)
+        return cls(rules, v, probs, zipf=graph.graph.get("zipf"))
 
     def derivation_tree(self, x):
         """The tree of hidden symbols of one datum (tokens of shape (d,)); see rhm_theory.core.graphs."""
         return graphs.derivation_tree(self, x)
+
+
+def _check_zipf_rows(probs: list[np.ndarray], m: int, zipf: float) -> float:
+    """``zipf`` if every row of ``probs`` is a permutation of the power-law weights of exponent zipf, else ValueError."""
+    weights = rule_probs.zipf_weights(m, zipf)
+    for k, p in enumerate(probs):
+        bad = ~(np.sort(p, axis=1)[:, ::-1] == weights).all(axis=1)
+        if bad.any():
+            a = int(np.argmax(bad))
+            raise ValueError(f"probs[{k}][{a}] = {shown(p[a].tolist())} (symbol {a} in rules[{k}]) is not a permutation "
+                             f"of the zipf = {zipf} weights {shown(weights.tolist())}")
+    return zipf
 
 
 def _as_int_array(r, k: int) -> np.ndarray:

@@ -1,9 +1,10 @@
 """networkx views of a grammar and of one datum's derivation (exchange and inspection format only).
 
-Grammar graph (MultiDiGraph, graph attributes v, n_c, m, s, L):
+Grammar graph (MultiDiGraph, graph attributes v, n_c, m, s, L, and zipf when the grammar has one):
 - ("class", alpha) and ("symbol", level, a) for level 1..L, attributes kind, level, symbol;
 - ("production", k, owner, j): production j of ``owner`` in rules[k], attributes kind, rules_level, owner, index;
-- edges owner -> production, and production -> child symbol (level L - k) with key = attribute slot = i.
+- edges owner -> production with attribute prob = probs[k][owner, j] (the rule's probability), and
+  production -> child symbol (level L - k) with key = attribute slot = i.
 """
 
 from __future__ import annotations
@@ -25,35 +26,41 @@ def _owner_node(grammar: Grammar, k: int, owner: int):
 
 def grammar_to_networkx(grammar: Grammar) -> nx.MultiDiGraph:
     """The grammar's rules as a MultiDiGraph (see module docstring); round-trips exactly."""
-    graph = nx.MultiDiGraph(**grammar.params)
+    graph = nx.MultiDiGraph(**grammar.params, **({} if grammar.zipf is None else {"zipf": grammar.zipf}))
     for alpha in range(grammar.n_c):
         graph.add_node(("class", alpha), kind="class", level=grammar.L + 1, symbol=alpha)
     for level in range(1, grammar.L + 1):
         for a in range(grammar.v):
             graph.add_node(("symbol", level, a), kind="symbol", level=level, symbol=a)
-    for k, rules in enumerate(grammar.rule_tables):
+    for k, (rules, probs) in enumerate(zip(grammar.rule_tables, grammar.probs)):
         for owner in range(rules.shape[0]):
             for j in range(grammar.m):
                 node = ("production", k, owner, j)
                 graph.add_node(node, kind="production", rules_level=k, owner=owner, index=j)
-                graph.add_edge(_owner_node(grammar, k, owner), node, kind="produces")
+                graph.add_edge(_owner_node(grammar, k, owner), node, kind="produces", prob=float(probs[owner, j]))
                 for slot, child in enumerate(rules[owner, j]):
                     graph.add_edge(node, ("symbol", grammar.L - k, int(child)), key=slot, slot=slot)
     return graph
 
 
-def rules_from_networkx(graph: nx.MultiDiGraph) -> tuple[list[np.ndarray], int]:
-    """(rules, v) of a graph made by :func:`grammar_to_networkx` (Grammar.from_networkx builds the
-    grammar); ValueError if the graph does not describe full rules."""
+def rules_from_networkx(graph: nx.MultiDiGraph) -> tuple[list[np.ndarray], int, list[np.ndarray] | None]:
+    """(rules, v, probs) of a graph made by :func:`grammar_to_networkx` (Grammar.from_networkx builds the
+    grammar): probs from the edges' prob attributes, None (1/m) when no edge has one; ValueError if the
+    graph does not describe full rules, or gives only some productions a probability."""
     try:
         v, n_c, m, s, L = (int(graph.graph[key]) for key in ("v", "n_c", "m", "s", "L"))
     except KeyError as missing:
         raise ValueError(f"graph attribute {missing} is missing: expected v, n_c, m, s, L") from None
     rules = [np.full((n_c if k == 0 else v, m, s), -1, dtype=np.int64) for k in range(L)]
+    probs = [np.empty((n_c if k == 0 else v, m), dtype=object) for k in range(L)]  # values as given: checked by the Grammar
+    given = [np.zeros(p.shape, dtype=bool) for p in probs]
     for node, attrs in graph.nodes(data=True):
         if attrs.get("kind") != "production":
             continue
         k, owner, j = attrs["rules_level"], attrs["owner"], attrs["index"]
+        for _, _, edge in graph.in_edges(node, data=True):
+            if "prob" in edge:
+                probs[k][owner, j], given[k][owner, j] = edge["prob"], True
         for _, child, edge in graph.out_edges(node, data=True):
             if rules[k][owner, j, edge["slot"]] != -1:
                 raise ValueError(f"production {node} has two children in slot {edge['slot']}")
@@ -62,7 +69,13 @@ def rules_from_networkx(graph: nx.MultiDiGraph) -> tuple[list[np.ndarray], int]:
         if (r == -1).any():
             where = tuple(int(i) for i in np.argwhere(r == -1)[0])
             raise ValueError(f"the graph leaves rules[{k}]{list(where)} undefined")
-    return rules, v
+    if not any(g.any() for g in given):
+        return rules, v, None
+    for k, g in enumerate(given):
+        if not g.all():
+            owner, j = (int(i) for i in np.argwhere(~g)[0])
+            raise ValueError(f"the graph gives some productions a prob but not production {j} of symbol {owner} in rules[{k}]")
+    return rules, v, [p.tolist() for p in probs]
 
 
 def derivation_tree(grammar: Grammar, x) -> nx.DiGraph:

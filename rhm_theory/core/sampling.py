@@ -1,4 +1,5 @@
-"""Data of a grammar: exact uniform sampling at any p_max, enumeration, decoding and parsing.
+"""Data of a grammar: exact uniform sampling at any p_max, i.i.d. sampling of weighted rules,
+enumeration, decoding and parsing.
 
 A datum is fixed by its class y and the production choice of each of its n_nodes internal nodes,
 so the data of a grammar are in bijection with range(p_max), p_max = n_c * m**n_nodes (docs/theory.md, 'Sampling and the number of data').
@@ -111,10 +112,18 @@ def parse(grammar: Grammar, x) -> tuple[np.ndarray, np.ndarray]:
     The grammar is unambiguous, so the derivation of a datum is unique. Raises ValueError naming the
     first rows that are not data of the grammar.
     """
+    y, choices, _ = derivation(grammar, x)
+    return y, choices
+
+
+def derivation(grammar: Grammar, x) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`parse` plus the symbol of every internal node: (labels (P,), choices (P, n_nodes),
+    symbols (P, n_nodes)), symbols[:, i] the owner whose production choices[:, i] is (block layout)."""
     x = check_tokens(grammar, x)
     P, s, m = x.shape[0], grammar.s, grammar.m
     offsets = block_offsets(grammar)
     choices = np.empty((P, grammar.n_nodes), dtype=np.int64)
+    owners = np.empty((P, grammar.n_nodes), dtype=np.int64)
     symbols = x
     for k in range(grammar.L - 1, -1, -1):
         production, found = grammar.find_productions(k, symbols.reshape(P, symbols.shape[1] // s, s))
@@ -126,8 +135,9 @@ def parse(grammar: Grammar, x) -> tuple[np.ndarray, np.ndarray]:
             )
         owner, j = np.divmod(production, m)
         choices[:, offsets[k] : offsets[k + 1]] = j
+        owners[:, offsets[k] : offsets[k + 1]] = owner
         symbols = owner
-    return symbols[:, 0], choices
+    return symbols[:, 0], choices, owners
 
 
 def index_digits(grammar: Grammar, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -223,16 +233,54 @@ def _smallest_uint(high: int):
     return np.uint64
 
 
+def weighted_data(grammar: Grammar, P: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """P i.i.d. data ``(x (P, d), y (P,))`` of a grammar with weighted rules (grammar.probs), exactly.
+
+    Top-down, one level at a time: every node draws its production by inverse CDF of its owner's row
+    of probabilities on one uniform draw u in [0, 1), j = #{r < m - 1 : cdf[r] <= u}. Labels are uniform
+    over range(n_c).
+    """
+    # Equiprobable classes, as in the RHM: arXiv:2505.07067 weights the production rules (its text was
+    # not at hand to confirm the class prior, so the RHM's is kept).
+    y = rng.integers(0, grammar.n_c, size=P, dtype=_smallest_uint(grammar.n_c)).astype(np.int64)
+    symbols = y[None, :]  # (nodes of the level, P)
+    for k in range(grammar.L):
+        cdf = np.cumsum(grammar.probs[k], axis=1)
+        u = rng.random(symbols.shape)
+        choice = np.zeros(symbols.shape, dtype=np.int64)
+        for r in range(grammar.m - 1):
+            choice += u >= np.take(cdf[:, r], symbols)
+        key = symbols * grammar.m + choice
+        children = np.empty((key.shape[0] * grammar.s, P), dtype=np.int64)
+        for slot in range(grammar.s):
+            children[slot :: grammar.s] = np.take(grammar.slot_tables[k][slot], key)
+        symbols = children
+    return np.ascontiguousarray(symbols.T), y
+
+
+def check_replace(grammar: Grammar, replace) -> bool:
+    """``replace`` as a bool; a weighted grammar refuses replace=False (one line): its data are not
+    uniform over the p_max data, so only i.i.d. draws describe them."""
+    if not check_bool("replace", replace) and grammar.weighted:
+        raise ValueError(
+            "a grammar with weighted rules (e.g. zipf) has no uniform draw of distinct data: pass replace=True for i.i.d. data"
+        )
+    return bool(replace)
+
+
 def sample(grammar: Grammar, P, seed, replace: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Draw P data ``(x, y)``: tokens (P, d) int64, labels (P,) int64.
 
     replace=False (default): P distinct data, a uniform random P-subset of all p_max data in random
     order, for any p_max (exact Python int; above 2**62 the data are drawn digit-wise and
-    de-duplicated). P > p_max is an error. replace=True: P i.i.d. uniform data.
+    de-duplicated). P > p_max is an error. replace=True: P i.i.d. uniform data. A weighted grammar
+    (grammar.weighted) takes replace=True only: P i.i.d. data of its distribution (:func:`weighted_data`).
     """
     P = check_int("P", P, minimum=0)
     rng = as_generator(seed)
-    if check_bool("replace", replace):
+    if check_replace(grammar, replace):
+        if grammar.weighted:
+            return weighted_data(grammar, P, rng)
         y, choices_by_node = uniform_digits(grammar, P, rng)
         return expand(grammar, y, choices_by_node), y
     if P > grammar.p_max:
@@ -247,18 +295,20 @@ def sample(grammar: Grammar, P, seed, replace: bool = False) -> tuple[np.ndarray
 
 
 def sample_train_test(grammar: Grammar, P_train, P_test, seed, replace: bool = False):
-    """Disjoint training and test sets ``((x_train, y_train), (x_test, y_test))``.
+    """Training and test sets ``((x_train, y_train), (x_test, y_test))``.
 
-    ``grammar``: a Grammar, or any data model with ``p_max`` and ``sample(P, seed, replace)``
+    ``grammar``: a Grammar, or any data model with ``p_max``, ``weighted`` and ``sample(P, seed, replace)``
     (e.g. rhm_theory.core.sparse.SparseRHM).
 
     Without replacement, P_train + P_test distinct data are drawn and split, so no test datum is a
     training datum. With replacement, each set is i.i.d. but test data equal to a training datum are
-    possible (their fraction is reported by the caller if it matters).
+    possible (their fraction is reported by the caller if it matters). A weighted grammar takes
+    replace=True only: train and test are i.i.d. draws of its distribution, and a test datum may also
+    be in the training set (frequent data are, often).
     """
     P_train = check_int("P_train", P_train, minimum=0)
     P_test = check_int("P_test", P_test, minimum=0)
-    if not check_bool("replace", replace) and P_train + P_test > grammar.p_max:
+    if not check_replace(grammar, replace) and P_train + P_test > grammar.p_max:
         raise ValueError(
             f"P_train + P_test = {shown(P_train)} + {shown(P_test)} = {shown(P_train + P_test)} exceeds p_max = {shown(grammar.p_max)}: "
             f"at most p_max - P_test = {shown(grammar.p_max - P_test)} training data are available "

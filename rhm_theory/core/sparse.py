@@ -81,13 +81,17 @@ def _unrank_combinations(ranks: np.ndarray, n: int, s: int) -> np.ndarray:
 class SparseRHM:
     """A sparse RHM: ``SparseRHM(grammar, s0, variant="A")``; never mutated after construction.
 
-    Attributes: ``grammar``, ``s0``, ``variant``, the grammar's ``v, n_c, m, s, L``, ``empty = v``
+    The grammar's rules must be uniform (grammar.weighted False). Attributes: ``grammar``, ``s0``,
+    ``variant``, the grammar's ``v, n_c, m, s, L``, ``empty = v``
     (the empty token), ``patch = s(s0+1)``, ``d = patch**L``, ``n_nodes`` (informative productions
     per datum), ``n_placements`` (Q), ``placements`` (Q, s) and ``p_max`` (exact int).
     """
 
     def __init__(self, grammar: Grammar, s0, variant: str = "A"):
         check_instance("grammar", grammar, Grammar, "a rhm_theory Grammar")
+        if grammar.weighted:
+            raise ValueError(f"the sparse RHM takes a grammar with uniform rules (1/m each), got {grammar!r} with weighted rules")
+        self.weighted = False  # the data are uniform over the p_max data (see sampling.sample_train_test)
         self.grammar = grammar
         self.v, self.n_c, self.m, self.s, self.L = grammar.v, grammar.n_c, grammar.m, grammar.s, grammar.L
         self.n_placements = check_sparse_size(self.n_c, self.m, self.s, self.L, s0, variant)

@@ -113,6 +113,20 @@ def check_bool(name: str, value) -> bool:
     return bool(value)
 
 
+def check_zipf(value) -> float:
+    """The exponent a of power-law (Zipf) rules, f_k proportional to k**-(1+a) (arXiv:2505.07067), as a
+    float: a finite real number > 0 (not a bool), else ValueError naming the value."""
+    a = math.nan
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+        try:
+            a = float(value)
+        except OverflowError:  # an int beyond the float range
+            a = math.inf
+    if not (math.isfinite(a) and a > 0):
+        raise ValueError(f"zipf must be a finite real number > 0 (rule probabilities f_k ~ k**-(1+zipf)), got {shown(value)}")
+    return a
+
+
 def check_params(v, n_c, m, s, L) -> tuple[int, int, int, int, int]:
     """Validate the parameters of a grammar to be built (docs/theory.md, 'Parameters and feasibility'):
     :func:`check_feasible` plus the size bounds of :func:`check_size`; returns them as Python ints."""

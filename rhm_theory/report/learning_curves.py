@@ -17,7 +17,7 @@ from rhm_theory.runs.spec import GRID_FIELDS, KEY_DEFAULTS, SETTING_FIELDS
 
 MAX_SETTINGS = 4  # rows of panels in one figure; the caption says when settings are left out
 SETTING_FIELDS_OF_CURVES = tuple(name for name in GRID_FIELDS + SETTING_FIELDS if name not in ("P", "seed"))
-TITLE_FIELDS = ("model", "width", "v", "n_c", "m", "s", "L", "s0", "rules", "task")  # constants worth naming
+TITLE_FIELDS = ("model", "width", "v", "n_c", "m", "s", "L", "s0", "rules", "task", "zipf")  # constants worth naming
 NO_HISTORY = ("no run in this file has a stored history (runs stored before histories were recorded, "
               "or none finished yet)")
 

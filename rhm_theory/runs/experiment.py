@@ -27,7 +27,8 @@ from rhm_theory.runs.spec import RunSpec, derive_seeds, run_key
 from rhm_theory.runs.store import check_row
 from rhm_theory.synonyms.uncorrelated import uncorrelated_grammar
 
-# How a run draws its rules (RunSpec.rules): the random RHM or the uncorrelated RHM (rhm_theory.synonyms.uncorrelated).
+# How a run draws its rules (RunSpec.rules): the random RHM or the uncorrelated RHM (rhm_theory.synonyms.uncorrelated);
+# RunSpec.zipf weights the random RHM's rules (Grammar.random(..., zipf=a)).
 GRAMMARS = {"random": Grammar.random, "uncorrelated": uncorrelated_grammar}
 
 
@@ -102,14 +103,16 @@ class PreparedRun:
 
 
 def prepare_run(spec: RunSpec, progress: bool = False, device: str | None = None) -> PreparedRun:
-    """The rules, training and test sets and training config of ``spec`` (from its derived seeds);
-    the config trains on ``device`` when given, else on ``spec.device``; sizes checked first (:func:`check_runs`)."""
+    """The rules, training and test sets and training config of ``spec`` (from its derived seeds): distinct
+    data, or i.i.d. ones when ``spec.iid`` (power-law rules, ``spec.zipf``); the config trains on ``device``
+    when given, else on ``spec.device``; sizes checked first (:func:`check_runs`)."""
     check_runs([spec])
     seeds = derive_seeds(spec.seed)
-    grammar = GRAMMARS[spec.rules](spec.v, spec.n_c, spec.m, spec.s, spec.L, seed=seeds["rules"])
+    weights = {} if spec.zipf is None else {"zipf": spec.zipf}  # RunSpec takes zipf with rules "random" only
+    grammar = GRAMMARS[spec.rules](spec.v, spec.n_c, spec.m, spec.s, spec.L, seed=seeds["rules"], **weights)
     if spec.s0:
         grammar = SparseRHM(grammar, spec.s0, spec.variant)
-    train_set, test_set = grammar.sample_train_test(spec.P, spec.P_test, seed=seeds["data"])
+    train_set, test_set = grammar.sample_train_test(spec.P, spec.P_test, seed=seeds["data"], replace=spec.iid)
     settings = {**spec.settings(), **({} if device is None else {"device": device})}
     config = TrainConfig(**settings, seed=seeds["init"], progress=progress)
     return PreparedRun(seeds, grammar, train_set, test_set, config)

@@ -10,6 +10,7 @@ Every value may be a scalar or a list; the sweep is the Cartesian product of all
     L = [2, 3]
     # rules = "uncorrelated"   # optional: random (default) or uncorrelated rules
     # s0 = [0, 1, 2]           # optional: sparse RHM (arXiv:2404.10727), with variant = "A" (default) or "B"
+    # zipf = [0.5, 1.5]        # optional: power-law rules (arXiv:2505.07067), a > 0; i.i.d. train and test data
 
     [data]
     P_over_ncmL = [0.5, 1, 2, 4]   # training-set sizes relative to n_c m^L (rounded; s0 does not enter), or
@@ -38,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rhm_theory.core.rules import ncmL
-from rhm_theory.core.validation import MAX_SWEEP_RUNS
+from rhm_theory.core.validation import MAX_SWEEP_RUNS, check_zipf
 from rhm_theory.learning.config import TRAINING_FIELDS, field_kinds
 from rhm_theory.runs.spec import SPEC_CHOICES, RunSpec
 
@@ -48,7 +49,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 GRAMMAR_FIELDS = ("v", "n_c", "m", "s", "L")
-OPTIONAL_GRAMMAR_FIELDS = ("rules", "s0", "variant")  # RunSpec fields with defaults
+OPTIONAL_GRAMMAR_FIELDS = ("rules", "s0", "variant", "zipf")  # RunSpec fields with defaults
 SECTIONS = {
     "grammar": GRAMMAR_FIELDS + OPTIONAL_GRAMMAR_FIELDS,
     "data": ("P", "P_over_ncmL", "adaptive", "P_test"),
@@ -91,6 +92,11 @@ def _values(section: str, name: str, value) -> list:
         if isinstance(item, (dict, list)):
             raise SweepError(f"field {section}.{name} must be a scalar or a list of scalars, got {item!r}")
     _check_type(section, name, values)
+    for item in values if name in _CHECKS else ():
+        try:
+            _CHECKS[name](item)
+        except ValueError as error:
+            raise SweepError(f"field {section}.{name} = {item!r}: {error}") from None
     return values
 
 
@@ -217,6 +223,8 @@ def _relative_size(factor, settings: dict, field: str = "data.P_over_ncmL") -> i
 
 # The type of every sweep field that is a RunSpec field, and of run.seeds (a list of run seeds).
 _KINDS = {**field_kinds(RunSpec), "seeds": int}
+# Fields whose values are also checked one by one, so that an error names the field.
+_CHECKS = {"zipf": check_zipf}
 
 
 def _check_type(section: str, name: str, values: list) -> None:

@@ -3,11 +3,12 @@ and token, and exact posterior sampling of whole derivations (docs/theory.md, 'E
 arXiv:2402.16991 §BP).
 
 The grammar is a tree, so BP is exact. Upward pass: the message of a node for symbol a is
-    u(a) = (1/m) sum over a's productions (b_1..b_s) of prod_i u_i(b_i),
+    u(a) = sum over a's productions j = (b_1..b_s) of probs[k][a, j] prod_i u_i(b_i)
+(probs[k][a, j] = 1/m for uniform rules; weighted, e.g. power-law, rules as in arXiv:2505.07067),
 starting from per-leaf likelihoods l_j(mu) = P(observation at j | x_j = mu) (one-hot for clean tokens,
 all ones for a masked token). Downward pass: the outside message of slot i of a node is the
-parent's outside message times the upward messages of the other s - 1 slots, summed over the
-productions; a node's marginal is proportional to outside * upward. Messages are renormalised at
+parent's outside message times the production's probability and the upward messages of the other
+s - 1 slots, summed over the productions; a node's marginal is proportional to outside * upward. Messages are renormalised at
 every node (the log of each upward scale is kept for the evidence), so nothing under- or overflows
 up to L = 12 and beyond. Classes have a uniform prior.
 """
@@ -61,12 +62,17 @@ def _upward(grammar: Grammar, leaves: np.ndarray, clean: bool, keep: bool = Fals
     P, s, m = leaves.shape[0], grammar.s, grammar.m
     log_scale = np.zeros(P)
     k_first = grammar.L - 1
-    if clean:  # one-hot leaves: the bottom message is 1/m on the unique owner of the patch, else 0
+    if clean:  # one-hot leaves: the bottom message is one-hot on the unique owner of the patch (0 if none), the
+        # production's probability (1/m for uniform rules) going into the log scale
         production, found = grammar.find_productions(k_first, leaves.reshape(P, grammar.d // s, s))
         messages = np.zeros((P, found.shape[1], grammar.owners(k_first)))
         rows, patches = np.nonzero(found)
         messages[rows, patches, production[found] // m] = 1.0
-        log_scale -= np.log(m) * found.shape[1]
+        if grammar.weighted:
+            with np.errstate(divide="ignore"):  # a production of probability 0: log 0 = -inf
+                log_scale += np.log(np.where(found, grammar.probs[k_first].ravel()[production], 1.0)).sum(axis=1)
+        else:
+            log_scale -= np.log(m) * found.shape[1]
         log_scale[~found.all(axis=1)] = -np.inf
         levels = range(k_first - 1, -1, -1)
     else:  # divide by the largest entry first: sums of likelihoods near the float maximum stay finite
@@ -82,15 +88,27 @@ def _upward(grammar: Grammar, leaves: np.ndarray, clean: bool, keep: bool = Fals
         product = _matmul(children[:, :, 0, :], selections[0])  # (P, parents, owners * m)
         for slot in range(1, s):
             product *= _matmul(children[:, :, slot, :], selections[slot])
-        messages = normalise(_matmul(product, production_average(grammar.owners(k), m)), log_scale)
+        messages = normalise(_matmul(product, production_weights(grammar, k)), log_scale)
         kept.append(messages)
     return (kept if keep else messages[:, 0, :]), log_scale
 
 
 @lru_cache(maxsize=64)
 def production_average(owners: int, m: int) -> np.ndarray:
-    """(owners * m, owners) matrix averaging the m production entries of each owner."""
+    """(owners * m, owners) matrix averaging the m production entries of each owner (uniform rules)."""
     return np.kron(np.identity(owners), np.full((m, 1), 1.0 / m))
+
+
+@lru_cache(maxsize=16)
+def production_weights(grammar: Grammar, k: int) -> np.ndarray:
+    """(owners * m, owners) matrix W[a*m + j, a] = probs[k][a, j]: sums the m production entries of each
+    owner weighted by their probabilities (:func:`production_average` for uniform rules)."""
+    owners = grammar.owners(k)
+    if not grammar.weighted:
+        return production_average(owners, grammar.m)
+    weights = np.zeros((owners * grammar.m, owners))
+    weights[np.arange(owners * grammar.m), np.repeat(np.arange(owners), grammar.m)] = grammar.probs[k].ravel()
+    return weights
 
 
 @lru_cache(maxsize=16)
@@ -160,9 +178,10 @@ def posterior(grammar: Grammar, x, on_impossible: str = "raise") -> np.ndarray:
 
 
 def log_evidence(grammar: Grammar, x) -> np.ndarray:
-    """log P(x) under the grammar (uniform class, uniform productions), array (P,); -inf if impossible.
+    """log P(x) under the grammar (uniform class, productions with grammar.probs), array (P,); -inf if impossible.
 
-    For clean data every datum has P(x) = 1 / p_max.
+    For clean data of uniform rules every datum has P(x) = 1 / p_max (rhm_theory.theory.exact.datum_log_probs
+    for weighted rules).
     """
     top, log_scale = _run(grammar, x)
     with np.errstate(divide="ignore"):
@@ -211,6 +230,8 @@ def _downward(grammar: Grammar, upward: list[np.ndarray]) -> list[np.ndarray]:
         children = upward[i].reshape(P, n_parents, s, -1)
         gathered = [_matmul(children[:, :, slot, :], selections[slot]) for slot in range(s)]  # (P, parents, owners * m)
         base = np.repeat(parents, m, axis=-1)
+        if grammar.weighted:  # (uniform rules: the common factor 1/m cancels in the normalisation)
+            base = base * grammar.probs[k].ravel()
         prefix = [base]
         for slot in range(s - 1):
             prefix.append(prefix[-1] * gathered[slot])
@@ -276,9 +297,9 @@ def sample_posterior(grammar: Grammar, x, seed) -> tuple[np.ndarray, np.ndarray]
 
     Returns (tokens (P, d) int64, labels (P,) int64). The class is drawn from the posterior, then
     each node's production given its symbol with probability proportional to the product of its
-    children's upward messages (forward filtering, backward sampling on the tree). With no evidence
-    (all-ones likelihoods) this is the uniform distribution over the p_max data; with clean tokens it
-    returns them. ``seed``: int or numpy Generator. Inputs of probability zero are an error.
+    children's upward messages and its probability (forward filtering, backward sampling on the tree).
+    With no evidence (all-ones likelihoods) this is the grammar's distribution (uniform over the p_max
+    data for uniform rules); with clean tokens it returns them. ``seed``: int or numpy Generator. Inputs of probability zero are an error.
     """
     rng = as_generator(seed)
     leaves, clean = _leaf_messages(grammar, x)
@@ -293,7 +314,7 @@ def sample_posterior(grammar: Grammar, x, seed) -> tuple[np.ndarray, np.ndarray]
         for i in range(L - 1, -1, -1):
             children = upward[i].reshape(symbols.shape[0], symbols.shape[1], s, -1)
             options = grammar.rule_tables[L - 1 - i][symbols]  # (chunk, parents, m, s)
-            weights = np.ones(options.shape[:3])
+            weights = grammar.probs[L - 1 - i][symbols] if grammar.weighted else np.ones(options.shape[:3])
             for slot in range(s):
                 weights *= np.take_along_axis(children[:, :, slot, :], options[..., slot], axis=-1)
             choice = _draw(weights, rng)

@@ -1,22 +1,28 @@
 """Exact class-token statistics of a grammar, from its rules and never by sampling (docs/theory.md, 'Exact statistics of one grammar').
 
-With uniform productions, the symbol at a node given its parent's symbol is a Markov step with
-matrix T_k^i[a, b] = (1/m) #{productions of a whose slot i is b} (rules[k], slot i). A position at
-level l is reached from the root by the slots i_0, i_1, ... (its base-s digits, most significant
-first), so  P(symbol = mu | class alpha) = (T_0^{i_0} T_1^{i_1} ... )[alpha, mu].
+The symbol at a node given its parent's symbol is a Markov step with matrix
+T_k^i[a, b] = sum_j probs[k][a, j] [slot i of production j of a is b] (rules[k], slot i), i.e.
+(1/m) #{productions of a whose slot i is b} for uniform rules; weighted (power-law) rules use their
+probabilities (arXiv:2505.07067). A position at level l is reached from the root by the slots
+i_0, i_1, ... (its base-s digits, most significant first), so
+P(symbol = mu | class alpha) = (T_0^{i_0} T_1^{i_1} ... )[alpha, mu]. Classes are uniform.
 
 Positions are numbered left to right at their level (level 1 = the d = s**L input tokens; level
 l has s**(L-l+1) positions). Patches are the s**(L-1) input patches. Tuples are indexed by their
-code sum_i b_i v**(s-1-i). ``exact=True`` returns numpy object arrays of fractions.Fraction.
+code sum_i b_i v**(s-1-i). ``exact=True`` returns numpy object arrays of fractions.Fraction; it is
+refused (ValueError) for weighted grammars, whose float probabilities have no exact rational meaning.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
 
+import math
+
 import numpy as np
 
 from rhm_theory.core.grammar import Grammar
+from rhm_theory.core.rule_probs import production_log_probs, row_entropies
 from rhm_theory.core.rules import path_slots, tuples_to_codes
 from rhm_theory.core.validation import check_int, check_symbols
 
@@ -30,6 +36,25 @@ def transition_counts(grammar: Grammar, k: int, slot: int) -> np.ndarray:
     counts = np.zeros((owners, grammar.v), dtype=np.int64)
     np.add.at(counts, (np.repeat(np.arange(owners), grammar.m), rules[:, :, slot].ravel()), 1)
     return counts
+
+
+def transition_probs(grammar: Grammar, k: int, slot: int) -> np.ndarray:
+    """T (owners_k, v) float64: T[a, b] = P(slot ``slot`` of a production of a is b), production j of a
+    having probability probs[k][a, j] (counts / m for uniform rules, computed exactly that way)."""
+    if not grammar.weighted:
+        return transition_counts(grammar, k, slot) / grammar.m
+    rules = grammar.rule_tables[k]
+    owners = rules.shape[0]
+    probs = np.zeros((owners, grammar.v))
+    np.add.at(probs, (np.repeat(np.arange(owners), grammar.m), rules[:, :, slot].ravel()), grammar.probs[k].ravel())
+    return probs
+
+
+def _check_exact(grammar: Grammar, exact) -> bool:
+    """``exact`` as a bool; exact=True with weighted rules is a one-line ValueError."""
+    if exact and grammar.weighted:
+        raise ValueError(f"exact=True needs uniform rules (1/m): {grammar!r} has weighted rules, use exact=False (float64)")
+    return bool(exact)
 
 
 def _check_level_position(grammar: Grammar, level, position) -> tuple[int, int]:
@@ -57,14 +82,14 @@ def class_token_probs(grammar: Grammar, position, level=1, exact: bool = False) 
     """
     level, position = _check_level_position(grammar, level, position)
     path = path_slots(position, grammar.s, grammar.L - level + 1)  # one slot per rules level 0..L-level
-    if exact:  # integer counts, divided once by m**depth
+    if _check_exact(grammar, exact):  # integer counts, divided once by m**depth
         counts = np.identity(grammar.n_c, dtype=object)
         for k, slot in enumerate(path):
             counts = counts.dot(transition_counts(grammar, k, slot).astype(object))
         return _to_fractions(counts, grammar.m ** len(path))
     probs = np.identity(grammar.n_c)
     for k, slot in enumerate(path):
-        probs = probs @ (transition_counts(grammar, k, slot) / grammar.m)
+        probs = probs @ transition_probs(grammar, k, slot)
     return probs
 
 
@@ -78,7 +103,7 @@ def class_token_probs_all(grammar: Grammar, level=1) -> np.ndarray:
         raise ValueError(f"level must be in 1..L={grammar.L} (level 1 is the input), got {level}")
     probs = np.identity(grammar.n_c)[None]  # the class, as one position
     for k in range(grammar.L - level + 1):
-        steps = [transition_counts(grammar, k, slot) / grammar.m for slot in range(grammar.s)]
+        steps = [transition_probs(grammar, k, slot) for slot in range(grammar.s)]
         probs = np.stack([probs @ step for step in steps], axis=1).reshape(-1, grammar.n_c, grammar.v)
     return probs
 
@@ -98,6 +123,7 @@ def class_tuple_probs_sparse(grammar: Grammar, patch, exact: bool = False) -> tu
     when L = 1): K = owners * m codes, each produced by one owner only (unambiguity).
     """
     patch = _check_patch(grammar, patch)
+    exact = _check_exact(grammar, exact)
     k_last = grammar.L - 1
     if grammar.L == 1:  # the patch is the whole input and its parent is the class
         identity = np.identity(grammar.n_c, dtype=np.int64)
@@ -107,8 +133,9 @@ def class_tuple_probs_sparse(grammar: Grammar, patch, exact: bool = False) -> tu
     rules = grammar.rule_tables[k_last]
     codes = tuples_to_codes(rules.reshape(-1, grammar.s), grammar.v)  # row owner*m + j
     probs = np.repeat(parent, grammar.m, axis=1)
-    probs = probs * Fraction(1, grammar.m) if exact else probs / grammar.m
-    return codes, probs
+    if grammar.weighted:  # column owner*m + j: P(owner | class) probs[k_last][owner, j]
+        return codes, probs * grammar.probs[k_last].ravel()
+    return codes, (probs * Fraction(1, grammar.m) if exact else probs / grammar.m)
 
 
 def class_tuple_probs(grammar: Grammar, patch, exact: bool = False) -> np.ndarray:
@@ -154,6 +181,33 @@ def correlations(grammar: Grammar, position, level=1, exact: bool = False) -> np
 def tuple_correlations(grammar: Grammar, patch, exact: bool = False) -> np.ma.MaskedArray:
     """P(class | input patch = tuple mu), masked array (n_c, v**s); synonyms share one column."""
     return class_posterior(class_tuple_probs(grammar, patch, exact), exact)
+
+
+# ----- the distribution of the data -------------------------------------------------------------------
+def datum_log_probs(grammar: Grammar, x) -> np.ndarray:
+    """log P(x) of data x (P, d) of the grammar, float64 (P,): -log n_c plus the log probability of each
+    production of the derivation (unique: the grammar is unambiguous); -log p_max for uniform rules.
+    Inputs that are not data are a ValueError (rhm_theory.theory.bp.log_evidence gives them -inf)."""
+    return production_log_probs(grammar, x) - math.log(grammar.n_c)
+
+
+def data_entropy(grammar: Grammar) -> float:
+    """Entropy H(X) of the data in nats, exactly and without enumeration.
+
+    A datum and its derivation (class, production of every node) determine each other, so
+    H(X) = H(class) + H(productions | class) = log n_c + sum over the n_nodes nodes of
+    sum_a P(node symbol = a) H(probs[k][a]) (the chain rule, node by node top-down: given its symbol a
+    node's production is independent of everything above). With e_k(a) the expected number of block-k
+    nodes of symbol a, e_0 = 1/n_c and e_{k+1} = e_k sum_i T_k^i, H(X) = log n_c + sum_k e_k . H(probs[k]).
+    Uniform rules: log p_max; power-law rules (arXiv:2505.07067): log n_c + n_nodes H(f), each row being a
+    permutation of f. Cost O(L v^2 s).
+    """
+    expected = np.full(grammar.n_c, 1.0 / grammar.n_c)
+    entropy = math.log(grammar.n_c)
+    for k in range(grammar.L):
+        entropy += float(expected @ row_entropies(grammar.probs[k]))
+        expected = expected @ sum(transition_probs(grammar, k, slot) for slot in range(grammar.s))
+    return entropy
 
 
 # ----- empirical estimates from a sample (x, y) -----------------------------------------------------

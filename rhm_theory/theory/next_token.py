@@ -2,16 +2,17 @@
 tokens before it, and the exact minimal cross-entropy for every context window (docs/theory-next-token.md;
 Cagnetta and Wyart, arXiv:2406.00048 §2).
 
-Data are uniform over the grammar's p_max data. The window t keeps the last t tokens before x_d
+Data follow the grammar's distribution: uniform over its p_max data, or weighted by its rule probabilities
+(grammar.probs, e.g. the power-law rules of arXiv:2505.07067). The window t keeps the last t tokens before x_d
 (x_{d-t} .. x_{d-1}, 1-based) and masks all others; ``window=None`` keeps the whole context (t = d - 1).
 
 Predictor: BP with the masked leaves' likelihoods all ones (rhm_theory.theory.bp, leave-one-out marginal
 of the last position). Optimum: H(x_d | window) = -sum_{w, x} P(w, x) log P(x | w), computed exactly,
 never by sampling: the last t + 1 tokens lie inside the rightmost subtree whose root is at level lam
 (the smallest lam with s**(lam - 1) >= t + 1; lam = L + 1 is the class). Given its root symbol b (prior
-pi(b), exact), that subtree's leaves are uniform over the m**n_nodes(s, lam - 1) expansions of b, so
-enumerating owners * m**n_nodes(s, lam - 1) strings (instead of p_max) gives the joint of the window
-and x_d exactly. The enumeration is refused above ``max_items`` with a ValueError naming the bound.
+pi(b), exact), that subtree's leaves range over the m**n_nodes(s, lam - 1) expansions of b, each with the
+product of its productions' probabilities (uniform for uniform rules), so enumerating
+owners * m**n_nodes(s, lam - 1) strings (instead of p_max) gives the joint of the window and x_d exactly. The enumeration is refused above ``max_items`` with a ValueError naming the bound.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from __future__ import annotations
 import numpy as np
 
 from rhm_theory.core.grammar import Grammar
+from rhm_theory.core.rule_probs import production_log_probs
 from rhm_theory.core.rules import n_nodes
 from rhm_theory.core.sampling import check_tokens
 from rhm_theory.core.validation import MAX_NEXT_TOKEN_D, MAX_RULE_ENTRIES, check_choice, check_instance, check_int, shown
 from rhm_theory.theory.bp import token_marginals
-from rhm_theory.theory.exact import class_token_probs, transition_counts
+from rhm_theory.theory.exact import class_token_probs, transition_probs
 
 ENUMERATION_LIMIT = 2**22  # strings enumerated by optimal_loss (covering subtree expansions)
 ENUMERATION_TOKEN_LIMIT = 2**26  # their tokens (strings x s**(lam - 1))
@@ -97,8 +99,11 @@ def _subtree_strings(grammar: Grammar, lam: int, max_items: int) -> tuple[np.nda
             f"above ENUMERATION_TOKEN_LIMIT = 2**{ENUMERATION_TOKEN_LIMIT.bit_length() - 1} tokens"
         )
     prior = _root_prior(grammar, lam)
-    sub = Grammar.from_rules(grammar.rules[grammar.L - depth :], grammar.v) if lam <= grammar.L else grammar
+    levels = slice(grammar.L - depth, grammar.L)
+    sub = Grammar.from_rules(grammar.rules[levels], grammar.v, probs=grammar.probs[levels]) if lam <= grammar.L else grammar
     x, root = sub.enumerate(max_items=max_items)
+    if grammar.weighted:
+        return x, prior[root] * np.exp(production_log_probs(sub, x))
     return x, prior[root] / grammar.m ** n_nodes(grammar.s, depth)
 
 
@@ -128,7 +133,8 @@ def _conditional_entropies(leaves: np.ndarray, weights: np.ndarray, longest: int
 
 def optimal_loss(grammar: Grammar, window=None, *, max_items=ENUMERATION_LIMIT) -> float:
     """Exact minimal expected cross-entropy (nats) of predicting x_d from the last ``window`` tokens
-    before it (None: the whole context) = H(x_d | window) = H(window, x_d) - H(window), data uniform.
+    before it (None: the whole context) = H(x_d | window) = H(window, x_d) - H(window), data distributed
+    as the grammar's (uniform, or weighted rules).
 
     Exact enumeration of the covering subtree (module docstring): cost owners * m**n_nodes(s, lam - 1)
     strings, refused above ``max_items`` (ValueError). For ``window=None`` that is all p_max data.
@@ -185,7 +191,7 @@ def _descent(grammar: Grammar, position: int, level: int) -> np.ndarray:
     probs = np.identity(grammar.v)
     for k in range(grammar.L - level + 1, grammar.L):
         slot = (position // grammar.s ** (grammar.L - 1 - k)) % grammar.s
-        probs = probs @ (transition_counts(grammar, k, slot) / grammar.m)
+        probs = probs @ transition_probs(grammar, k, slot)
     return probs
 
 
@@ -193,7 +199,7 @@ def token_correlation(grammar: Grammar, distance) -> np.ndarray:
     """C(mu, nu) = P(x_{d-t} = mu, x_d = nu) - P(x_{d-t} = mu) P(x_d = nu), float (v, v), t = distance.
 
     Exact: the lowest common ancestor A (level lam = :func:`ancestor_level`, prior pi exact) emits
-    the pair of children on the two paths with the counts of its rules (slots of the two paths),
+    the pair of children on the two paths with the probabilities of its rules (slots of the two paths),
     and each child descends independently by its chain of one-slot transition matrices.
     """
     lam = ancestor_level(grammar, distance)
@@ -203,7 +209,7 @@ def token_correlation(grammar: Grammar, distance) -> np.ndarray:
     rules = grammar.rule_tables[k]
     pair = np.zeros((rules.shape[0], grammar.v, grammar.v))  # (owners, b, c): P(children | A)
     owners = np.repeat(np.arange(rules.shape[0]), grammar.m)
-    np.add.at(pair, (owners, rules[:, :, slot_i].ravel(), rules[:, :, slot_j].ravel()), 1.0 / grammar.m)
+    np.add.at(pair, (owners, rules[:, :, slot_i].ravel(), rules[:, :, slot_j].ravel()), grammar.probs[k].ravel())
     children = np.einsum("a,abc->bc", _root_prior(grammar, lam), pair)
     joint = _descent(grammar, i, lam - 1).T @ children @ _descent(grammar, j, lam - 1)
     return joint - np.outer(joint.sum(axis=1), joint.sum(axis=0))
