@@ -89,10 +89,14 @@ def detection_size(k=k, v=v, n_c=n_c, m=m, s=s, L=L, a=a):
     return critical_size(v, n_c, m, s, L) / (m * rule_frequency(k, m, a))
 
 
+def resolved_rank(P=P, v=v, n_c=n_c, m=m, s=s, L=L, a=a):
+    """``(m P / (P_c H_m))^(1/(1+a))``: the rank k whose P_k (:func:`detection_size`) equals P, uncapped."""
+    return (m * P / (critical_size(v, n_c, m, s, L) * normaliser(m, a))) ** (1 / (1 + a))
+
+
 def rules_learned(P=P, v=v, n_c=n_c, m=m, s=s, L=L, a=a):
     """``k*(P) = min(m, (m P / (P_c H_m))^(1/(1+a)))``: the ranks k with P_k <= P (continuous in k)."""
-    P_c = critical_size(v, n_c, m, s, L)
-    return sp.Min(m, (m * P / (P_c * normaliser(m, a))) ** (1 / (1 + a)), evaluate=False)  # numbers: compared by float()
+    return sp.Min(m, resolved_rank(P, v, n_c, m, s, L, a), evaluate=False)  # numbers: compared by float()
 
 
 def unlearned_mass(k_star, m=m, a=a, continuum: bool = False):
@@ -107,9 +111,7 @@ def unlearned_mass(k_star, m=m, a=a, continuum: bool = False):
 def error(P=P, v=v, n_c=n_c, m=m, s=s, L=L, a=a):
     """The predicted test error up to its constant (scaling argument): the continuum unlearned mass at
     k*(P) inside the power-law range, ``(m P / (P_c H_m))^(-a/(1+a)) / (a H_m)``."""
-    P_c = critical_size(v, n_c, m, s, L)
-    k_star = (m * P / (P_c * normaliser(m, a))) ** (1 / (1 + a))
-    return unlearned_mass(k_star, m, a, continuum=True)
+    return unlearned_mass(resolved_rank(P, v, n_c, m, s, L, a), m, a, continuum=True)
 
 
 def error_exponent(a=a):
