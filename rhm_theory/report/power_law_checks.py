@@ -53,6 +53,15 @@ def bootstrap_slopes(P_values, values, keep, *, resolution: float, n_boot: int, 
     return (np.log(means) * x).sum(axis=1) / (x**2).sum()
 
 
+def half_slopes(P_values, values, keep) -> tuple[float, float]:
+    """Diagnostic, never a verdict: the least-squares slopes of log(values) on log(P_values) over the
+    first and the second half of the points ``keep`` (NaN for a half of fewer than 2 points)."""
+    P_values, values = np.asarray(P_values, dtype=float)[keep], np.asarray(values, dtype=float)[keep]
+    half = (P_values.size + 1) // 2
+    halves = (slice(0, half), slice(P_values.size - half, P_values.size))
+    return tuple(log_slope(P_values[h], values[h]) if P_values[h].size >= 2 else math.nan for h in halves)
+
+
 def fitted_points(P_values, mean, floor: float) -> np.ndarray:
     """The points kept in a fit: mean above ``floor`` (bool array like ``mean``)."""
     return np.asarray(mean, dtype=float) >= floor
