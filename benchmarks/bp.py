@@ -35,7 +35,9 @@ def main() -> None:
         "both passes, token marginals": lambda i: bp.token_marginals(grammar, likelihoods),
         "exact posterior sampling": lambda i: bp.sample_posterior(grammar, likelihoods, seed=i),
     }
-    print(f"{grammar!r}, P = {args.P} noisy inputs (uniform channel, eps = 0.2), medians of {args.repeats} runs, 1 thread")
+    print(
+        f"{grammar!r}, P = {args.P} noisy inputs (uniform channel, eps = 0.2), medians of {args.repeats} runs, 1 thread"
+    )
     for name, task in tasks.items():
         wall, cpu = [], []
         for i in range(args.repeats):
@@ -43,8 +45,10 @@ def main() -> None:
             task(i)
             wall.append(time.perf_counter() - start)
             cpu.append(time.process_time() - start_cpu)
-        print(f"{name}: {args.P / statistics.median(cpu) / 1e3:.1f} k samples/s "
-              f"(wall clock: {args.P / statistics.median(wall) / 1e3:.1f} k samples/s)")
+        print(
+            f"{name}: {args.P / statistics.median(cpu) / 1e3:.1f} k samples/s "
+            f"(wall clock: {args.P / statistics.median(wall) / 1e3:.1f} k samples/s)"
+        )
 
 
 if __name__ == "__main__":

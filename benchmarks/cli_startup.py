@@ -30,8 +30,14 @@ def median_seconds(args: list[str], repeats: int, tree: str) -> tuple[float, int
     times = []
     for _ in range(repeats):
         start = time.perf_counter()  # cwd = tree: `python -c` puts the working directory first on sys.path
-        done = subprocess.run([sys.executable, *args], cwd=tree, env=dict(os.environ, PYTHONPATH=tree),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        done = subprocess.run(
+            [sys.executable, *args],
+            cwd=tree,
+            env=dict(os.environ, PYTHONPATH=tree),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
         times.append(time.perf_counter() - start)
     return statistics.median(times), done.returncode
 

@@ -26,9 +26,13 @@ def main() -> None:
         P = 10**5
         x, _ = model.sample(P, seed=0)
         for name, task, count in (
-            (f"sample P={P}", lambda i: model.sample(P, seed=i), P),
-            (f"parse P={P}", lambda i: model.parse(x), P),
-            ("BP posterior, 2000 clean data", lambda i: sparse_exact.posterior(model, x[:2000]), 2000),
+            (f"sample P={P}", lambda i, model=model, P=P: model.sample(P, seed=i), P),
+            (f"parse P={P}", lambda i, model=model, x=x: model.parse(x), P),
+            (
+                "BP posterior, 2000 clean data",
+                lambda i, model=model, x=x: sparse_exact.posterior(model, x[:2000]),
+                2000,
+            ),
         ):
             wall, cpu = median_seconds(task, repeats)
             print(f"{variant} {name:<32} {count / cpu / 1e3:9.0f} k/s  (wall clock {count / wall / 1e3:.0f} k/s)")

@@ -50,8 +50,11 @@ def main() -> None:
                 rows = run_many([search.base.replace(P=P, seed=seed) for seed in search.seeds])
                 costs.append(time.process_time() - start)
                 mean_error = sum(row["test_error"] for row in rows) / len(rows)
-                print(f"{model} s0={s0} P={P}: {costs[-1]:.1f} CPU s for {len(rows)} seeds, "
-                      f"{max(row['steps'] for row in rows)} steps, mean test error {mean_error:.3f}", flush=True)
+                print(
+                    f"{model} s0={s0} P={P}: {costs[-1]:.1f} CPU s for {len(rows)} seeds, "
+                    f"{max(row['steps'] for row in rows)} steps, mean test error {mean_error:.3f}",
+                    flush=True,
+                )
             estimate = (2 + mode.steps) * sum(costs) / 2
             total += estimate
             print(f"  search estimate: {estimate:.0f} CPU s ({2 + mode.steps} sizes)", flush=True)

@@ -38,7 +38,11 @@ def main() -> None:
     tasks = [
         ("derivation from an empty cache", derive_from_scratch, 10.0),
         ("evaluate(8, 8, 4, 2, 3)", lambda: symbolic.evaluate(8, 8, 4, 2, 3), 1.0),
-        ("brute-force ensemble (2, 3, 1, 2, 3)", lambda: ensemble.exact_ensemble_average(2, 3, 1, 2, 3, position=5), 1.0),
+        (
+            "brute-force ensemble (2, 3, 1, 2, 3)",
+            lambda: ensemble.exact_ensemble_average(2, 3, 1, 2, 3, position=5),
+            1.0,
+        ),
     ]
     for name, task, target in tasks:
         wall, cpu = median_seconds(task, repeats)

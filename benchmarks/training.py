@@ -28,10 +28,17 @@ import time
 import torch
 
 from rhm_theory import Grammar
+from rhm_theory.learning.config import TrainConfig
 from rhm_theory.learning.encoding import one_hot
 from rhm_theory.learning.ensemble import train_ensemble
-from rhm_theory.learning.config import TrainConfig
-from rhm_theory.learning.training import data_to_device, initial_state, make_optimizer, schedule_length, train, train_step
+from rhm_theory.learning.training import (
+    data_to_device,
+    initial_state,
+    make_optimizer,
+    schedule_length,
+    train,
+    train_step,
+)
 
 PARAMS = (8, 8, 4, 2, 3)  # (v, n_c, m, s, L)
 P_TRAIN, P_TEST = 4096, 512  # P_TRAIN = 8 n_c m^L
@@ -72,7 +79,7 @@ def cnn_matmul_shapes(v: int, n_c: int, s: int, L: int, width: int, batch: int) 
     """(rows, fan_in, fan_out, input gradient needed) of every layer's matmul in one CNN step on ``batch``
     samples: layer k has batch * s**(L-k) rows, the readout batch rows."""
     shapes = [(batch * s ** (L - k), s * (v if k == 1 else width), width, k > 1) for k in range(1, L + 1)]
-    return shapes + [(batch, width, n_c, True)]
+    return [*shapes, (batch, width, n_c, True)]
 
 
 def ensemble_matmul_ceiling(v, n_c, s, L, width, members, device, repeats) -> float:
@@ -81,7 +88,10 @@ def ensemble_matmul_ceiling(v, n_c, s, L, width, members, device, repeats) -> fl
     the most any implementation built on torch.bmm can reach on this machine."""
     products = []
     for rows, fan_in, fan_out, input_gradient in cnn_matmul_shapes(v, n_c, s, L, width, BATCH):
-        h, w, g = (torch.randn(members, *shape, device=device) for shape in ((rows, fan_in), (fan_in, fan_out), (rows, fan_out)))
+        h, w, g = (
+            torch.randn(members, *shape, device=device)
+            for shape in ((rows, fan_in), (fan_in, fan_out), (rows, fan_out))
+        )
         products += [(h, w), (h.transpose(1, 2), g)] + ([(g, w.transpose(1, 2))] if input_gradient else [])
     times = []
     for _ in range(repeats + 1):  # the first is a warm-up
@@ -118,9 +128,13 @@ def seconds_of_steps(grammar, train_set, config: TrainConfig, steps: int) -> flo
     model, _ = initial_state(grammar, config)
     model = model.to(device)
     x, y = data_to_device(grammar, train_set, "train", device)
-    optimizer, schedule = make_optimizer(model.parameters(), config, model.lr_scale, schedule_length(x.shape[0], config))
-    batches = [(one_hot(x[i : i + config.batch_size], grammar.v), y[i : i + config.batch_size])
-               for i in range(0, x.shape[0], config.batch_size)]
+    optimizer, schedule = make_optimizer(
+        model.parameters(), config, model.lr_scale, schedule_length(x.shape[0], config)
+    )
+    batches = [
+        (one_hot(x[i : i + config.batch_size], grammar.v), y[i : i + config.batch_size])
+        for i in range(0, x.shape[0], config.batch_size)
+    ]
     synchronize(config.device)
     start = time.perf_counter()
     for step in range(steps):
@@ -132,8 +146,9 @@ def seconds_of_steps(grammar, train_set, config: TrainConfig, steps: int) -> flo
 def overhead(grammar, train_set, test_set, device: str, repeats: int) -> None:
     """Section 2: share of train()'s time outside forward/backward at width 256."""
     steps = 96
-    config = TrainConfig(width=256, batch_size=BATCH, max_steps=steps, loss_threshold=1e-12, device=device, seed=0,
-                         history_per_decade=0)
+    config = TrainConfig(
+        width=256, batch_size=BATCH, max_steps=steps, loss_threshold=1e-12, device=device, seed=0, history_per_decade=0
+    )
     single_run(grammar, train_set, test_set, config)  # warm-up
     loops, bares = [], []
     for _ in range(repeats):  # interleaved, so that both see the same machine load
@@ -141,24 +156,42 @@ def overhead(grammar, train_set, test_set, device: str, repeats: int) -> None:
         bares.append(seconds_of_steps(grammar, train_set, config, steps))
     loop, bare = statistics.median(loops), statistics.median(bares)
     outside = 1 - bare / loop
-    print(f"width 256: train() {steps * BATCH / loop:,.0f} samples/s; forward/backward alone "
-          f"{steps * BATCH / bare:,.0f} samples/s; time outside forward/backward {100 * outside:.1f}% "
-          f"[{'target met' if outside < 0.10 else 'TARGET MISSED'}: < 10%{CPU_TARGET if device != 'cpu' else ''}]")
+    print(
+        f"width 256: train() {steps * BATCH / loop:,.0f} samples/s; forward/backward alone "
+        f"{steps * BATCH / bare:,.0f} samples/s; time outside forward/backward {100 * outside:.1f}% "
+        f"[{'target met' if outside < 0.10 else 'TARGET MISSED'}: < 10%{CPU_TARGET if device != 'cpu' else ''}]"
+    )
 
 
 def throughput_table(grammar, train_set, test_set, device, repeats, members, peak, widths) -> dict:
     """Section 3; returns {width: (single, ensemble) samples/s}."""
     v, n_c, _, s, L = PARAMS
-    print(f"{'width':>5}  {'single samples/s':>16}  {'% peak':>6}  {'ensemble samples/s':>18}  {'% peak':>6}  {'ratio':>5}")
+    print(
+        f"{'width':>5}  {'single samples/s':>16}  {'% peak':>6}  {'ensemble samples/s':>18}  {'% peak':>6}  {'ratio':>5}"
+    )
     rates = {}
     for width in widths:
         steps = max(16, 64 * 256 // width)  # about the same FLOPs at every width
         # learning curves off (history_per_decade=0): a record evaluates each member on the test set, a
         # cost that does not depend on how the members are trained and would dominate these short runs
-        single_config = TrainConfig(width=width, batch_size=BATCH, max_steps=steps, loss_threshold=1e-12, device=device,
-                                    seed=0, history_per_decade=0)
-        ensemble_config = TrainConfig(width=width, batch_size=BATCH, max_steps=max(4, 4 * steps // members),
-                                      loss_threshold=1e-12, device=device, seed=0, history_per_decade=0)
+        single_config = TrainConfig(
+            width=width,
+            batch_size=BATCH,
+            max_steps=steps,
+            loss_threshold=1e-12,
+            device=device,
+            seed=0,
+            history_per_decade=0,
+        )
+        ensemble_config = TrainConfig(
+            width=width,
+            batch_size=BATCH,
+            max_steps=max(4, 4 * steps // members),
+            loss_threshold=1e-12,
+            device=device,
+            seed=0,
+            history_per_decade=0,
+        )
         single_run(grammar, train_set, test_set, single_config)  # warm-up
         ensemble_run(grammar, train_set, test_set, ensemble_config, members)
         singles, ensembles = [], []
@@ -168,8 +201,10 @@ def throughput_table(grammar, train_set, test_set, device, repeats, members, pea
         single, ensemble = statistics.median(singles), statistics.median(ensembles)
         flops = cnn_step_flops_per_sample(v, n_c, s, L, width)
         rates[width] = single, ensemble
-        print(f"{width:>5}  {single:>16,.0f}  {100 * single * flops / peak:>5.0f}%  {ensemble:>18,.0f}  "
-              f"{100 * ensemble * flops / peak:>5.0f}%  {ensemble / single:>4.1f}x")
+        print(
+            f"{width:>5}  {single:>16,.0f}  {100 * single * flops / peak:>5.0f}%  {ensemble:>18,.0f}  "
+            f"{100 * ensemble * flops / peak:>5.0f}%  {ensemble / single:>4.1f}x"
+        )
     return rates
 
 
@@ -179,8 +214,12 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=16, help="ensemble size K (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: %(default)s)")
     parser.add_argument("--widths", type=int, nargs="+", default=WIDTHS, help="table widths (default: %(default)s)")
-    parser.add_argument("--device", choices=("all", "cpu", "cuda"), default="all",
-                        help="all: CUDA when present, then the CPU (default: %(default)s)")
+    parser.add_argument(
+        "--device",
+        choices=("all", "cpu", "cuda"),
+        default="all",
+        help="all: CUDA when present, then the CPU (default: %(default)s)",
+    )
     args = parser.parse_args()
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: this torch build sees no GPU")
@@ -199,8 +238,10 @@ def main() -> None:
         overhead(grammar, train_set, test_set, device, args.repeats)
         print(f"single = train(), one run at a time; ensemble = train_ensemble() with K = {args.members} members")
         rates = throughput_table(grammar, train_set, test_set, device, args.repeats, args.members, peak, widths)
-        print(f"matmul peak again: {matmul_peak(device, args.repeats) / 1e9:.1f} GFLOP/s; "
-              f"load average at end {os.getloadavg()[0]:.2f}")
+        print(
+            f"matmul peak again: {matmul_peak(device, args.repeats) / 1e9:.1f} GFLOP/s; "
+            f"load average at end {os.getloadavg()[0]:.2f}"
+        )
         v, n_c, _, s, L = PARAMS
         small = [w for w in widths if w <= 64]
         ratios = ", ".join(f"{w}: {rates[w][1] / rates[w][0]:.1f}x" for w in small)
@@ -214,9 +255,11 @@ def main() -> None:
         verdict = ("met" if met else "MISSED") if shares else "not measured (no width >= 128 in --widths)"
         print(f"target ensemble >= 50% of peak at width >= 128{scope} ({listed}): {verdict}")
         ceiling = ensemble_matmul_ceiling(v, n_c, s, L, 64, args.members, device, args.repeats)
-        print(f"width 64: an ensemble step made of nothing but its batched matmuls would reach {ceiling:,.0f} "
-              f"samples/s, {ceiling / rates[64][0]:.1f}x the single run (the ceiling of the one-hot bmm route here; "
-              f"the code table does fewer FLOPs)")
+        print(
+            f"width 64: an ensemble step made of nothing but its batched matmuls would reach {ceiling:,.0f} "
+            f"samples/s, {ceiling / rates[64][0]:.1f}x the single run (the ceiling of the one-hot bmm route here; "
+            f"the code table does fewer FLOPs)"
+        )
         speedup = rates[64][1] / rates[64][0]
     print(f"ensemble speed-up at width 64: {speedup:.1f}x")
 

@@ -55,7 +55,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--settings", type=int, default=4, help="how many CNN settings to time (the others are scaled)")
     parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--pstar-ratio", type=float, default=3.0, help="assumed P*/(n_c m^L) for the bisection midpoints")
+    parser.add_argument(
+        "--pstar-ratio", type=float, default=3.0, help="assumed P*/(n_c m^L) for the bisection midpoints"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     sc, controls = load("sample_complexity"), load("controls")
@@ -68,19 +70,23 @@ def main() -> None:
     picks = [order[round(i * (len(order) - 1) / max(1, args.settings - 1))] for i in range(args.settings)]
     for setting in dict.fromkeys(picks):
         search = sc.cnn_search(setting, mode, "cpu")
-        middle = int(round(args.pstar_ratio * sc.scale(*setting)))
+        middle = round(args.pstar_ratio * sc.scale(*setting))
         P_timed = [search.P_low, middle, search.P_high]
         costs = [cpu_seconds(search.base.replace(P=P)) for P in P_timed]
         timed[setting] = (P_timed, costs)
         lines.append(f"cnn {setting}: CPU s at P = {P_timed}: {', '.join(f'{c:.1f}' for c in costs)}")
     for setting in mode.settings:
         search = sc.cnn_search(setting, mode, "cpu")
-        nearest = min(timed, key=lambda t: abs(math.log(sc.scale(*t) / sc.scale(*setting))) + abs(math.log(t[0] / setting[0])))
+        nearest = min(
+            timed, key=lambda t: abs(math.log(sc.scale(*t) / sc.scale(*setting))) + abs(math.log(t[0] / setting[0]))
+        )
         P_timed, costs = timed[nearest]
         ratio = sc.scale(*setting) / sc.scale(*nearest)  # same P/(n_c m^L): cost scales with P
         width_cost = 1.0 if setting[0] == nearest[0] else (setting[0] / nearest[0]) ** 0.5  # input layer only
-        per_seed = sum(interpolate(P_timed, costs, P / ratio) * ratio * width_cost
-                       for P in [search.P_low, search.P_high] + [args.pstar_ratio * sc.scale(*setting)] * mode.steps)
+        per_seed = sum(
+            interpolate(P_timed, costs, P / ratio) * ratio * width_cost
+            for P in [search.P_low, search.P_high] + [args.pstar_ratio * sc.scale(*setting)] * mode.steps
+        )
         total += per_seed * mode.seeds
 
     # FCN grids and the uncorrelated control: time the largest P and cost every P like it (an upper
@@ -91,7 +97,7 @@ def main() -> None:
         lines.append(f"fcn {grammar}: {cost:.1f} CPU s at P = {P_values[-1]}")
         total += mode.seeds * len(P_values) * cost
     control = controls.FULL
-    v, n_c, m, L = control.params
+    _v, n_c, m, L = control.params
     for rules in ("uncorrelated", "random"):
         specs = grid_specs(controls.base_spec(control, rules, "cpu"), [r * n_c * m**L for r in control.ratios], [0])
         cost = cpu_seconds(specs[-1])
@@ -99,8 +105,10 @@ def main() -> None:
         total += control.seeds * len(specs) * cost
 
     print("\n".join(lines))
-    print(f"estimated CPU time of the full learning checks: {total / 3600:.2f} h, i.e. {total / 60 / args.cores:.0f} min "
-          f"on {args.cores} cores")
+    print(
+        f"estimated CPU time of the full learning checks: {total / 3600:.2f} h, i.e. {total / 60 / args.cores:.0f} min "
+        f"on {args.cores} cores"
+    )
 
 
 if __name__ == "__main__":

@@ -19,9 +19,13 @@ GRID = [(v, m, s, L) for s in (2, 3) for v in (2, 4, 8) for m in (2, 4) for L in
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--grammars", type=int, default=400, help="Monte Carlo grammars per setting (default: %(default)s)")
+    parser.add_argument(
+        "--grammars", type=int, default=400, help="Monte Carlo grammars per setting (default: %(default)s)"
+    )
     args = parser.parse_args()
-    print("| (v, n_c, m, s, L) | v^2 var_pbar | sigma_f2, first order | Monte Carlo [99%] | first order / Monte Carlo |")
+    print(
+        "| (v, n_c, m, s, L) | v^2 var_pbar | sigma_f2, first order | Monte Carlo [99%] | first order / Monte Carlo |"
+    )
     print("|---|---|---|---|---|")
     for seed, (v, m, s, L) in enumerate(GRID):
         theory = symbolic.evaluate(v, N_C, m, s, L)
@@ -29,8 +33,11 @@ def main() -> None:
         samples = ensemble.monte_carlo_statistics(v, N_C, m, s, L, args.grammars, seed=seed)["sigma_f2"]
         mean, low, high = ensemble.confidence_interval(samples)
         exact = " (exact)" if theory["sigma_f2_exact"] else ""
-        print(f"| {(v, N_C, m, s, L)} | {float(v**2 * theory['var_pbar']):.3g} | {first_order:.4g}{exact} | "
-              f"{mean:.4g} [{low:.4g}, {high:.4g}] | {first_order / mean:.3f} |", flush=True)
+        print(
+            f"| {(v, N_C, m, s, L)} | {float(v**2 * theory['var_pbar']):.3g} | {first_order:.4g}{exact} | "
+            f"{mean:.4g} [{low:.4g}, {high:.4g}] | {first_order / mean:.3f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

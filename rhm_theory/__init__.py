@@ -14,8 +14,8 @@ import importlib.abc
 import importlib.util
 import sys
 
-__all__ = ["Grammar", "exact", "bp", "symbolic", "ensemble", "stats", "sparse", "next_token"]
-__version__ = "0.1.0"
+__all__ = ["Grammar", "bp", "ensemble", "exact", "next_token", "sparse", "stats", "symbolic"]
+__version__ = "0.2.0"
 
 # Public short names -> the module of the layer that holds them.
 _SHORTCUTS = {

@@ -1,3 +1,5 @@
-from rhm_theory.cli import main
 import sys
+
+from rhm_theory.cli import main
+
 sys.exit(main())

@@ -1,7 +1,16 @@
-"""Shared fixtures."""
+"""Shared fixtures, and the hypothesis profiles (README, 'Tests'): "ci" (derandomized, no deadline, failure
+blobs printed; selected by .ci/run) and "dev" (4x the examples), chosen by the HYPOTHESIS_PROFILE
+environment variable; without it hypothesis' own default profile runs."""
+
+import os
 
 import pytest
 import torch
+from hypothesis import settings
+
+settings.register_profile("ci", max_examples=100, derandomize=True, deadline=None, print_blob=True, database=None)
+settings.register_profile("dev", max_examples=400, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture

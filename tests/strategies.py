@@ -5,13 +5,19 @@ a multiplicity m that keeps p_max small, s, a vocabulary v feasible for that m, 
 records a hypothesis event (L and whether m > 1), shown by ``pytest --hypothesis-show-statistics``.
 """
 
-from hypothesis import event
-from hypothesis import strategies as st
+from hypothesis import event, settings as hypothesis_settings, strategies as st
 
 from rhm_theory import Grammar
 from rhm_theory.core.rules import n_nodes, p_max
 
 MAX_V = MAX_M = MAX_N_C = 4
+BASE_EXAMPLES = 100  # max_examples of the "ci" profile (tests/conftest.py): the sizes each test was tuned to
+
+
+def examples(n: int) -> int:
+    """``n`` examples scaled by the loaded hypothesis profile: n under "ci" (and hypothesis' default),
+    4 n under "dev" (tests/conftest.py)."""
+    return max(1, round(n * hypothesis_settings.default.max_examples / BASE_EXAMPLES))
 
 
 @st.composite

@@ -17,10 +17,26 @@ TIMINGS = ("seconds", "wall_seconds")
 
 @pytest.fixture(scope="module")
 def specs():
-    base = RunSpec(v=6, n_c=6, m=3, s=2, L=2, P=60, seed=0, P_test=40, width=16, batch_size=16, max_epochs=6, sensitivity_samples=10)
+    base = RunSpec(
+        v=6,
+        n_c=6,
+        m=3,
+        s=2,
+        L=2,
+        P=60,
+        seed=0,
+        P_test=40,
+        width=16,
+        batch_size=16,
+        max_epochs=6,
+        sensitivity_samples=10,
+    )
     return [
-        base, base.replace(seed=1), base.replace(seed=2),  # one ensemble (with S_{k,l})
-        base.replace(P=50, model="lcn", seed=3), base.replace(P=50, model="lcn", seed=4),  # another
+        base,
+        base.replace(seed=1),
+        base.replace(seed=2),  # one ensemble (with S_{k,l})
+        base.replace(P=50, model="lcn", seed=3),
+        base.replace(P=50, model="lcn", seed=4),  # another
         base.replace(model="transformer", parametrization="standard", width=8, sensitivity_samples=0),  # alone
     ]
 
@@ -39,7 +55,8 @@ def assert_rows_equal_run_one(rows, specs, stored=False):
     for row, spec in zip(rows, specs, strict=True):
         expected = run_one(spec)
         if stored:
-            assert set(expected) <= set(row) and all(row[name] is None for name in set(row) - set(expected))
+            assert set(expected) <= set(row)
+            assert all(row[name] is None for name in set(row) - set(expected))
         else:
             assert list(row) == list(expected)  # same columns, same order
         for name, value in expected.items():
@@ -58,7 +75,8 @@ def assert_rows_equal_run_one(rows, specs, stored=False):
 def test_rows_equal_run_one(specs):
     rows = run_many(specs)
     assert_rows_equal_run_one(rows, specs)
-    assert {r["seed"] for r in rows[:3]} == {0, 1, 2} and "S_k1_l1" in rows[0]
+    assert {r["seed"] for r in rows[:3]} == {0, 1, 2}
+    assert "S_k1_l1" in rows[0]
     assert len({r["train_loss"] for r in rows[:3]}) == 3  # the members are different runs
 
 
@@ -69,8 +87,10 @@ def test_execute_trains_ensembles_as_worker_jobs(specs, tmp_path, workers):
         outcome = execute(specs, store, workers=workers, progress=False, ensemble_size=16)
         assert (outcome.skipped, outcome.finished, outcome.failed) == (0, len(specs), 0)
         by_key = {row["key"]: row for row in store.rows()}  # the history has its own table: put it back
-        stored = [{**by_key[key], "history": [{k: r[k] for k in r if k != "key"} for r in store.history(key)]}
-                  for key in map(run_key, specs)]
+        stored = [
+            {**by_key[key], "history": [{k: r[k] for k in r if k != "key"} for r in store.history(key)]}
+            for key in map(run_key, specs)
+        ]
         assert_rows_equal_run_one(stored, specs, stored=True)
         again = execute(specs, store, workers=workers, progress=False, ensemble_size=16)
         assert (again.skipped, again.finished, again.failed) == (len(specs), 0, 0)
@@ -95,5 +115,8 @@ def test_a_failed_ensemble_records_each_member_and_the_others_go_on(specs, tmp_p
 def test_ensembles_need_run_one(specs, tmp_path):
     with ResultsStore(tmp_path / "runs.sqlite") as store, pytest.raises(ValueError, match="runner must be run_one"):
         execute(specs, store, workers=1, progress=False, ensemble_size=4, runner=abs)
-    with ResultsStore(tmp_path / "runs.sqlite") as store, pytest.raises(ValueError, match="ensemble_size must be >= 1, got 0"):
+    with (
+        ResultsStore(tmp_path / "runs.sqlite") as store,
+        pytest.raises(ValueError, match="ensemble_size must be >= 1, got 0"),
+    ):
         execute(specs, store, workers=1, progress=False, ensemble_size=0)

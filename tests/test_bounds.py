@@ -29,10 +29,16 @@ def test_the_bounds_table_lists_every_bound_constant_with_its_value():
     listed = set()
     for line in lines[2:]:
         cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip("|"))]
-        assert len(cells) == 5 and all(cells), f"bounds.md: malformed row {line!r}"
+        assert len(cells) == 5, f"bounds.md: malformed row {line!r}"
+        assert all(cells), f"bounds.md: malformed row {line!r}"
         name, value = cells[2].strip("`"), cells[3].strip("`")
         assert _constant(name) == _value(value), f"bounds.md says {name} = {value}, the code has {_constant(name)}"
         listed.add(name)
-    bound_constants = {name for name, value in vars(validation).items()
-                       if re.fullmatch(r"MAX_[A-Z0-9_]+|INT64_LIMIT|EXACT_DIGITS", name) and isinstance(value, int)}
-    assert bound_constants <= listed, f"bounds of validation.py missing from docs/bounds.md: {sorted(bound_constants - listed)}"
+    bound_constants = {
+        name
+        for name, value in vars(validation).items()
+        if re.fullmatch(r"MAX_[A-Z0-9_]+|INT64_LIMIT|EXACT_DIGITS", name) and isinstance(value, int)
+    }
+    assert bound_constants <= listed, (
+        f"bounds of validation.py missing from docs/bounds.md: {sorted(bound_constants - listed)}"
+    )

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
-from strategies import grammars
+from strategies import examples, grammars
 
 from rhm_theory import Grammar, bp
 
@@ -17,7 +17,7 @@ def brute_force(x, y, n_c, likelihoods):
 
 
 @given(grammars(max_p_max=2000), st.integers(0, 2**32 - 1))
-@hsettings(max_examples=40, deadline=None)
+@hsettings(max_examples=examples(40), deadline=None)
 def test_posterior_equals_brute_force_on_noisy_inputs(grammar, seed):
     x, y = grammar.enumerate()
     rng = np.random.default_rng(seed)
@@ -28,7 +28,7 @@ def test_posterior_equals_brute_force_on_noisy_inputs(grammar, seed):
 
 
 @given(grammars(max_p_max=2000))
-@hsettings(max_examples=40, deadline=None)
+@hsettings(max_examples=examples(40), deadline=None)
 def test_clean_data_get_probability_one_on_their_class(grammar):
     x, y = grammar.enumerate()
     post = bp.posterior(grammar, x)
@@ -40,7 +40,7 @@ def test_clean_data_get_probability_one_on_their_class(grammar):
 
 def test_masked_tokens_marginalise_exactly():
     grammar = Grammar.random(3, 3, 2, 2, 2, seed=4)
-    x, y = grammar.enumerate()
+    x, _y = grammar.enumerate()
     likelihoods = np.eye(grammar.v)[x[:5]]
     likelihoods[:, 1:] = 1.0  # only the first token is observed
     from rhm_theory.theory.exact import correlations
@@ -54,7 +54,8 @@ def test_deep_grammar_is_stable():
     x, y = grammar.sample(50, seed=0)
     noisy = np.where(np.eye(4)[x] > 0, 0.55, 0.15)
     post = bp.posterior(grammar, noisy)
-    assert np.isfinite(post).all() and np.allclose(post.sum(axis=1), 1.0)
+    assert np.isfinite(post).all()
+    assert np.allclose(post.sum(axis=1), 1.0)
     assert np.allclose(bp.log_evidence(grammar, x), -math.log(grammar.p_max))
     assert (bp.posterior(grammar, x).argmax(axis=1) == y).all()
 
@@ -63,12 +64,15 @@ def test_impossible_inputs_raise_or_give_nan():
     grammar = Grammar.random(4, 2, 2, 2, 2, seed=0)
     x, _ = grammar.enumerate()
     seen = {row.tobytes() for row in x}
-    outsider = next(np.array(t, dtype=np.int64) for t in np.ndindex(4, 4, 4, 4) if np.array(t, dtype=np.int64).tobytes() not in seen)
+    outsider = next(
+        np.array(t, dtype=np.int64) for t in np.ndindex(4, 4, 4, 4) if np.array(t, dtype=np.int64).tobytes() not in seen
+    )
     batch = np.stack([x[0], outsider])
     with pytest.raises(ValueError, match=r"1 inputs have probability zero .*rows \[1\]"):
         bp.posterior(grammar, batch)
     post = bp.posterior(grammar, batch, on_impossible="nan")
-    assert np.isnan(post[1]).all() and np.isfinite(post[0]).all()
+    assert np.isnan(post[1]).all()
+    assert np.isfinite(post[0]).all()
 
 
 def test_bad_input_shapes_are_errors():
@@ -116,7 +120,7 @@ def masked_and_noisy(grammar, rng, Q=6):
 
 
 @given(grammars(max_p_max=3000), st.integers(0, 2**32 - 1))
-@hsettings(max_examples=25, deadline=None)
+@hsettings(max_examples=examples(25), deadline=None)
 def test_marginals_of_every_node_equal_brute_force(grammar, seed):
     likelihoods = masked_and_noisy(grammar, np.random.default_rng(seed))
     expected = brute_force_marginals(grammar, likelihoods)
@@ -140,7 +144,7 @@ def test_leave_one_out_token_marginals_equal_masking_that_token(params):
 
 def test_clean_marginals_are_one_hot_on_the_derivation():
     grammar = Grammar.random(4, 3, 2, 3, 2, seed=5)
-    x, y = grammar.sample(30, seed=0)
+    x, _y = grammar.sample(30, seed=0)
     for got, truth in zip(bp.node_marginals(grammar, x), hidden_symbols(grammar, x)):
         assert np.abs(got - np.eye(got.shape[-1])[truth]).max() <= 1e-12
 
@@ -178,22 +182,27 @@ def test_posterior_samples_of_clean_data_are_the_data():
     grammar = Grammar.random(5, 4, 3, 2, 3, seed=2)
     x, y = grammar.sample(200, seed=1)
     tokens, labels = bp.sample_posterior(grammar, x, seed=0)
-    assert np.array_equal(tokens, x) and np.array_equal(labels, y)
+    assert np.array_equal(tokens, x)
+    assert np.array_equal(labels, y)
     again = bp.sample_posterior(grammar, np.ones((50, grammar.d, grammar.v)), seed=7)
-    assert all(np.array_equal(a, b) for a, b in zip(again, bp.sample_posterior(grammar, np.ones((50, grammar.d, grammar.v)), seed=7)))
+    assert all(
+        np.array_equal(a, b)
+        for a, b in zip(again, bp.sample_posterior(grammar, np.ones((50, grammar.d, grammar.v)), seed=7))
+    )
 
 
 def test_both_passes_are_stable_at_L_12():
     grammar = Grammar.random(4, 4, 2, 2, 12, seed=0)
-    x, y = grammar.sample(4, seed=0)
+    x, _y = grammar.sample(4, seed=0)
     rng = np.random.default_rng(1)
-    ruled_out = rng.random(x.shape + (4,)) < 0.1  # noisy: some wrong tokens ruled out, never the true one
+    ruled_out = rng.random((*x.shape, 4)) < 0.1  # noisy: some wrong tokens ruled out, never the true one
     noisy = np.where(np.eye(4)[x] > 0, 0.4, np.where(ruled_out, 0.0, 0.2))
     noisy[:, ::3] = 1.0  # and a third of the tokens masked
     marginals = bp.node_marginals(grammar, noisy)
     for level in marginals:
-        assert np.isfinite(level).all() and np.allclose(level.sum(axis=-1), 1.0, atol=1e-9)
-    tokens, labels = bp.sample_posterior(grammar, noisy, seed=0)
+        assert np.isfinite(level).all()
+        assert np.allclose(level.sum(axis=-1), 1.0, atol=1e-9)
+    tokens, _labels = bp.sample_posterior(grammar, noisy, seed=0)
     grammar.parse(tokens)  # every sample is a datum of the grammar
     assert np.isfinite(bp.class_entropy(grammar, noisy)).all()
 
@@ -210,11 +219,17 @@ def test_marginals_and_sampling_refuse_impossible_inputs():
     grammar = Grammar.random(4, 2, 2, 2, 2, seed=0)
     x, _ = grammar.enumerate()
     seen = {row.tobytes() for row in x}
-    outsider = next(np.array(t, dtype=np.int64) for t in np.ndindex(4, 4, 4, 4) if np.array(t, dtype=np.int64).tobytes() not in seen)
+    outsider = next(
+        np.array(t, dtype=np.int64) for t in np.ndindex(4, 4, 4, 4) if np.array(t, dtype=np.int64).tobytes() not in seen
+    )
     batch = np.stack([x[0], x[1], outsider])
-    for call in (lambda: bp.token_marginals(grammar, batch), lambda: bp.node_marginals(grammar, batch),
-                 lambda: bp.sample_posterior(grammar, batch, seed=0)):
+    for call in (
+        lambda: bp.token_marginals(grammar, batch),
+        lambda: bp.node_marginals(grammar, batch),
+        lambda: bp.sample_posterior(grammar, batch, seed=0),
+    ):
         with pytest.raises(ValueError, match=r"1 inputs have probability zero .*rows \[2\]"):
             call()
     marginals = bp.token_marginals(grammar, batch, on_impossible="nan")
-    assert np.isnan(marginals[2]).all() and np.isfinite(marginals[:2]).all()
+    assert np.isnan(marginals[2]).all()
+    assert np.isfinite(marginals[:2]).all()

@@ -9,7 +9,7 @@ import torch
 from rhm_theory.cli import main
 
 G = ["--v", "4", "--nc", "2", "--m", "2", "--s", "2", "--L", "2"]
-SWEEP = '[grammar]\nv = 4\nn_c = 2\nm = 2\ns = 2\nL = 2\n[data]\nP = [4]\nP_test = 4\n[training]\nwidth = 4\nmax_epochs = 1\n{extra}'
+SWEEP = "[grammar]\nv = 4\nn_c = 2\nm = 2\ns = 2\nL = 2\n[data]\nP = [4]\nP_test = 4\n[training]\nwidth = 4\nmax_epochs = 1\n{extra}"
 
 
 def _setup(root):
@@ -63,7 +63,17 @@ CASES = {
     "pstar: results is not SQLite": [*PSTAR, "--results", "{T}/corrupt.sqlite"],
     "pstar: results is empty": [*PSTAR, "--results", "{T}/empty.sqlite"],
     "pstar: csv exists": [*PSTAR, "--csv", "{T}/existing.csv", "--results", "{T}/r.sqlite"],
-    "pstar: adaptive bracket reversed": [*PSTAR[:12], "--P-min", "8", "--P-max", "4", "--adaptive", "2", "--results", "{T}/r.sqlite"],
+    "pstar: adaptive bracket reversed": [
+        *PSTAR[:12],
+        "--P-min",
+        "8",
+        "--P-max",
+        "4",
+        "--adaptive",
+        "2",
+        "--results",
+        "{T}/r.sqlite",
+    ],
     "pstar: no sizes": [*PSTAR[:12], "--results", "{T}/r.sqlite"],
     "sweep: lr = -1 in the file": ["sweep", "{T}/neg_lr.toml", "--results", "{T}/r.sqlite"],
     "sweep: device foo in the file": ["sweep", "{T}/bad_device.toml", "--results", "{T}/r.sqlite"],
@@ -75,8 +85,16 @@ CASES = {
     "sweep: gpus without ray": ["sweep", "{T}/ok.toml", "--results", "{T}/r.sqlite", "--gpus-per-run", "1"],
     "sweep: workers = 0": ["sweep", "{T}/ok.toml", "--results", "{T}/r.sqlite", "--workers", "0"],
     "sweep: ensemble size 0": ["sweep", "{T}/ok.toml", "--results", "{T}/r.sqlite", "--ensemble-size", "0"],
-    "sweep: ensembles saving models": ["sweep", "{T}/ok.toml", "--results", "{T}/r.sqlite", "--ensemble-size", "4",
-                                       "--save-model", "{T}/models"],
+    "sweep: ensembles saving models": [
+        "sweep",
+        "{T}/ok.toml",
+        "--results",
+        "{T}/r.sqlite",
+        "--ensemble-size",
+        "4",
+        "--save-model",
+        "{T}/models",
+    ],
     "report: missing results": ["report", "{T}/missing.sqlite", "--out", "{T}/out"],
     "report: empty results": ["report", "{T}/empty.sqlite", "--out", "{T}/out"],
     "report: foreign SQLite": ["report", "{T}/foreign.sqlite", "--out", "{T}/out"],
@@ -94,8 +112,10 @@ if not torch.cuda.is_available():
 
 
 def _snapshot(root):
-    return {str(p.relative_to(root)): (hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir")
-            for p in sorted(root.rglob("*"))}
+    return {
+        str(p.relative_to(root)): (hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir")
+        for p in sorted(root.rglob("*"))
+    }
 
 
 @pytest.mark.parametrize("argv", CASES.values(), ids=CASES.keys())
@@ -106,6 +126,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, argv)
     out, err = capsys.readouterr()
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == 2, err
-    assert len(lines) == 1 and lines[0].startswith(f"rhm {argv[0]}: error: "), err
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"rhm {argv[0]}: error: "), err
     assert "Traceback" not in err + out
     assert _snapshot(tmp_path) == before

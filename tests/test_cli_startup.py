@@ -47,17 +47,38 @@ def test_version(capsys):
 def strict_json(text: str):
     def reject(constant):
         raise ValueError(f"not strict JSON: {constant}")
+
     return json.loads(text, parse_constant=reject)
 
 
 def test_pstar_json_is_strict_when_nothing_crosses(tmp_path, capsys):
     """No P reaches the threshold: P* is infinite, printed as null with status "above_grid"."""
-    argv = ["pstar", *GRAMMAR, "--P-test", "8", "--P", "4", "8", "--seeds", "1", "--workers", "1",
-            "--max-epochs", "1", "--threshold", "1e-9", "--quiet", "--json", "--results", str(tmp_path / "r.sqlite")]
+    argv = [
+        "pstar",
+        *GRAMMAR,
+        "--P-test",
+        "8",
+        "--P",
+        "4",
+        "8",
+        "--seeds",
+        "1",
+        "--workers",
+        "1",
+        "--max-epochs",
+        "1",
+        "--threshold",
+        "1e-9",
+        "--quiet",
+        "--json",
+        "--results",
+        str(tmp_path / "r.sqlite"),
+    ]
     assert main(argv) == 0
     result = strict_json(capsys.readouterr().out)
     assert result["status"] == "above_grid"
-    assert result["pstar"] is None and result["ci_high"] is None
+    assert result["pstar"] is None
+    assert result["ci_high"] is None
     assert len(result["mean_test_error"]) == 2
 
 
@@ -69,3 +90,16 @@ def test_info_json_is_strict(capsys):
 def test_p_max_error_suggests_p_test(capsys):
     assert main(["train", *GRAMMAR, "--P", "10"]) == 2
     assert "--P-test" in capsys.readouterr().err
+
+
+def test_the_version_has_one_home():
+    """pyproject reads rhm_theory.__version__ (dynamic); the installed metadata, the docs (importlib.metadata)
+    and CITATION.cff carry the same string; the changelog has a section for it."""
+    from importlib.metadata import version
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    assert version("rhm-theory") == __version__
+    assert f"\nversion: {__version__}\n" in (root / "CITATION.cff").read_text()
+    assert f"## [{__version__}]" in (root / "CHANGELOG.md").read_text()
+    assert 'version = { attr = "rhm_theory.__version__" }' in (root / "pyproject.toml").read_text()

@@ -12,9 +12,22 @@ from rhm_theory.runs.spec import RunSpec
 from rhm_theory.runs.sweep import SECTIONS, SweepError, expand_sweep
 
 # A valid value different from the default for every training field (written out by hand).
-NON_DEFAULT = {"task": "next-token", "model": "lcn", "width": 7, "parametrization": "standard", "optimizer": "adam", "lr": 0.03,
-               "momentum": 0.5, "batch_size": 9, "loss_threshold": 0.02, "max_epochs": 11, "max_steps": 13,
-               "device": "meta", "history_per_decade": 4, "select": "best"}
+NON_DEFAULT = {
+    "task": "next-token",
+    "model": "lcn",
+    "width": 7,
+    "parametrization": "standard",
+    "optimizer": "adam",
+    "lr": 0.03,
+    "momentum": 0.5,
+    "batch_size": 9,
+    "loss_threshold": 0.02,
+    "max_epochs": 11,
+    "max_steps": 13,
+    "device": "meta",
+    "history_per_decade": 4,
+    "select": "best",
+}
 GRAMMAR = {"v": 4, "n_c": 2, "m": 2, "s": 2, "L": 2}
 
 
@@ -35,7 +48,8 @@ def test_train_and_pstar_help_show_the_same_defaults(capsys, monkeypatch):
     train = help_defaults("train", capsys, monkeypatch)
     pstar = help_defaults("pstar", capsys, monkeypatch)
     flags = {f"--{f.name.replace('_', '-')}" for f in fields(TrainSettings)} | {"--P-test", "--sensitivity-samples"}
-    assert flags <= train.keys() and flags <= pstar.keys()
+    assert flags <= train.keys()
+    assert flags <= pstar.keys()
     shared = train.keys() & pstar.keys()
     assert {flag: train[flag] for flag in shared} == {flag: pstar[flag] for flag in shared}
     assert (train["--max-epochs"], train["--model"], train["--lr"], train["--P-test"]) == ("300", "cnn", "0.1", "2048")
@@ -51,8 +65,17 @@ def test_every_training_field_is_a_sweep_field_and_reaches_the_spec():
     assert {name: getattr(spec, name) for name in NON_DEFAULT} == NON_DEFAULT
 
 
-@pytest.mark.parametrize("name, value", [("width", 2.5), ("lr", "fast"), ("device", 0), ("optimizer", "lbfgs"),
-                                         ("parametrization", "ntk"), ("max_steps", 1.0)])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("width", 2.5),
+        ("lr", "fast"),
+        ("device", 0),
+        ("optimizer", "lbfgs"),
+        ("parametrization", "ntk"),
+        ("max_steps", 1.0),
+    ],
+)
 def test_sweep_fields_have_the_config_types(name, value):
     with pytest.raises(SweepError, match=f"field training.{name}"):
         expand_sweep({"grammar": GRAMMAR, "data": {"P": 4, "P_test": 4}, "training": {name: value}})

@@ -3,10 +3,10 @@ limits drawn from the claim pass, those drawn from the named alternatives fail."
 
 import numpy as np
 import sympy as sp
+from verification_scripts import load_verification_script
 
 from rhm_theory import symbolic
 from rhm_theory.report.checks import interval_check
-from verification_scripts import load_verification_script
 
 correlations = load_verification_script("correlations")
 
@@ -28,8 +28,16 @@ def measured(truth, standard_error, seed):
 def decide(truth, standard_error, discriminate, seed=0):
     claim, first_order = curves()
     error = np.full(SIZES.size, standard_error)
-    return correlations.noise_curve_check("noise", measured(truth, error, seed), error, claim, first_order, 0.002,
-                                          discriminate=discriminate, n_grammars=100)
+    return correlations.noise_curve_check(
+        "noise",
+        measured(truth, error, seed),
+        error,
+        claim,
+        first_order,
+        0.002,
+        discriminate=discriminate,
+        n_grammars=100,
+    )
 
 
 def test_noise_curve_from_the_claim_passes_and_from_the_first_order_alternative_fails():
@@ -43,7 +51,9 @@ def test_noise_curve_too_noisy_to_reject_the_alternative_is_only_a_smoke_pass():
     claim, _ = curves()
     assert not decide(claim, 0.03, discriminate=True).passed  # cannot tell the first order apart
     smoke = decide(claim, 0.03, discriminate=False)
-    assert smoke.passed and smoke.kind == "smoke" and smoke.alternatives == ()
+    assert smoke.passed
+    assert smoke.kind == "smoke"
+    assert smoke.alternatives == ()
 
 
 def test_limit_check_fails_for_each_alternative_and_where_the_closed_form_is_not_exact():
@@ -63,4 +73,7 @@ def test_crossing_window_rejects_a_crossing_at_sqrt_n_c_m_L():
     claim = float(symbolic.critical_sample_size(8, 8, 8, 2, 2))
     for P_cross, expected in ((660.0, True), (np.sqrt(n_c) * m**L, False), (float(m**L), False)):
         f = correlations.CROSSING_FACTOR
-        assert interval_check("x", P_cross, P_cross / f, P_cross * f, claim=claim, alternatives=alternatives).passed is expected
+        assert (
+            interval_check("x", P_cross, P_cross / f, P_cross * f, claim=claim, alternatives=alternatives).passed
+            is expected
+        )

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
-from strategies import grammars
+from strategies import examples, grammars
 
 from rhm_theory import Grammar
 from rhm_theory.core.sampling import data_to_indices, indices_to_data
@@ -16,10 +16,11 @@ def _rows(x):
 
 
 @given(grammars())
-@hsettings(max_examples=40, deadline=None)
+@hsettings(max_examples=examples(40), deadline=None)
 def test_enumerate_yields_exactly_p_max_distinct_data_that_parse(grammar):
     x, y = grammar.enumerate()
-    assert x.shape == (grammar.p_max, grammar.d) and y.shape == (grammar.p_max,)
+    assert x.shape == (grammar.p_max, grammar.d)
+    assert y.shape == (grammar.p_max,)
     assert len(_rows(x)) == grammar.p_max
     assert np.bincount(y, minlength=grammar.n_c).tolist() == [grammar.p_max // grammar.n_c] * grammar.n_c
     labels, choices = grammar.parse(x)
@@ -29,16 +30,19 @@ def test_enumerate_yields_exactly_p_max_distinct_data_that_parse(grammar):
 
 
 @given(grammars(), st.integers(0, 2**32 - 1), st.floats(0, 1))
-@hsettings(max_examples=40, deadline=None)
+@hsettings(max_examples=examples(40), deadline=None)
 def test_sample_without_replacement_is_distinct_valid_and_reproducible(grammar, seed, fraction):
     P = int(fraction * grammar.p_max)
     x, y = grammar.sample(P, seed=seed)
-    assert x.shape == (P, grammar.d) and x.dtype == np.int64 and y.shape == (P,)
+    assert x.shape == (P, grammar.d)
+    assert x.dtype == np.int64
+    assert y.shape == (P,)
     assert len(_rows(x)) == P
     labels, _ = grammar.parse(x)  # every sample is a datum of the grammar, with its own label
     assert np.array_equal(labels, y)
     x2, y2 = grammar.sample(P, seed=seed)
-    assert x.tobytes() == x2.tobytes() and y.tobytes() == y2.tobytes()
+    assert x.tobytes() == x2.tobytes()
+    assert y.tobytes() == y2.tobytes()
 
 
 def test_sample_all_p_max_without_replacement_gives_every_datum_once():
@@ -51,7 +55,8 @@ def test_sampling_beyond_int64_p_max_is_distinct_and_valid():
     grammar = Grammar.random(8, 8, 8, 2, 6, seed=0)
     assert grammar.p_max > 2**63
     x, y = grammar.sample(20_000, seed=1)
-    assert x.shape == (20_000, 64) and len(_rows(x)) == 20_000
+    assert x.shape == (20_000, 64)
+    assert len(_rows(x)) == 20_000
     assert np.array_equal(grammar.parse(x)[0], y)
     x2, _ = grammar.sample(20_000, seed=1)
     assert x.tobytes() == x2.tobytes()
@@ -63,7 +68,7 @@ def test_sampling_beyond_int64_p_max_removes_repeats(monkeypatch):
 
     grammar = Grammar.random(3, 2, 2, 2, 2, seed=0)  # p_max = 16
     monkeypatch.setattr(data, "SINGLE_INDEX_LIMIT", 1)
-    x, y = grammar.sample(grammar.p_max, seed=0)
+    x, _y = grammar.sample(grammar.p_max, seed=0)
     assert len(_rows(x)) == grammar.p_max
 
 
@@ -84,7 +89,10 @@ def test_uniform_sampling_chi_square():
 def test_train_test_split_is_disjoint_and_of_the_asked_sizes():
     grammar = Grammar.random(4, 4, 3, 2, 3, seed=0)
     (x_tr, y_tr), (x_te, y_te) = grammar.sample_train_test(500, 200, seed=1)
-    assert x_tr.shape == (500, 8) and x_te.shape == (200, 8) and y_tr.shape == (500,) and y_te.shape == (200,)
+    assert x_tr.shape == (500, 8)
+    assert x_te.shape == (200, 8)
+    assert y_tr.shape == (500,)
+    assert y_te.shape == (200,)
     assert not _rows(x_tr) & _rows(x_te)
 
 
@@ -98,8 +106,9 @@ def test_indices_and_data_are_inverse():
 
 def test_with_replacement_is_iid_and_may_repeat():
     grammar = Grammar.random(2, 2, 1, 2, 2, seed=0)  # p_max = 2
-    x, y = grammar.sample(50, seed=0, replace=True)
-    assert x.shape == (50, 4) and len(_rows(x)) == 2
+    x, _y = grammar.sample(50, seed=0, replace=True)
+    assert x.shape == (50, 4)
+    assert len(_rows(x)) == 2
 
 
 # ----- bad input --------------------------------------------------------------------------------
@@ -138,9 +147,7 @@ def test_parse_rejects_tokens_that_are_not_data():
     grammar = Grammar.random(4, 2, 2, 2, 2, seed=0)
     x, _ = grammar.enumerate()
     seen = _rows(x)
-    outsider = next(
-        np.array(t) for t in np.ndindex(*(4,) * 4) if np.array(t, dtype=np.int64).tobytes() not in seen
-    )
+    outsider = next(np.array(t) for t in np.ndindex(*(4,) * 4) if np.array(t, dtype=np.int64).tobytes() not in seen)
     with pytest.raises(ValueError, match=r"1 of 1 inputs are not data"):
         grammar.parse(outsider[None, :])
     with pytest.raises(ValueError, match=r"range\(v=4\)"):

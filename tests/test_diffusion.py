@@ -6,12 +6,11 @@ import math
 
 import numpy as np
 import pytest
+from verification_scripts import load_verification_script
 
 from rhm_theory import Grammar, bp
 from rhm_theory.cli import main
 from rhm_theory.theory import denoising_theory, density_evolution, diffusion, grammaticality, noise
-from verification_scripts import load_verification_script
-
 
 # ----- channels --------------------------------------------------------------------------------------
 
@@ -21,13 +20,16 @@ def test_channels_corrupt_at_the_stated_rates_and_give_their_likelihoods():
     replaced = noise.corrupt(x, 0.3, v=4, channel="uniform", seed=0)
     assert abs((replaced != 0).mean() - 0.3 * 3 / 4) < 0.01  # replaced by another token 3/4 of the time
     masked = noise.corrupt(x, 0.3, v=4, channel="mask", seed=0)
-    assert set(np.unique(masked)) == {noise.MASK, 0} and abs((masked == noise.MASK).mean() - 0.3) < 0.01
+    assert set(np.unique(masked)) == {noise.MASK, 0}
+    assert abs((masked == noise.MASK).mean() - 0.3) < 0.01
     lik = noise.likelihoods(np.array([[2, noise.MASK]]), 0.3, v=4, channel="mask")
     assert np.array_equal(lik[0], [[0, 0, 1, 0], [1, 1, 1, 1]])
     lik = noise.likelihoods(np.array([[2]]), 0.4, v=4, channel="uniform")
     # P(observe 2 | x = mu): kept (0.6) or replaced by 2 (0.4 / 4)
     assert np.allclose(lik[0, 0], [0.1, 0.1, 0.7, 0.1])
-    assert np.array_equal(noise.corrupt(x, 0.5, v=4, channel="uniform", seed=3), noise.corrupt(x, 0.5, v=4, channel="uniform", seed=3))
+    assert np.array_equal(
+        noise.corrupt(x, 0.5, v=4, channel="uniform", seed=3), noise.corrupt(x, 0.5, v=4, channel="uniform", seed=3)
+    )
 
 
 @pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan"), float("inf"), True, "0.1"])
@@ -50,7 +52,8 @@ def test_forward_backward_limits_and_sampled_retention_agree_with_exact():
     grammar = Grammar.random(6, 4, 2, 2, 4, seed=1)
     x, _ = grammar.sample(300, seed=0, replace=True)
     clean = diffusion.forward_backward(grammar, x, 0.0, channel="uniform", seed=0)
-    assert np.allclose(clean.retention, 1.0) and clean.tokens_changed == 0.0
+    assert np.allclose(clean.retention, 1.0)
+    assert clean.tokens_changed == 0.0
     erased = diffusion.forward_backward(grammar, x, 1.0, channel="mask", seed=0)
     assert abs(erased.retention[-1] - 1 / grammar.n_c) < 1e-12  # nothing observed: the uniform prior
     middle = diffusion.forward_backward(grammar, x, 0.4, channel="uniform", seed=1)
@@ -87,14 +90,16 @@ def test_parsed_levels_match_brute_force_membership():
         assert (level >= 2) == all(tuple(row[i : i + 2]) in bottom for i in (0, 2))
     assert np.allclose(grammaticality.validity_profile(grammar, grammar.enumerate()[0]), 1.0)
     profile = grammaticality.validity_profile(grammar, strings)
-    assert profile[-1] == len(data) / 81 and (np.diff(profile) <= 0).all()
+    assert profile[-1] == len(data) / 81
+    assert (np.diff(profile) <= 0).all()
 
 
 def test_level_symbols_give_the_labels_and_refuse_non_data():
     grammar = Grammar.random(5, 3, 2, 3, 2, seed=4)
     x, y = grammar.sample(20, seed=0)
     levels = grammaticality.level_symbols(grammar, x)
-    assert [a.shape for a in levels] == [(20, 9), (20, 3), (20, 1)] and np.array_equal(levels[-1][:, 0], y)
+    assert [a.shape for a in levels] == [(20, 9), (20, 3), (20, 1)]
+    assert np.array_equal(levels[-1][:, 0], y)
     x[3, 0] = (x[3, 0] + 1) % 5
     if grammaticality.parsed_levels(grammar, x)[3] <= grammar.L:
         with pytest.raises(ValueError, match=r"not data of this grammar \(rows \[3\]"):
@@ -126,7 +131,8 @@ def test_critical_noise_separates_kept_and_lost_classes_in_the_recursion():
     assert math.isclose(eps_star, 0.8)  # p_0 = 1 - eps 15/16 = p* = 1/4
     below = denoising_theory.retention_profile(16, 4, 2, 60, eps_star - 0.02, channel="mask")
     above = denoising_theory.retention_profile(16, 4, 2, 60, eps_star + 0.02, channel="mask")
-    assert below[-1] > 0.99 and abs(above[-1] - 1 / 16) < 0.01
+    assert below[-1] > 0.99
+    assert abs(above[-1] - 1 / 16) < 0.01
     assert denoising_theory.critical_noise(4, 3, 2, channel="uniform") is None  # 2m > v + 1: no transition
 
 
@@ -148,7 +154,9 @@ def test_density_evolution_predicts_the_exact_class_retention():
         grammar = Grammar.random(16, 16, 4, 2, L, seed=L)
         x, y = grammar.sample(300, seed=1, replace=True)
         observed = noise.corrupt(x, 0.2, v=16, channel="uniform", seed=2)
-        kept = bp.posterior(grammar, noise.likelihoods(observed, 0.2, v=16, channel="uniform"))[np.arange(300), y].mean()
+        kept = bp.posterior(grammar, noise.likelihoods(observed, 0.2, v=16, channel="uniform"))[
+            np.arange(300), y
+        ].mean()
         assert abs(kept - theory[L]) < 0.05, L
 
 
@@ -156,19 +164,41 @@ def test_density_evolution_predicts_the_exact_class_retention():
 
 
 def test_rhm_diffuse_prints_strict_json(capsys):
-    args = ["diffuse", "--v", "6", "--nc", "3", "--m", "2", "--s", "2", "--L", "3", "--noise", "0.1,0.2", "--P", "40", "--json"]
+    args = [
+        "diffuse",
+        "--v",
+        "6",
+        "--nc",
+        "3",
+        "--m",
+        "2",
+        "--s",
+        "2",
+        "--L",
+        "3",
+        "--noise",
+        "0.1,0.2",
+        "--P",
+        "40",
+        "--json",
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     document = json.loads(out, parse_constant=lambda name: pytest.fail(f"non-strict JSON constant {name}"))
     assert [r["noise"] for r in document["results"]] == [0.1, 0.2]
-    assert len(document["results"][0]["retention"]) == 4 and document["grammar"]["L"] == 3
+    assert len(document["results"][0]["retention"]) == 4
+    assert document["grammar"]["L"] == 3
 
 
-@pytest.mark.parametrize("levels, message", [("0.1,-0.2", "got -0.2"), ("1.5", "got 1.5"), ("nan", "got nan"), ("x", "'x'")])
+@pytest.mark.parametrize(
+    "levels, message", [("0.1,-0.2", "got -0.2"), ("1.5", "got 1.5"), ("nan", "got nan"), ("x", "'x'")]
+)
 def test_rhm_diffuse_refuses_bad_noise_levels(capsys, levels, message):
     assert main(["diffuse", "--v", "6", "--nc", "3", "--m", "2", "--s", "2", "--L", "2", "--noise", levels]) == 2
     captured = capsys.readouterr()
-    assert captured.out == "" and message in captured.err and captured.err.count("\n") == 1
+    assert captured.out == ""
+    assert message in captured.err
+    assert captured.err.count("\n") == 1
 
 
 # ----- verification checks: positive and negative controls ----------------------------------------
@@ -198,7 +228,8 @@ def test_sharpening_check_fails_on_a_smooth_crossover_and_passes_on_a_transition
     _, smooth = synthetic_curves({2: 0.08, 6: 0.08, 10: 0.08}, 0.3, 150, 2)  # a crossover that does not sharpen
     crossover = verification.slope_growth_check(grid, smooth, tokens, 200, 0)[0]
     # its ratio interval holds 1 (the crossover) and ratios just above 1: undecided, never PASS
-    assert crossover.verdict == "INCONCLUSIVE" and "the crossover's 1" in crossover.reason, crossover.line()
+    assert crossover.verdict == "INCONCLUSIVE", crossover.line()
+    assert "the crossover's 1" in crossover.reason, crossover.line()
     # tokens that jump with the class: the smoothness check must fail
     assert not verification.slope_growth_check(grid, sharp, sharp, 200, 0)[1].passed
 
@@ -210,8 +241,11 @@ def test_location_check_fails_when_the_transition_is_elsewhere():
     assert verification.location_check(grid, curves, 0.0625, midpoint_noise, 0.55, 200, 0).passed
     grid, moved = synthetic_curves({10: 0.02}, 0.5, 150, 0)  # data from the alternative: transition at 0.5
     assert verification.location_check(grid, moved, 0.0625, midpoint_noise, 0.55, 200, 0).verdict == "FAIL"
-    near = verification.location_check(grid, curves, 0.0625, midpoint_noise, 0.33, 200, 0)  # mean field within tolerance
-    assert near.verdict == "INCONCLUSIVE" and "and an alternative" in near.reason, near.line()
+    near = verification.location_check(
+        grid, curves, 0.0625, midpoint_noise, 0.33, 200, 0
+    )  # mean field within tolerance
+    assert near.verdict == "INCONCLUSIVE", near.line()
+    assert "and an alternative" in near.reason, near.line()
 
 
 def test_susceptibility_check_needs_a_peak_inside_the_transition():

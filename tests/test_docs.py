@@ -33,9 +33,11 @@ CITATION = re.compile(r"docs/theory\.md,\s*['\"]([^'\"]+)['\"]")
 
 
 def source_files() -> list[Path]:
-    files = [path for folder in SOURCE_DIRS for path in sorted((ROOT / folder).rglob("*")) if path.suffix in SOURCE_SUFFIXES]
+    files = [
+        path for folder in SOURCE_DIRS for path in sorted((ROOT / folder).rglob("*")) if path.suffix in SOURCE_SUFFIXES
+    ]
     assert len(files) > 30, "the source folders were not found"
-    return files + [ROOT / "README.md"]
+    return [*files, ROOT / "README.md"]
 
 
 def headings() -> set[str]:
@@ -46,7 +48,11 @@ def test_no_references_to_outside_documents_or_issue_numbers():
     found = []
     for path in source_files():
         for number, line in enumerate(path.read_text().splitlines(), 1):
-            found += [f"{path.relative_to(ROOT)}:{number}: {why}: {line.strip()}" for pattern, why in FORBIDDEN if pattern.search(line)]
+            found += [
+                f"{path.relative_to(ROOT)}:{number}: {why}: {line.strip()}"
+                for pattern, why in FORBIDDEN
+                if pattern.search(line)
+            ]
     assert not found, "\n".join(found)
 
 
@@ -70,9 +76,16 @@ def test_every_cited_section_is_a_heading_of_the_theory_document():
 
 def test_theory_document_has_its_chapters_and_links():
     text = THEORY.read_text()
-    for heading in ("The model", "Rule-ensemble statistics", "Sample complexity", "Synonymic sensitivity",
-                    "Synonyms from correlations", "The uncorrelated RHM", "The paper's claims and their status",
-                    "Further chapters"):
+    for heading in (
+        "The model",
+        "Rule-ensemble statistics",
+        "Sample complexity",
+        "Synonymic sensitivity",
+        "Synonyms from correlations",
+        "The uncorrelated RHM",
+        "The paper's claims and their status",
+        "Further chapters",
+    ):
         assert heading in headings(), heading
     for chapter in ("theory-sparse.md", "theory-diffusion.md", "theory-next-token.md", "theory-power-law.md"):
         assert f"({chapter})" in text
@@ -85,7 +98,9 @@ def level_factor(v, m, s):
     return Fraction(v ** (s - 1) * (v - 1), m * (v**s - 1))
 
 
-@pytest.mark.parametrize("v, n_c, m, s, L", [(8, 8, 4, 2, 3), (3, 2, 1, 2, 2), (5, 7, 3, 2, 4), (4, 4, 16, 3, 2), (2, 3, 1, 3, 1)])
+@pytest.mark.parametrize(
+    "v, n_c, m, s, L", [(8, 8, 4, 2, 3), (3, 2, 1, 2, 2), (5, 7, 3, 2, 4), (4, 4, 16, 3, 2), (2, 3, 1, 3, 1)]
+)
 def test_closed_forms_written_in_the_document_equal_the_derivation(v, n_c, m, s, L):
     """docs/theory.md simplifies some outputs of the derivation by hand; the simplified forms must agree."""
     lam = level_factor(v, m, s)
@@ -118,7 +133,9 @@ def test_sigma_f2_first_order_can_overestimate():
 def test_every_quantity_has_a_one_line_description(module):
     assert list(module.DESCRIPTIONS) == list(module.QUANTITIES)
     for name, text in module.DESCRIPTIONS.items():
-        assert text.strip() and "\n" not in text and len(text) <= 90, name
+        assert text.strip(), name
+        assert "\n" not in text, name
+        assert len(text) <= 90, name
 
 
 def test_rhm_theory_table_prints_each_description_on_its_line(capsys):
@@ -126,7 +143,8 @@ def test_rhm_theory_table_prints_each_description_on_its_line(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == len(symbolic.QUANTITIES)
     for line, name in zip(lines, symbolic.QUANTITIES):
-        assert line.split()[0] == name and line.rstrip().endswith(symbolic.DESCRIPTIONS[name]), line
+        assert line.split()[0] == name, line
+        assert line.rstrip().endswith(symbolic.DESCRIPTIONS[name]), line
     assert main(["theory", "--v", "8", "--nc", "8", "--m", "4", "--s", "2", "--L", "3", "--s0", "1"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == list(sparse_symbolic.QUANTITIES)
@@ -141,8 +159,12 @@ def test_rhm_theory_json_is_unchanged(capsys):
     assert main(["theory", "--v", "8", "--nc", "8", "--m", "4", "--s", "2", "--L", "3", "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert list(printed) == list(symbolic.QUANTITIES)
-    assert printed["P_c"] == 729 and printed["level_factor"] == "2/9" and printed["sigma_f2"] == "56/729"
-    assert printed["eps"] == "53/1944" and printed["p_max"] == 131072 and printed["sigma_f2_exact"] is False
+    assert printed["P_c"] == 729
+    assert printed["level_factor"] == "2/9"
+    assert printed["sigma_f2"] == "56/729"
+    assert printed["eps"] == "53/1944"
+    assert printed["p_max"] == 131072
+    assert printed["sigma_f2_exact"] is False
 
 
 LATEX_CASES = [("--P", "100"), ("--s0", "1", "--P", "100"), ("--variant", "B")]  # RHM, sparse A, sparse B
@@ -158,14 +180,16 @@ def test_latex_output_is_a_complete_document(capsys, extra):
     text = latex_output(capsys, *extra)
     module = sparse_symbolic if {"--s0", "--variant"} & set(extra) else symbolic
     assert text.lstrip().startswith(r"\documentclass")
-    assert text.count(r"\begin{document}") == 1 and text.rstrip().endswith(r"\end{document}")
+    assert text.count(r"\begin{document}") == 1
+    assert text.rstrip().endswith(r"\end{document}")
     environments = re.findall(r"\\(begin|end)\{([^}]*)\}", text)
     stack = []
     for kind, name in environments:
         if kind == "begin":
             stack.append(name)
         else:
-            assert stack and stack.pop() == name, f"\\end{{{name}}} does not close an open environment"
+            assert stack, f"\\end{{{name}}} does not close an open environment"
+            assert stack.pop() == name, f"\\end{{{name}}} does not close an open environment"
     assert not stack
     unescaped = text.replace(r"\{", "").replace(r"\}", "")
     depth = 0
@@ -176,15 +200,21 @@ def test_latex_output_is_a_complete_document(capsys, extra):
     assert 0 < text.count(r"\paragraph{") <= len(module.QUANTITIES)
     assert module.DESCRIPTIONS[module.QUANTITIES[0]].split()[0] in text
     body = text.split(r"\begin{document}")[1]
-    assert re.search(r"(?<!\\)_", re.sub(r"\\begin\{align\*\}.*?\\end\{align\*\}", "", body, flags=re.S)) is None, \
+    assert re.search(r"(?<!\\)_", re.sub(r"\\begin\{align\*\}.*?\\end\{align\*\}", "", body, flags=re.S)) is None, (
         "an unescaped underscore in text mode does not compile"
+    )
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed (structure checked above)")
 @pytest.mark.parametrize("extra", LATEX_CASES)
 def test_latex_output_compiles(capsys, tmp_path, extra):
     (tmp_path / "theory.tex").write_text(latex_output(capsys, *extra))
-    result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "theory.tex"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "theory.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout[-2000:]
     assert (tmp_path / "theory.pdf").stat().st_size > 1000

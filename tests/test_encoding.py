@@ -37,22 +37,25 @@ def test_tuple_one_hot_marks_each_patch_code(data):
 
 
 def test_batches_cover_every_datum_once_and_are_reproducible(data):
-    grammar, x, y = data
+    _grammar, x, y = data
     seen = []
     for inputs, labels in batches(x, y, 64, v=5, s=2, generator=torch.Generator().manual_seed(0)):
-        assert inputs.shape[1:] == (5, 4) and inputs.shape[0] == labels.shape[0] <= 64
+        assert inputs.shape[1:] == (5, 4)
+        assert inputs.shape[0] == labels.shape[0] <= 64
         seen.append(inputs.argmax(dim=1))
     order = torch.cat(seen)
     assert order.shape[0] == 300
     assert sorted(map(tuple, order.tolist())) == sorted(map(tuple, x.tolist()))
-    again = torch.cat([b.argmax(dim=1) for b, _ in batches(x, y, 64, v=5, s=2, generator=torch.Generator().manual_seed(0))])
+    again = torch.cat(
+        [b.argmax(dim=1) for b, _ in batches(x, y, 64, v=5, s=2, generator=torch.Generator().manual_seed(0))]
+    )
     assert torch.equal(order, again)
     full = list(batches(x, y, 64, v=5, s=2, drop_last=True))
     assert len(full) == 4
 
 
 def test_dataset_and_dataloader(data):
-    grammar, x, y = data
+    _grammar, x, y = data
     dataset = RHMDataset(x, y, v=5, s=2, kind="whitened")
     assert len(dataset) == 300
     loader = torch.utils.data.DataLoader(dataset, batch_size=100)
@@ -63,7 +66,7 @@ def test_dataset_and_dataloader(data):
 
 
 def test_bad_encoding_requests_are_errors(data):
-    grammar, x, y = data
+    _grammar, x, y = data
     with pytest.raises(ValueError, match="unknown encoding 'bits'"):
         encode(x, 5, 2, "bits")
     with pytest.raises(ValueError, match="batch_size must be >= 1"):

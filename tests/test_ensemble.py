@@ -8,11 +8,10 @@ import pytest
 import torch
 
 from rhm_theory import Grammar
-from rhm_theory.learning.ensemble import ENSEMBLE_MODELS, StackedNet, one_hot_stack, train_ensemble
 from rhm_theory.learning.config import TrainConfig
+from rhm_theory.learning.ensemble import ENSEMBLE_MODELS, StackedNet, one_hot_stack, train_ensemble
 from rhm_theory.learning.training import initial_state, train
 from rhm_theory.sparse import SparseRHM
-
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -47,20 +46,32 @@ def test_members_equal_separate_runs_and_stop_on_their_own(members, model):
     threshold = 1.5 if model == "fcn" else 1.45
     config = TrainConfig(model=model, width=32, batch_size=16, max_epochs=40, loss_threshold=threshold, seed=0)
     seeds = [3, 4, 5]
-    separate = [train(g, tr, te, replace(config, seed=seed)) for g, tr, te, seed in zip(grammars, train_sets, test_sets, seeds)]
+    separate = [
+        train(g, tr, te, replace(config, seed=seed)) for g, tr, te, seed in zip(grammars, train_sets, test_sets, seeds)
+    ]
     assert {r.stop_reason for r in separate} == {"loss_threshold", "max_epochs"}  # the test exercises both
     assert_same_runs(train_ensemble(grammars, train_sets, test_sets, config, seeds), separate)
 
 
 def test_one_grammar_adam_standard_parametrisation_max_steps(members):
     grammars, train_sets, test_sets = members
-    config = TrainConfig(model="cnn", width=16, batch_size=10, optimizer="adam", lr=0.01, parametrization="standard",
-                         max_steps=13, loss_threshold=1e-9, seed=0)
+    config = TrainConfig(
+        model="cnn",
+        width=16,
+        batch_size=10,
+        optimizer="adam",
+        lr=0.01,
+        parametrization="standard",
+        max_steps=13,
+        loss_threshold=1e-9,
+        seed=0,
+    )
     seeds = [0, 1, 2, 0]  # a repeated seed on the same data gives the same run twice
     data = [train_sets[0], train_sets[1], train_sets[2], train_sets[0]]
     ensemble = train_ensemble(grammars[0], data, [test_sets[0]] * 4, config, seeds)
     separate = [train(grammars[0], tr, test_sets[0], replace(config, seed=seed)) for tr, seed in zip(data, seeds)]
-    assert {r.stop_reason for r in separate} == {"max_steps"} and separate[0].epochs == 3
+    assert {r.stop_reason for r in separate} == {"max_steps"}
+    assert separate[0].epochs == 3
     assert_same_runs(ensemble, separate)
     assert ensemble[0].train_loss == ensemble[3].train_loss
 
@@ -79,7 +90,9 @@ def test_test_sets_of_different_sizes(members):
     grammars, train_sets, test_sets = members
     config = TrainConfig(model="cnn", width=16, batch_size=16, max_epochs=5, seed=0)
     tests = [test_sets[0], (test_sets[1][0][:25], test_sets[1][1][:25])]
-    separate = [train(g, tr, te, replace(config, seed=seed)) for g, tr, te, seed in zip(grammars, train_sets, tests, (1, 2))]
+    separate = [
+        train(g, tr, te, replace(config, seed=seed)) for g, tr, te, seed in zip(grammars, train_sets, tests, (1, 2))
+    ]
     assert_same_runs(train_ensemble(grammars[:2], train_sets[:2], tests, config, [1, 2]), separate)
 
 
@@ -104,8 +117,15 @@ def test_cnn_trained_through_the_code_table_equals_separate_runs(params, batch_s
     assert_same_runs(ensemble, separate)
 
 
-@pytest.mark.parametrize("model, params, tabulates", [("cnn", (8, 8, 4, 2, 3), True), ("cnn", (8, 8, 4, 2, 2), False),
-                                                      ("lcn", (8, 8, 4, 2, 3), False), ("fcn", (8, 8, 4, 2, 3), False)])
+@pytest.mark.parametrize(
+    "model, params, tabulates",
+    [
+        ("cnn", (8, 8, 4, 2, 3), True),
+        ("cnn", (8, 8, 4, 2, 2), False),
+        ("lcn", (8, 8, 4, 2, 3), False),
+        ("fcn", (8, 8, 4, 2, 3), False),
+    ],
+)
 def test_forward_tokens_equals_forward_on_one_hot_with_gradients(model, params, tabulates):
     """The token route (the code table where ``tabulates``, else one-hot) gives forward's logits and
     weight gradients on one-hot input, for every member."""
@@ -115,34 +135,46 @@ def test_forward_tokens_equals_forward_on_one_hot_with_gradients(model, params, 
     assert net.tabulates(64 * grammar.d) == tabulates
     outputs = []
     for logits in (net.forward_tokens(tokens), net(one_hot_stack(tokens, grammar.v))):
-        gradients = torch.autograd.grad((logits * torch.linspace(-1, 1, logits.numel()).view_as(logits)).sum(), list(net.parameters()))
+        gradients = torch.autograd.grad(
+            (logits * torch.linspace(-1, 1, logits.numel()).view_as(logits)).sum(), list(net.parameters())
+        )
         outputs.append((logits, *gradients))
     for a, b in zip(*outputs, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     members = torch.tensor([2, 0])
-    torch.testing.assert_close(net.forward_tokens(tokens[[2, 0]], members), net(one_hot_stack(tokens[[2, 0]], grammar.v), members))
+    torch.testing.assert_close(
+        net.forward_tokens(tokens[[2, 0]], members), net(one_hot_stack(tokens[[2, 0]], grammar.v), members)
+    )
 
 
 @pytest.mark.parametrize(
     "change, message",
     [
-        (dict(seeds=[]), "seeds is empty"),
-        (dict(seeds=[1, 2]), "grammars has 3 entries but there are 2 seeds"),
-        (dict(config=TrainConfig(model="transformer", seed=0)), "model 'transformer' cannot train as an ensemble"),
-        (dict(config=TrainConfig(width=0, seed=0)), "width must be >= 1, got 0"),
-        (dict(grammars=[Grammar.random(6, 6, 3, 2, 2, seed=0)] * 2 + [Grammar.random(6, 5, 3, 2, 2, seed=0)]),
-         r"grammar \(channels, n_c, patch, L\) = \(6, 5, 2, 2\) differs"),
-        (dict(train_sets="short"), "training sets have sizes \\[40, 48\\]"),
-        (dict(train_sets="bad tokens"), r"train tokens must be in range\(v=6\)"),
+        ({"seeds": []}, "seeds is empty"),
+        ({"seeds": [1, 2]}, "grammars has 3 entries but there are 2 seeds"),
+        ({"config": TrainConfig(model="transformer", seed=0)}, "model 'transformer' cannot train as an ensemble"),
+        ({"config": TrainConfig(width=0, seed=0)}, "width must be >= 1, got 0"),
+        (
+            {"grammars": [Grammar.random(6, 6, 3, 2, 2, seed=0)] * 2 + [Grammar.random(6, 5, 3, 2, 2, seed=0)]},
+            r"grammar \(channels, n_c, patch, L\) = \(6, 5, 2, 2\) differs",
+        ),
+        ({"train_sets": "short"}, "training sets have sizes \\[40, 48\\]"),
+        ({"train_sets": "bad tokens"}, r"train tokens must be in range\(v=6\)"),
     ],
 )
 def test_bad_input_is_a_clear_error(members, change, message):
     grammars, train_sets, test_sets = members
-    args = dict(grammars=grammars, train_sets=train_sets, test_sets=test_sets, config=TrainConfig(max_steps=1, seed=0), seeds=[1, 2, 3])
+    args = {
+        "grammars": grammars,
+        "train_sets": train_sets,
+        "test_sets": test_sets,
+        "config": TrainConfig(max_steps=1, seed=0),
+        "seeds": [1, 2, 3],
+    }
     if change.get("train_sets") == "short":
-        change = dict(train_sets=[train_sets[0], (train_sets[1][0][:40], train_sets[1][1][:40]), train_sets[2]])
+        change = {"train_sets": [train_sets[0], (train_sets[1][0][:40], train_sets[1][1][:40]), train_sets[2]]}
     elif change.get("train_sets") == "bad tokens":
-        change = dict(train_sets=[train_sets[0], (np.full((48, 4), 6), train_sets[1][1]), train_sets[2]])
+        change = {"train_sets": [train_sets[0], (np.full((48, 4), 6), train_sets[1][1]), train_sets[2]]}
     args.update(change)
     with pytest.raises(ValueError, match=message):
         train_ensemble(**args)

@@ -1,14 +1,26 @@
 """Figures: save_figure's files, the helpers' labels and ticks, and the `rhm report` figures on data and on
 input without data (left out, never an empty panel)."""
 
+import itertools
+
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
 from rhm_theory.report.figures import (
-    annotate_empty, collapse_figure, correlations_figure, group_rows, label_log_axis, new_figure, pstar_figure,
-    pstar_of, save_figure, sensitivity_figure, split_settings, write_report,
+    annotate_empty,
+    collapse_figure,
+    correlations_figure,
+    group_rows,
+    label_log_axis,
+    new_figure,
+    pstar_figure,
+    pstar_of,
+    save_figure,
+    sensitivity_figure,
+    split_settings,
+    write_report,
 )
 
 
@@ -19,8 +31,18 @@ def synthetic_rows(with_sensitivity: bool, ratios=(0.25, 1, 4, 16)):
         scale = n_c * 2**2
         for ratio in ratios:
             for seed in range(3):
-                row = dict(v=4, n_c=n_c, m=2, s=2, L=2, model="cnn", width=8, P=int(ratio * scale), seed=seed,
-                           test_error=(1 - 1 / n_c) / (1 + ratio**3) + 0.001 * seed)
+                row = {
+                    "v": 4,
+                    "n_c": n_c,
+                    "m": 2,
+                    "s": 2,
+                    "L": 2,
+                    "model": "cnn",
+                    "width": 8,
+                    "P": int(ratio * scale),
+                    "seed": seed,
+                    "test_error": (1 - 1 / n_c) / (1 + ratio**3) + 0.001 * seed,
+                }
                 if with_sensitivity:
                     row.update(S_k1_l1=0.9, S_k1_l2=0.9, S_k2_l1=0.9 / (1 + ratio), S_k2_l2=0.9)
                 rows.append(row)
@@ -35,7 +57,7 @@ def test_save_figure_writes_png_at_200_dpi_and_pdf(tmp_path):
         assert image.size == (600, 400)
         assert np.allclose(image.info["dpi"], 200, atol=0.5)
     assert (tmp_path / "x.pdf").read_bytes()[:5] == b"%PDF-"
-    with pytest.raises(ValueError, match="must end in .png"):
+    with pytest.raises(ValueError, match=r"must end in .png"):
         save_figure(fig, tmp_path, "x.svg")
 
 
@@ -53,11 +75,14 @@ def test_log_axis_has_at_least_three_labelled_ticks(low, high):
     ax.set(xscale="log", xlim=(low, high))
     label_log_axis(ax.xaxis)
     fig.canvas.draw()
-    shown = [label for loc, label in zip(ax.xaxis.get_majorticklocs(), ax.get_xticklabels())
-             if low * (1 - 1e-9) <= loc <= high * (1 + 1e-9) and label.get_text()]
+    shown = [
+        label
+        for loc, label in zip(ax.xaxis.get_majorticklocs(), ax.get_xticklabels())
+        if low * (1 - 1e-9) <= loc <= high * (1 + 1e-9) and label.get_text()
+    ]
     assert len(shown) >= 3
     boxes = [label.get_window_extent() for label in shown]
-    assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:]))  # left to right, no overlap
+    assert all(a.x1 < b.x0 for a, b in itertools.pairwise(boxes))  # left to right, no overlap
 
 
 def test_annotate_empty_keeps_the_ticks_of_a_shared_panel():
@@ -78,13 +103,21 @@ def test_report_figures_on_data():
     assert isinstance(collapse, Figure)
     ax = collapse.axes[0]
     thresholds = [line for line in ax.get_lines() if "threshold" in line.get_label()]
-    assert len(thresholds) == 1 and np.allclose(thresholds[0].get_ydata(), 0.1)  # 0.1 x chance (docs/theory.md)
+    assert len(thresholds) == 1  # 0.1 x chance (docs/theory.md)
+    assert np.allclose(thresholds[0].get_ydata(), 0.1)
     assert [t.get_text() for t in ax.get_legend().get_texts()][-2:] == ["$n_c=2$", "$n_c=4$"]
-    assert "$v=4$" in ax.get_title() and "standard error" in ax.get_title()
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.25", "1", "4", "16"]  # the grid's P / (n_c m^L), each labelled
+    assert "$v=4$" in ax.get_title()
+    assert "standard error" in ax.get_title()
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "0.25",
+        "1",
+        "4",
+        "16",
+    ]  # the grid's P / (n_c m^L), each labelled
     figure = pstar_figure(pstars)
     assert sorted(t.get_text() for t in figure.axes[0].texts) == ["$n_c=2$", "$n_c=4$"]  # each point labelled
-    assert "95 % bootstrap CI" in figure.axes[0].get_title() and "left out" not in figure.axes[0].get_title()
+    assert "95 % bootstrap CI" in figure.axes[0].get_title()
+    assert "left out" not in figure.axes[0].get_title()
     assert "no slope fitted (fewer than 3 values of $n_c m^L$" in figure.axes[0].get_title()  # 2 settings: no fit
     one = pstar_figure({**pstars, (4, 8, 2, 2, 2, "cnn", 8): None})  # a setting with fewer than 2 sizes
     assert "1 setting without $P^*$ left out" in one.axes[0].get_title()
@@ -96,16 +129,20 @@ def test_report_figures_on_data():
 
 
 def test_report_figures_without_data_are_left_out(tmp_path):
-    assert collapse_figure({}) is None and correlations_figure([]) is None
+    assert collapse_figure({}) is None
+    assert correlations_figure([]) is None
     groups = group_rows(synthetic_rows(False, ratios=(0.25, 0.5)))  # no S_{k,l}; the error never crosses 0.1 x chance
     pstars = {setting: pstar_of(setting, group) for setting, group in groups.items()}
     assert all(r.status == "above_grid" for r in pstars.values())
-    assert pstar_figure(pstars) is None and sensitivity_figure(groups, pstars) is None
+    assert pstar_figure(pstars) is None
+    assert sensitivity_figure(groups, pstars) is None
     summary = write_report(synthetic_rows(False, ratios=(0.25, 0.5)), tmp_path / "out").read_text()
-    assert "- no pstar figure:" in summary and "- no sensitivity figure:" in summary
+    assert "- no pstar figure:" in summary
+    assert "- no sensitivity figure:" in summary
     written = sorted(path.name for path in (tmp_path / "out").iterdir())
     assert written == ["collapse.pdf", "collapse.png", "correlations.pdf", "correlations.png", "summary.md"]
-    assert "![collapse](collapse.png)" in summary and "pstar.png" not in summary
+    assert "![collapse](collapse.png)" in summary
+    assert "pstar.png" not in summary
 
 
 def test_report_counts_under_trained_runs_per_setting(tmp_path):
@@ -123,6 +160,9 @@ def test_report_counts_under_trained_runs_per_setting(tmp_path):
 def test_learning_curve_panels_follow_numeric_order():
     from rhm_theory.report.learning_curves import curve_runs
 
-    rows = [dict(key=f"k{n_c}", v=4, n_c=n_c, m=2, s=2, L=2, model="cnn", width=8, P=16, seed=0) for n_c in (16, 8, 32)]
-    history = [dict(key=row["key"], step=1, train_loss=1.0, test_error=0.5) for row in rows]
+    rows = [
+        {"key": f"k{n_c}", "v": 4, "n_c": n_c, "m": 2, "s": 2, "L": 2, "model": "cnn", "width": 8, "P": 16, "seed": 0}
+        for n_c in (16, 8, 32)
+    ]
+    history = [{"key": row["key"], "step": 1, "train_loss": 1.0, "test_error": 0.5} for row in rows]
     assert [runs[0][0]["n_c"] for runs in curve_runs(rows, history).values()] == [8, 16, 32]  # not "16" < "32" < "8"

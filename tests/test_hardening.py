@@ -1,13 +1,29 @@
 """Regression tests for hostile inputs and bad timing (no silent corruption, clean errors, bounded sizes)."""
 
+import json
+import os
 import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
+from strategies import examples
+from test_sweep import SMALL_TOML
 
 from rhm_theory import Grammar
+from rhm_theory.cli import main
 from rhm_theory.core.sampling import block_offsets
+from rhm_theory.runs import backends
+from rhm_theory.runs.experiment import RunSpec, run_key
+from rhm_theory.runs.store import ResultsStore
 
 
 def _decode_by_rules(grammar, y, choices):
@@ -27,16 +43,17 @@ def _with_top_tokens(grammar):
     relabel = np.empty(grammar.v, dtype=np.int64)
     relabel[used] = top
     relabel[np.setdiff1d(np.arange(grammar.v), used)] = np.setdiff1d(np.arange(grammar.v), top)
-    return Grammar.from_rules(rules[:-1] + [relabel[rules[-1]]], grammar.v)
+    return Grammar.from_rules([*rules[:-1], relabel[rules[-1]]], grammar.v)
 
 
 @pytest.mark.parametrize("v", [255, 256, 257, 65535, 65536, 65537])
-@settings(max_examples=3, deadline=None)
+@settings(max_examples=examples(3), deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), replace=st.booleans())
 def test_samples_at_token_dtype_boundaries_parse_and_match_the_rules(v, seed, replace):
     grammar = _with_top_tokens(Grammar.random(v=v, n_c=2, m=2, s=2, L=2, seed=seed))
     x, y = grammar.sample(grammar.p_max if not replace else 64, seed=seed, replace=replace)
-    assert x.max() < v and (replace or x.max() == v - 1)
+    assert x.max() < v
+    assert replace or x.max() == v - 1
     labels, choices = grammar.parse(x)
     assert np.array_equal(labels, y)
     assert np.array_equal(_decode_by_rules(grammar, labels, choices), x)
@@ -45,27 +62,17 @@ def test_samples_at_token_dtype_boundaries_parse_and_match_the_rules(v, seed, re
 
 def test_tokens_above_65535_do_not_wrap():
     grammar = Grammar.random(v=70000, n_c=2, m=2, s=2, L=2, seed=0)
-    x, y = grammar.sample(16, seed=0)
+    x, _y = grammar.sample(16, seed=0)
     assert np.array_equal(_decode_by_rules(grammar, *grammar.parse(x)), x)
     assert x.max() > 2**16  # the rules use large symbols; a uint16 table would wrap them
 
 
 # ----- sweep accounting: every run is stored, failed or (after Ctrl-C) not started -----------------
-import os
-import signal
-import subprocess
-import sys
-import time
-from concurrent.futures import Future
-from concurrent.futures.process import BrokenProcessPool
-from pathlib import Path
-
-from rhm_theory.runs import backends
-from rhm_theory.runs.experiment import RunSpec, run_key
-from rhm_theory.runs.store import ResultsStore
-from test_sweep import SMALL_TOML
-
-SPECS = [RunSpec(v=4, n_c=2, m=2, s=2, L=2, P=P, seed=seed, P_test=4, width=4, max_epochs=1) for seed in (0, 1) for P in (4, 8)]
+SPECS = [
+    RunSpec(v=4, n_c=2, m=2, s=2, L=2, P=P, seed=seed, P_test=4, width=4, max_epochs=1)
+    for seed in (0, 1)
+    for P in (4, 8)
+]
 
 
 def key_runner(spec):
@@ -109,14 +116,17 @@ class ScriptedPool:
         (set(range(1, 100)), set(), 0, 4),  # pools that never start a run: every run fails, no endless loop
     ],
 )
-def test_sweep_accounting_is_exact_whenever_the_pool_breaks(tmp_path, monkeypatch, broken_submits, dead_runs, finished, failed):
+def test_sweep_accounting_is_exact_whenever_the_pool_breaks(
+    tmp_path, monkeypatch, broken_submits, dead_runs, finished, failed
+):
     ScriptedPool.count = 0
     monkeypatch.setattr(backends, "_new_pool", lambda workers, threads: ScriptedPool(broken_submits, dead_runs))
     with ResultsStore(tmp_path / "r.sqlite") as store:
         outcome = backends.execute(SPECS, store, workers=2, runner=key_runner, progress=False)
         assert (outcome.finished, outcome.failed) == (finished, failed)
         stored, failures = store.finished_keys(), {f["key"] for f in store.failures()}
-    assert len(stored) == finished and len(failures) == failed
+    assert len(stored) == finished
+    assert len(failures) == failed
     assert stored | failures == {run_key(spec) for spec in SPECS}
 
 
@@ -139,8 +149,10 @@ def test_sweep_accounting_under_a_cpu_hog_with_dying_workers(tmp_path, repeat):
     finally:
         hog.kill()
         hog.wait()
-    assert outcome.finished + outcome.failed == len(SPECS) and outcome.failed >= 1
-    assert stored | failures == {run_key(spec) for spec in SPECS} and not stored & failures
+    assert outcome.finished + outcome.failed == len(SPECS)
+    assert outcome.failed >= 1
+    assert stored | failures == {run_key(spec) for spec in SPECS}
+    assert not stored & failures
 
 
 # ----- Ctrl-C: a real SIGINT to a driver process ------------------------------------------------
@@ -154,9 +166,22 @@ def _start_sweep(tmp_path, epochs):
     sweep = tmp_path / "sweep.toml"
     sweep.write_text(_sweep_toml(epochs))
     results = tmp_path / "results.sqlite"
-    command = [sys.executable, "-m", "rhm_theory", "sweep", str(sweep), "--results", str(results), "--workers", "2", "--quiet"]
+    command = [
+        sys.executable,
+        "-m",
+        "rhm_theory",
+        "sweep",
+        str(sweep),
+        "--results",
+        str(results),
+        "--workers",
+        "2",
+        "--quiet",
+    ]
     # A session of its own: the SIGINT goes to the driver and its workers, as from a terminal.
-    process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     return process, results
 
 
@@ -177,16 +202,23 @@ def test_first_ctrl_c_stores_the_runs_in_flight_then_exits_130(tmp_path):
     process, results = _start_sweep(tmp_path, epochs=3000)
     _wait_for_rows(process, results, 1)
     os.killpg(process.pid, signal.SIGINT)
-    out, err = process.communicate(timeout=240)
+    _out, err = process.communicate(timeout=240)
     assert process.returncode == 130, err
-    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert "Traceback" not in err
+    assert "KeyboardInterrupt" not in err
     lines = err.strip().splitlines()
-    assert lines[0].startswith("Ctrl-C: no new runs start") and len(lines) == 2
-    counts = re.fullmatch(r"rhm sweep: interrupted: (\d+) runs stored and (\d+) failed now, (\d+) not started; .*", lines[1])
+    assert lines[0].startswith("Ctrl-C: no new runs start")
+    assert len(lines) == 2
+    counts = re.fullmatch(
+        r"rhm sweep: interrupted: (\d+) runs stored and (\d+) failed now, (\d+) not started; .*", lines[1]
+    )
     finished, failed, not_started = (int(n) for n in counts.groups())
     with ResultsStore(results) as store:
-        assert len(store.finished_keys()) == finished and store.failures() == []  # every finished run stored
-    assert failed == 0 and not_started > 0 and finished + not_started == 12
+        assert len(store.finished_keys()) == finished  # every finished run stored
+        assert store.failures() == []
+    assert failed == 0
+    assert not_started > 0
+    assert finished + not_started == 12
 
 
 def test_second_ctrl_c_abandons_the_runs_in_flight_at_once(tmp_path):
@@ -200,13 +232,17 @@ def test_second_ctrl_c_abandons_the_runs_in_flight_at_once(tmp_path):
     assert process.poll() is None  # waiting for the runs in flight
     os.killpg(process.pid, signal.SIGINT)
     start = time.monotonic()
-    out, err = process.communicate(timeout=60)
+    _out, err = process.communicate(timeout=60)
     assert time.monotonic() - start < 30
-    assert process.returncode == 130 and "Traceback" not in err
+    assert process.returncode == 130
+    assert "Traceback" not in err
     # multiprocessing's resource tracker may add its own warning about the killed workers' semaphores
-    assert any(line.startswith("rhm sweep: interrupted by Ctrl-C (runs in flight abandoned") for line in err.splitlines())
+    assert any(
+        line.startswith("rhm sweep: interrupted by Ctrl-C (runs in flight abandoned") for line in err.splitlines()
+    )
     with ResultsStore(results) as store:
-        assert store.finished_keys() == set() and store.failures() == []
+        assert store.finished_keys() == set()
+        assert store.failures() == []
 
 
 def _children(pid):
@@ -216,11 +252,6 @@ def _children(pid):
 
 
 # ----- results files: read-only where reading, only our own files -------------------------------
-import sqlite3
-
-from rhm_theory.cli import main
-
-
 def _foreign_sqlite(path):
     with sqlite3.connect(path) as connection:
         connection.execute("CREATE TABLE notes (id INTEGER, text TEXT)")
@@ -275,8 +306,6 @@ def test_results_files_without_the_application_id_are_still_ours(tmp_path):
 
 
 # ----- Grammar.from_json ------------------------------------------------------------------------
-import json
-
 GRAMMAR = Grammar.random(4, 2, 2, 2, 2, seed=0)
 
 
@@ -336,7 +365,8 @@ def test_huge_p_max_is_printed_readably(capsys):
         sys.set_int_max_str_digits(limit)
     assert main(["info", "--v", "8", "--nc", "8", "--m", "8", "--s", "2", "--L", "40"]) == 1
     out = capsys.readouterr().out
-    assert "too large to compute" in out and "d must be <= 2**20" in out
+    assert "too large to compute" in out
+    assert "d must be <= 2**20" in out
 
 
 def test_readable_number_matches_float_formatting():
@@ -346,7 +376,8 @@ def test_readable_number_matches_float_formatting():
 
     for numerator, denominator in [(3**200, 1), (-(7**100), 3), (1, 3**150), (2**400 + 1, 5**7)]:
         assert readable_number(numerator, denominator) == f"{float(Fraction(numerator, denominator)):.6e}"
-    assert readable_number(123, 4) == "123/4" and readable_number(10**59) == str(10**59)
+    assert readable_number(123, 4) == "123/4"
+    assert readable_number(10**59) == str(10**59)
 
 
 # ----- small cases: no silent reinterpretation ----------------------------------------------------
@@ -371,13 +402,15 @@ def test_symbolic_refuses_non_integer_numbers():
 def test_bp_with_likelihoods_near_the_float_maximum():
     from rhm_theory.theory import bp
 
-    x, y = GRAMMAR.sample(8, seed=1)
+    x, _y = GRAMMAR.sample(8, seed=1)
     one_hot = np.eye(GRAMMAR.v)[x]
     scaled = one_hot * 1.7e308 + (1 - one_hot) * 1e308
     expected = bp.posterior(GRAMMAR, one_hot * 1.7 + (1 - one_hot) * 1.0)
     assert np.allclose(bp.posterior(GRAMMAR, scaled), expected)
     shift = np.log(1e308) * GRAMMAR.d
-    assert np.allclose(bp.log_evidence(GRAMMAR, scaled), bp.log_evidence(GRAMMAR, one_hot * 1.7 + (1 - one_hot)) + shift)
+    assert np.allclose(
+        bp.log_evidence(GRAMMAR, scaled), bp.log_evidence(GRAMMAR, one_hot * 1.7 + (1 - one_hot)) + shift
+    )
 
 
 # ----- rhm verify runs only the scripts it is pointed at -----------------------------------------
@@ -392,44 +425,76 @@ def test_verify_never_runs_the_working_directory_scripts(tmp_path, monkeypatch, 
     monkeypatch.setattr(verify, "__file__", str(installed))
     assert main(["verify", "--out", str(tmp_path / "report")]) == 2
     assert "pass --checks DIR" in capsys.readouterr().err
-    assert not marker.exists() and not (tmp_path / "report").exists()
+    assert not marker.exists()
+    assert not (tmp_path / "report").exists()
 
 
 # ----- run specs are checked when built; diverged training is flagged; one spec, one key ----------
 def test_run_specs_are_checked_when_built_and_devices_before_any_run(tmp_path):
-    base = dict(v=4, n_c=2, m=2, s=2, L=2, P=4, seed=0, P_test=4)
-    for change, message in (({"lr": -1}, "lr must be a positive finite number"), ({"max_steps": 0}, "max_steps must be >= 1"),
-                            ({"lr": float("nan")}, "lr must be a positive finite number")):
+    base = {"v": 4, "n_c": 2, "m": 2, "s": 2, "L": 2, "P": 4, "seed": 0, "P_test": 4}
+    for change, message in (
+        ({"lr": -1}, "lr must be a positive finite number"),
+        ({"max_steps": 0}, "max_steps must be >= 1"),
+        ({"lr": float("nan")}, "lr must be a positive finite number"),
+    ):
         with pytest.raises(ValueError, match=message):
             RunSpec(**base, **change)
     with ResultsStore(tmp_path / "r.sqlite") as store:
         with pytest.raises(ValueError, match="device 'foo' is not a torch device"):
             backends.execute([RunSpec(**base, device="foo")], store, workers=1, runner=key_runner, progress=False)
-        assert store.rows() == [] and store.failures(unresolved=False) == []
+        assert store.rows() == []
+        assert store.failures(unresolved=False) == []
 
 
 def test_equal_specs_have_equal_keys_whatever_the_number_types():
-    base = dict(v=4, n_c=2, m=2, s=2, L=2, seed=0, P_test=4)
+    base = {"v": 4, "n_c": 2, "m": 2, "s": 2, "L": 2, "seed": 0, "P_test": 4}
     one = RunSpec(**base, P=np.int64(4), lr=1)
     other = RunSpec(**base, P=4, lr=1.0)
-    assert one == other and run_key(one) == run_key(other)
-    assert type(one.P) is int and type(one.lr) is float
+    assert one == other
+    assert run_key(one) == run_key(other)
+    assert type(one.P) is int
+    assert type(one.lr) is float
 
 
 def test_diverged_training_says_so_in_strict_json(capsys):
-    argv = ["train", "--v", "4", "--nc", "2", "--m", "2", "--s", "2", "--L", "2", "--P", "8", "--P-test", "4",
-            "--width", "4", "--max-epochs", "3", "--lr", "1e30", "--json"]
+    argv = [
+        "train",
+        "--v",
+        "4",
+        "--nc",
+        "2",
+        "--m",
+        "2",
+        "--s",
+        "2",
+        "--L",
+        "2",
+        "--P",
+        "8",
+        "--P-test",
+        "4",
+        "--width",
+        "4",
+        "--max-epochs",
+        "3",
+        "--lr",
+        "1e30",
+        "--json",
+    ]
     assert main(argv) == 1
     row = json.loads(capsys.readouterr().out, parse_constant=lambda name: pytest.fail(f"non-JSON constant {name}"))
-    assert row["stop_reason"] == "diverged" and row["train_loss"] is None
+    assert row["stop_reason"] == "diverged"
+    assert row["train_loss"] is None
 
 
 def test_sample_writes_exactly_the_named_file_and_refuses_to_overwrite(tmp_path, capsys):
     out = tmp_path / "data_noext"
     argv = ["sample", "--v", "4", "--nc", "2", "--m", "2", "--s", "2", "--L", "2", "--P", "4", "--out", str(out)]
     assert main(argv) == 0
-    assert f"to {out}\n" in capsys.readouterr().out and [p.name for p in tmp_path.iterdir()] == ["data_noext"]
+    assert f"to {out}\n" in capsys.readouterr().out
+    assert [p.name for p in tmp_path.iterdir()] == ["data_noext"]
     with np.load(out) as data:
         assert data["x"].shape == (4, 4)
-    assert main(argv) == 2 and "exists: pass --force" in capsys.readouterr().err
-    assert main(argv + ["--force", "--data-seed", "1"]) == 0
+    assert main(argv) == 2
+    assert "exists: pass --force" in capsys.readouterr().err
+    assert main([*argv, "--force", "--data-seed", "1"]) == 0

@@ -25,8 +25,14 @@ FORBIDDEN_LIBRARIES = {
     "cli": {"ray"},
 }
 # Modules of the theory layer that need sympy; the rest of the layer must not load it.
-SYMPY_MODULES = {"rhm_theory.theory.symbolic", "rhm_theory.theory.crossing", "rhm_theory.theory.sparse_symbolic", "rhm_theory.theory.denoising_theory",
-                 "rhm_theory.theory.next_token_symbolic", "rhm_theory.theory.power_law_symbolic"}
+SYMPY_MODULES = {
+    "rhm_theory.theory.symbolic",
+    "rhm_theory.theory.crossing",
+    "rhm_theory.theory.sparse_symbolic",
+    "rhm_theory.theory.denoising_theory",
+    "rhm_theory.theory.next_token_symbolic",
+    "rhm_theory.theory.power_law_symbolic",
+}
 # Allowed sideways imports inside one rank: none (synonyms and learning never import each other).
 SIBLINGS = {"synonyms": {"learning"}, "learning": {"synonyms"}}
 

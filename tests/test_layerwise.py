@@ -4,8 +4,8 @@ training data it is at chance on held-out data."""
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
+from strategies import examples
 
 from rhm_theory import Grammar
 from rhm_theory.synonyms.layerwise import UNKNOWN, fit_layerwise, layerwise_error_curve, reduce_patches
@@ -35,11 +35,13 @@ def test_a_handful_of_data_leaves_the_algorithm_at_chance():
     assert np.mean(errors) > 0.8  # chance: 1 - 1/8
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(v=st.integers(2, 4), s=st.integers(2, 3), data=st.data())
 def test_unknown_symbols_propagate_and_known_patches_use_the_table(v, s, data):
     table = np.array(data.draw(st.lists(st.integers(-1, v - 1), min_size=v**s, max_size=v**s)))
-    symbols = np.array(data.draw(st.lists(st.lists(st.integers(-1, v - 1), min_size=2 * s, max_size=2 * s), min_size=1, max_size=4)))
+    symbols = np.array(
+        data.draw(st.lists(st.lists(st.integers(-1, v - 1), min_size=2 * s, max_size=2 * s), min_size=1, max_size=4))
+    )
     reduced = reduce_patches(symbols, table, v, s)
     for i, row in enumerate(symbols):
         for j in range(2):

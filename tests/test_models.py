@@ -6,12 +6,12 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
+from strategies import examples
 from torch.nn import functional as F
 
-from rhm_theory.learning.encoding import one_hot
 from rhm_theory.learning.config import MODEL_NAMES, PARAMETRIZATIONS
+from rhm_theory.learning.encoding import one_hot
 from rhm_theory.learning.models import build_model
 
 SHAPES = [(3, 2, 2, 2), (4, 3, 2, 3), (3, 2, 3, 2), (2, 2, 2, 1)]  # (v, n_c, s, L)
@@ -53,8 +53,7 @@ def random_inputs(B, v, d, seed=0):
 @pytest.mark.parametrize("v, n_c, s, L", SHAPES)
 def test_shapes_and_parameter_counts(name, parametrization, v, n_c, s, L):
     w, B = 8, 5
-    model = build_model(name, v=v, n_c=n_c, s=s, L=L, width=w, parametrization=parametrization,
-                        seed=1)
+    model = build_model(name, v=v, n_c=n_c, s=s, L=L, width=w, parametrization=parametrization, seed=1)
     x = random_inputs(B, v, s**L)
     assert model(x).shape == (B, n_c)
     assert [tuple(h.shape) for h in model.hidden_layers(x)] == expected_hidden_shapes(name, B, s, L, w)
@@ -85,7 +84,7 @@ def lcn_loop_reference(model, x, s):
     return (h[:, 0, :] @ model.readout.weight) * model.readout.scale
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=examples(10), deadline=None)
 @given(s=st.integers(2, 3), L=st.integers(1, 3), v=st.integers(2, 5), seed=st.integers(0, 2**31))
 def test_hierarchical_nets_match_independent_implementations(s, L, v, seed):
     x = random_inputs(4, v, s**L, seed)
@@ -115,8 +114,7 @@ def test_mean_field_preactivations_are_order_one_at_any_width(s, L):
 
 
 def test_standard_parametrization_matches_pytorch_linear_init_range():
-    model = build_model("fcn", v=3, n_c=2, s=2, L=2, width=50, parametrization="standard",
-                        seed=0)
+    model = build_model("fcn", v=3, n_c=2, s=2, L=2, width=50, parametrization="standard", seed=0)
     weight = model.layers[0].weight
     bound = 1 / math.sqrt(3 * 4)
     assert weight.abs().max().item() <= bound
@@ -137,14 +135,14 @@ def test_initialisation_uses_only_the_given_generator():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(name="resnet"), "unknown model 'resnet'"),
-        (dict(width=0), "width must be >= 1, got 0"),
-        (dict(parametrization="ntk"), "unknown parametrization 'ntk'"),
-        (dict(seed=None), "seed must be given explicitly"),
+        ({"name": "resnet"}, "unknown model 'resnet'"),
+        ({"width": 0}, "width must be >= 1, got 0"),
+        ({"parametrization": "ntk"}, "unknown parametrization 'ntk'"),
+        ({"seed": None}, "seed must be given explicitly"),
     ],
 )
 def test_bad_input_is_a_clear_error(kwargs, message):
-    args = dict(name="cnn", v=3, n_c=2, s=2, L=2, width=4, seed=0)
+    args = {"name": "cnn", "v": 3, "n_c": 2, "s": 2, "L": 2, "width": 4, "seed": 0}
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         build_model(args.pop("name"), **args)

@@ -7,8 +7,12 @@ from rhm_theory.runs.pstar import Bisection, check_pstar_task
 from rhm_theory.runs.spec import RunSpec
 from rhm_theory.runs.sweep import SweepError, adaptive_searches, expand_sweep
 
-GRID = {"grammar": {"v": 4, "n_c": 4, "m": 3, "s": 2, "L": 2}, "data": {"P": [10, 20], "P_test": 16},
-        "training": {"task": ["class", "next-token"], "width": 8}, "run": {"seeds": 2}}
+GRID = {
+    "grammar": {"v": 4, "n_c": 4, "m": 3, "s": 2, "L": 2},
+    "data": {"P": [10, 20], "P_test": 16},
+    "training": {"task": ["class", "next-token"], "width": 8},
+    "run": {"seeds": 2},
+}
 
 
 def test_grid_sweep_accepts_the_next_token_task():
@@ -19,7 +23,7 @@ def test_grid_sweep_accepts_the_next_token_task():
 
 def test_adaptive_sweep_refuses_the_next_token_task_naming_the_field():
     document = {**GRID, "data": {"adaptive": {"P_low_over_ncmL": 0.5, "P_high_over_ncmL": 2, "steps": 1}, "P_test": 16}}
-    with pytest.raises(SweepError, match="training.task"):
+    with pytest.raises(SweepError, match=r"training.task"):
         adaptive_searches(document)
     assert len(adaptive_searches({**document, "training": {"task": "class"}})) == 1
 
@@ -32,8 +36,33 @@ def test_pstar_refuses_the_next_token_task(tmp_path, capsys):
         Bisection(base, 10, 20, [0])
     assert check_pstar_task(base.replace(task="class")).task == "class"
     results = tmp_path / "p.sqlite"
-    code = main(["pstar", "--v", "4", "--nc", "4", "--m", "3", "--s", "2", "--L", "2", "--P", "10", "20",
-                 "--results", str(results), "--task", "next-token", "--P-test", "16", "--quiet"])
+    code = main(
+        [
+            "pstar",
+            "--v",
+            "4",
+            "--nc",
+            "4",
+            "--m",
+            "3",
+            "--s",
+            "2",
+            "--L",
+            "2",
+            "--P",
+            "10",
+            "20",
+            "--results",
+            str(results),
+            "--task",
+            "next-token",
+            "--P-test",
+            "16",
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err
-    assert code == 2 and len(err.strip().splitlines()) == 1 and "next-token" in err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert "next-token" in err
     assert not results.exists()

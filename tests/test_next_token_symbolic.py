@@ -65,7 +65,9 @@ def test_leading_order_is_the_large_v_limit(n_c_over_v, m, s, L):
     for v in (2**7, 2**11):
         n_c, m_v = int(n_c_over_v * v), m or v // 2
         for t in (1, s ** (L - 1)):
-            ratio = nts.correlation_strength_average(v, n_c, m_v, s, L, t) / nts.leading_order_strength(v, n_c, m_v, s, L, t)
+            ratio = nts.correlation_strength_average(v, n_c, m_v, s, L, t) / nts.leading_order_strength(
+                v, n_c, m_v, s, L, t
+            )
             deviations.append(abs(float(ratio) - 1))
     half = len(deviations) // 2
     assert max(deviations[:half]) < 0.05
@@ -81,8 +83,15 @@ def test_resolvable_size_and_symbols():
     assert expression.subs(v, 3) == nts.correlation_strength_average(3, 2, 1, 2, 1, 1)
 
 
-@pytest.mark.parametrize("args, match", [((8, 8, 4, 2, 3, 8), "distance"), ((2, 8, 4, 2, 3, 1), "infeasible"),
-                                         ((8, 8, 4, 1, 3, 1), "s must be"), ((8, 8, 4, 2, 3, 0), "distance")])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ((8, 8, 4, 2, 3, 8), "distance"),
+        ((2, 8, 4, 2, 3, 1), "infeasible"),
+        ((8, 8, 4, 1, 3, 1), "s must be"),
+        ((8, 8, 4, 2, 3, 0), "distance"),
+    ],
+)
 def test_bad_input(args, match):
     with pytest.raises(ValueError, match=match):
         nts.correlation_strength_average(*args)

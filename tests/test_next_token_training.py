@@ -23,7 +23,8 @@ def test_task_data_masks_the_last_token():
     grammar = Grammar.random(4, 4, 3, 2, 2, seed=0)
     x, y = grammar.sample(10, seed=1)
     inputs, labels = task_data(grammar, (torch.as_tensor(x), torch.as_tensor(y)), "next-token")
-    assert (inputs[:, -1] == grammar.v).all() and torch.equal(inputs[:, :-1], torch.as_tensor(x[:, :-1]))
+    assert (inputs[:, -1] == grammar.v).all()
+    assert torch.equal(inputs[:, :-1], torch.as_tensor(x[:, :-1]))
     assert torch.equal(labels, torch.as_tensor(x[:, -1]))
 
 
@@ -91,7 +92,10 @@ def test_select_best_run_reports_a_checkpoint_and_keeps_keys_of_select_last():
     grammar = Grammar.random(4, 4, 3, 2, 3, seed=0)
     train_set, test_set = grammar.sample_train_test(64, 100, seed=1)
     last = train(grammar, train_set, test_set, TrainConfig(task="next-token", width=16, max_epochs=5, seed=2))
-    best = train(grammar, train_set, test_set, TrainConfig(task="next-token", width=16, max_epochs=5, seed=2, select="best"))
-    assert np.isfinite(best.test_loss) and best.steps == last.steps
+    best = train(
+        grammar, train_set, test_set, TrainConfig(task="next-token", width=16, max_epochs=5, seed=2, select="best")
+    )
+    assert np.isfinite(best.test_loss)
+    assert best.steps == last.steps
     spec = RunSpec(v=4, n_c=4, m=3, s=2, L=2, P=10, seed=0, P_test=10)
     assert run_key(spec) == run_key(spec.replace(select="last")) != run_key(spec.replace(select="best"))

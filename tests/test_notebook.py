@@ -13,9 +13,12 @@ NOTEBOOK = Path(__file__).resolve().parents[1] / "examples" / "walkthrough.ipynb
 def test_walkthrough_notebook_executes():
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    assert len(code) >= 8 and not any(cell.get("outputs") for cell in code)  # committed without outputs
+    assert len(code) >= 8  # committed without outputs
+    assert not any(cell.get("outputs") for cell in code)
     start = time.perf_counter()
-    NotebookClient(notebook, timeout=40, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    NotebookClient(
+        notebook, timeout=40, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
+    ).execute()
     seconds = time.perf_counter() - start
     errors = [output for cell in code for output in cell.outputs if output.output_type == "error"]
     assert not errors

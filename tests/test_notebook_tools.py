@@ -20,7 +20,9 @@ def test_dataset_from_params_holds_data_of_its_grammar():
     assert np.array_equal(labels, dataset.y.numpy())
     assert len({tuple(row) for row in dataset.x.tolist()}) == 20
     inputs, label = dataset[3]
-    assert inputs.shape == (6, 4) and torch.equal(inputs.argmax(0), dataset.x[3]) and label == dataset.y[3]
+    assert inputs.shape == (6, 4)
+    assert torch.equal(inputs.argmax(0), dataset.x[3])
+    assert label == dataset.y[3]
 
 
 def test_dataset_from_params_refuses_more_than_p_max():
@@ -30,12 +32,13 @@ def test_dataset_from_params_refuses_more_than_p_max():
 
 def test_derivation_layout_centres_parents_over_children():
     grammar = Grammar.random(6, 3, 2, 2, 3, seed=0)
-    x, y = grammar.sample(1, seed=1)
+    x, _y = grammar.sample(1, seed=1)
     tree = derivation_tree(grammar, x[0])
     layout = derivation_layout(tree)
     assert [layout[(1, j)] for j in range(8)] == [(float(j), 1) for j in range(8)]
     assert layout[(4, 0)] == (3.5, 4)  # the class over the middle of the 8 tokens
-    assert layout[(3, 1)] == (5.5, 3) and layout[(2, 2)] == (4.5, 2)
+    assert layout[(3, 1)] == (5.5, 3)
+    assert layout[(2, 2)] == (4.5, 2)
 
 
 def test_draw_derivation_writes_the_tokens_and_the_class():
@@ -46,5 +49,5 @@ def test_draw_derivation_writes_the_tokens_and_the_class():
     tokens = [label for (px, py), label in texts if py == 1 and not label.startswith("$")]
     assert tokens == [str(t) for t in x[0]]
     assert [label for (px, py), label in texts if py == 4 and not label.startswith("$")] == [str(y[0])]
-    with pytest.raises(ValueError, match="not a datum|shape"):
+    with pytest.raises(ValueError, match=r"not a datum|shape"):
         draw_derivation(grammar, x[0][:4])

@@ -6,8 +6,8 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import assume, given, settings, strategies as st
+from strategies import examples
 
 from rhm_theory import Grammar
 from rhm_theory.synonyms.clustering import lowest_level_synonyms, tuple_class_counts
@@ -32,8 +32,14 @@ def numeric_gradient(loss, params, h=1e-6):
     return grad
 
 
-@settings(max_examples=15, deadline=None)
-@given(n_c=st.integers(2, 4), V=st.integers(2, 6), half_width=st.integers(1, 3), P=st.integers(1, 12), seed=st.integers(0, 2**16))
+@settings(max_examples=examples(15), deadline=None)
+@given(
+    n_c=st.integers(2, 4),
+    V=st.integers(2, 6),
+    half_width=st.integers(1, 3),
+    P=st.integers(1, 12),
+    seed=st.integers(0, 2**16),
+)
 def test_one_step_update_equals_minus_lr_times_finite_difference_gradient(n_c, V, half_width, P, seed):
     rng = np.random.default_rng(seed)
     codes, y = rng.integers(0, V, P), rng.integers(0, n_c, P)
@@ -56,7 +62,7 @@ def test_symmetric_initialisation_has_zero_logits_and_loss_log_n_c():
     assert cross_entropy(initial_hidden_weights(net, 7), net.A, codes, codes % 5) == pytest.approx(np.log(5), abs=1e-12)
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(n=st.integers(3, 9), H=st.integers(1, 4), seed=st.integers(0, 2**16))
 def test_sensitivity_matches_pairwise_definition(n, H, seed):
     rng = np.random.default_rng(seed)

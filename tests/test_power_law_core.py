@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 from scipy.stats import chisquare
-from strategies import grammars
+from strategies import examples, grammars
 
 from rhm_theory import Grammar, exact
 from rhm_theory.cli import main
@@ -20,7 +20,9 @@ from rhm_theory.core.sparse import SparseRHM
 def old_random_rules(v, n_c, m, s, L, seed):
     """The rules as Grammar.random drew them before rule probabilities existed."""
     rng = np.random.default_rng(seed)
-    return [codes_to_tuples(draw_distinct(v**s, (n_c if k == 0 else v) * m, rng).reshape(-1, m), v, s) for k in range(L)]
+    return [
+        codes_to_tuples(draw_distinct(v**s, (n_c if k == 0 else v) * m, rng).reshape(-1, m), v, s) for k in range(L)
+    ]
 
 
 def old_samples(grammar, P, seed, replace):
@@ -56,12 +58,18 @@ def test_zipf_none_and_explicit_uniform_probs_are_todays_grammar_and_data(params
     explicit = Grammar.from_rules(old, params[0], probs=uniform(plain))
     for grammar in (plain, Grammar.random(*params, seed=seed, zipf=None), explicit):
         assert all(a.tobytes() == b.tobytes() for a, b in zip(grammar.rules, old))
-        assert not grammar.weighted and grammar.zipf is None and grammar == plain and hash(grammar) == hash(plain)
-        assert grammar.to_json() == plain.to_json() and "probs" not in grammar.to_dict()
+        assert not grammar.weighted
+        assert grammar.zipf is None
+        assert grammar == plain
+        assert hash(grammar) == hash(plain)
+        assert grammar.to_json() == plain.to_json()
+        assert "probs" not in grammar.to_dict()
         P = min(300, plain.p_max)
         for replace in (False, True):
-            assert all(a.tobytes() == b.tobytes() for a, b in zip(grammar.sample(P, seed=5, replace=replace),
-                                                                   old_samples(plain, P, 5, replace)))
+            assert all(
+                a.tobytes() == b.tobytes()
+                for a, b in zip(grammar.sample(P, seed=5, replace=replace), old_samples(plain, P, 5, replace))
+            )
         assert exact.class_token_probs_all(grammar).tobytes() == exact.class_token_probs_all(plain).tobytes()
     assert all((p == 1.0 / plain.m).all() and not p.flags.writeable for p in plain.probs)
 
@@ -70,32 +78,43 @@ def test_zipf_rules_are_the_rules_of_zipf_none():
     for seed in range(5):
         zipf = Grammar.random(8, 4, 4, 2, 3, seed=seed, zipf=0.7)
         assert all(a.tobytes() == b.tobytes() for a, b in zip(zipf.rules, old_random_rules(8, 4, 4, 2, 3, seed)))
-        assert zipf.weighted and zipf.zipf == 0.7 and zipf != Grammar.random(8, 4, 4, 2, 3, seed=seed)
+        assert zipf.weighted
+        assert zipf.zipf == 0.7
+        assert zipf != Grammar.random(8, 4, 4, 2, 3, seed=seed)
 
 
 # ----- drawing ----------------------------------------------------------------------------------------
 @given(st.integers(1, 40), st.floats(0.01, 20))
-@hsettings(max_examples=40, deadline=None)
+@hsettings(max_examples=examples(40), deadline=None)
 def test_zipf_weights_are_normalised_power_laws(m, a):
     f = zipf_weights(m, a)
-    assert f.shape == (m,) and abs(f.sum() - 1) <= 1e-12 and (np.diff(f) <= 0).all()
+    assert f.shape == (m,)
+    assert abs(f.sum() - 1) <= 1e-12
+    assert (np.diff(f) <= 0).all()
     assert np.allclose(f / f[0], np.arange(1, m + 1, dtype=float) ** -(1 + a), rtol=1e-12, atol=0)
 
 
 @given(grammars(min_m=2), st.floats(0.1, 4))
-@hsettings(max_examples=25, deadline=None)
+@hsettings(max_examples=examples(25), deadline=None)
 def test_random_zipf_probs_are_read_only_permutations_of_the_power_law_per_symbol(grammar, a):
     weighted = Grammar.random(grammar.v, grammar.n_c, grammar.m, grammar.s, grammar.L, seed=3, zipf=a)
     f = zipf_weights(grammar.m, a)
     for k, p in enumerate(weighted.probs):
-        assert p.shape == (weighted.owners(k), grammar.m) and p.dtype == np.float64 and not p.flags.writeable
+        assert p.shape == (weighted.owners(k), grammar.m)
+        assert p.dtype == np.float64
+        assert not p.flags.writeable
         assert (np.sort(p, axis=1)[:, ::-1] == f).all()
         assert np.abs(p.sum(axis=1) - 1).max() <= 1e-12
     assert weighted == Grammar.random(grammar.v, grammar.n_c, grammar.m, grammar.s, grammar.L, seed=3, zipf=a)
 
 
 def test_rank_orders_differ_between_symbols_and_seeds():
-    orders = {tuple(np.argsort(row)) for seed in range(3) for p in Grammar.random(8, 8, 4, 2, 2, seed=seed, zipf=1).probs for row in p}
+    orders = {
+        tuple(np.argsort(row))
+        for seed in range(3)
+        for p in Grammar.random(8, 8, 4, 2, 2, seed=seed, zipf=1).probs
+        for row in p
+    }
     assert len(orders) > 12  # of 24 orders of 4 ranks, over 48 rows
     assert Grammar.random(8, 8, 4, 2, 2, seed=0, zipf=1) != Grammar.random(8, 8, 4, 2, 2, seed=0, zipf=2)
 
@@ -115,8 +134,11 @@ def test_weighted_samples_have_the_zipf_rank_frequencies_within_binomial_error()
 
 
 def test_weighted_samples_follow_the_exact_datum_probabilities():
-    grammar = Grammar.from_rules(Grammar.random(3, 2, 2, 2, 2, seed=8).rules, 3,
-                                 probs=random_probs(Grammar.random(3, 2, 2, 2, 2, seed=8), 1, zeros=True))
+    grammar = Grammar.from_rules(
+        Grammar.random(3, 2, 2, 2, 2, seed=8).rules,
+        3,
+        probs=random_probs(Grammar.random(3, 2, 2, 2, 2, seed=8), 1, zeros=True),
+    )
     draws = 40000
     x, _ = grammar.sample(draws, seed=2, replace=True)
     every, _ = grammar.enumerate()
@@ -144,8 +166,9 @@ def test_weighted_grammars_refuse_distinct_sampling_in_one_line():
         with pytest.raises(ValueError, match="pass replace=True") as error:
             call()
         assert "\n" not in str(error.value)
-    (x_train, y_train), (x_test, y_test) = grammar.sample_train_test(40, 30, seed=0, replace=True)
-    assert x_train.shape == (40, 4) and x_test.shape == (30, 4)
+    (x_train, _y_train), (x_test, y_test) = grammar.sample_train_test(40, 30, seed=0, replace=True)
+    assert x_train.shape == (40, 4)
+    assert x_test.shape == (30, 4)
     assert np.array_equal(parse(grammar, x_test)[0], y_test)
     with pytest.raises(ValueError, match="uniform rules"):
         SparseRHM(grammar, 1)
@@ -161,18 +184,24 @@ def probs_with(k, index, value):
     return probs
 
 
-@pytest.mark.parametrize("probs, pattern", [
-    (probs_with(1, (2, 0), -0.5), r"probs\[1\]\[2, 0\] = -0.5 is negative.*production 0 of symbol 2 in rules\[1\]"),
-    (probs_with(0, (1, 1), np.nan), r"probs\[0\]\[1, 1\] = nan is not finite"),
-    (probs_with(1, (0, 1), np.inf), r"probs\[1\]\[0, 1\] = inf is not finite"),
-    (probs_with(1, (3, 1), 0.6), r"probs\[1\]\[3\] sums to 1.1.*symbol 3 in rules\[1\] must sum to 1 within 1e-09"),
-    (probs_with(0, (0, 0), 0.5 + 2 * PROB_SUM_TOLERANCE), r"probs\[0\]\[0\] sums to"),
-    ([np.full((2, 3), 1 / 3), np.full((4, 2), 0.5)], r"probs\[0\] must have shape \(owners, m\) = \(2, 2\), got \(2, 3\)"),
-    ([np.full((2, 2), 0.5)], r"list of L = 2 arrays.*got 1 arrays"),
-    (np.full((2, 2), 0.5), r"list of L = 2 arrays.*got ndarray"),
-    ([[["a", "b"], ["c", "d"]], np.full((4, 2), 0.5)], r"probs\[0\] must hold real numbers"),
-    ([[[0.5, 0.5], [1.0]], np.full((4, 2), 0.5)], r"probs\[0\] must be a rectangular array"),
-])
+@pytest.mark.parametrize(
+    "probs, pattern",
+    [
+        (probs_with(1, (2, 0), -0.5), r"probs\[1\]\[2, 0\] = -0.5 is negative.*production 0 of symbol 2 in rules\[1\]"),
+        (probs_with(0, (1, 1), np.nan), r"probs\[0\]\[1, 1\] = nan is not finite"),
+        (probs_with(1, (0, 1), np.inf), r"probs\[1\]\[0, 1\] = inf is not finite"),
+        (probs_with(1, (3, 1), 0.6), r"probs\[1\]\[3\] sums to 1.1.*symbol 3 in rules\[1\] must sum to 1 within 1e-09"),
+        (probs_with(0, (0, 0), 0.5 + 2 * PROB_SUM_TOLERANCE), r"probs\[0\]\[0\] sums to"),
+        (
+            [np.full((2, 3), 1 / 3), np.full((4, 2), 0.5)],
+            r"probs\[0\] must have shape \(owners, m\) = \(2, 2\), got \(2, 3\)",
+        ),
+        ([np.full((2, 2), 0.5)], r"list of L = 2 arrays.*got 1 arrays"),
+        (np.full((2, 2), 0.5), r"list of L = 2 arrays.*got ndarray"),
+        ([[["a", "b"], ["c", "d"]], np.full((4, 2), 0.5)], r"probs\[0\] must hold real numbers"),
+        ([[[0.5, 0.5], [1.0]], np.full((4, 2), 0.5)], r"probs\[0\] must be a rectangular array"),
+    ],
+)
 def test_bad_probabilities_are_one_line_errors_naming_the_rule(probs, pattern):
     with pytest.raises(ValueError, match=pattern) as error:
         Grammar.from_rules(BASE.rules, 4, probs=probs)
@@ -199,17 +228,27 @@ def test_a_zipf_label_must_match_the_probabilities():
 
 # ----- JSON and networkx ---------------------------------------------------------------------------------
 @given(grammars(min_m=2), st.integers(0, 2**32 - 1), st.booleans())
-@hsettings(max_examples=25, deadline=None)
+@hsettings(max_examples=examples(25), deadline=None)
 def test_weighted_json_and_networkx_round_trips_are_exact(grammar, seed, zipf):
-    weighted = (Grammar.random(grammar.v, grammar.n_c, grammar.m, grammar.s, grammar.L, seed=seed, zipf=1.3) if zipf
-                else Grammar.from_rules(grammar.rules, grammar.v, probs=random_probs(grammar, seed, zeros=True)))
+    weighted = (
+        Grammar.random(grammar.v, grammar.n_c, grammar.m, grammar.s, grammar.L, seed=seed, zipf=1.3)
+        if zipf
+        else Grammar.from_rules(grammar.rules, grammar.v, probs=random_probs(grammar, seed, zeros=True))
+    )
     for back in (Grammar.from_json(weighted.to_json()), Grammar.from_networkx(weighted.to_networkx())):
-        assert back == weighted and back.zipf == weighted.zipf and hash(back) == hash(weighted)
+        assert back == weighted
+        assert back.zipf == weighted.zipf
+        assert hash(back) == hash(weighted)
         assert all(a.tobytes() == b.tobytes() for a, b in zip(back.probs, weighted.probs))
     graph = weighted.to_networkx()
     k = weighted.L - 1
     owner, j = weighted.owners(k) - 1, weighted.m - 1
-    assert graph.edges[("symbol", 2, owner) if weighted.L > 1 else ("class", owner), ("production", k, owner, j), 0]["prob"] == weighted.probs[k][owner, j]
+    assert (
+        graph.edges[("symbol", 2, owner) if weighted.L > 1 else ("class", owner), ("production", k, owner, j), 0][
+            "prob"
+        ]
+        == weighted.probs[k][owner, j]
+    )
 
 
 def test_json_and_graph_refuse_bad_probabilities():
@@ -226,18 +265,39 @@ def test_json_and_graph_refuse_bad_probabilities():
     plain = Grammar.random(4, 2, 2, 2, 2, seed=0).to_networkx()
     for *_, edge in plain.edges(data=True):
         edge.pop("prob", None)
-    assert Grammar.from_networkx(plain) == Grammar.random(4, 2, 2, 2, 2, seed=0)  # graphs without probabilities: uniform
+    assert Grammar.from_networkx(plain) == Grammar.random(
+        4, 2, 2, 2, 2, seed=0
+    )  # graphs without probabilities: uniform
 
 
 # ----- the command line ----------------------------------------------------------------------------------
 def test_cli_samples_power_law_data_iid_and_says_so(tmp_path, capsys):
     out = tmp_path / "F.npz"
-    argv = ["sample", "--v", "8", "--nc", "4", "--m", "4", "--s", "2", "--L", "3", "--zipf", "1", "--P", "1000", "--out", str(out)]
+    argv = [
+        "sample",
+        "--v",
+        "8",
+        "--nc",
+        "4",
+        "--m",
+        "4",
+        "--s",
+        "2",
+        "--L",
+        "3",
+        "--zipf",
+        "1",
+        "--P",
+        "1000",
+        "--out",
+        str(out),
+    ]
     assert main(argv) == 0
     assert "i.i.d." in capsys.readouterr().out
     with np.load(out) as data:
         grammar = Grammar.from_json(str(data["grammar"]))
-        assert grammar == Grammar.random(8, 4, 4, 2, 3, seed=0, zipf=1) and grammar.zipf == 1.0
+        assert grammar == Grammar.random(8, 4, 4, 2, 3, seed=0, zipf=1)
+        assert grammar.zipf == 1.0
         assert data["x"].shape == (1000, 8)
         assert np.array_equal(grammar.parse(data["x"])[0], data["y"])
         assert np.array_equal(data["x"], grammar.sample(1000, seed=0, replace=True)[0])
@@ -251,22 +311,47 @@ def test_cli_refuses_bad_zipf_in_one_line(tmp_path, capsys, command, value):
     argv += ["--P", "10", "--out", str(out)] if command == "sample" else []
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "zipf" in err and "Traceback" not in err
+    assert err.count("\n") == 1
+    assert "zipf" in err
+    assert "Traceback" not in err
     assert not out.exists()
 
 
 def test_cli_refuses_zipf_with_a_sparse_rhm(tmp_path, capsys):
     out = tmp_path / "G.npz"
-    argv = ["sample", "--v", "8", "--nc", "4", "--m", "4", "--s", "2", "--L", "3", "--zipf", "1", "--s0", "1", "--P", "10", "--out", str(out)]
+    argv = [
+        "sample",
+        "--v",
+        "8",
+        "--nc",
+        "4",
+        "--m",
+        "4",
+        "--s",
+        "2",
+        "--L",
+        "3",
+        "--zipf",
+        "1",
+        "--s0",
+        "1",
+        "--P",
+        "10",
+        "--out",
+        str(out),
+    ]
     assert main(argv) == 2
-    assert "--s0 must be 0" in capsys.readouterr().err and not out.exists()
+    assert "--s0 must be 0" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_cli_info_reports_the_power_law_facts(capsys):
     assert main(["info", "--v", "8", "--nc", "4", "--m", "4", "--s", "2", "--L", "3", "--zipf", "1", "--json"]) == 0
     facts = json.loads(capsys.readouterr().out)
     f = zipf_weights(4, 1.0)
-    assert facts["zipf"] == 1.0 and facts["rule_prob_first"] == f[0] and facts["rule_prob_last"] == f[-1]
+    assert facts["zipf"] == 1.0
+    assert facts["rule_prob_first"] == f[0]
+    assert facts["rule_prob_last"] == f[-1]
     assert abs(facts["data_entropy_nats"] - exact.data_entropy(Grammar.random(8, 4, 4, 2, 3, seed=9, zipf=1))) <= 1e-12
     assert main(["info", "--v", "8", "--nc", "4", "--m", "4", "--s", "2", "--L", "3", "--json"]) == 0
     assert "zipf" not in json.loads(capsys.readouterr().out)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 from scipy.stats import chisquare
-from strategies import grammars
+from strategies import examples, grammars
 
 from rhm_theory import Grammar, bp, exact, next_token
 from rhm_theory.core.rules import tuples_to_codes
@@ -52,7 +52,8 @@ def brute_force(grammar):
             children[:, position * grammar.s : (position + 1) * grammar.s] = rules[a, j]
             node += 1
         levels.append(children)
-    assert np.array_equal(levels[-1], x) and abs(prob.sum() - 1) <= 1e-12
+    assert np.array_equal(levels[-1], x)
+    assert abs(prob.sum() - 1) <= 1e-12
     return x, y, prob, levels[::-1]
 
 
@@ -89,8 +90,11 @@ def test_class_token_and_tuple_statistics_equal_weighted_enumeration(params, see
 
 def test_exact_fractions_are_refused_for_weighted_rules_and_kept_for_uniform_ones():
     grammar = Grammar.random(4, 2, 2, 2, 2, seed=0, zipf=1)
-    for call in (lambda: exact.class_token_probs(grammar, 0, exact=True), lambda: exact.class_tuple_probs(grammar, 0, exact=True),
-                 lambda: exact.correlations(grammar, 1, exact=True)):
+    for call in (
+        lambda: exact.class_token_probs(grammar, 0, exact=True),
+        lambda: exact.class_tuple_probs(grammar, 0, exact=True),
+        lambda: exact.correlations(grammar, 1, exact=True),
+    ):
         with pytest.raises(ValueError, match="exact=True needs uniform rules") as error:
             call()
         assert "\n" not in str(error.value)
@@ -114,7 +118,7 @@ def test_datum_probabilities_and_entropy_equal_enumeration(params, seed, kind):
 
 
 @given(grammars())
-@hsettings(max_examples=30, deadline=None)
+@hsettings(max_examples=examples(30), deadline=None)
 def test_uniform_rules_give_every_datum_probability_one_over_p_max(grammar):
     x, _ = grammar.enumerate()
     assert np.abs(exact.datum_log_probs(grammar, x) + math.log(grammar.p_max)).max() <= 1e-12
@@ -141,7 +145,9 @@ def brute_force_bp(grammar, likelihoods):
         n_symbols = grammar.n_c if symbols is levels[-1] else grammar.v
         one_hot = np.eye(n_symbols)[symbols]  # (p_max, positions, n_symbols)
         marginals.append(np.einsum("qp,pia->qia", weights, one_hot) / total[:, None, None])
-    others = prob[None, :, None] * np.stack([np.delete(per_leaf, j, axis=2).prod(axis=2) for j in range(grammar.d)], axis=2)  # (Q, p_max, d)
+    others = prob[None, :, None] * np.stack(
+        [np.delete(per_leaf, j, axis=2).prod(axis=2) for j in range(grammar.d)], axis=2
+    )  # (Q, p_max, d)
     loo = np.einsum("qpj,pja->qja", others, np.eye(grammar.v)[x])
     return posterior, np.log(total), marginals, loo / loo.sum(axis=2, keepdims=True)
 
@@ -158,7 +164,8 @@ def test_weighted_bp_equals_brute_force_within_1e_12(params, seed, kind):
     assert np.abs(bp.posterior(grammar, likelihoods) - posterior).max() < 1e-12
     assert np.abs(bp.log_evidence(grammar, likelihoods) - evidence).max() < 1e-12
     for ours, expected in zip(bp.node_marginals(grammar, likelihoods), marginals):
-        assert ours.shape == expected.shape and np.abs(ours - expected).max() < 1e-12
+        assert ours.shape == expected.shape
+        assert np.abs(ours - expected).max() < 1e-12
     assert np.abs(bp.token_marginals(grammar, likelihoods)[0] - marginals[0][0]).max() < 1e-12
     assert np.abs(bp.token_marginals(grammar, likelihoods, leave_one_out=True) - loo).max() < 1e-12
 
@@ -181,9 +188,19 @@ def test_uniform_limit_of_the_weighted_code_path_is_the_uniform_result():
     assert near.weighted
     likelihoods = rng.random((5, plain.d, plain.v))
     x, _ = plain.enumerate()
-    pairs = [(bp.posterior(g, likelihoods), bp.log_evidence(g, likelihoods), bp.log_evidence(g, x), exact.class_tuple_probs(g, 1),
-              exact.class_token_probs(g, 2), next_token.optimal_losses(g), next_token.token_correlation(g, 3), exact.data_entropy(g))
-             for g in (plain, near)]
+    pairs = [
+        (
+            bp.posterior(g, likelihoods),
+            bp.log_evidence(g, likelihoods),
+            bp.log_evidence(g, x),
+            exact.class_tuple_probs(g, 1),
+            exact.class_token_probs(g, 2),
+            next_token.optimal_losses(g),
+            next_token.token_correlation(g, 3),
+            exact.data_entropy(g),
+        )
+        for g in (plain, near)
+    ]
     for a, b in zip(*pairs):
         assert np.abs(np.asarray(a) - np.asarray(b)).max() < 1e-11
 
@@ -195,7 +212,8 @@ def test_posterior_samples_follow_the_weighted_distribution(kind):
     draws = 20000
     tokens, labels = bp.sample_posterior(grammar, np.ones((draws, grammar.d, grammar.v)), seed=2)
     counts = np.bincount(data_to_indices(grammar, tokens), minlength=grammar.p_max)
-    assert np.array_equal(grammar.parse(tokens)[0], labels) and (counts[prob == 0] == 0).all()
+    assert np.array_equal(grammar.parse(tokens)[0], labels)
+    assert (counts[prob == 0] == 0).all()
     assert chisquare(counts[prob > 0], draws * prob[prob > 0]).pvalue > 1e-4
     x, _ = grammar.enumerate()
     likelihoods = np.random.default_rng(4).random((1, grammar.d, grammar.v)) ** 2 + 0.05
@@ -224,7 +242,8 @@ def test_next_token_optima_and_correlations_equal_weighted_enumeration(params, s
     losses = next_token.optimal_losses(grammar)
     for t in range(grammar.d):
         rows, entropy = brute_next_token(x, prob, t, grammar.v)
-        assert abs(losses[t] - entropy) <= 1e-12 and abs(next_token.optimal_loss(grammar, t) - entropy) <= 1e-12
+        assert abs(losses[t] - entropy) <= 1e-12
+        assert abs(next_token.optimal_loss(grammar, t) - entropy) <= 1e-12
         assert np.abs(next_token.predictive(grammar, x, window=t) - rows).max() <= 1e-12
     for distance in range(1, grammar.d):
         joint = np.zeros((grammar.v, grammar.v))
@@ -234,7 +253,7 @@ def test_next_token_optima_and_correlations_equal_weighted_enumeration(params, s
 
 
 @given(grammars(max_p_max=1000, min_m=2), st.floats(0.1, 3), st.integers(0, 2**32 - 1))
-@hsettings(max_examples=20, deadline=None)
+@hsettings(max_examples=examples(20), deadline=None)
 def test_zipf_grammars_statistics_are_distributions(grammar, a, seed):
     weighted_grammar = Grammar.random(grammar.v, grammar.n_c, grammar.m, grammar.s, grammar.L, seed=seed, zipf=a)
     x, _, prob, _ = brute_force(weighted_grammar)

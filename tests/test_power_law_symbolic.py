@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from rhm_theory.theory import ensemble, symbolic
-from rhm_theory.theory import power_law_symbolic as pl
+from rhm_theory.theory import ensemble, power_law_symbolic as pl, symbolic
 
 # (v, n_c, m, s, L, patch): tiny grammars whose every rule draw can be enumerated
 TUPLE_SETTINGS = [(3, 2, 2, 2, 1, 0), (2, 3, 1, 2, 2, 1), (2, 2, 2, 2, 2, 1), (2, 3, 1, 2, 3, 2), (2, 3, 1, 3, 2, 2)]
@@ -60,7 +59,9 @@ def test_detection_sizes_invert_rules_learned(params, a):
     m = params[2]
     for k in range(1, m + 1):
         P_k = pl.detection_size(k, *params, a)
-        assert math.isclose(float(P_k * m * pl.rule_frequency(k, m, a)), float(symbolic.critical_sample_size(*params)), rel_tol=1e-12)
+        assert math.isclose(
+            float(P_k * m * pl.rule_frequency(k, m, a)), float(symbolic.critical_sample_size(*params)), rel_tol=1e-12
+        )
         assert math.isclose(float(pl.rules_learned(P_k, *params, a)), k, rel_tol=1e-12)
     assert float(pl.rules_learned(10 * pl.detection_size(m, *params, a), *params, a)) == m  # capped at m
 
@@ -87,8 +88,9 @@ def test_unlearned_mass_exact_sum_and_its_continuum_form():
 
 def test_next_token_level_ratio_is_free_of_a_and_k():
     ratio = pl.next_token_level_ratio(1, 3, pl.k, 8, 4, 4, 2, 3, a=pl.a)
-    assert pl.a not in ratio.free_symbols and pl.k not in ratio.free_symbols
-    uniform = (symbolic_resolvable(3) / symbolic_resolvable(1))
+    assert pl.a not in ratio.free_symbols
+    assert pl.k not in ratio.free_symbols
+    uniform = symbolic_resolvable(3) / symbolic_resolvable(1)
     assert sp.simplify(ratio - uniform) == 0
 
 
@@ -148,12 +150,30 @@ def test_cli_theory_zipf_prints_the_closed_forms(capsys):
 
     from rhm_theory.cli import main
 
-    argv = ["theory", "--v", "16", "--nc", "4", "--m", "10", "--s", "2", "--L", "2", "--zipf", "0.5", "--P", "1000", "--json"]
+    argv = [
+        "theory",
+        "--v",
+        "16",
+        "--nc",
+        "4",
+        "--m",
+        "10",
+        "--s",
+        "2",
+        "--L",
+        "2",
+        "--zipf",
+        "0.5",
+        "--P",
+        "1000",
+        "--json",
+    ]
     assert main(argv) == 0
     printed = json.loads(capsys.readouterr().out)
     direct = pl.evaluate(16, 4, 10, 2, 2, 0.5, P=1000)
     assert printed == pytest.approx(direct)
-    assert printed["exponent"] == pytest.approx(-1 / 3) and printed["decades"] == pytest.approx(1.5)
+    assert printed["exponent"] == pytest.approx(-1 / 3)
+    assert printed["decades"] == pytest.approx(1.5)
 
 
 @pytest.mark.parametrize("extra", [["--s0", "1"], ["--latex"]])
@@ -162,4 +182,5 @@ def test_cli_theory_zipf_refuses_the_sparse_and_latex_outputs_in_one_line(capsys
 
     assert main(["theory", "--v", "16", "--nc", "4", "--m", "4", "--s", "2", "--L", "2", "--zipf", "1", *extra]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "--zipf" in err
+    assert err.count("\n") == 1
+    assert "--zipf" in err

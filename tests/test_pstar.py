@@ -1,6 +1,7 @@
 """P* measurement: grid, interpolation and bootstrap against closed forms; resumability after an
 injected failure and after killing `rhm pstar`; the process pool; bad input."""
 
+import contextlib
 import json
 import math
 import os
@@ -15,10 +16,10 @@ import numpy as np
 import pytest
 
 from rhm_theory.runs.experiment import run_one
-from rhm_theory.runs.spec import RunSpec, derive_seeds, error_threshold, run_key
 from rhm_theory.runs.pstar import adaptive_pstar, geometric_grid, measure_pstar, run_specs
-from rhm_theory.theory.stats import estimate_pstar, first_crossing
+from rhm_theory.runs.spec import RunSpec, derive_seeds, error_threshold, run_key
 from rhm_theory.runs.store import ResultsStore
+from rhm_theory.theory.stats import estimate_pstar, first_crossing
 
 BASE = RunSpec(v=4, n_c=4, m=2, s=2, L=3, P=16, seed=0, P_test=64, width=8, max_epochs=5)
 FAKE = RunSpec(v=8, n_c=8, m=4, s=2, L=3, P=16, seed=0)  # p_max = 131072, for the fake runner
@@ -48,11 +49,12 @@ def test_first_crossing_interpolates_in_log_P():
     a, b, threshold = 0.9, 0.08, 0.3
     errors = a - b * np.log(P)  # crosses the threshold at exp((a - threshold) / b)
     pstar, status = first_crossing(P, errors, threshold)
-    assert status == "ok" and pstar == pytest.approx(math.exp((a - threshold) / b), rel=1e-12)
+    assert status == "ok"
+    assert pstar == pytest.approx(math.exp((a - threshold) / b), rel=1e-12)
     assert first_crossing(P, errors, 2.0) == (10.0, "below_grid")
     assert first_crossing(P, errors, -5.0) == (math.inf, "above_grid")
     # non-monotone curve: the first crossing counts
-    assert first_crossing([1, 10, 100, 1000], [0.5, 0.1, 0.6, 0.0], 0.3)[0] == pytest.approx(10 ** 0.5)
+    assert first_crossing([1, 10, 100, 1000], [0.5, 0.1, 0.6, 0.0], 0.3)[0] == pytest.approx(10**0.5)
 
 
 def test_bootstrap_interval_brackets_the_seed_curves():
@@ -60,7 +62,8 @@ def test_bootstrap_interval_brackets_the_seed_curves():
     seeds = [0, 1, 2]
     errors = np.array([[log_linear_runner(FAKE.replace(P=p, seed=s))["test_error"] for p in P] for s in seeds])
     result = estimate_pstar(P, seeds, errors, threshold=0.2, n_bootstrap=500, seed=0)
-    assert result.status == "ok" and result.pstar == pytest.approx(10 * math.exp(4))
+    assert result.status == "ok"
+    assert result.pstar == pytest.approx(10 * math.exp(4))
     # any resampled mean curve lies between the lowest and highest seed curves
     assert 10 * math.exp(3.8) - 1e-6 <= result.ci_low <= result.pstar <= result.ci_high <= 10 * math.exp(4.2) + 1e-6
     assert result.ci_low < result.ci_high
@@ -73,7 +76,9 @@ def test_measure_pstar_in_process_and_in_a_pool_agree(tmp_path):
     results = []
     for workers in (1, 2):
         with ResultsStore(tmp_path / f"w{workers}.sqlite") as store:
-            results.append(measure_pstar(FAKE, P, [0, 1, 2], store, workers=workers, runner=log_linear_runner, threshold=0.2))
+            results.append(
+                measure_pstar(FAKE, P, [0, 1, 2], store, workers=workers, runner=log_linear_runner, threshold=0.2)
+            )
             assert len(store.rows()) == 21
     assert results[0].pstar == pytest.approx(10 * math.exp(4))
     np.testing.assert_array_equal(results[0].errors, results[1].errors)
@@ -82,7 +87,9 @@ def test_measure_pstar_in_process_and_in_a_pool_agree(tmp_path):
 
 def test_adaptive_search_narrows_on_the_crossing(tmp_path):
     with ResultsStore(tmp_path / "a.sqlite") as store:
-        result = adaptive_pstar(FAKE, 10, 100_000, [0, 1, 2], store, steps=5, workers=1, runner=log_linear_runner, threshold=0.2)
+        result = adaptive_pstar(
+            FAKE, 10, 100_000, [0, 1, 2], store, steps=5, workers=1, runner=log_linear_runner, threshold=0.2
+        )
     assert result.pstar == pytest.approx(10 * math.exp(4))
     assert len(result.P_values) == 7
     i = int(np.searchsorted(result.P_values, result.pstar))
@@ -112,7 +119,8 @@ def test_resume_after_an_injected_failure_runs_each_run_once(tmp_path):
 
         measure_pstar(FAKE, P, [0, 1], store, workers=1, runner=counting, threshold=0.2)
         keys = [row["key"] for row in store.rows()]
-    assert len(resumed) == 10 - 3 and not set(resumed) & set(calls)
+    assert len(resumed) == 10 - 3
+    assert not set(resumed) & set(calls)
     assert len(keys) == len(set(keys)) == 10
 
 
@@ -129,8 +137,12 @@ def test_pool_failure_keeps_finished_rows_and_resumes(tmp_path):
         measure_pstar(FAKE, P, [0, 1, 2], store, workers=2, runner=failing_at_P_100, threshold=0.2)
     with ResultsStore(path) as store:
         kept = store.rows()
-        assert kept and all(row["P"] != 100 for row in kept)
-        assert all(row["test_error"] == log_linear_runner(FAKE.replace(P=row["P"], seed=row["seed"]))["test_error"] for row in kept)
+        assert kept
+        assert all(row["P"] != 100 for row in kept)
+        assert all(
+            row["test_error"] == log_linear_runner(FAKE.replace(P=row["P"], seed=row["seed"]))["test_error"]
+            for row in kept
+        )
         measure_pstar(FAKE, P, [0, 1, 2], store, workers=1, runner=log_linear_runner, threshold=0.2)
         keys = [row["key"] for row in store.rows()]
     assert len(keys) == len(set(keys)) == 12
@@ -172,27 +184,57 @@ run_specs([FAKE.replace(P=P) for P in (10, 20, 30)], ResultsStore({str(tmp_path 
 
 def test_killed_rhm_pstar_resumes_with_each_run_exactly_once(tmp_path):
     results = tmp_path / "runs.sqlite"
-    command = [sys.executable, "-m", "rhm_theory", "pstar", "--v", "4", "--nc", "4", "--m", "2", "--s", "2", "--L", "3",
-               "--P", "16", "32", "64", "128", "--seeds", "2", "--workers", "1", "--width", "8", "--max-epochs", "300",
-               "--loss-threshold", "1e-12", "--P-test", "64", "--quiet", "--results", str(results)]
+    command = [
+        sys.executable,
+        "-m",
+        "rhm_theory",
+        "pstar",
+        "--v",
+        "4",
+        "--nc",
+        "4",
+        "--m",
+        "2",
+        "--s",
+        "2",
+        "--L",
+        "3",
+        "--P",
+        "16",
+        "32",
+        "64",
+        "128",
+        "--seeds",
+        "2",
+        "--workers",
+        "1",
+        "--width",
+        "8",
+        "--max-epochs",
+        "300",
+        "--loss-threshold",
+        "1e-12",
+        "--P-test",
+        "64",
+        "--quiet",
+        "--results",
+        str(results),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 900  # a safety net only: the loop waits for 2 stored runs, however slow the machine
     stored = 0
     while stored < 2 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
         if results.exists():
-            with sqlite3.connect(results) as connection:
-                try:
-                    stored = connection.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
-                except sqlite3.OperationalError:  # table not created yet
-                    pass
+            with sqlite3.connect(results) as connection, contextlib.suppress(sqlite3.OperationalError):
+                stored = connection.execute("SELECT COUNT(*) FROM runs").fetchone()[0]  # raises: table not created yet
     assert process.poll() is None, f"finished before it could be killed: {process.stderr.read().decode()}"
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     with ResultsStore(results) as store:
         killed_at = len(store.rows())
     assert 2 <= killed_at < 8
-    finished = subprocess.run(command + ["--json"], capture_output=True, text=True, timeout=300)
+    finished = subprocess.run([*command, "--json"], capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr
     summary = json.loads(finished.stdout)
     with ResultsStore(results) as store:
@@ -211,7 +253,8 @@ def test_run_one_row_is_deterministic_and_complete():
     for name in ("test_error", "train_loss", "epochs", "steps"):
         assert row[name] == again[name]
     assert {f"S_k{k}_l{l}" for k in (1, 2, 3) for l in (1, 2, 3)} <= set(row)
-    assert 0 <= row["test_error"] <= 1 and row["epochs"] <= 5
+    assert 0 <= row["test_error"] <= 1
+    assert row["epochs"] <= 5
     assert row["rules_seed"] == derive_seeds(0)["rules"] != derive_seeds(1)["rules"]
 
 
@@ -229,11 +272,11 @@ def test_thresholds():
 @pytest.mark.parametrize(
     "changes, message",
     [
-        (dict(P=500), r"P = 500 training data plus P_test = 64 test data exceed p_max = 512"),
-        (dict(width=0), "width must be >= 1, got 0"),
-        (dict(model="mlp"), "unknown model 'mlp'"),
-        (dict(sensitivity_samples=65), "sensitivity_samples = 65 must be <= P_test = 64"),
-        (dict(m=5), "infeasible grammar"),
+        ({"P": 500}, r"P = 500 training data plus P_test = 64 test data exceed p_max = 512"),
+        ({"width": 0}, "width must be >= 1, got 0"),
+        ({"model": "mlp"}, "unknown model 'mlp'"),
+        ({"sensitivity_samples": 65}, "sensitivity_samples = 65 must be <= P_test = 64"),
+        ({"m": 5}, "infeasible grammar"),
     ],
 )
 def test_bad_specs(changes, message):

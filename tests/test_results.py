@@ -5,8 +5,8 @@ import math
 import sys
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
+from strategies import examples
 
 from rhm_theory.runs.store import ResultsStore
 
@@ -16,10 +16,12 @@ values = st.one_of(
     st.floats(allow_nan=False),
     st.text(max_size=20),
 )
-rows = st.dictionaries(st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(lambda n: n != "key"), values, max_size=6)
+rows = st.dictionaries(
+    st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(lambda n: n != "key"), values, max_size=6
+)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(st.lists(rows, min_size=1, max_size=4))
 def test_rows_round_trip_with_union_of_columns(tmp_path_factory, fields):
     path = tmp_path_factory.mktemp("store") / "runs.sqlite"
@@ -59,7 +61,8 @@ def test_numpy_scalars_bools_and_nan(tmp_path):
         store.append({"key": "k", "n": np.int64(7), "x": np.float32(0.5), "flag": True, "missing": math.nan})
         (row,) = store.rows()
     assert row == {"key": "k", "n": 7, "x": 0.5, "flag": 1, "missing": None}
-    assert type(row["n"]) is int and type(row["x"]) is float
+    assert type(row["n"]) is int
+    assert type(row["x"]) is float
 
 
 def test_csv_export_matches_rows(tmp_path):
@@ -94,24 +97,26 @@ def test_bad_rows_are_refused_and_nothing_is_stored(tmp_path, row, message):
 
 
 def test_not_a_dict(tmp_path):
-    with ResultsStore(tmp_path / "r.sqlite") as store:
-        with pytest.raises(ValueError, match="a row must be a dict, got list"):
-            store.append([("key", "k")])
+    with (
+        ResultsStore(tmp_path / "r.sqlite") as store,
+        pytest.raises(ValueError, match="a row must be a dict, got list"),
+    ):
+        store.append([("key", "k")])
 
 
 def test_to_pandas_matches_rows(tmp_path):
-    import pandas  # in the test extra, so this test runs in CI
+    import pandas as pd  # in the test extra, so this test runs in CI
 
     with ResultsStore(tmp_path / "r.sqlite") as store:
         store.append({"key": "a", "P": 10})
         store.append({"key": "b", "test_error": 0.5})
         frame = store.to_pandas()
-    assert isinstance(frame, pandas.DataFrame)
-    assert list(frame.columns) == ["key", "P", "test_error"] and list(frame["key"]) == ["a", "b"]
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns) == ["key", "P", "test_error"]
+    assert list(frame["key"]) == ["a", "b"]
 
 
 def test_to_pandas_without_pandas_says_so(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)  # makes `import pandas` raise ImportError
-    with ResultsStore(tmp_path / "r.sqlite") as store:
-        with pytest.raises(ImportError, match="to_pandas\\(\\) needs pandas"):
-            store.to_pandas()
+    with ResultsStore(tmp_path / "r.sqlite") as store, pytest.raises(ImportError, match=r"to_pandas\(\) needs pandas"):
+        store.to_pandas()

@@ -4,13 +4,12 @@ plain dictionary parse (independent of rhm_theory.core.sampling.parse)."""
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
+from strategies import examples, grammars
 
 from rhm_theory import Grammar
 from rhm_theory.learning.models import build_model
 from rhm_theory.learning.sensitivity import exchanged_columns, synonymic_exchange, synonymic_sensitivity
-from strategies import grammars
 
 
 def hidden_symbols(grammar, x):
@@ -26,7 +25,7 @@ def hidden_symbols(grammar, x):
     return symbols
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(grammar=grammars(max_p_max=2000, min_m=2), level_choice=st.integers(0, 10), seed=st.integers(0, 2**16))
 def test_exchange_keeps_class_and_symbols_above_level_and_changes_those_at_it(grammar, level_choice, seed):
     """m >= 2 (with m = 1 the exchange is the identity and the property is empty)."""
@@ -69,7 +68,8 @@ def test_exchange_at_the_top_level_keeps_only_the_class():
     # every datum of the class of x[0] appears, uniformly: m**n_nodes = 27 of them
     assert set(grammar.parse(exchanged)[0]) == {y[0]}
     _, counts = np.unique(exchanged, axis=0, return_counts=True)
-    assert counts.size == 27 and counts.min() > 4000 / 27 / 2
+    assert counts.size == 27
+    assert counts.min() > 4000 / 27 / 2
 
 
 class SymbolOracle(torch.nn.Module):
@@ -82,7 +82,9 @@ class SymbolOracle(torch.nn.Module):
     def hidden_layers(self, one_hot):
         symbols = hidden_symbols(self.grammar, one_hot.argmax(dim=1).numpy())
         return [
-            torch.nn.functional.one_hot(torch.as_tensor(symbols[k + 1]), self.grammar.v if k < self.grammar.L else self.grammar.n_c).float()
+            torch.nn.functional.one_hot(
+                torch.as_tensor(symbols[k + 1]), self.grammar.v if k < self.grammar.L else self.grammar.n_c
+            ).float()
             for k in range(1, self.grammar.L + 1)
         ]
 
@@ -103,7 +105,9 @@ def test_sensitivity_of_a_cnn_is_finite_and_restores_training_mode():
     model.train()
     x, _ = grammar.sample(64, seed=0)
     S = synonymic_sensitivity(model, grammar, x, seed=0, batch_size=10)
-    assert S.shape == (2, 2) and np.all(np.isfinite(S)) and np.all(S >= 0)
+    assert S.shape == (2, 2)
+    assert np.all(np.isfinite(S))
+    assert np.all(S >= 0)
     assert model.training
     np.testing.assert_array_equal(S, synonymic_sensitivity(model, grammar, x, seed=0, batch_size=64))
 

@@ -40,7 +40,8 @@ def test_exponent_and_collapse_pass_on_the_claim_and_fail_on_the_other_architect
     for seed in (0, 1):
         curves, _, _ = synthetic(claim, np.random.default_rng(seed))
         check = sc.sparsity_exponent_check(model, FULL.s0_values, curves, n_c=N_C, L=L, n_boot=300, seed=seed)
-        assert check.passed and check.kind == "discriminating", check.line()
+        assert check.passed, check.line()
+        assert check.kind == "discriminating", check.line()
         assert sc.collapse_check(model, FULL.s0_values, curves, n_c=N_C, L=L).passed
         curves, _, _ = synthetic(other, np.random.default_rng(seed + 10))
         assert not sc.sparsity_exponent_check(model, FULL.s0_values, curves, n_c=N_C, L=L, n_boot=300, seed=seed).passed
@@ -52,13 +53,15 @@ def test_exponent_and_collapse_pass_on_the_claim_and_fail_on_the_other_architect
 def test_exponent_checks_are_smoke_when_they_cannot_discriminate():
     curves, _, _ = synthetic(2, np.random.default_rng(0), s0_values=(0, 1), seeds=2)
     check = sc.sparsity_exponent_check("cnn", (0, 1), curves, n_c=N_C, L=L, n_boot=100, seed=0)
-    assert check.kind == "smoke" and check.alternatives == ()
+    assert check.kind == "smoke"
+    assert check.alternatives == ()
     curves, _, _ = synthetic(2, np.random.default_rng(0))
     assert sc.sparsity_exponent_check("lcn", FULL.s0_values, curves, n_c=N_C, L=2, n_boot=100, seed=0).kind == "smoke"
     never, _, _ = synthetic(2, np.random.default_rng(0))
     never[0] = (never[0][0], np.full_like(never[0][1], 0.5))  # s0 = 0 never learned: no P* inside the grid
     check = sc.sparsity_exponent_check("cnn", FULL.s0_values, never, n_c=N_C, L=L, n_boot=100, seed=0)
-    assert not check.passed and "no fit" in check.figure
+    assert not check.passed
+    assert "no fit" in check.figure
     with pytest.raises(ValueError, match="'lcn' and 'cnn'"):
         sc.claimed_exponent("fcn", 3)
 
@@ -67,20 +70,24 @@ def test_exponent_checks_are_smoke_when_they_cannot_discriminate():
 def test_invariance_drop_check(drop, passes):
     curves, D, S = synthetic(2, np.random.default_rng(5), drop=drop)
     check = sc.invariance_drop_check("cnn", FULL.s0_values, curves, {"D": D, "S": S}, n_c=N_C, n_boot=200, seed=0)
-    assert check.passed == passes and check.kind == "discriminating", check.line()
+    assert check.passed == passes, check.line()
+    assert check.kind == "discriminating", check.line()
 
 
 def test_error_sensitivity_correlation_check():
     rng = np.random.default_rng(7)
     curves, D, _ = synthetic(2, rng)
     check = sc.error_sensitivity_correlation_check("cnn", "D", FULL.s0_values, curves, D, n_c=N_C, n_boot=300, seed=0)
-    assert check.passed and check.kind == "discriminating", check.line()
+    assert check.passed, check.line()
+    assert check.kind == "discriminating", check.line()
     unrelated = [np.exp(0.3 * rng.standard_normal(d.shape)) for d in D]  # no relation to the error
-    assert not sc.error_sensitivity_correlation_check("cnn", "D", FULL.s0_values, curves, unrelated, n_c=N_C, n_boot=300,
-                                                      seed=0).passed
+    assert not sc.error_sensitivity_correlation_check(
+        "cnn", "D", FULL.s0_values, curves, unrelated, n_c=N_C, n_boot=300, seed=0
+    ).passed
     rising = [d[:, ::-1] for d in D]  # grows as the error falls
-    assert not sc.error_sensitivity_correlation_check("cnn", "D", FULL.s0_values, curves, rising, n_c=N_C, n_boot=300,
-                                                      seed=0).passed
+    assert not sc.error_sensitivity_correlation_check(
+        "cnn", "D", FULL.s0_values, curves, rising, n_c=N_C, n_boot=300, seed=0
+    ).passed
 
 
 def test_under_trained_runs_make_every_learning_check_inconclusive():
@@ -94,21 +101,31 @@ def test_under_trained_runs_make_every_learning_check_inconclusive():
     many_under = [t.copy() for t in trained]
     for flags in many_under:
         flags[0] = False  # the first of 8 seeds in every setting: 12.5%
-    checks = lambda converged: [
-        sc.sparsity_exponent_check("cnn", FULL.s0_values, curves, n_c=N_C, L=L, n_boot=200, seed=0, converged=converged),
-        sc.collapse_check("cnn", FULL.s0_values, curves, n_c=N_C, L=L, converged=converged),
-        sc.invariance_drop_check("cnn", FULL.s0_values, curves, {"D": D, "S": S}, n_c=N_C, n_boot=200, seed=0,
-                                 converged=converged),
-        sc.error_sensitivity_correlation_check("cnn", "D", FULL.s0_values, curves, D, n_c=N_C, n_boot=200, seed=0,
-                                               converged=converged),
-    ]
+
+    def checks(converged):
+        return [
+            sc.sparsity_exponent_check(
+                "cnn", FULL.s0_values, curves, n_c=N_C, L=L, n_boot=200, seed=0, converged=converged
+            ),
+            sc.collapse_check("cnn", FULL.s0_values, curves, n_c=N_C, L=L, converged=converged),
+            sc.invariance_drop_check(
+                "cnn", FULL.s0_values, curves, {"D": D, "S": S}, n_c=N_C, n_boot=200, seed=0, converged=converged
+            ),
+            sc.error_sensitivity_correlation_check(
+                "cnn", "D", FULL.s0_values, curves, D, n_c=N_C, n_boot=200, seed=0, converged=converged
+            ),
+        ]
+
     total = sum(t.size for t in trained)
     for check in checks(trained):
-        assert check.passed and f"under-trained runs: 0/{total}" in check.figure, check.line()
+        assert check.passed, check.line()
+        assert f"under-trained runs: 0/{total}" in check.figure, check.line()
     for check, before in zip(checks(one_under), checks(trained)):
-        assert check.verdict == before.verdict and f"under-trained runs: 1/{total}" in check.figure, check.line()
+        assert check.verdict == before.verdict, check.line()
+        assert f"under-trained runs: 1/{total}" in check.figure, check.line()
     for check in checks(many_under):
-        assert check.verdict == "INCONCLUSIVE" and check.reason.startswith("under-trained: "), check.line()
+        assert check.verdict == "INCONCLUSIVE", check.line()
+        assert check.reason.startswith("under-trained: "), check.line()
         assert check.kind == "smoke" or "under-trained runs" in check.alternatives
 
 
@@ -119,9 +136,13 @@ def test_undefined_sensitivity_fails_and_says_so():
     D[1] = D[1].copy()
     D[1][0, -1] = np.nan
     drop = sc.invariance_drop_check("cnn", FULL.s0_values, curves, {"D": D, "S": S}, n_c=N_C, n_boot=200, seed=0)
-    assert not drop.passed and f"D s0={FULL.s0_values[1]}: undefined in 1 of" in drop.figure, drop.line()
-    correlation = sc.error_sensitivity_correlation_check("cnn", "D", FULL.s0_values, curves, D, n_c=N_C, n_boot=200, seed=0)
-    assert not correlation.passed and "D undefined in 1 of" in correlation.figure, correlation.line()
+    assert not drop.passed, drop.line()
+    assert f"D s0={FULL.s0_values[1]}: undefined in 1 of" in drop.figure, drop.line()
+    correlation = sc.error_sensitivity_correlation_check(
+        "cnn", "D", FULL.s0_values, curves, D, n_c=N_C, n_boot=200, seed=0
+    )
+    assert not correlation.passed, correlation.line()
+    assert "D undefined in 1 of" in correlation.figure, correlation.line()
 
 
 def ladder_rungs(k_of_size, sizes=(16, 32, 64), seed=0, sigma=0.1):
@@ -130,8 +151,17 @@ def ladder_rungs(k_of_size, sizes=(16, 32, 64), seed=0, sigma=0.1):
     rungs = []
     for i, size in enumerate(sizes):
         curves, _, _ = synthetic(k_of_size(size), np.random.default_rng(seed + i), sigma=sigma)
-        rungs.append({"size": size, "n_c": N_C, "s0_values": FULL.s0_values, "curves": curves, "device": "cpu",
-                      "converged": [np.ones(e.shape, dtype=bool) for _, e in curves], "seconds": 60.0 * size})
+        rungs.append(
+            {
+                "size": size,
+                "n_c": N_C,
+                "s0_values": FULL.s0_values,
+                "curves": curves,
+                "device": "cpu",
+                "converged": [np.ones(e.shape, dtype=bool) for _, e in curves],
+                "seconds": 60.0 * size,
+            }
+        )
     return rungs
 
 
@@ -140,23 +170,29 @@ def test_ladder_passes_at_the_claim_and_fails_at_the_other_architecture(model):
     claim, other = sc.claimed_exponent(model, L), sc.claimed_exponent("cnn" if model == "lcn" else "lcn", L)
     check = sc.sparsity_ladder_check(model, ladder_rungs(lambda size: claim), L=L, n_boot=200, seed=0)
     assert check.verdict == "PASS", check.line()
-    assert check.claim == claim and [r["size"] for r in check.trend] == [16, 32, 64]
-    assert check.source.endswith("; ladder") and check.kind == "discriminating"
+    assert check.claim == claim
+    assert [r["size"] for r in check.trend] == [16, 32, 64]
+    assert check.source.endswith("; ladder")
+    assert check.kind == "discriminating"
     at_other = sc.sparsity_ladder_check(model, ladder_rungs(lambda size: other, seed=5), L=L, n_boot=200, seed=0)
-    assert at_other.verdict == "FAIL" and "not shrinking" in at_other.figure, at_other.line()
+    assert at_other.verdict == "FAIL", at_other.line()
+    assert "not shrinking" in at_other.figure, at_other.line()
 
 
 def test_ladder_rules_too_few_rungs_censored_and_under_trained_rungs_are_inconclusive():
     two = sc.sparsity_ladder_check("lcn", ladder_rungs(lambda size: 3, sizes=(16, 32)), L=L, n_boot=200, seed=0)
-    assert two.verdict == "INCONCLUSIVE" and two.reason.startswith("too few rungs"), two.line()
+    assert two.verdict == "INCONCLUSIVE", two.line()
+    assert two.reason.startswith("too few rungs"), two.line()
     rungs = ladder_rungs(lambda size: 3)
     P, errors = rungs[1]["curves"][0]
     rungs[1]["curves"][0] = (P, np.full_like(errors, 0.5))  # s0 = 0 never learned at size 32: censored
     censored = sc.sparsity_ladder_check("lcn", rungs, L=L, n_boot=200, seed=0)
-    assert censored.verdict == "INCONCLUSIVE" and censored.reason.startswith("rung size 32: P* censored"), censored.line()
+    assert censored.verdict == "INCONCLUSIVE", censored.line()
+    assert censored.reason.startswith("rung size 32: P* censored"), censored.line()
     assert [r["size"] for r in censored.trend] == [16, 64]  # the decided rungs stay in the figure
     rungs = ladder_rungs(lambda size: 3)
     for flags in rungs[2]["converged"]:
         flags[:2] = False  # 2 of 8 seeds under-trained at the largest rung
     under = sc.sparsity_ladder_check("lcn", rungs, L=L, n_boot=200, seed=0)
-    assert under.verdict == "INCONCLUSIVE" and under.reason.startswith("rung size 64: under-trained"), under.line()
+    assert under.verdict == "INCONCLUSIVE", under.line()
+    assert under.reason.startswith("rung size 64: under-trained"), under.line()

@@ -20,7 +20,10 @@ def symbol_grids(model, x):
         owner_of = {tuple(t): owner for owner in range(rules.shape[0]) for t in rules[owner]}
         patches = grids[level - 1].reshape(len(x), -1, model.patch)
         grids[level] = np.array(
-            [[owner_of[tuple(p[p != model.empty])] if (p != model.empty).any() else model.empty for p in row] for row in patches]
+            [
+                [owner_of[tuple(p[p != model.empty])] if (p != model.empty).any() else model.empty for p in row]
+                for row in patches
+            ]
         )
     return grids
 
@@ -55,7 +58,8 @@ def test_diffeomorphism_sensitivity_of_oracles(variant):
     assert np.all(D[k < l] > 0.05)
     assert np.all(diffeomorphism_sensitivity(GridOracle(model, positions=False), model, x, seed=1) == 0)
     S = synonymic_sensitivity(GridOracle(model, positions=False), model, x, seed=1)
-    assert np.all(S[k >= l] == 0) and np.all(S[k < l] > 0.05)
+    assert np.all(S[k >= l] == 0)
+    assert np.all(S[k < l] > 0.05)
 
 
 def test_sparse_synonymic_exchange_keeps_layouts_class_and_symbols_above_the_level():
@@ -79,7 +83,8 @@ def test_networks_take_the_sparse_input(name):
     if name != "fcn":
         assert [tuple(h.shape) for h in net.hidden_layers(inputs)] == [(16, 4, 8), (16, 1, 8)]
         D = diffeomorphism_sensitivity(net, model, x, seed=0)
-        assert D.shape == (2, 2) and np.isfinite(D).all()
+        assert D.shape == (2, 2)
+        assert np.isfinite(D).all()
     with pytest.raises(ValueError, match="patch must be a multiple of s"):
         build_model(name, v=5, n_c=4, s=2, L=2, width=8, patch=3, seed=0)
 
@@ -100,6 +105,7 @@ def test_training_takes_a_sparse_model_and_validates_its_tokens():
     config = TrainConfig(model="lcn", width=16, max_steps=10, max_epochs=10**6, seed=0)
     result = train(model, train_set, test_set, config)
     assert result.model.layers[0].weight.shape == (model.patch**model.L // model.patch, model.patch * (model.v + 1), 16)
-    assert result.steps == 10 and 0 <= result.test_error <= 1
+    assert result.steps == 10
+    assert 0 <= result.test_error <= 1
     with pytest.raises(ValueError, match=r"train tokens must be in range\(v\+1=5\)"):
         train(model, (train_set[0] + 5, train_set[1]), test_set, config)

@@ -3,7 +3,6 @@
 import itertools
 from fractions import Fraction
 
-import numpy as np
 import pytest
 import sympy as sp
 
@@ -19,7 +18,8 @@ def test_p_max_and_layout_count_equal_the_enumeration(params, s0, variant):
     theory = sparse_symbolic.evaluate(*params, s0, variant)
     x, _ = model.enumerate()
     assert theory["p_max"] == len({row.tobytes() for row in x}) == model.p_max
-    assert theory["n_placements"] == len(model.placements) and theory["d"] == model.d
+    assert theory["n_placements"] == len(model.placements)
+    assert theory["d"] == model.d
 
 
 @pytest.mark.parametrize("variant", ["A", "B"])
@@ -65,9 +65,11 @@ def test_critical_sample_size_scales_as_s0_plus_one_to_the_L():
     at = sparse_symbolic.evaluate(8, 8, 4, 2, 3, 2, "A")
     assert at["P_c"] == 27 * symbolic.evaluate(8, 8, 4, 2, 3)["P_c"]
     assert sparse_symbolic.evaluate(8, 8, 4, 2, 3, 0, "A")["P_c"] == symbolic.evaluate(8, 8, 4, 2, 3)["P_c"]
-    assert at["P_star_LCN"] == 27 * 8 * 4**3 and at["P_star_CNN"] == 9 * 8 * 4**3
+    assert at["P_star_LCN"] == 27 * 8 * 4**3
+    assert at["P_star_CNN"] == 9 * 8 * 4**3
     b = sparse_symbolic.evaluate(8, 8, 4, 2, 3, 2, "B")  # derived at integers s, s0, L only
-    assert sparse_symbolic.expressions("B")["P_c"] is None and b["P_c"] > at["P_c"]
+    assert sparse_symbolic.expressions("B")["P_c"] is None
+    assert b["P_c"] > at["P_c"]
     assert sparse_symbolic.evaluate(8, 8, 4, 2, 3, 0, "B")["P_c"] == symbolic.evaluate(8, 8, 4, 2, 3)["P_c"]
 
 
@@ -92,7 +94,9 @@ def brute_force_moments(params, s0, variant):
         for j in range(d):
             probs = sparse_exact.class_token_probs(model, j, exact=True)[:, :v]
             same[j] += (probs**2).sum() / (n_c * v)
-            other[j] += sum((probs[a] * probs[b]).sum() for a in range(n_c) for b in range(n_c) if a != b) / (n_c * (n_c - 1) * v)
+            other[j] += sum((probs[a] * probs[b]).sum() for a in range(n_c) for b in range(n_c) if a != b) / (
+                n_c * (n_c - 1) * v
+            )
             sigma[j] += ensemble.class_statistics(probs)["sigma_f2"]
     return [[sp.Rational(x / len(grammars)) for x in values] for values in (same, other, sigma)]
 
@@ -127,6 +131,9 @@ def test_variant_b_mixes_positions_and_variant_a_is_the_rhm():
     rhm = symbolic.evaluate(*params)["sigma_f2"]
     assert {sparse_symbolic.statistics_at(*params, s0, "A", j)["sigma_f2"] for j in (0, 5, 37)} == {rhm}
     b = [sparse_symbolic.statistics_at(*params, s0, "B", j)["sigma_f2"] for j in (0, 1, 5)]
-    assert b[0] == rhm and b[1] < rhm and b[2] < b[1]
+    assert b[0] == rhm
+    assert b[1] < rhm
+    assert b[2] < b[1]
     values = sparse_symbolic.evaluate(*params, s0, "B")
-    assert values["sigma_f2"] < rhm and values["P_c_over_rhm"] > (s0 + 1) ** params[4]
+    assert values["sigma_f2"] < rhm
+    assert values["P_c_over_rhm"] > (s0 + 1) ** params[4]

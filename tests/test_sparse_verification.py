@@ -29,7 +29,9 @@ def test_noise_exponent_check_passes_at_L_and_fails_on_data_with_exponent_two():
     assert not verification.noise_exponent_check(s0_values, alternative, L=3).passed
     assert verification.noise_exponent_check(s0_values, alternative, L=2).measured < 2.5
     flat = np.repeat(noises[:1], 3, axis=0)  # no sparsity effect
-    assert not verification.noise_exponent_check(s0_values, flat * np.exp(np.random.default_rng(0).normal(0, 0.1, flat.shape)), L=3).passed
+    assert not verification.noise_exponent_check(
+        s0_values, flat * np.exp(np.random.default_rng(0).normal(0, 0.1, flat.shape)), L=3
+    ).passed
 
 
 def test_learning_checks_of_the_full_mode_pass_on_curves_of_the_claims_and_leave_s0_zero_out_of_D():
@@ -45,7 +47,9 @@ def test_learning_checks_of_the_full_mode_pass_on_curves_of_the_claims_and_leave
         # little seed noise: this tests the wiring (the calibration is tested in test_sparse_checks.py)
         curves, D, S = synthetic(claimed_exponent(model, mode.grammar[3]), np.random.default_rng(i), sigma=0.1)
         D[0] = np.zeros_like(D[0])  # s0 = 0: no diffeomorphism moves anything
-        results[model] = [estimate_pstar(P, list(range(e.shape[0])), e, 0.05, n_bootstrap=50, seed=0) for P, e in curves]
+        results[model] = [
+            estimate_pstar(P, list(range(e.shape[0])), e, 0.05, n_bootstrap=50, seed=0) for P, e in curves
+        ]
         tables[model] = {"D": D, "S": S, "converged": [np.ones(e.shape, dtype=bool) for _, e in curves]}
     checks = verification.learning_checks(mode, results, tables)
     assert len(checks) == 4 * len(mode.models)
@@ -53,7 +57,8 @@ def test_learning_checks_of_the_full_mode_pass_on_curves_of_the_claims_and_leave
     for flags in tables[mode.models[0]]["converged"]:
         flags[0] = False  # one seed in every setting did not fit its training set: > 10% of the runs
     undecided = [c for c in verification.learning_checks(mode, results, tables) if not c.passed]
-    assert len(undecided) == 4 and all(c.verdict == "INCONCLUSIVE" and c.reason.startswith("under-trained") for c in undecided)
+    assert len(undecided) == 4
+    assert all(c.verdict == "INCONCLUSIVE" and c.reason.startswith("under-trained") for c in undecided)
     assert sum(c.kind == "discriminating" for c in checks) == 3 * len(mode.models)  # all but the collapse
 
 
@@ -71,7 +76,9 @@ def test_ladder_checks_are_built_per_model_from_the_rungs_results():
     verification = load_verification()
     base = verification.FULL_LEARNING
     modes = verification.ladder_modes(base, ((4, 2, 2, 3), (4, 4, 2, 3), (8, 8, 2, 3)))
-    assert [m.grammar for m in verification.ladder_modes(base, verification.LADDER_GRAMMARS["full"])][0] == base.grammar
+    assert (
+        next(m.grammar for m in verification.ladder_modes(base, verification.LADDER_GRAMMARS["full"])) == base.grammar
+    )
 
     def rungs(exponent_of):
         out = []
@@ -79,9 +86,15 @@ def test_ladder_checks_are_built_per_model_from_the_rungs_results():
             results, tables = {}, {}
             for j, model in enumerate(mode.models):
                 curves, D, S = synthetic(exponent_of(model), np.random.default_rng(10 * i + j), sigma=0.1)
-                results[model] = [estimate_pstar(P, list(range(e.shape[0])), e, 0.05, n_bootstrap=20, seed=0) for P, e in curves]
-                tables[model] = {"D": D, "S": S, "converged": [np.ones(e.shape, dtype=bool) for _, e in curves],
-                                 "seconds": [1.0] * len(curves)}
+                results[model] = [
+                    estimate_pstar(P, list(range(e.shape[0])), e, 0.05, n_bootstrap=20, seed=0) for P, e in curves
+                ]
+                tables[model] = {
+                    "D": D,
+                    "S": S,
+                    "converged": [np.ones(e.shape, dtype=bool) for _, e in curves],
+                    "seconds": [1.0] * len(curves),
+                }
             out.append((mode, results, tables))
         return out
 
@@ -90,9 +103,12 @@ def test_ladder_checks_are_built_per_model_from_the_rungs_results():
     assert [c.name.split(" ")[0] for c in at_claim] == ["LCN", "CNN"]
     for check, model in zip(at_claim, base.models):
         assert check.verdict == "PASS", check.line()
-        assert check.claim == claimed_exponent(model, L) and check.source.endswith("; ladder")
+        assert check.claim == claimed_exponent(model, L)
+        assert check.source.endswith("; ladder")
         assert [r["size"] for r in check.trend] == [ncmL(*m.grammar[1:]) for m in modes]
-    swapped = verification.ladder_checks(rungs(lambda model: claimed_exponent("cnn" if model == "lcn" else "lcn", L)), "cpu")
+    swapped = verification.ladder_checks(
+        rungs(lambda model: claimed_exponent("cnn" if model == "lcn" else "lcn", L)), "cpu"
+    )
     assert all(c.verdict == "FAIL" for c in swapped), [c.line() for c in swapped]
     two = verification.ladder_checks(rungs(lambda model: claimed_exponent(model, L))[:2], "cpu")
     assert all(c.verdict == "INCONCLUSIVE" and c.reason.startswith("too few rungs") for c in two)

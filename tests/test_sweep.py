@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from rhm_theory.runs.backends import execute
 from rhm_theory.cli import main
+from rhm_theory.runs.backends import execute
 from rhm_theory.runs.experiment import run_one
 from rhm_theory.runs.spec import run_key
 from rhm_theory.runs.store import ResultsStore
@@ -46,10 +46,12 @@ seeds = 2
 
 def test_sweep_expands_to_the_product_of_its_lists():
     specs = expand_sweep(SMALL)
-    assert len(specs) == 4 and len(set(specs)) == 4
+    assert len(specs) == 4
+    assert len(set(specs)) == 4
     assert {(spec.P, spec.seed) for spec in specs} == {(4, 0), (4, 1), (8, 0), (8, 1)}
     relative = expand_sweep({**SMALL, "data": {"P_over_ncmL": [0.5, 1], "P_test": 4}, "run": {"seeds": [7]}})
-    assert [spec.P for spec in relative] == [4, 8] and relative[0].seed == 7  # n_c m^L = 8
+    assert [spec.P for spec in relative] == [4, 8]  # n_c m^L = 8
+    assert relative[0].seed == 7
 
 
 @pytest.mark.parametrize(
@@ -117,7 +119,8 @@ def test_failed_runs_are_recorded_reported_and_retried(tmp_path, monkeypatch, ca
     path = tmp_path / "results.sqlite"
     with ResultsStore(path) as store:
         outcome = execute(specs, store, workers=workers, runner=runner, progress=False)
-        assert outcome.failed >= 2 and outcome.finished + outcome.failed == 4
+        assert outcome.failed >= 2
+        assert outcome.finished + outcome.failed == 4
         failed_keys = {f["key"] for f in store.failures()}
         assert {run_key(s) for s in specs if s.seed == 1} <= failed_keys
         assert failed_keys.isdisjoint(store.finished_keys())
@@ -127,10 +130,12 @@ def test_failed_runs_are_recorded_reported_and_retried(tmp_path, monkeypatch, ca
     marker.touch()
     with ResultsStore(path) as store:
         outcome = execute(specs, store, workers=workers, runner=runner, progress=False)
-        assert outcome.finished == len(failed_keys) and outcome.failed == 0
+        assert outcome.finished == len(failed_keys)
+        assert outcome.failed == 0
         keys = [row["key"] for row in store.rows()]
         assert sorted(keys) == sorted(run_key(s) for s in specs)  # each run exactly once
-        assert store.failures() == [] and len(store.failures(unresolved=False)) >= len(failed_keys)
+        assert store.failures() == []
+        assert len(store.failures(unresolved=False)) >= len(failed_keys)
 
 
 def test_killing_the_driver_mid_sweep_then_rerunning_completes_each_run_once(tmp_path):
@@ -138,7 +143,18 @@ def test_killing_the_driver_mid_sweep_then_rerunning_completes_each_run_once(tmp
     slow = SMALL_TOML.replace("max_epochs = 2", "max_epochs = 400\nloss_threshold = 1e-12")  # ~0.5 s per run
     sweep.write_text(slow.replace("P = [4, 8]", "P = [4, 6, 8, 10]").replace("seeds = 2", "seeds = 3"))
     results = tmp_path / "results.sqlite"
-    command = [sys.executable, "-m", "rhm_theory", "sweep", str(sweep), "--results", str(results), "--workers", "1", "--quiet"]
+    command = [
+        sys.executable,
+        "-m",
+        "rhm_theory",
+        "sweep",
+        str(sweep),
+        "--results",
+        str(results),
+        "--workers",
+        "1",
+        "--quiet",
+    ]
     process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     stored = 0
@@ -158,7 +174,8 @@ def test_killing_the_driver_mid_sweep_then_rerunning_completes_each_run_once(tmp
     assert subprocess.run(command, timeout=300).returncode == 0
     with ResultsStore(results) as store:
         keys = [row["key"] for row in store.rows()]
-    assert len(keys) == 12 and len(set(keys)) == 12
+    assert len(keys) == 12
+    assert len(set(keys)) == 12
 
 
 def test_report_writes_valid_pngs_and_summary(tmp_path):
@@ -202,9 +219,13 @@ def test_sweep_trains_seeds_as_ensembles(tmp_path, capsys):
     sweep = tmp_path / "sweep.toml"
     sweep.write_text(SMALL_TOML)
     results = tmp_path / "r.sqlite"
-    assert main(["sweep", str(sweep), "--results", str(results), "--workers", "1", "--quiet", "--ensemble-size", "4"]) == 0
+    assert (
+        main(["sweep", str(sweep), "--results", str(results), "--workers", "1", "--quiet", "--ensemble-size", "4"]) == 0
+    )
     assert "4 finished now" in capsys.readouterr().out
-    assert main(["sweep", str(sweep), "--results", str(results), "--workers", "1", "--quiet", "--ensemble-size", "4"]) == 0
+    assert (
+        main(["sweep", str(sweep), "--results", str(results), "--workers", "1", "--quiet", "--ensemble-size", "4"]) == 0
+    )
     assert "4 already stored, 0 finished now" in capsys.readouterr().out
     with ResultsStore(results) as store:
         rows = {row["key"]: row for row in store.rows()}
@@ -215,23 +236,32 @@ def test_sweep_trains_seeds_as_ensembles(tmp_path, capsys):
 def test_bundled_sweep_files_expand():
     from importlib.resources import files
 
-    for name, runs in (("quick.toml", 48), ("paper.toml", 600)):
+    for name, runs in (("quick.toml", 48), ("paper.toml", 600), ("smoke.toml", 2)):
         assert len(load_sweep(files("rhm_theory") / "runs" / "sweeps" / name)) == runs
 
 
 def test_adaptive_sweep_bisects_each_setting_and_resumes(tmp_path, capsys):
-    document = {**SMALL, "grammar": {**SMALL["grammar"], "n_c": [2, 3]},
-                "data": {"adaptive": {"P_low_over_ncmL": 0.25, "P_high_over_ncmL": 1.5, "steps": 2}, "P_test": 4}}
+    document = {
+        **SMALL,
+        "grammar": {**SMALL["grammar"], "n_c": [2, 3]},
+        "data": {"adaptive": {"P_low_over_ncmL": 0.25, "P_high_over_ncmL": 1.5, "steps": 2}, "P_test": 4},
+    }
     searches = adaptive_searches(document)
-    assert [(s.base.n_c, s.P_low, s.P_high, s.steps, s.seeds) for s in searches] == [(2, 2, 12, 2, (0, 1)), (3, 3, 18, 2, (0, 1))]
+    assert [(s.base.n_c, s.P_low, s.P_high, s.steps, s.seeds) for s in searches] == [
+        (2, 2, 12, 2, (0, 1)),
+        (3, 3, 18, 2, (0, 1)),
+    ]
     with pytest.raises(SweepError, match="use adaptive_searches"):
         expand_sweep(document)
     sweep = tmp_path / "adaptive.toml"
-    sweep.write_text(SMALL_TOML.replace("P = [4, 8]", "adaptive = { P_low_over_ncmL = 0.5, P_high_over_ncmL = 1.5, steps = 1 }"))
+    sweep.write_text(
+        SMALL_TOML.replace("P = [4, 8]", "adaptive = { P_low_over_ncmL = 0.5, P_high_over_ncmL = 1.5, steps = 1 }")
+    )
     results = tmp_path / "r.sqlite"
     assert main(["sweep", str(sweep), "--results", str(results), "--workers", "1", "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "1 adaptive P* searches" in out and "P measured [4, 12" in out
+    assert "1 adaptive P* searches" in out
+    assert "P measured [4, 12" in out
     with ResultsStore(results) as store:
         first = sorted(row["key"] for row in store.rows())
     assert len(first) >= 4  # the bracket (2 sizes) for 2 seeds
@@ -246,7 +276,10 @@ def test_adaptive_sweep_bisects_each_setting_and_resumes(tmp_path, capsys):
         ({"P_low_over_ncmL": 1, "P_high_over_ncmL": 2}, r"missing field data.adaptive.steps"),
         ({"P_low_over_ncmL": 1, "P_high_over_ncmL": 2, "steps": 1, "tries": 3}, r"unknown field data.adaptive.tries"),
         ({"P_low_over_ncmL": 2, "P_high_over_ncmL": 1, "steps": 1}, r"P_high > P_low"),
-        ({"P_low_over_ncmL": -1, "P_high_over_ncmL": 1, "steps": 1}, r"field data.adaptive.P_low_over_ncmL values must be positive"),
+        (
+            {"P_low_over_ncmL": -1, "P_high_over_ncmL": 1, "steps": 1},
+            r"field data.adaptive.P_low_over_ncmL values must be positive",
+        ),
         ({"P_low_over_ncmL": 1, "P_high_over_ncmL": 2, "steps": -1}, r"data.adaptive.steps must be an integer >= 0"),
     ],
 )

@@ -24,8 +24,15 @@ def ladder(values, half_width, seed=0, noise=True):
     rungs = []
     for size, value in zip(SIZES, values):
         estimate = value + (sd * rng.standard_normal() if noise else 0.0)
-        rungs.append({"size": size, "estimate": estimate, "ci_low": estimate - half_width, "ci_high": estimate + half_width,
-                      "device": "cpu"})
+        rungs.append(
+            {
+                "size": size,
+                "estimate": estimate,
+                "ci_low": estimate - half_width,
+                "ci_high": estimate + half_width,
+                "device": "cpu",
+            }
+        )
     return rungs
 
 
@@ -38,13 +45,15 @@ def test_a_ladder_converging_to_the_claim_passes(seed):
     values = [1 - 0.4 * (size / 64) ** -1.0 for size in SIZES]  # deviation 0.4, 0.1, 0.025, 0.006
     check = decide(ladder(values, 0.05, seed))
     assert check.verdict == "PASS", check.line()
-    assert check.claim == 1.0 and [r["size"] for r in check.trend] == SIZES
+    assert check.claim == 1.0
+    assert [r["size"] for r in check.trend] == SIZES
 
 
 @pytest.mark.parametrize("level", [0.7, 0.5])
 def test_a_ladder_that_stays_at_an_alternative_fails(level):
     check = decide(ladder([level] * len(SIZES), 0.05, seed=3))
-    assert check.verdict == "FAIL" and "not shrinking" in check.figure, check.line()
+    assert check.verdict == "FAIL", check.line()
+    assert "not shrinking" in check.figure, check.line()
 
 
 @pytest.mark.parametrize("seed", [0, 1, 3])
@@ -52,7 +61,8 @@ def test_a_slowly_converging_ladder_is_inconclusive_and_its_extrapolation_contai
     D0, gamma, half = 0.4, 0.5, 0.02  # deviation 0.4 (size/64)^-0.5: 0.4 ... 0.05 at 4096, still outside
     values = [1 - D0 * (size / 64) ** -gamma for size in SIZES]
     check = decide(ladder(values, half, seed), seconds=[10, 40, 160, 640])
-    assert check.verdict == "INCONCLUSIVE" and check.reason.startswith("approaching: "), check.line()
+    assert check.verdict == "INCONCLUSIVE", check.line()
+    assert check.reason.startswith("approaching: "), check.line()
     truth = 64 * (D0 / half) ** (1 / gamma)  # where the deviation equals the largest rung's half-width
     low, high = (float(x) for x in check.needs.split("[")[1].split("]")[0].split(", "))
     assert low <= truth <= high, (truth, check.needs)
@@ -63,7 +73,8 @@ def test_a_slowly_converging_ladder_is_inconclusive_and_its_extrapolation_contai
 def test_too_few_rungs_or_a_claim_and_alternative_inside_are_inconclusive():
     assert decide(ladder([0.95, 0.99], 0.05)[:2]).reason.startswith("too few rungs")
     wide = decide(ladder([0.8, 0.8, 0.8, 0.8], 0.45, noise=False))
-    assert wide.verdict == "INCONCLUSIVE" and "exponent 0.5" in wide.reason
+    assert wide.verdict == "INCONCLUSIVE"
+    assert "exponent 0.5" in wide.reason
 
 
 def test_bad_rungs_are_refused():
@@ -77,10 +88,16 @@ def test_a_ladder_check_round_trips_with_its_claim_and_trend():
     check = decide(ladder([0.7] * 4, 0.05))
     document = json.loads(json.dumps(Section("s", [check]).to_dict(), allow_nan=False))
     back = Section.from_dict(document).checks[0]
-    assert back.trend == check.trend and back.claim == 1.0 and back.verdict == check.verdict
-    assert check.to_dict()["trend"][0] == {"size": 64.0, "estimate": check.trend[0]["estimate"],
-                                           "ci_low": check.trend[0]["ci_low"], "ci_high": check.trend[0]["ci_high"],
-                                           "device": "cpu"}
+    assert back.trend == check.trend
+    assert back.claim == 1.0
+    assert back.verdict == check.verdict
+    assert check.to_dict()["trend"][0] == {
+        "size": 64.0,
+        "estimate": check.trend[0]["estimate"],
+        "ci_low": check.trend[0]["ci_low"],
+        "ci_high": check.trend[0]["ci_high"],
+        "device": "cpu",
+    }
 
 
 def test_the_ladder_figure_draws_every_rung_the_claim_and_each_alternative():
@@ -89,6 +106,10 @@ def test_the_ladder_figure_draws_every_rung_the_claim_and_each_alternative():
     for ax, check in zip(fig.axes, checks):
         points = ax.containers[0].lines[0]  # the errorbar's data line
         assert list(points.get_ydata()) == [r["estimate"] for r in check.trend]
-        levels = sorted(line.get_ydata()[0] for line in ax.get_lines() if len(set(line.get_ydata())) == 1 and len(line.get_xdata()) == 2)
+        levels = sorted(
+            line.get_ydata()[0]
+            for line in ax.get_lines()
+            if len(set(line.get_ydata())) == 1 and len(line.get_xdata()) == 2
+        )
         assert levels == sorted([check.claim, *ALTERNATIVES.values()])
         assert check.verdict in ax.get_title()

@@ -5,13 +5,13 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
+from strategies import examples
 
 from rhm_theory import Grammar
-from rhm_theory.theory.exact import class_token_probs, class_tuple_probs
 from rhm_theory.core.rules import tuples_to_codes
 from rhm_theory.synonyms.uncorrelated import balanced_block, uncorrelated_grammar
+from rhm_theory.theory.exact import class_token_probs, class_tuple_probs
 
 
 @st.composite
@@ -26,7 +26,7 @@ def uncorrelated_settings(draw, min_L=1):
     return v, n_c, m, s, L
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(params=uncorrelated_settings(), seed=st.integers(0, 2**16))
 def test_every_parent_has_every_child_equally_often_at_every_slot(params, seed):
     v, n_c, m, s, L = params
@@ -38,7 +38,7 @@ def test_every_parent_has_every_child_equally_often_at_every_slot(params, seed):
                 assert np.bincount(productions[:, slot], minlength=v).tolist() == [m // v] * v
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(params=uncorrelated_settings(), seed=st.integers(0, 2**16))
 def test_exact_class_token_probabilities_are_uniform_at_every_position(params, seed):
     grammar = uncorrelated_grammar(*params, seed)
@@ -47,7 +47,7 @@ def test_exact_class_token_probabilities_are_uniform_at_every_position(params, s
         assert (probs == Fraction(1, grammar.v)).all()
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(params=uncorrelated_settings(min_L=2), seed=st.integers(0, 2**16))
 def test_exact_tuple_probabilities_do_not_depend_on_the_class_for_L_above_1(params, seed):
     grammar = uncorrelated_grammar(*params, seed)  # (for L = 1 the patch is the class's own tuple)
@@ -70,7 +70,7 @@ def test_a_random_grammar_is_correlated_so_the_uniformity_check_can_fail():
     assert any((class_token_probs(grammar, j, exact=True) != Fraction(1, 4)).any() for j in range(grammar.d))
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(v=st.integers(1, 5), s=st.integers(1, 4), data=st.data())
 def test_balanced_blocks_partition_all_tuples(v, s, data):
     blocks = [balanced_block(code, v, s) for code in range(v ** (s - 1))]

@@ -6,7 +6,6 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
-
 from verification_scripts import load_verification_script
 
 
@@ -15,14 +14,21 @@ def texts(ax) -> list[str]:
 
 
 def pstar_result(P_values, errors, pstar):
-    return SimpleNamespace(P_values=P_values, mean_errors=np.asarray(errors, dtype=float), pstar=pstar,
-                           ci_low=pstar * 0.9, ci_high=pstar * 1.1)
+    return SimpleNamespace(
+        P_values=P_values,
+        mean_errors=np.asarray(errors, dtype=float),
+        pstar=pstar,
+        ci_low=pstar * 0.9,
+        ci_high=pstar * 1.1,
+    )
 
 
 @pytest.fixture(scope="module")
 def scripts():
-    return {name: load_verification_script(name)
-            for name in ("foundation", "controls", "sample_complexity", "correlations", "diffusion", "synonyms")}
+    return {
+        name: load_verification_script(name)
+        for name in ("foundation", "controls", "sample_complexity", "correlations", "diffusion", "synonyms")
+    }
 
 
 def test_sample_complexity_figures_and_settings_without_pstar(scripts):
@@ -39,27 +45,40 @@ def test_sample_complexity_figures_and_settings_without_pstar(scripts):
     empty = sc.plot_collapse(settings, [missing, missing])
     assert texts(empty.axes[1]) == ["no setting's error fell below the $P^*$ threshold"]
     sensitivity = sc.plot_sensitivity(settings, [found, missing], [S_kl, S_kl])
-    assert len(sensitivity.axes[0].get_lines()) > 0 and texts(sensitivity.axes[1]) == ["no finite $P^*$:\nP / P* undefined"]
+    assert len(sensitivity.axes[0].get_lines()) > 0
+    assert texts(sensitivity.axes[1]) == ["no finite $P^*$:\nP / P* undefined"]
     fcn = sc.plot_fcn(((3, 3, 3, 3),), [([100, 500], np.array([[0.6, 0.1], [0.6, 0.1]]))])
-    assert isinstance(fcn, Figure) and any("threshold" in line.get_label() for line in fcn.axes[0].get_lines())
+    assert isinstance(fcn, Figure)
+    assert any("threshold" in line.get_label() for line in fcn.axes[0].get_lines())
 
 
 def test_synonym_figures_and_a_fit_without_crossings(scripts):
     syn = scripts["synonyms"]
     grid = np.array([10.0, 100.0, 1000.0])
-    sweeps = [((32, n_c, 4, 3), 8.0, grid, {method: np.array([[1.0, 0.6, 0.1]]) for method in syn.METHODS}) for n_c in (8, 32)]
+    sweeps = [
+        ((32, n_c, 4, 3), 8.0, grid, {method: np.array([[1.0, 0.6, 0.1]]) for method in syn.METHODS}) for n_c in (8, 32)
+    ]
     fits = {(method, level): None for method in syn.METHODS for level in (syn.ONSET, syn.MIDPOINT)}
     figure = syn.plot_clustering(sweeps, fits)
     assert isinstance(figure, Figure)
     crossing_panels = [ax for ax in figure.axes if ax.texts]
     assert len(crossing_panels) == 2 * len(syn.METHODS)
     assert all(texts(ax) == ["no crossing in some setting:\nnothing to fit"] for ax in crossing_panels)
-    steps = [((32, n_c, 8, 2), 64.0 * n_c, grid, np.array([[0.9, 0.5, 0.1]]), np.array([[1.0, 2.0, 3.0]])) for n_c in (4, 16)]
-    fit = SimpleNamespace(crossings=np.array([256.0, 1024.0]), exponents=np.array([1.0, 1.0]), ci_low=np.array([0.9, 0.9]),
-                          ci_high=np.array([1.1, 1.1]))
+    steps = [
+        ((32, n_c, 8, 2), 64.0 * n_c, grid, np.array([[0.9, 0.5, 0.1]]), np.array([[1.0, 2.0, 3.0]])) for n_c in (4, 16)
+    ]
+    fit = SimpleNamespace(
+        crossings=np.array([256.0, 1024.0]),
+        exponents=np.array([1.0, 1.0]),
+        ci_low=np.array([0.9, 0.9]),
+        ci_high=np.array([1.1, 1.1]),
+    )
     one_step = syn.plot_one_step(steps, fit)
-    assert not one_step.axes[2].texts and "$b = 1.00$" in one_step.axes[2].get_title()
-    layerwise = syn.plot_layerwise((4, 4, 4, 3), 256, grid, np.array([[0.7, 0.3, 0.0]]), np.array([[0.7, 0.2, 0.0]]), 0.075)
+    assert not one_step.axes[2].texts
+    assert "$b = 1.00$" in one_step.axes[2].get_title()
+    layerwise = syn.plot_layerwise(
+        (4, 4, 4, 3), 256, grid, np.array([[0.7, 0.3, 0.0]]), np.array([[0.7, 0.2, 0.0]]), 0.075
+    )
     assert isinstance(layerwise, Figure)
 
 
@@ -68,7 +87,9 @@ def test_correlation_diffusion_foundation_controls_figures(scripts):
     points = [(0.01, 0.0101, 0.0099, 0.0103), (0.1, 0.099, 0.097, 0.101), (0.0, 0.0, 0.0, 0.0)]
     figure = corr.plot_monte_carlo(points, 100)
     assert "(1 exact zeros not shown)" in figure.get_suptitle()
-    assert all(texts(ax) == ["no nonzero closed form"] for ax in corr.plot_monte_carlo([(0.0, 0.0, 0.0, 0.0)], 100).axes)
+    assert all(
+        texts(ax) == ["no nonzero closed form"] for ax in corr.plot_monte_carlo([(0.0, 0.0, 0.0, 0.0)], 100).axes
+    )
     sizes = np.array([10.0, 100.0, 1000.0])
     curve = ((8, 8, 8, 2, 2), sizes, 0.3 + 40 / sizes, 0.01 * np.ones(3), 0.3 + 40 / sizes, 0.3, 133.0, True, None)
     noise = corr.plot_noise([curve])

@@ -21,8 +21,8 @@ from rhm_theory.core.rules import p_max as count_data
 from rhm_theory.report import learning_checks
 from rhm_theory.report.checks import Check, Section, reached_threshold, section_main
 from rhm_theory.report.figures import P_SCALED, legend_outside, new_figure, save_figure
-from rhm_theory.runs.spec import RunSpec
 from rhm_theory.runs.pstar import grid_specs, run_specs
+from rhm_theory.runs.spec import RunSpec
 from rhm_theory.runs.store import ResultsStore
 from rhm_theory.synonyms.uncorrelated import uncorrelated_grammar
 from rhm_theory.theory.exact import class_token_probs
@@ -52,21 +52,37 @@ def check_uncorrelated_exact(params) -> Check:
     v, n_c, m, L = params
     grammar = uncorrelated_grammar(v, n_c, m, S, L, seed=0)
     uniform = all((class_token_probs(grammar, j, exact=True) == Fraction(1, v)).all() for j in range(grammar.d))
-    return Check(f"uncorrelated RHM {params}: exact P(x_j = mu | class) = 1/v at every position", uniform,
-                 f"{grammar.d} positions x {n_c} classes x {v} tokens checked with exact fractions")
+    return Check(
+        f"uncorrelated RHM {params}: exact P(x_j = mu | class) = 1/v at every position",
+        uniform,
+        f"{grammar.d} positions x {n_c} classes x {v} tokens checked with exact fractions",
+    )
 
 
 def base_spec(mode: Mode, rules: str, device: str) -> RunSpec:
     """The runs of ``rules`` ("uncorrelated" or "random", the twin) at P = ratios[0] x n_c m^L, seed 0."""
     v, n_c, m, L = mode.params
     P_test = min(1024, count_data(n_c, m, S, L) - max(mode.ratios) * n_c * m**L)
-    return RunSpec(v=v, n_c=n_c, m=m, s=S, L=L, P=mode.ratios[0] * n_c * m**L, seed=0, P_test=P_test, width=mode.width,
-                   max_epochs=10**6, max_steps=mode.max_steps, device=device, rules=rules)
+    return RunSpec(
+        v=v,
+        n_c=n_c,
+        m=m,
+        s=S,
+        L=L,
+        P=mode.ratios[0] * n_c * m**L,
+        seed=0,
+        P_test=P_test,
+        width=mode.width,
+        max_epochs=10**6,
+        max_steps=mode.max_steps,
+        device=device,
+        rules=rules,
+    )
 
 
 def run(out_dir: Path, quick: bool = True) -> Section:
     mode = QUICK if quick else FULL
-    v, n_c, m, L = mode.params
+    _v, n_c, m, L = mode.params
     scale = n_c * m**L
     device = "cuda" if torch.cuda.is_available() else "cpu"
     out_dir = Path(out_dir)
@@ -77,9 +93,11 @@ def run(out_dir: Path, quick: bool = True) -> Section:
     start = time.perf_counter()
     with ResultsStore(database) as store:
         # both grammars in one batch, so their runs share the workers
-        specs = {rules: grid_specs(base_spec(mode, rules, device), P_values, seeds) for rules in ("uncorrelated", "random")}
+        specs = {
+            rules: grid_specs(base_spec(mode, rules, device), P_values, seeds) for rules in ("uncorrelated", "random")
+        }
         stored = run_specs([spec for group in specs.values() for spec in group], store, progress=sys.stderr.isatty())
-        rows = {"uncorrelated": stored[:len(specs["uncorrelated"])], "random": stored[len(specs["uncorrelated"]):]}
+        rows = {"uncorrelated": stored[: len(specs["uncorrelated"])], "random": stored[len(specs["uncorrelated"]) :]}
     seconds = time.perf_counter() - start
 
     def table(rules, field):
@@ -89,17 +107,24 @@ def run(out_dir: Path, quick: bool = True) -> Section:
     converged = reached_threshold(rows["uncorrelated"]).reshape(len(seeds), len(P_values))
     checks = [
         check_uncorrelated_exact(mode.params),
-        learning_checks.uncorrelated_control_check(mode.params, P_values, errors["uncorrelated"], errors["random"],
-                                                   converged, seed=0),
+        learning_checks.uncorrelated_control_check(
+            mode.params, P_values, errors["uncorrelated"], errors["random"], converged, seed=0
+        ),
     ]
     losses = table("uncorrelated", "train_loss").astype(float)
-    markdown = (f"Mode {'quick' if quick else 'full'}: {2 * len(seeds) * len(P_values)} runs in `{database.name}`, {seconds:.0f} s "
-                f"on {device}. Deep CNN of width {mode.width}, SGD lr 0.1 x width, stop at training loss 1e-3 or "
-                f"{mode.max_steps} steps; {len(seeds)} seeds (new rules, data and initialisation per seed), test sets of "
-                f"{rows['random'][0]['P_test']}. Largest final training loss on the uncorrelated grammar: {losses.max():.2g}. The uncorrelated "
-                "RHM: every parent owns whole balanced blocks of tuples (rhm_theory.synonyms.uncorrelated).")
-    return Section("Controls: the uncorrelated RHM", checks, markdown,
-                   [save_figure(plot(mode, P_values, errors), out_dir, "controls_uncorrelated.png")])
+    markdown = (
+        f"Mode {'quick' if quick else 'full'}: {2 * len(seeds) * len(P_values)} runs in `{database.name}`, {seconds:.0f} s "
+        f"on {device}. Deep CNN of width {mode.width}, SGD lr 0.1 x width, stop at training loss 1e-3 or "
+        f"{mode.max_steps} steps; {len(seeds)} seeds (new rules, data and initialisation per seed), test sets of "
+        f"{rows['random'][0]['P_test']}. Largest final training loss on the uncorrelated grammar: {losses.max():.2g}. The uncorrelated "
+        "RHM: every parent owns whole balanced blocks of tuples (rhm_theory.synonyms.uncorrelated)."
+    )
+    return Section(
+        "Controls: the uncorrelated RHM",
+        checks,
+        markdown,
+        [save_figure(plot(mode, P_values, errors), out_dir, "controls_uncorrelated.png")],
+    )
 
 
 def plot(mode: Mode, P_values, errors):
@@ -115,8 +140,11 @@ def plot(mode: Mode, P_values, errors):
     ax.axhline(learning_checks.NEAR_CHANCE, color="gray", ls="--", lw=0.8, label="near-chance bound")
     ax.axhline(learning_checks.PSTAR_FRACTION, color="k", ls=":", lw=1, label="$P^*$ threshold")
     ax.set(xscale="log", xlabel=P_SCALED, ylabel="test error / chance", ylim=(-0.02, 1.3))
-    ax.set_title(f"deep CNN trained to interpolation, $v={v}$, $n_c={n_c}$, $m={m}$, $s={S}$, $L={L}$\n"
-                 f"mean over {errors['random'].shape[0]} seeds; bars: standard deviation", fontsize="medium")
+    ax.set_title(
+        f"deep CNN trained to interpolation, $v={v}$, $n_c={n_c}$, $m={m}$, $s={S}$, $L={L}$\n"
+        f"mean over {errors['random'].shape[0]} seeds; bars: standard deviation",
+        fontsize="medium",
+    )
     ax.minorticks_off()
     ax.set_xticks(x, [f"{r:g}" for r in x])
     legend_outside(ax)

@@ -32,8 +32,10 @@ def brute_force_marginals(grammar: Grammar, likelihoods: np.ndarray) -> list[np.
     weights = np.prod(likelihoods[:, np.arange(grammar.d)[None, :], x], axis=2)
     weights /= weights.sum(axis=1, keepdims=True)
     levels = level_symbols(grammar, x)
-    return [np.einsum("qp,pns->qns", weights, np.eye(grammar.n_c if i == grammar.L else grammar.v)[level])
-            for i, level in enumerate(levels)]
+    return [
+        np.einsum("qp,pns->qns", weights, np.eye(grammar.n_c if i == grammar.L else grammar.v)[level])
+        for i, level in enumerate(levels)
+    ]
 
 
 def upward_only_marginals(grammar: Grammar, likelihoods: np.ndarray) -> np.ndarray:
@@ -51,11 +53,19 @@ def brute_force_checks(seed: int) -> list[Check]:
         expected = brute_force_marginals(grammar, likelihoods)
         got = bp.node_marginals(grammar, likelihoods)
         worst = max(worst, max(float(np.abs(g - e).max()) for g, e in zip(got, expected)))
-        worst_alternative = max(worst_alternative, float(np.abs(upward_only_marginals(grammar, likelihoods) - expected[0]).max()))
-    checks = [Check("BP marginals of every node = brute force over the enumeration (noisy and masked inputs, s = 2, 3)",
-                    worst <= 1e-10 and worst_alternative > 1e-3,
-                    f"max |BP - brute force| = {worst:.1e}; upward-only alternative off by {worst_alternative:.2f}",
-                    alternatives=("marginals without the downward pass (normalised likelihoods)",), kind="discriminating", measured=worst)]
+        worst_alternative = max(
+            worst_alternative, float(np.abs(upward_only_marginals(grammar, likelihoods) - expected[0]).max())
+        )
+    checks = [
+        Check(
+            "BP marginals of every node = brute force over the enumeration (noisy and masked inputs, s = 2, 3)",
+            worst <= 1e-10 and worst_alternative > 1e-3,
+            f"max |BP - brute force| = {worst:.1e}; upward-only alternative off by {worst_alternative:.2f}",
+            alternatives=("marginals without the downward pass (normalised likelihoods)",),
+            kind="discriminating",
+            measured=worst,
+        )
+    ]
     from scipy.stats import chisquare
 
     from rhm_theory.core.sampling import data_to_indices
@@ -65,8 +75,14 @@ def brute_force_checks(seed: int) -> list[Check]:
     p_value = float(chisquare(np.bincount(data_to_indices(grammar, tokens), minlength=grammar.p_max)).pvalue)
     x, y = grammar.enumerate()
     same = all(np.array_equal(a, b) for a, b in zip(bp.sample_posterior(grammar, x, seed=seed), (x, y)))
-    checks.append(Check("posterior samples: uniform over the data without evidence (chi-square p > 1e-3), the datum itself with clean evidence",
-                        p_value > 1e-3 and same, f"p = {p_value:.3f}; clean evidence returns the datum: {same}", measured=p_value))
+    checks.append(
+        Check(
+            "posterior samples: uniform over the data without evidence (chi-square p > 1e-3), the datum itself with clean evidence",
+            p_value > 1e-3 and same,
+            f"p = {p_value:.3f}; clean evidence returns the datum: {same}",
+            measured=p_value,
+        )
+    )
     return checks
 
 
@@ -99,7 +115,9 @@ def _bootstrap(curves: dict, statistic, n_bootstrap: int, seed: int) -> tuple[fl
     value = statistic({L: c.mean(axis=1) for L, c in curves.items()})
     draws = []
     for _ in range(n_bootstrap):
-        draws.append(statistic({L: c[:, rng.integers(0, c.shape[1], c.shape[1])].mean(axis=1) for L, c in curves.items()}))
+        draws.append(
+            statistic({L: c[:, rng.integers(0, c.shape[1], c.shape[1])].mean(axis=1) for L, c in curves.items()})
+        )
     low, high = np.nanpercentile(draws, [2.5, 97.5])
     return value, float(low), float(high)
 
@@ -114,26 +132,38 @@ def slope_growth_check(noise, class_curves: dict, token_curves: dict, n_bootstra
 
     class_ratio, class_low, class_high = _bootstrap(class_curves, ratio, n_bootstrap, seed)
     token_ratio, token_low, token_high = _bootstrap(token_curves, ratio, n_bootstrap, seed)
-    sharpens = Check(f"slope of class retention at the transition grows with L (max slope L={L_max} / L={L_min} > 1)",
-                     class_low > 1, f"ratio {class_ratio:.2f} [95% CI {class_low:.2f}, {class_high:.2f}]",
-                     alternatives=("smooth crossover: slope independent of L (ratio 1)",), kind="discriminating",
-                     measured=class_ratio, source="arXiv:2402.16991 (a phase transition in the class at large L)",
-                     sizes=f"L = {L_min}..{L_max}", versus=f"{class_ratio:.3g} [{class_low:.3g}, {class_high:.3g}] vs > 1")
+    sharpens = Check(
+        f"slope of class retention at the transition grows with L (max slope L={L_max} / L={L_min} > 1)",
+        class_low > 1,
+        f"ratio {class_ratio:.2f} [95% CI {class_low:.2f}, {class_high:.2f}]",
+        alternatives=("smooth crossover: slope independent of L (ratio 1)",),
+        kind="discriminating",
+        measured=class_ratio,
+        source="arXiv:2402.16991 (a phase transition in the class at large L)",
+        sizes=f"L = {L_min}..{L_max}",
+        versus=f"{class_ratio:.3g} [{class_low:.3g}, {class_high:.3g}] vs > 1",
+    )
     if class_low <= 1 < class_high:  # the claim (> 1) and the smooth crossover (1) are both inside
-        sharpens = sharpens.inconclusive(f"the interval [{class_low:.2f}, {class_high:.2f}] contains ratios > 1 and the "
-                                         "crossover's 1", "more noise replicates or a larger L_max")
+        sharpens = sharpens.inconclusive(
+            f"the interval [{class_low:.2f}, {class_high:.2f}] contains ratios > 1 and the crossover's 1",
+            "more noise replicates or a larger L_max",
+        )
     return [
         sharpens,
-        Check("token retention stays smooth through the transition (slope ratio <= 1.25, below the class ratio)",
-              token_high <= 1.25 and token_high < class_low,
-              f"ratio {token_ratio:.2f} [95% CI {token_low:.2f}, {token_high:.2f}]",
-              alternatives=("low-level features jump with the class (token slope grows like the class slope)",),
-              kind="discriminating", measured=token_ratio),
+        Check(
+            "token retention stays smooth through the transition (slope ratio <= 1.25, below the class ratio)",
+            token_high <= 1.25 and token_high < class_low,
+            f"ratio {token_ratio:.2f} [95% CI {token_low:.2f}, {token_high:.2f}]",
+            alternatives=("low-level features jump with the class (token slope grows like the class slope)",),
+            kind="discriminating",
+            measured=token_ratio,
+        ),
     ]
 
 
-def susceptibility_check(noise, class_retention: np.ndarray, changed: np.ndarray, d: int, chance: float,
-                         n_bootstrap: int, seed: int) -> Check:
+def susceptibility_check(
+    noise, class_retention: np.ndarray, changed: np.ndarray, d: int, chance: float, n_bootstrap: int, seed: int
+) -> Check:
     """Susceptibility Var(tokens changed)/d against noise (arXiv:2410.13770) peaks inside the drop of
     the class retention (between 90 % and 10 % of the way to chance): passes when the peak is at an
     interior grid point in that window and its excess over both ends has a 95 % interval above 0.
@@ -155,35 +185,48 @@ def susceptibility_check(noise, class_retention: np.ndarray, changed: np.ndarray
     end = noise_at(noise, mean_class, chance + 0.1 * (1 - chance))
     end = noise[-1] if np.isnan(end) else end
     inside = bool(np.isfinite(start) and start <= noise[peak] <= end)
-    return Check("token-change susceptibility peaks inside the drop of the class retention",
-                 0 < peak < noise.size - 1 and inside and low > 0,
-                 f"peak {curve[peak]:.2f} at eps = {noise[peak]:.3f}, class drop [{start:.3f}, {end:.3f}]; "
-                 f"excess over the ends, 95% CI low {low:.3f}",
-                 alternatives=("no peak: susceptibility monotone in noise", "peak away from the class transition"),
-                 kind="discriminating", measured=float(noise[peak]))
+    return Check(
+        "token-change susceptibility peaks inside the drop of the class retention",
+        0 < peak < noise.size - 1 and inside and low > 0,
+        f"peak {curve[peak]:.2f} at eps = {noise[peak]:.3f}, class drop [{start:.3f}, {end:.3f}]; "
+        f"excess over the ends, 95% CI low {low:.3f}",
+        alternatives=("no peak: susceptibility monotone in noise", "peak away from the class transition"),
+        kind="discriminating",
+        measured=float(noise[peak]),
+    )
 
 
-def location_check(noise, class_curves: dict, chance: float, predicted: float, mean_field: float | None,
-                   n_bootstrap: int, seed: int) -> Check:
+def location_check(
+    noise, class_curves: dict, chance: float, predicted: float, mean_field: float | None, n_bootstrap: int, seed: int
+) -> Check:
     """Noise where the largest-L class retention crosses the midpoint (1 + chance)/2: passes when its
     interval, widened by LOCATION_TOLERANCE, contains the density-evolution eps* and no alternative."""
     L_max = max(class_curves)
     middle = (1 + chance) / 2
-    value, low, high = _bootstrap({L_max: class_curves[L_max]}, lambda means: noise_at(noise, means[L_max], middle), n_bootstrap, seed)
+    value, low, high = _bootstrap(
+        {L_max: class_curves[L_max]}, lambda means: noise_at(noise, means[L_max], middle), n_bootstrap, seed
+    )
     alternatives = [("no transition at finite noise (eps* = 0)", 0.0)]
     if mean_field is not None:
         alternatives.append((f"one-parameter mean field eps* = {mean_field:.3f}", mean_field))
     inside = low - LOCATION_TOLERANCE <= predicted <= high + LOCATION_TOLERANCE
     excluded = all(not (low - LOCATION_TOLERANCE <= a <= high + LOCATION_TOLERANCE) for _, a in alternatives)
-    check = Check(f"class-retention midpoint at L = {L_max} within {LOCATION_TOLERANCE} of the density-evolution critical noise",
-                  bool(inside and excluded and np.isfinite(value)),
-                  f"midpoint {value:.3f} [95% CI {low:.3f}, {high:.3f}]; density evolution eps* = {predicted:.3f}",
-                  alternatives=tuple(name for name, _ in alternatives), kind="discriminating", measured=value,
-                  source="arXiv:2402.16991 (mean field of BP)", sizes=f"L = {L_max}",
-                  versus=f"{value:.3g} [{low:.3g}, {high:.3g}] vs {predicted:.3g} (+- {LOCATION_TOLERANCE})")
+    check = Check(
+        f"class-retention midpoint at L = {L_max} within {LOCATION_TOLERANCE} of the density-evolution critical noise",
+        bool(inside and excluded and np.isfinite(value)),
+        f"midpoint {value:.3f} [95% CI {low:.3f}, {high:.3f}]; density evolution eps* = {predicted:.3f}",
+        alternatives=tuple(name for name, _ in alternatives),
+        kind="discriminating",
+        measured=value,
+        source="arXiv:2402.16991 (mean field of BP)",
+        sizes=f"L = {L_max}",
+        versus=f"{value:.3g} [{low:.3g}, {high:.3g}] vs {predicted:.3g} (+- {LOCATION_TOLERANCE})",
+    )
     if inside and not excluded:
-        return check.inconclusive("the widened interval contains the density-evolution eps* and an alternative",
-                                  "more noise replicates (a narrower interval)")
+        return check.inconclusive(
+            "the widened interval contains the density-evolution eps* and an alternative",
+            "more noise replicates (a narrower interval)",
+        )
     return check
 
 
@@ -196,19 +239,28 @@ def run(out_dir: Path, quick: bool = True) -> Section:
     for L in config["L"]:
         class_curves[L], token_curves[L], changed[L] = retention_curves(L, config, seed)
     noise = config["noise"]
-    predicted = density_evolution.critical_noise(v, m, s, channel=CHANNEL, depth=30, population=2000 if quick else 8000,
-                                                 steps=10 if quick else 14, seed=seed)
+    predicted = density_evolution.critical_noise(
+        v, m, s, channel=CHANNEL, depth=30, population=2000 if quick else 8000, steps=10 if quick else 14, seed=seed
+    )
     mean_field = denoising_theory.critical_noise(v, m, s, channel=CHANNEL)
     checks += slope_growth_check(noise, class_curves, token_curves, config["bootstrap"], seed)
     checks.append(location_check(noise, class_curves, 1 / n_c, predicted, mean_field, config["bootstrap"], seed))
     L_max = max(config["L"])
-    checks.append(susceptibility_check(noise, class_curves[L_max], changed[L_max], s**L_max, 1 / n_c, config["bootstrap"], seed))
-    profile = density_evolution.retention_profile(v, m, s, max(config["L"]), predicted * 0.8, channel=CHANNEL, population=2000, seed=seed)
-    save_figure(plot(noise, class_curves, token_curves, changed, predicted, mean_field, n_c, config["P"]), out_dir, FIGURE)
-    text = (f"Forward-backward experiment, (v, n_c, m, s) = {TRANSITION}, {CHANNEL} channel, P = {config['P']} data per point; "
-            f"retention = posterior weight of the original symbol (exact BP). Density-evolution critical noise {predicted:.3f}, "
-            f"one-parameter mean field {mean_field:.3f} (docs/theory-diffusion.md). Density-evolution token-to-class retention at "
-            f"0.8 eps*: {', '.join(f'{r:.2f}' for r in profile)}.")
+    checks.append(
+        susceptibility_check(noise, class_curves[L_max], changed[L_max], s**L_max, 1 / n_c, config["bootstrap"], seed)
+    )
+    profile = density_evolution.retention_profile(
+        v, m, s, max(config["L"]), predicted * 0.8, channel=CHANNEL, population=2000, seed=seed
+    )
+    save_figure(
+        plot(noise, class_curves, token_curves, changed, predicted, mean_field, n_c, config["P"]), out_dir, FIGURE
+    )
+    text = (
+        f"Forward-backward experiment, (v, n_c, m, s) = {TRANSITION}, {CHANNEL} channel, P = {config['P']} data per point; "
+        f"retention = posterior weight of the original symbol (exact BP). Density-evolution critical noise {predicted:.3f}, "
+        f"one-parameter mean field {mean_field:.3f} (docs/theory-diffusion.md). Density-evolution token-to-class retention at "
+        f"0.8 eps*: {', '.join(f'{r:.2f}' for r in profile)}."
+    )
     return Section("Generative side: exact BP denoiser and its phase transition", checks, text, [FIGURE])
 
 
@@ -234,7 +286,9 @@ def plot(noise, class_curves, token_curves, changed, predicted, mean_field, n_c,
     Ls = sorted(class_curves)
     axes[2].plot(Ls, slopes["class"], "o-", color="k", label="class")
     axes[2].plot(Ls, slopes["tokens"], "s--", color="0.5", label="tokens")
-    axes[2].set(title="steepest slope", xlabel="$L$", ylabel="max $|d$ retention $/ d\\epsilon|$", yscale="log", xticks=Ls)
+    axes[2].set(
+        title="steepest slope", xlabel="$L$", ylabel="max $|d$ retention $/ d\\epsilon|$", yscale="log", xticks=Ls
+    )
     axes[2].legend(fontsize="small", frameon=False)
     for colour, L in zip(colours, sorted(changed)):
         axes[3].plot(noise, changed[L].var(axis=1) / TRANSITION[3] ** L, "o-", ms=3, color=colour)

@@ -59,30 +59,58 @@ class Mode:
         return list(range(self.transformer_seeds if more else self.seeds))
 
 
-QUICK = Mode(settings=((8, 4, 3, 2, 3),), P_values=(32, 256, 2048, 4096), seeds=1, width=128, max_steps=1000, P_test=512)
+QUICK = Mode(
+    settings=((8, 4, 3, 2, 3),), P_values=(32, 256, 2048, 4096), seeds=1, width=128, max_steps=1000, P_test=512
+)
 # steps (ancestor levels) span P_lam = 7..7700 over settings with m = 2, 3, 4 and L = 3, 4; the class-task
 # alternative (owners x m^(lam-1)) grows with slope 0.41 against P_lam over all of them (0.59 over the 5 steps
 # every seed reached in the reference report). The transformer is about 3x
 # slower per step than the CNN at a quarter of its width (measured on 2 CPU cores), hence its shorter grid.
 # With 4 seeds the CNN-vs-transformer figure D had a 95% interval [-0.48, 2.50] around 1.34: 8 seeds there.
-FULL = Mode(settings=((8, 4, 3, 2, 3), (4, 4, 2, 2, 4), (8, 4, 4, 2, 3)),
-            P_values=(16, 40, 100, 250, 630, 1600, 4000, 7000), seeds=4, width=128, max_steps=1000, P_test=1024,
-            transformer=((8, 4, 3, 2, 3),), transformer_P_values=(64, 256, 1024, 4096), transformer_seeds=8)
+FULL = Mode(
+    settings=((8, 4, 3, 2, 3), (4, 4, 2, 2, 4), (8, 4, 4, 2, 3)),
+    P_values=(16, 40, 100, 250, 630, 1600, 4000, 7000),
+    seeds=4,
+    width=128,
+    max_steps=1000,
+    P_test=1024,
+    transformer=((8, 4, 3, 2, 3),),
+    transformer_P_values=(64, 256, 1024, 4096),
+    transformer_seeds=8,
+)
 
 
 def curve_specs(setting, mode: Mode, model: str, device: str) -> tuple[RunSpec, list[int]]:
     v, n_c, m, s, L = setting
     grid, width = (mode.P_values, mode.width) if model == "cnn" else (mode.transformer_P_values, mode.transformer_width)
     P_values = [P for P in grid if P + mode.P_test <= count_data(n_c, m, s, L)]
-    base = RunSpec(v=v, n_c=n_c, m=m, s=s, L=L, P=P_values[0], seed=0, P_test=mode.P_test, task="next-token",
-                   model=model, width=width, max_epochs=10**6, max_steps=mode.max_steps, device=device, select="best")
+    base = RunSpec(
+        v=v,
+        n_c=n_c,
+        m=m,
+        s=s,
+        L=L,
+        P=P_values[0],
+        seed=0,
+        P_test=mode.P_test,
+        task="next-token",
+        model=model,
+        width=width,
+        max_epochs=10**6,
+        max_steps=mode.max_steps,
+        device=device,
+        select="best",
+    )
     return base, P_values
 
 
 def exact_plateaus(base: RunSpec, seeds) -> np.ndarray:
     """H_{t_lam} of each seed's grammar (the run's rules seed), (n_seeds, L + 1)."""
     windows = decide.level_windows(base.s, base.L)
-    grammars = [GRAMMARS[base.rules](base.v, base.n_c, base.m, base.s, base.L, seed=derive_seeds(seed)["rules"]) for seed in seeds]
+    grammars = [
+        GRAMMARS[base.rules](base.v, base.n_c, base.m, base.s, base.L, seed=derive_seeds(seed)["rules"])
+        for seed in seeds
+    ]
     return np.array([[next_token.optimal_loss(grammar, t) for t in windows] for grammar in grammars])
 
 
@@ -96,8 +124,11 @@ def run(out_dir: Path, quick: bool = True) -> Section:
     bases = [curve_specs(setting, mode, model, device) for setting, model in jobs]
     with ResultsStore(database) as store:
         stored = len(store.finished_keys())
-        specs = [spec for (setting, _), (base, P_values) in zip(jobs, bases)
-                 for spec in grid_specs(base, P_values, mode.seeds_of(setting))]
+        specs = [
+            spec
+            for (setting, _), (base, P_values) in zip(jobs, bases)
+            for spec in grid_specs(base, P_values, mode.seeds_of(setting))
+        ]
         rows = run_specs(specs, store, workers=mode.workers, progress=sys.stderr.isatty())
     seconds = time.perf_counter() - start
 
@@ -105,7 +136,9 @@ def run(out_dir: Path, quick: bool = True) -> Section:
     for (setting, model), (base, P_values) in zip(jobs, bases):
         seeds = mode.seeds_of(setting)
         count = len(seeds) * len(P_values)
-        losses = np.array([row["test_loss"] for row in rows[offset:offset + count]], dtype=float).reshape(len(seeds), len(P_values))
+        losses = np.array([row["test_loss"] for row in rows[offset : offset + count]], dtype=float).reshape(
+            len(seeds), len(P_values)
+        )
         offset += count
         curves.append((setting, model, np.array(P_values), losses, exact_plateaus(base, seeds)))
 
@@ -113,8 +146,15 @@ def run(out_dir: Path, quick: bool = True) -> Section:
     for setting, model, P_values, losses, plateaus in curves:
         v, n_c, m, s, L = setting
         mean_plateaus = plateaus.mean(axis=0)
-        checks.append(decide.plateau_check(f"{model} {setting}: flat stretches of the test loss sit on the exact "
-                                           "context-limited optima H(x_d | last t_lam tokens)", P_values, losses, mean_plateaus))
+        checks.append(
+            decide.plateau_check(
+                f"{model} {setting}: flat stretches of the test loss sit on the exact "
+                "context-limited optima H(x_d | last t_lam tokens)",
+                P_values,
+                losses,
+                mean_plateaus,
+            )
+        )
         positions = positions_of[setting, model] = decide.step_positions(P_values, losses, mean_plateaus)
         beyond_of[setting, model] = decide.not_reached(P_values, losses, mean_plateaus)
         for k in range(L):  # step k: from plateau lam = k + 1 to lam = k + 2 (ancestor level lam = k + 2)
@@ -125,21 +165,38 @@ def run(out_dir: Path, quick: bool = True) -> Section:
                 derived.append(P_lam)
                 alternative.append(owners * m ** (k + 1))
                 step_settings.append(setting)
-            table.append(f"| {model} | {setting} | {k + 2} | {P_lam:.0f} | {owners * m ** (k + 1)} | "
-                         f"{np.nanmean(positions[:, k]) if np.isfinite(positions[:, k]).any() else float('nan'):.0f} |")
-    checks.append(decide.step_scaling_check(
-        "CNN step positions scale as the derived P_lam (slope 1 of log P_step on log P_lam)", steps, derived, alternative,
-        alternative_name="the class-task scaling (owners) m^(lam-1), i.e. n_c m^L at the class", settings=step_settings,
-        seed=0))
+            table.append(
+                f"| {model} | {setting} | {k + 2} | {P_lam:.0f} | {owners * m ** (k + 1)} | "
+                f"{np.nanmean(positions[:, k]) if np.isfinite(positions[:, k]).any() else float('nan'):.0f} |"
+            )
+    checks.append(
+        decide.step_scaling_check(
+            "CNN step positions scale as the derived P_lam (slope 1 of log P_step on log P_lam)",
+            steps,
+            derived,
+            alternative,
+            alternative_name="the class-task scaling (owners) m^(lam-1), i.e. n_c m^L at the class",
+            settings=step_settings,
+            seed=0,
+        )
+    )
     for setting in mode.transformer:
-        checks.append(decide.architecture_scaling_check(
-            f"CNN vs transformer {setting}: the transformer's steps fall further behind the CNN's at deeper levels "
-            "(arXiv:2505.07070: CNNs scale faster)", positions_of[setting, "cnn"], positions_of[setting, "transformer"],
-            transformer_beyond=beyond_of[setting, "transformer"], transformer_last_P=max(mode.transformer_P_values), seed=0))
+        checks.append(
+            decide.architecture_scaling_check(
+                f"CNN vs transformer {setting}: the transformer's steps fall further behind the CNN's at deeper levels "
+                "(arXiv:2505.07070: CNNs scale faster)",
+                positions_of[setting, "cnn"],
+                positions_of[setting, "transformer"],
+                transformer_beyond=beyond_of[setting, "transformer"],
+                transformer_last_P=max(mode.transformer_P_values),
+                seed=0,
+            )
+        )
 
     figures = [save_figure(plot_curves(curves), Path(out_dir), "next_token_curves.png")]
-    seed_text = f"{mode.seeds} seed(s)" + "".join(f", {len(mode.seeds_of(setting))} for both models on {setting}"
-                                                  for setting in mode.transformer)
+    seed_text = f"{mode.seeds} seed(s)" + "".join(
+        f", {len(mode.seeds_of(setting))} for both models on {setting}" for setting in mode.transformer
+    )
     notes = [
         f"Mode {'quick' if quick else 'full'}: {len(rows)} runs in `{database.name}` ({len(rows) - min(stored, len(rows))} "
         f"trained now at most, {stored} stored before) on {device}, {seconds:.0f} s. CNN width {mode.width} (transformer "
@@ -161,7 +218,9 @@ def run(out_dir: Path, quick: bool = True) -> Section:
         f"CNN scaling. The transformer is narrower (width {mode.transformer_width} against {mode.width}): a constant "
         "delay from that would give D = 0, which the check rejects.",
     ]
-    return Section("Next-token prediction: learning curves, exact plateaus and step positions", checks, "\n".join(notes), figures)
+    return Section(
+        "Next-token prediction: learning curves, exact plateaus and step positions", checks, "\n".join(notes), figures
+    )
 
 
 def plot_curves(curves):
@@ -177,15 +236,23 @@ def plot_curves(curves):
             plateaus = curve_plateaus  # the same grammars (seeds) for every model of a setting
             mean = losses.mean(axis=0)
             error = losses.std(axis=0, ddof=1) / np.sqrt(losses.shape[0]) if losses.shape[0] > 1 else None
-            ax.errorbar(P_values, mean, yerr=error, fmt="o-" if model == "cnn" else "s--", ms=4, label=f"{model} (seed mean)")
+            ax.errorbar(
+                P_values, mean, yerr=error, fmt="o-" if model == "cnn" else "s--", ms=4, label=f"{model} (seed mean)"
+            )
         windows = decide.level_windows(s, L)
         for lam, (t, value) in enumerate(zip(windows, plateaus.mean(axis=0)), start=1):
-            ax.axhline(value, color=f"C{lam + 1}", lw=0.8, ls=":", label=f"$H(x_d \\mid$ last {t}$)$ ($\\lambda = {lam}$)")
+            ax.axhline(
+                value, color=f"C{lam + 1}", lw=0.8, ls=":", label=f"$H(x_d \\mid$ last {t}$)$ ($\\lambda = {lam}$)"
+            )
         for k in range(L):
             P_lam = float(next_token_symbolic.resolvable_size_average(v, n_c, m, s, L, s**k))
             ax.axvline(P_lam, color=f"C{k + 3}", lw=0.6, alpha=0.6)
-        ax.set(xscale="log", xlabel="$P$ (training set)", ylabel="test cross-entropy (nats)",
-               title=f"$(v, n_c, m, s, L) = {setting}$\nvertical: derived $P_\\lambda$", )
+        ax.set(
+            xscale="log",
+            xlabel="$P$ (training set)",
+            ylabel="test cross-entropy (nats)",
+            title=f"$(v, n_c, m, s, L) = {setting}$\nvertical: derived $P_\\lambda$",
+        )
         ax.title.set_fontsize(9)
         legend_outside(ax, below=True, fontsize=6)
     return fig

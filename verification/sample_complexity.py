@@ -23,12 +23,19 @@ import torch
 from rhm_theory.core.rules import ncmL, p_max as count_data
 from rhm_theory.report import learning_checks, pstar_ladders
 from rhm_theory.report.checks import MAX_BRACKET_RATIO, Cost, Section, reached_threshold, section_main
-from rhm_theory.report.figures import (P_SCALED, annotate_empty, label_points, legend_outside, new_figure, save_figure,
-                                      split_settings)
-from rhm_theory.runs.spec import RunSpec
-from rhm_theory.runs.pstar import Bisection, adaptive_pstars, grid_specs, run_specs
-from rhm_theory.runs.store import ResultsStore
+from rhm_theory.report.figures import (
+    P_SCALED,
+    annotate_empty,
+    label_points,
+    legend_outside,
+    new_figure,
+    save_figure,
+    split_settings,
+)
 from rhm_theory.report.trends import ladder_figure
+from rhm_theory.runs.pstar import Bisection, adaptive_pstars, grid_specs, run_specs
+from rhm_theory.runs.spec import RunSpec
+from rhm_theory.runs.store import ResultsStore
 from rhm_theory.theory.crossing import crossing
 
 S = 2
@@ -57,7 +64,7 @@ class Mode:
     fcn_max_steps: int
     fcn_seeds: int
     monte_carlo: int
-    ladder: "Ladder"
+    ladder: Ladder
     workers: int | None = None
 
 
@@ -91,27 +98,58 @@ class Ladder:
 
 QUICK = Mode(
     settings=((4, 2, 3, 3), (4, 4, 3, 3), (4, 4, 2, 4), (8, 4, 3, 3)),
-    seeds=2, width=64, bracket=(0.5, 16), steps=4, max_steps=4000, P_test=1024, sensitivity_samples=256,
-    fcn_grammars=((8, 8, 8, 2), (3, 3, 3, 3)), fcn_fractions=(1 / 4, 0.9),
-    fcn_width=256, fcn_lr=1.0, fcn_max_steps=10000, fcn_seeds=2, monte_carlo=200,
+    seeds=2,
+    width=64,
+    bracket=(0.5, 16),
+    steps=4,
+    max_steps=4000,
+    P_test=1024,
+    sensitivity_samples=256,
+    fcn_grammars=((8, 8, 8, 2), (3, 3, 3, 3)),
+    fcn_fractions=(1 / 4, 0.9),
+    fcn_width=256,
+    fcn_lr=1.0,
+    fcn_max_steps=10000,
+    fcn_seeds=2,
+    monte_carlo=200,
     ladder=Ladder(v=8, L=3, n_cs=(2, 3, 4), ms=(3, 4, 5), seeds=2, width=64, max_steps=20000),
 )
 # n_c spans 16x (2..16 at (v, m, L) = (8, 3, 3) and 2 at v = 4, 16), v spans 4x (4, 8, 16), m^L 4x
 # (m = 2, 3, 4; L = 3, 4): the design the negative controls in tests/test_learning_checks.py use.
 FULL = Mode(
-    settings=((8, 4, 3, 3), (8, 2, 3, 3), (8, 8, 3, 3), (8, 16, 3, 3), (8, 4, 4, 3), (8, 4, 2, 4), (4, 4, 3, 3),
-              (16, 4, 3, 3), (4, 2, 3, 3), (16, 2, 3, 3)),
+    settings=(
+        (8, 4, 3, 3),
+        (8, 2, 3, 3),
+        (8, 8, 3, 3),
+        (8, 16, 3, 3),
+        (8, 4, 4, 3),
+        (8, 4, 2, 4),
+        (4, 4, 3, 3),
+        (16, 4, 3, 3),
+        (4, 2, 3, 3),
+        (16, 2, 3, 3),
+    ),
     # 64x bracket: 4 bisections reach the x1.3 resolution (x8, x2.8, x1.7, x1.3); 6 is the budget
-    seeds=5, width=256, bracket=(0.25, 16), steps=6, max_steps=20000, P_test=1024, sensitivity_samples=512,
+    seeds=5,
+    width=256,
+    bracket=(0.25, 16),
+    steps=6,
+    max_steps=20000,
+    P_test=1024,
+    sensitivity_samples=512,
     # P_max / (n_c m^L) = 8, 81, 16 (span x10); P_max >= 4096, so the test sets (P_max - 0.9 P_max) stay >= 400
     fcn_grammars=((8, 8, 8, 2), (3, 3, 3, 3), (8, 32, 2, 3)),
     fcn_fractions=(1 / 16, 1 / 8, 1 / 4, 1 / 2, 0.9),  # P* located where it falls far below P_max
-    fcn_width=512, fcn_lr=1.0, fcn_max_steps=40000, fcn_seeds=4, monte_carlo=1000,
+    fcn_width=512,
+    fcn_lr=1.0,
+    fcn_max_steps=40000,
+    fcn_seeds=4,
+    monte_carlo=1000,
     # n_c x8 (all <= v), m^L x8 (27 to 216) at L = 3: the three P* ladders
     ladder=Ladder(v=16, L=3, n_cs=(2, 4, 8, 16), ms=(3, 4, 5, 6), seeds=6, width=64, max_steps=60000),
 )
 # The rungs beyond the CPU budget, on a GPU (docs/gpu-report/ladder.sh): m^L = 512 and 1000 after the CPU rungs
-GPU_LADDER = replace(FULL.ladder, ms=FULL.ladder.ms + (8, 10), gpu_ms=(8, 10))
+GPU_LADDER = replace(FULL.ladder, ms=(*FULL.ladder.ms, 8, 10), gpu_ms=(8, 10))
 
 
 def scale(v, n_c, m, L) -> int:
@@ -121,11 +159,24 @@ def scale(v, n_c, m, L) -> int:
 
 def cnn_search(setting, mode: Mode, device: str) -> Bisection:
     v, n_c, m, L = setting
-    low, high = (int(round(r * scale(*setting))) for r in mode.bracket)
+    low, high = (round(r * scale(*setting)) for r in mode.bracket)
     P_test = min(mode.P_test, count_data(n_c, m, S, L) - high)
-    base = RunSpec(v=v, n_c=n_c, m=m, s=S, L=L, P=low, seed=0, P_test=P_test, model="cnn", width=mode.width,
-                   max_epochs=MAX_EPOCHS, max_steps=mode.max_steps, device=device,
-                   sensitivity_samples=min(mode.sensitivity_samples, P_test))
+    base = RunSpec(
+        v=v,
+        n_c=n_c,
+        m=m,
+        s=S,
+        L=L,
+        P=low,
+        seed=0,
+        P_test=P_test,
+        model="cnn",
+        width=mode.width,
+        max_epochs=MAX_EPOCHS,
+        max_steps=mode.max_steps,
+        device=device,
+        sensitivity_samples=min(mode.sensitivity_samples, P_test),
+    )
     return Bisection(base, low, high, list(range(mode.seeds)))
 
 
@@ -135,16 +186,31 @@ def ladder_search(setting, ladder: Ladder, ratio: float, first: bool, device: st
     v, n_c, m, L = setting
     scaled = scale(*setting)
     low, high = ladder.bracket if first else (ratio / ladder.warm, ratio * ladder.warm)
-    low, high = int(round(low * scaled)), int(round(high * scaled))
-    extra = sorted({max(1, int(round(ratio * f * scaled))) for f in ladder.sensitivity_points})
+    low, high = round(low * scaled), round(high * scaled)
+    extra = sorted({max(1, round(ratio * f * scaled)) for f in ladder.sensitivity_points})
     P_max = count_data(n_c, m, S, L)
     P_test = min(1024, P_max - high)
     if P_test < 256:
         raise ValueError(f"ladder setting {setting}: P_max = {P_max} leaves no test set of >= 256 beside the bracket")
-    base = RunSpec(v=v, n_c=n_c, m=m, s=S, L=L, P=low, seed=0, P_test=P_test, model="cnn", width=ladder.width,
-                   max_epochs=MAX_EPOCHS, max_steps=ladder.max_steps, device=device, sensitivity_samples=min(512, P_test))
-    return Bisection(base, low, high, list(range(ladder.seeds)), extra=extra, extensions=ladder.extensions,
-                     P_cap=P_max - P_test)
+    base = RunSpec(
+        v=v,
+        n_c=n_c,
+        m=m,
+        s=S,
+        L=L,
+        P=low,
+        seed=0,
+        P_test=P_test,
+        model="cnn",
+        width=ladder.width,
+        max_epochs=MAX_EPOCHS,
+        max_steps=ladder.max_steps,
+        device=device,
+        sensitivity_samples=min(512, P_test),
+    )
+    return Bisection(
+        base, low, high, list(range(ladder.seeds)), extra=extra, extensions=ladder.extensions, P_cap=P_max - P_test
+    )
 
 
 @dataclass
@@ -166,8 +232,15 @@ def run_ladder(ladder: Ladder, store: ResultsStore, device: str, workers, progre
     for number, rung in enumerate(ladder.rungs()):
         rung_device = "cuda" if rung[0][2] in ladder.gpu_ms else device
         searches = [ladder_search(setting, ladder, ratio, number == 0, rung_device) for setting in rung]
-        results = adaptive_pstars(searches, store, steps=ladder.steps, workers=workers, progress=progress, ensembles=True,
-                                  resolution=MAX_BRACKET_RATIO)
+        results = adaptive_pstars(
+            searches,
+            store,
+            steps=ladder.steps,
+            workers=workers,
+            progress=progress,
+            ensembles=True,
+            resolution=MAX_BRACKET_RATIO,
+        )
         found = [r.pstar / scale(*setting) for setting, r in zip(rung, results) if np.isfinite(r.pstar)]
         ratio = float(np.median(found)) if found else ratio
         runs.settings += rung
@@ -182,11 +255,18 @@ def ladder_checks(ladder: Ladder, runs: LadderRuns) -> list:
     pairs = list(zip(runs.searches, runs.rows))
     wall = [sum(float(row["wall_seconds"]) for row in rows) for rows in runs.rows]  # a member's share of its ensemble's
     return pstar_ladders.pstar_ladder_checks(
-        runs.settings, [(r.P_values, r.errors) for r in runs.results],
+        runs.settings,
+        [(r.P_values, r.errors) for r in runs.results],
         converged=[reached_threshold(rows).reshape(len(search.seeds), len(search.measured)) for search, rows in pairs],
-        sensitivities=[sensitivities(rows, len(search.seeds), search.measured, search.base.L) for search, rows in pairs],
-        seconds=wall, devices=[rows[0]["device"] for rows in runs.rows], s=S, seed=0,
-        cost=Cost(ladder.seeds, sum(map(len, runs.rows)), sum(wall)))
+        sensitivities=[
+            sensitivities(rows, len(search.seeds), search.measured, search.base.L) for search, rows in pairs
+        ],
+        seconds=wall,
+        devices=[rows[0]["device"] for rows in runs.rows],
+        s=S,
+        seed=0,
+        cost=Cost(ladder.seeds, sum(map(len, runs.rows)), sum(wall)),
+    )
 
 
 def ladder_section(out_dir: Path, ladder: Ladder, device: str, workers=None) -> Section:
@@ -204,9 +284,23 @@ def ladder_section(out_dir: Path, ladder: Ladder, device: str, workers=None) -> 
 def fcn_grid(grammar, mode: Mode, device: str) -> tuple[RunSpec, list[int]]:
     v, n_c, m, L = grammar
     p_max = count_data(n_c, m, S, L)
-    P_values = sorted({int(round(f * p_max)) for f in mode.fcn_fractions})
-    base = RunSpec(v=v, n_c=n_c, m=m, s=S, L=L, P=P_values[0], seed=0, P_test=min(2048, p_max - P_values[-1]), model="fcn",
-                   width=mode.fcn_width, lr=mode.fcn_lr, max_epochs=MAX_EPOCHS, max_steps=mode.fcn_max_steps, device=device)
+    P_values = sorted({round(f * p_max) for f in mode.fcn_fractions})
+    base = RunSpec(
+        v=v,
+        n_c=n_c,
+        m=m,
+        s=S,
+        L=L,
+        P=P_values[0],
+        seed=0,
+        P_test=min(2048, p_max - P_values[-1]),
+        model="fcn",
+        width=mode.fcn_width,
+        lr=mode.fcn_lr,
+        max_epochs=MAX_EPOCHS,
+        max_steps=mode.fcn_max_steps,
+        device=device,
+    )
     return base, P_values
 
 
@@ -217,7 +311,9 @@ def table(rows, n_seeds: int, P_values, field: str) -> np.ndarray:
 
 def sensitivities(rows, n_seeds: int, P_values, L: int) -> np.ndarray:
     """S_{k,l} of the rows as (n_seeds, n_P, L, L), [..., k-1, l-1]."""
-    S_kl = np.array([[[row[f"S_k{k}_l{l}"] for l in range(1, L + 1)] for k in range(1, L + 1)] for row in rows], dtype=float)
+    S_kl = np.array(
+        [[[row[f"S_k{k}_l{l}"] for l in range(1, L + 1)] for k in range(1, L + 1)] for row in rows], dtype=float
+    )
     return S_kl.reshape(n_seeds, len(P_values), L, L)
 
 
@@ -232,43 +328,73 @@ def run(out_dir: Path, quick: bool = True) -> Section:
     with ResultsStore(database) as store:
         stored = len(store.finished_keys())
         searches = [cnn_search(setting, mode, device) for setting in mode.settings]
-        results = adaptive_pstars(searches, store, steps=mode.steps, workers=mode.workers, progress=progress,
-                                  resolution=MAX_BRACKET_RATIO)
+        results = adaptive_pstars(
+            searches, store, steps=mode.steps, workers=mode.workers, progress=progress, resolution=MAX_BRACKET_RATIO
+        )
         cnn_rows = [run_specs(search.specs(), store, workers=1) for search in searches]  # all stored by now
         fcn = [fcn_grid(grammar, mode, device) for grammar in mode.fcn_grammars]
         fcn_seeds = list(range(mode.fcn_seeds))
-        fcn_rows = run_specs([spec for base, P in fcn for spec in grid_specs(base, P, fcn_seeds)], store,
-                             workers=mode.workers, progress=progress)
+        fcn_rows = run_specs(
+            [spec for base, P in fcn for spec in grid_specs(base, P, fcn_seeds)],
+            store,
+            workers=mode.workers,
+            progress=progress,
+        )
         ladder_runs = run_ladder(mode.ladder, store, device, mode.workers, progress)
         n_runs = len(store.finished_keys())
     seconds = time.perf_counter() - start
 
     curves = [(r.P_values, r.errors) for r in results]
-    S_arrays = [sensitivities(rows, len(search.seeds), search.measured, search.base.L) for search, rows in zip(searches, cnn_rows)]
-    per_grammar = [fcn_rows[i * len(fcn_seeds) * len(P):(i + 1) * len(fcn_seeds) * len(P)] for i, (_, P) in enumerate(fcn)]
-    fcn_curves = [(P, table(rows, len(fcn_seeds), P, "test_error").astype(float)) for (_, P), rows in zip(fcn, per_grammar)]
+    S_arrays = [
+        sensitivities(rows, len(search.seeds), search.measured, search.base.L)
+        for search, rows in zip(searches, cnn_rows)
+    ]
+    per_grammar = [
+        fcn_rows[i * len(fcn_seeds) * len(P) : (i + 1) * len(fcn_seeds) * len(P)] for i, (_, P) in enumerate(fcn)
+    ]
+    fcn_curves = [
+        (P, table(rows, len(fcn_seeds), P, "test_error").astype(float)) for (_, P), rows in zip(fcn, per_grammar)
+    ]
     fcn_converged = [reached_threshold(rows).reshape(len(fcn_seeds), len(P)) for (_, P), rows in zip(fcn, per_grammar)]
 
-    cnn_converged = [reached_threshold(rows).reshape(len(search.seeds), len(search.measured))
-                     for search, rows in zip(searches, cnn_rows)]
-    cost = Cost(mode.seeds, sum(map(len, cnn_rows)), sum(float(row["wall_seconds"]) for rows in cnn_rows for row in rows))
-    crossings = [crossing(v, n_c, m, S, L, n_grammars=mode.monte_carlo, seed=i) for i, (v, n_c, m, L) in enumerate(mode.settings)]
+    cnn_converged = [
+        reached_threshold(rows).reshape(len(search.seeds), len(search.measured))
+        for search, rows in zip(searches, cnn_rows)
+    ]
+    cost = Cost(
+        mode.seeds, sum(map(len, cnn_rows)), sum(float(row["wall_seconds"]) for rows in cnn_rows for row in rows)
+    )
+    crossings = [
+        crossing(v, n_c, m, S, L, n_grammars=mode.monte_carlo, seed=i) for i, (v, n_c, m, L) in enumerate(mode.settings)
+    ]
     P_max = [count_data(n_c, m, S, L) for v, n_c, m, L in mode.settings]
 
-    checks = learning_checks.pstar_scaling_checks(mode.settings, curves, s=S, converged=cnn_converged, seed=0, cost=cost)
-    checks.append(learning_checks.pc_scaling_check(mode.settings, curves, [c.with_pbar for c in crossings], P_max,
-                                                   converged=cnn_converged, seed=0, cost=cost))
-    checks.append(learning_checks.fcn_pmax_check([(v, n_c, m, S, L) for v, n_c, m, L in mode.fcn_grammars], fcn_curves,
-                                                 fcn_converged, seed=0))
-    checks.append(learning_checks.sensitivity_drop_check(mode.settings, curves, S_arrays, converged=cnn_converged, seed=0))
+    checks = learning_checks.pstar_scaling_checks(
+        mode.settings, curves, s=S, converged=cnn_converged, seed=0, cost=cost
+    )
+    checks.append(
+        learning_checks.pc_scaling_check(
+            mode.settings, curves, [c.with_pbar for c in crossings], P_max, converged=cnn_converged, seed=0, cost=cost
+        )
+    )
+    checks.append(
+        learning_checks.fcn_pmax_check(
+            [(v, n_c, m, S, L) for v, n_c, m, L in mode.fcn_grammars], fcn_curves, fcn_converged, seed=0
+        )
+    )
+    checks.append(
+        learning_checks.sensitivity_drop_check(mode.settings, curves, S_arrays, converged=cnn_converged, seed=0)
+    )
 
     ladders = ladder_checks(mode.ladder, ladder_runs)
     checks += ladders
 
-    figures = [save_figure(plot_collapse(mode.settings, results), out_dir, "sample_complexity_collapse.png"),
-               save_figure(plot_fcn(mode.fcn_grammars, fcn_curves), out_dir, "sample_complexity_fcn.png"),
-               save_figure(plot_sensitivity(mode.settings, results, S_arrays), out_dir, "sample_complexity_sensitivity.png"),
-               save_figure(plot_ladders(ladders, mode.ladder), out_dir, "sample_complexity_ladders.png")]
+    figures = [
+        save_figure(plot_collapse(mode.settings, results), out_dir, "sample_complexity_collapse.png"),
+        save_figure(plot_fcn(mode.fcn_grammars, fcn_curves), out_dir, "sample_complexity_fcn.png"),
+        save_figure(plot_sensitivity(mode.settings, results, S_arrays), out_dir, "sample_complexity_sensitivity.png"),
+        save_figure(plot_ladders(ladders, mode.ladder), out_dir, "sample_complexity_ladders.png"),
+    ]
     unconverged = sum(int((~flags).sum()) for flags in cnn_converged)
     notes = [
         f"Mode {'quick' if quick else 'full'}: {n_runs} runs in `{database.name}` ({n_runs - stored} trained now, {stored} "
@@ -290,11 +416,13 @@ def run(out_dir: Path, quick: bool = True) -> Section:
     ]
     for setting, r, c, (P, errors) in zip(mode.settings, results, crossings, curves):
         ratio = learning_checks.crossing_bracket(P, np.asarray(errors, float) / learning_checks.chance(setting[1]))[2]
-        notes.append(f"| {setting} | {scale(*setting)} | {r.pstar:.4g} ({r.status}) | [{r.ci_low:.4g}, {r.ci_high:.4g}] | "
-                     f"x{ratio:.2f} | {r.pstar / scale(*setting):.3g} | {c.first_order:.4g} | {c.with_pbar:.4g} "
-                     f"[{c.low:.4g}, {c.high:.4g}]{'' if not c.signal_exact else ' (exact)'} | {r.pstar / c.with_pbar:.3g} |")
-    notes += [""] + diagnostics_markdown(mode.settings, curves)
-    notes += [""] + ladder_markdown(mode.ladder, ladder_runs)
+        notes.append(
+            f"| {setting} | {scale(*setting)} | {r.pstar:.4g} ({r.status}) | [{r.ci_low:.4g}, {r.ci_high:.4g}] | "
+            f"x{ratio:.2f} | {r.pstar / scale(*setting):.3g} | {c.first_order:.4g} | {c.with_pbar:.4g} "
+            f"[{c.low:.4g}, {c.high:.4g}]{'' if not c.signal_exact else ' (exact)'} | {r.pstar / c.with_pbar:.3g} |"
+        )
+    notes += ["", *diagnostics_markdown(mode.settings, curves)]
+    notes += ["", *ladder_markdown(mode.ladder, ladder_runs)]
     return Section("Sample complexity of deep and shallow networks", checks, "\n".join(notes), figures)
 
 
@@ -305,9 +433,13 @@ def diagnostics_markdown(settings, curves) -> list[str]:
     if found["full"] is None:
         return ["Influence: no joint fit on these settings."]
     full, half = found["full"], found["half_width"]
-    lines = [f"Influence on the joint fit (c): exponents (a, b, c) = ({full[0]:.3f}, {full[1]:.3f}, {full[2]:.3f}), bootstrap "
-             f"half-widths ({half[0]:.3f}, {half[1]:.3f}, {half[2]:.3f}). Leave one setting out:", "",
-             "| setting left out | a | b | c |", "|---|---|---|---|"]
+    lines = [
+        f"Influence on the joint fit (c): exponents (a, b, c) = ({full[0]:.3f}, {full[1]:.3f}, {full[2]:.3f}), bootstrap "
+        f"half-widths ({half[0]:.3f}, {half[1]:.3f}, {half[2]:.3f}). Leave one setting out:",
+        "",
+        "| setting left out | a | b | c |",
+        "|---|---|---|---|",
+    ]
     for setting, exponents in found["leave_one_out"]:
         shown = " | ".join(f"{x:.3f}" for x in exponents) if exponents is not None else "no fit | - | -"
         lines.append(f"| {setting} | {shown} |")
@@ -315,17 +447,29 @@ def diagnostics_markdown(settings, curves) -> list[str]:
     lines += ["", f"Settings whose removal moves an exponent by more than its half-width: {moved or 'none'}."]
     if found["domain"] is not None:
         n, exponents, low, high = found["domain"]
-        lines.append(f"Fit on the {n} settings with n_c <= v: " + ", ".join(
-            f"{name} = {x:.3f} [{lo:.3f}, {hi:.3f}]" for name, x, lo, hi in zip("abc", exponents, low, high))
-                     + " (plain bootstrap intervals).")
-    lines += ["", "Threshold robustness (same runs; P* at 0.1 x chance decides):", "",
-              "| P* at | a | b | c |", "|---|---|---|---|"]
+        lines.append(
+            f"Fit on the {n} settings with n_c <= v: "
+            + ", ".join(
+                f"{name} = {x:.3f} [{lo:.3f}, {hi:.3f}]" for name, x, lo, hi in zip("abc", exponents, low, high)
+            )
+            + " (plain bootstrap intervals)."
+        )
+    lines += [
+        "",
+        "Threshold robustness (same runs; P* at 0.1 x chance decides):",
+        "",
+        "| P* at | a | b | c |",
+        "|---|---|---|---|",
+    ]
     for fraction, fit in learning_checks.threshold_robustness(settings, curves, seed=0):
         if fit is None:
             lines.append(f"| {fraction:g} x chance | no fit (a crossing outside its grid) | - | - |")
             continue
-        lines.append(f"| {fraction:g} x chance | " + " | ".join(
-            f"{x:.3f} [{lo:.3f}, {hi:.3f}]" for x, lo, hi in zip(fit.exponents, fit.ci_low, fit.ci_high)) + " |")
+        lines.append(
+            f"| {fraction:g} x chance | "
+            + " | ".join(f"{x:.3f} [{lo:.3f}, {hi:.3f}]" for x, lo, hi in zip(fit.exponents, fit.ci_low, fit.ci_high))
+            + " |"
+        )
     return lines
 
 
@@ -334,26 +478,39 @@ def ladder_markdown(ladder: Ladder, runs: LadderRuns) -> list[str]:
     rows = runs.rows
     under = sum(int((~reached_threshold(r)).sum()) for r in rows)
     wall = sum(float(row["wall_seconds"]) for r in rows for row in r)
-    lines = [f"P* ladders (docs/theory.md, 'P* ladders of the deep CNN'): deep CNN width {ladder.width}, {ladder.seeds} seeds, "
-             f"ensembles of seeds, stop at training loss 1e-3 or {ladder.max_steps} steps ({under} of {sum(map(len, rows))} runs "
-             f"stopped at the limit); v = {ladder.v}, L = {ladder.L}, n_c in {ladder.n_cs}, m in {ladder.ms}; first rung from "
-             f"{ladder.bracket[0]:g}..{ladder.bracket[1]:g} x n_c m^L, later rungs warm-started at r/{ladder.warm:g}..r x "
-             f"{ladder.warm:g} (r: the previous rung's median P*/(n_c m^L)); {wall:.0f} s of run wall time in all.", "",
-             "| setting (v, n_c, m, L) | n_c m^L | bracket started | P measured | P* | 95% CI | P*/(n_c m^L) |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"P* ladders (docs/theory.md, 'P* ladders of the deep CNN'): deep CNN width {ladder.width}, {ladder.seeds} seeds, "
+        f"ensembles of seeds, stop at training loss 1e-3 or {ladder.max_steps} steps ({under} of {sum(map(len, rows))} runs "
+        f"stopped at the limit); v = {ladder.v}, L = {ladder.L}, n_c in {ladder.n_cs}, m in {ladder.ms}; first rung from "
+        f"{ladder.bracket[0]:g}..{ladder.bracket[1]:g} x n_c m^L, later rungs warm-started at r/{ladder.warm:g}..r x "
+        f"{ladder.warm:g} (r: the previous rung's median P*/(n_c m^L)); {wall:.0f} s of run wall time in all.",
+        "",
+        "| setting (v, n_c, m, L) | n_c m^L | bracket started | P measured | P* | 95% CI | P*/(n_c m^L) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for setting, search, r in zip(runs.settings, runs.searches, runs.results):
-        lines.append(f"| {setting} | {scale(*setting)} | {search.P_low}..{search.P_high} | {len(search.measured)} | "
-                     f"{r.pstar:.4g} ({r.status}) | [{r.ci_low:.4g}, {r.ci_high:.4g}] | {r.pstar / scale(*setting):.3g} |")
+        lines.append(
+            f"| {setting} | {scale(*setting)} | {search.P_low}..{search.P_high} | {len(search.measured)} | "
+            f"{r.pstar:.4g} ({r.status}) | [{r.ci_low:.4g}, {r.ci_high:.4g}] | {r.pstar / scale(*setting):.3g} |"
+        )
     return lines
 
 
 def plot_ladders(checks, ladder: Ladder):
     """The three P* ladders (n_c exponent, m^L exponent, S_{k,l} drop): each rung's estimate with its
     95% interval against the rung's size, claim and alternatives. Returns the Figure."""
-    alternatives = [learning_checks.N_C_ALTERNATIVES, pstar_ladders.m_L_alternatives(S, ladder.L), pstar_ladders.DROP_ALTERNATIVES]
-    return ladder_figure(checks, alternatives, xlabel=["$m^L$", "$n_c$", "$m^L$"],
-                         ylabel=["$n_c$ exponent of $P^*$", "$m^L$ exponent of $P^*$", "$\\log_2(P_{half}/P^*)$"],
-                         labels=["$n_c$ exponent per $m^L$", "$m^L$ exponent per $n_c$", "$S_{k,l}$ drop per $m^L$"])
+    alternatives = [
+        learning_checks.N_C_ALTERNATIVES,
+        pstar_ladders.m_L_alternatives(S, ladder.L),
+        pstar_ladders.DROP_ALTERNATIVES,
+    ]
+    return ladder_figure(
+        checks,
+        alternatives,
+        xlabel=["$m^L$", "$n_c$", "$m^L$"],
+        ylabel=["$n_c$ exponent of $P^*$", "$m^L$ exponent of $P^*$", "$\\log_2(P_{half}/P^*)$"],
+        labels=["$n_c$ exponent per $m^L$", "$m^L$ exponent per $n_c$", "$S_{k,l}$ drop per $m^L$"],
+    )
 
 
 NAMES = ("v", "n_c", "m", "L")  # a setting (v, n_c, m, L); s = S throughout
@@ -370,13 +527,20 @@ def plot_collapse(settings, results):
     missing = []
     for setting, r, label in zip(settings, results, labels):
         n_c = setting[1]
-        line, = axes[0].plot(np.array(r.P_values) / scale(*setting), r.mean_errors / learning_checks.chance(n_c), "o-",
-                             ms=3, label=label)
+        (line,) = axes[0].plot(
+            np.array(r.P_values) / scale(*setting), r.mean_errors / learning_checks.chance(n_c), "o-", ms=3, label=label
+        )
         if not np.isfinite(r.pstar):
             missing.append(label)
             continue
-        axes[1].errorbar(scale(*setting), r.pstar, yerr=[[r.pstar - r.ci_low], [max(r.ci_high - r.pstar, 0)]], fmt="o",
-                         color=line.get_color(), capsize=3)
+        axes[1].errorbar(
+            scale(*setting),
+            r.pstar,
+            yerr=[[r.pstar - r.ci_low], [max(r.ci_high - r.pstar, 0)]],
+            fmt="o",
+            color=line.get_color(),
+            capsize=3,
+        )
     axes[0].axhline(learning_checks.PSTAR_FRACTION, color="k", ls=":", label="$P^*$ threshold")
     axes[0].set(xscale="log", xlabel=P_SCALED, ylabel="test error / chance")
     axes[0].set_title(f"deep CNN, $s={S}${', ' + constant if constant else ''}; mean over seeds", fontsize="medium")
@@ -392,8 +556,11 @@ def plot_collapse(settings, results):
     axes[1].plot(grid, ratio * grid, "k:", label="$P^* \\propto n_c m^L$")
     axes[1].set(xscale="log", yscale="log", xlabel="$n_c m^L$", ylabel="$P^*$")
     axes[1].margins(x=0.1, y=0.15)
-    axes[1].set_title("$P^*$ per setting; bars: 95 % bootstrap CI over seeds"
-                      + (f"\nno $P^*$ in the bracket: {'; '.join(missing)}" if missing else ""), fontsize="medium")
+    axes[1].set_title(
+        "$P^*$ per setting; bars: 95 % bootstrap CI over seeds"
+        + (f"\nno $P^*$ in the bracket: {'; '.join(missing)}" if missing else ""),
+        fontsize="medium",
+    )
     legend_outside(axes[1])
     return fig
 
@@ -405,14 +572,16 @@ def plot_fcn(grammars, curves):
     fig, axes = new_figure(1, 2, figsize=(10, 3.6), sharey=True)
     for (v, n_c, m, L), (P, errors), label in zip(grammars, curves, labels):
         normalised = errors.mean(axis=0) / learning_checks.chance(n_c)
-        line, = axes[0].plot(np.array(P) / count_data(n_c, m, S, L), normalised, "o-", label=label)
+        (line,) = axes[0].plot(np.array(P) / count_data(n_c, m, S, L), normalised, "o-", label=label)
         axes[1].plot(np.array(P) / scale(v, n_c, m, L), normalised, "o-", color=line.get_color())
     for ax, xlabel in zip(axes, (r"$P\,/\,P_{\max}$", P_SCALED)):
         ax.axhline(learning_checks.PSTAR_FRACTION, color="k", ls=":", label="deep CNN's $P^*$ threshold")
         ax.set(xscale="log", xlabel=xlabel)
     axes[0].set_ylabel("FCN test error / chance")
     legend_outside(axes[1], axes[0])
-    fig.suptitle(f"one-hidden-layer FCN, $s={S}${', ' + constant if constant else ''}; mean over seeds", fontsize="medium")
+    fig.suptitle(
+        f"one-hidden-layer FCN, $s={S}${', ' + constant if constant else ''}; mean over seeds", fontsize="medium"
+    )
     return fig
 
 
@@ -433,11 +602,23 @@ def plot_sensitivity(settings, results, S_arrays, shown: int = 3):
             for l in range(L):
                 curve = S_kl[:, :, k, l].mean(axis=0)
                 if k > l:  # the claim: halves near P*; one colour per (k, l)
-                    ax.plot(np.array(r.P_values) / r.pstar, curve / curve[0], "o-", ms=3, color=f"C{(k * (k - 1) // 2 + l) % 10}",
-                            label=f"$S_{{{k + 1},{l + 1}}}$")
+                    ax.plot(
+                        np.array(r.P_values) / r.pstar,
+                        curve / curve[0],
+                        "o-",
+                        ms=3,
+                        color=f"C{(k * (k - 1) // 2 + l) % 10}",
+                        label=f"$S_{{{k + 1},{l + 1}}}$",
+                    )
                 else:
-                    ax.plot(np.array(r.P_values) / r.pstar, curve / curve[0], "--", color="0.55", lw=1,
-                            label="$S_{k,l}$, $k \\leq l$" if k == l == 0 else None)
+                    ax.plot(
+                        np.array(r.P_values) / r.pstar,
+                        curve / curve[0],
+                        "--",
+                        color="0.55",
+                        lw=1,
+                        label="$S_{k,l}$, $k \\leq l$" if k == l == 0 else None,
+                    )
         ax.axhline(learning_checks.HALF, color="k", ls=":", label="half")
         ax.axvspan(1 / learning_checks.ORDER, learning_checks.ORDER, color="0.9", label="$P^*/2$ to $2P^*$")
         ax.set(xscale="log", xlabel="$P\\,/\\,P^*$")

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
 import torch
 
 from rhm_theory.core.grammar import Grammar
@@ -45,8 +44,8 @@ from rhm_theory.theory.sparse_exact import class_token_probs
 from rhm_theory.theory.stats import fit_slope
 
 COUNT_SETTINGS = [((3, 2, 2, 2, 2), s0) for s0 in (0, 1)] + [((2, 2, 2, 3, 1), s0) for s0 in (1, 2, 3)]
-QUICK = dict(grammar=(8, 8, 4, 2, 3), s0_values=(0, 1, 2), P=16_000, replicates=4)
-FULL = dict(grammar=(8, 8, 4, 2, 3), s0_values=(0, 1, 2, 3), P=30_000, replicates=6)
+QUICK = {"grammar": (8, 8, 4, 2, 3), "s0_values": (0, 1, 2), "P": 16_000, "replicates": 4}
+FULL = {"grammar": (8, 8, 4, 2, 3), "s0_values": (0, 1, 2, 3), "P": 30_000, "replicates": 6}
 S = 2
 MAX_EPOCHS = 10**6  # runs stop at the training-loss threshold (1e-3) or after max_steps SGD steps
 
@@ -77,12 +76,34 @@ class Learning:
     workers: int | None = None
 
 
-ADAM = dict(optimizer="adam", parametrization="standard", lr=0.003)
-QUICK_LEARNING = Learning(grammar=(4, 2, 2, 2), s0_values=(1, 2), models=("lcn", "cnn"), seeds=2, width=32, **ADAM,
-                          bracket=(1, 8), steps=1, max_steps=1000, P_test=256, sensitivity_samples=128,
-                          workers=1)  # seconds of training: starting worker processes would cost more
-FULL_LEARNING = Learning(grammar=(4, 2, 2, 3), s0_values=(0, 1, 2, 3), models=("lcn", "cnn"), seeds=8, width=64, **ADAM,
-                         bracket=(0.5, 16), steps=3, max_steps=4000, P_test=512, sensitivity_samples=256)
+ADAM = {"optimizer": "adam", "parametrization": "standard", "lr": 0.003}
+QUICK_LEARNING = Learning(
+    grammar=(4, 2, 2, 2),
+    s0_values=(1, 2),
+    models=("lcn", "cnn"),
+    seeds=2,
+    width=32,
+    **ADAM,
+    bracket=(1, 8),
+    steps=1,
+    max_steps=1000,
+    P_test=256,
+    sensitivity_samples=128,
+    workers=1,
+)  # seconds of training: starting worker processes would cost more
+FULL_LEARNING = Learning(
+    grammar=(4, 2, 2, 3),
+    s0_values=(0, 1, 2, 3),
+    models=("lcn", "cnn"),
+    seeds=8,
+    width=64,
+    **ADAM,
+    bracket=(0.5, 16),
+    steps=3,
+    max_steps=4000,
+    P_test=512,
+    sensitivity_samples=256,
+)
 # base grammars (v, n_c, m, L) of the exponent ladders, smallest first; the first is the mode's own
 # (docs/theory-sparse.md, 'Ladders of the (s0+1) exponents'; size n_c m^L)
 LADDER_GRAMMARS = {"quick": ((4, 2, 2, 2), (4, 4, 2, 2)), "full": ((4, 2, 2, 3), (4, 4, 2, 3))}
@@ -109,10 +130,14 @@ def check_counts(count=distinct_data) -> Check:
             rhm_count = params[1] * params[2] ** n_nodes(params[3], params[4])
             ok &= measured == model.p_max and (s0 == 0 or measured != rhm_count)
             rows.append(f"{variant}{params} s0={s0}: {measured} of p_max {model.p_max}")
-    return Check("p_max = n_c (m Q)^n_nodes = number of distinct enumerated data (variants A, B)", ok,
-                 f"{len(rows)} settings; e.g. {rows[-1]}",
-                 alternatives=("positions not latent: p_max = n_c m^n_nodes as in the RHM",), kind="discriminating",
-                 measured=float(ok))
+    return Check(
+        "p_max = n_c (m Q)^n_nodes = number of distinct enumerated data (variants A, B)",
+        ok,
+        f"{len(rows)} settings; e.g. {rows[-1]}",
+        alternatives=("positions not latent: p_max = n_c m^n_nodes as in the RHM",),
+        kind="discriminating",
+        measured=float(ok),
+    )
 
 
 def correlation_noise(model: SparseRHM, P: int, seed, position: int = 0) -> float:
@@ -135,15 +160,24 @@ def noise_exponent_check(s0_values, noises, L: int, label: str = "") -> Check:
     slope, low, high = fit_slope(x, np.log(noises).ravel())
     alternatives = {"CNN exponent 2 (the paper's empirical P*_CNN)": 2.0, "no sparsity effect (exponent 0)": 0.0}
     passed = low <= L <= high and all(not low <= a <= high for a in alternatives.values())
-    return Check(f"correlation noise at fixed P grows as (s0+1)^L, L = {L}{label}", passed,
-                 f"exponent {slope:.2f}, 95% CI [{low:.2f}, {high:.2f}]", alternatives=tuple(alternatives),
-                 kind="discriminating", measured=slope)
+    return Check(
+        f"correlation noise at fixed P grows as (s0+1)^L, L = {L}{label}",
+        passed,
+        f"exponent {slope:.2f}, 95% CI [{low:.2f}, {high:.2f}]",
+        alternatives=tuple(alternatives),
+        kind="discriminating",
+        measured=slope,
+    )
 
 
 def measure_noise(params, s0_values, P, replicates) -> np.ndarray:
     grammar = Grammar.random(*params, seed=0)
-    return np.array([[correlation_noise(SparseRHM(grammar, s0, "A"), P, seed=100 * s0 + r) for r in range(replicates)]
-                     for s0 in s0_values])
+    return np.array(
+        [
+            [correlation_noise(SparseRHM(grammar, s0, "A"), P, seed=100 * s0 + r) for r in range(replicates)]
+            for s0 in s0_values
+        ]
+    )
 
 
 def plot_noise(s0_values, noises, L, P):
@@ -170,11 +204,28 @@ def search(model: str, s0: int, mode: Learning, device: str) -> Bisection:
     v, n_c, m, L = mode.grammar
     law = (s0 + 1) ** sparse_checks.claimed_exponent(model, L) * ncmL(n_c, m, L)
     data = sparse_p_max(n_c, m, S, L, s0, "A")
-    low, high = int(round(mode.bracket[0] * law)), min(int(round(mode.bracket[1] * law)), data // 2)
+    low, high = round(mode.bracket[0] * law), min(round(mode.bracket[1] * law), data // 2)
     P_test = min(mode.P_test, data - high)
-    base = RunSpec(v=v, n_c=n_c, m=m, s=S, L=L, s0=s0, P=low, seed=0, P_test=P_test, model=model, width=mode.width,
-                   optimizer=mode.optimizer, parametrization=mode.parametrization, lr=mode.lr, max_epochs=MAX_EPOCHS,
-                   max_steps=mode.max_steps, device=device, sensitivity_samples=min(mode.sensitivity_samples, P_test))
+    base = RunSpec(
+        v=v,
+        n_c=n_c,
+        m=m,
+        s=S,
+        L=L,
+        s0=s0,
+        P=low,
+        seed=0,
+        P_test=P_test,
+        model=model,
+        width=mode.width,
+        optimizer=mode.optimizer,
+        parametrization=mode.parametrization,
+        lr=mode.lr,
+        max_epochs=MAX_EPOCHS,
+        max_steps=mode.max_steps,
+        device=device,
+        sensitivity_samples=min(mode.sensitivity_samples, P_test),
+    )
     return Bisection(base, low, high, list(range(mode.seeds)))
 
 
@@ -186,7 +237,7 @@ def sensitivity_table(rows, n_seeds: int, n_P: int, name: str) -> np.ndarray:
 def learning_checks(mode: Learning, results: dict, tables: dict) -> list[Check]:
     """The checks of rhm_theory.report.sparse_checks for every model; ``results[model]``: PStarResult per s0,
     ``tables[model]``: {"D": [...], "S": [...], "converged": [...]} arrays (n_seeds, n_P) per s0."""
-    v, n_c, m, L = mode.grammar
+    _v, n_c, _m, L = mode.grammar
     checks = []
     for model in mode.models:
         curves = [(r.P_values, r.errors) for r in results[model]]
@@ -195,12 +246,22 @@ def learning_checks(mode: Learning, results: dict, tables: dict) -> list[Check]:
         D, S_, trained_sparse = ([tables[model][name][i] for i in sparse] for name in ("D", "S", "converged"))
         trained = tables[model]["converged"]
         checks += [
-            sparse_checks.sparsity_exponent_check(model, mode.s0_values, curves, n_c=n_c, L=L, seed=0, converged=trained),
+            sparse_checks.sparsity_exponent_check(
+                model, mode.s0_values, curves, n_c=n_c, L=L, seed=0, converged=trained
+            ),
             sparse_checks.collapse_check(model, mode.s0_values, curves, n_c=n_c, L=L, converged=trained),
-            sparse_checks.invariance_drop_check(model, s0_sparse, curves_sparse, {f"D_{L},1": D, f"S_{L},1": S_}, n_c=n_c,
-                                                seed=0, converged=trained_sparse),
-            sparse_checks.error_sensitivity_correlation_check(model, f"D_{L},1", s0_sparse, curves_sparse, D, n_c=n_c, seed=0,
-                                                              converged=trained_sparse),
+            sparse_checks.invariance_drop_check(
+                model,
+                s0_sparse,
+                curves_sparse,
+                {f"D_{L},1": D, f"S_{L},1": S_},
+                n_c=n_c,
+                seed=0,
+                converged=trained_sparse,
+            ),
+            sparse_checks.error_sensitivity_correlation_check(
+                model, f"D_{L},1", s0_sparse, curves_sparse, D, n_c=n_c, seed=0, converged=trained_sparse
+            ),
         ]
     return checks
 
@@ -236,10 +297,18 @@ def ladder_checks(rungs, device: str) -> list[Check]:
     for model in rungs[0][0].models:
         measured = []
         for mode, results, tables in rungs:
-            v, n_c, m, L = mode.grammar
-            measured.append({"size": ncmL(n_c, m, L), "n_c": n_c, "s0_values": mode.s0_values, "device": device,
-                             "curves": [(r.P_values, r.errors) for r in results[model]],
-                             "converged": tables[model]["converged"], "seconds": sum(tables[model]["seconds"]) or None})
+            _v, n_c, m, L = mode.grammar
+            measured.append(
+                {
+                    "size": ncmL(n_c, m, L),
+                    "n_c": n_c,
+                    "s0_values": mode.s0_values,
+                    "device": device,
+                    "curves": [(r.P_values, r.errors) for r in results[model]],
+                    "converged": tables[model]["converged"],
+                    "seconds": sum(tables[model]["seconds"]) or None,
+                }
+            )
         checks.append(sparse_checks.sparsity_ladder_check(model, measured, L=rungs[0][0].grammar[3], seed=0))
     return checks
 
@@ -248,8 +317,13 @@ def plot_ladders(checks, L: int):
     """The exponent ladders (one panel per model) against n_c m^L: each model's claim solid, its
     alternatives (the other architecture's k, and 0) dashed."""
     alternatives = [sparse_checks.exponent_alternatives(c.name.split(" ")[0].lower(), L) for c in checks]
-    fig = ladder_figure(checks, alternatives, xlabel="base grammar size $n_c m^L$", ylabel="exponent $k$ of $P^* \\sim (s_0+1)^k$",
-                        labels=[f"{c.name.split(' ')[0]} ladder" for c in checks])
+    fig = ladder_figure(
+        checks,
+        alternatives,
+        xlabel="base grammar size $n_c m^L$",
+        ylabel="exponent $k$ of $P^* \\sim (s_0+1)^k$",
+        labels=[f"{c.name.split(' ')[0]} ladder" for c in checks],
+    )
     sizes = sorted({r["size"] for c in checks for r in c.trend})
     for ax in fig.axes:
         if sizes:
@@ -268,20 +342,34 @@ def plot_pstar(mode: Learning, results: dict):
         low = np.array([r.ci_low for r in results[model]]) / ncmL(n_c, m, L)
         high = np.array([r.ci_high for r in results[model]]) / ncmL(n_c, m, L)
         finite = np.isfinite(pstar)
-        ax.errorbar(base[finite], pstar[finite], yerr=[(pstar - low)[finite], np.clip(high - pstar, 0, None)[finite]],
-                    fmt="o", color=color, capsize=3, label=f"{model.upper()} $P^*$ (95% CI over seeds)")
+        ax.errorbar(
+            base[finite],
+            pstar[finite],
+            yerr=[(pstar - low)[finite], np.clip(high - pstar, 0, None)[finite]],
+            fmt="o",
+            color=color,
+            capsize=3,
+            label=f"{model.upper()} $P^*$ (95% CI over seeds)",
+        )
         k = sparse_checks.claimed_exponent(model, L)
         anchor = pstar[finite][0] / base[finite][0] ** k if finite.any() else 1.0
-        ax.plot(base, anchor * base**k, "-" if model == "lcn" else "--", color=color, label=f"claim $(s_0+1)^{{{k:g}}}$")
-    ax.set(xscale="log", yscale="log", xlabel="$s_0 + 1$", ylabel="$P^* / (n_c m^L)$",
-           title=f"sparse RHM A, $(v, n_c, m, s, L) = ({v}, {n_c}, {m}, {S}, {L})$")
+        ax.plot(
+            base, anchor * base**k, "-" if model == "lcn" else "--", color=color, label=f"claim $(s_0+1)^{{{k:g}}}$"
+        )
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="$s_0 + 1$",
+        ylabel="$P^* / (n_c m^L)$",
+        title=f"sparse RHM A, $(v, n_c, m, s, L) = ({v}, {n_c}, {m}, {S}, {L})$",
+    )
     ax.set_xticks(base, [str(int(b)) for b in base])
     ax.legend(fontsize=7)
     return fig
 
 
 def plot_collapse(mode: Learning, results: dict):
-    v, n_c, m, L = mode.grammar
+    _v, n_c, m, L = mode.grammar
     fig, axes = new_figure(len(mode.models), 2, figsize=(9, 3.6 * len(mode.models)), squeeze=False, sharey=True)
     for row, model in zip(axes, mode.models):
         claim = sparse_checks.claimed_exponent(model, L)
@@ -301,31 +389,48 @@ def plot_collapse(mode: Learning, results: dict):
 
 
 def plot_sensitivities(mode: Learning, results: dict, tables: dict):
-    v, n_c, m, L = mode.grammar
+    _v, n_c, _m, L = mode.grammar
     fig, axes = new_figure(len(mode.models), 2, figsize=(9, 3.6 * len(mode.models)), squeeze=False)
     for row, model in zip(axes, mode.models):
         for s0, r, D, S_ in zip(mode.s0_values, results[model], tables[model]["D"], tables[model]["S"]):
             x = np.array(r.P_values) / r.pstar
-            line, = row[0].plot(x, S_.mean(axis=0) / S_.mean(axis=0)[0], "x--", ms=4, label=f"$S$, $s_0 = {s0}$")
+            (line,) = row[0].plot(x, S_.mean(axis=0) / S_.mean(axis=0)[0], "x--", ms=4, label=f"$S$, $s_0 = {s0}$")
             if s0 > 0:  # D = 0 at s0 = 0: no diffeomorphism exists
-                row[0].plot(x, D.mean(axis=0) / D.mean(axis=0)[0], "o-", ms=3, color=line.get_color(), label=f"$D$, $s_0 = {s0}$")
-                row[1].scatter(D.mean(axis=0), r.mean_errors / chance(n_c), s=14, color=line.get_color(), label=f"$s_0 = {s0}$")
+                row[0].plot(
+                    x,
+                    D.mean(axis=0) / D.mean(axis=0)[0],
+                    "o-",
+                    ms=3,
+                    color=line.get_color(),
+                    label=f"$D$, $s_0 = {s0}$",
+                )
+                row[1].scatter(
+                    D.mean(axis=0), r.mean_errors / chance(n_c), s=14, color=line.get_color(), label=f"$s_0 = {s0}$"
+                )
         row[0].axhline(HALF, color="k", ls=":")
         row[0].axvspan(1 / ORDER, ORDER, color="0.9")
         row[0].set_xscale("log")
         label_log_axis(row[0].xaxis)
-        row[0].set(xlabel="$P / P^*$", ylabel="sensitivity / its value at the smallest P",
-                   title=f"{model.upper()}: $D_{{{L},1}}$ and $S_{{{L},1}}$ (grey: $P^*$ within x2)")
+        row[0].set(
+            xlabel="$P / P^*$",
+            ylabel="sensitivity / its value at the smallest P",
+            title=f"{model.upper()}: $D_{{{L},1}}$ and $S_{{{L},1}}$ (grey: $P^*$ within x2)",
+        )
         row[0].legend(fontsize=6, ncol=2)
         row[1].set_xscale("log")
         label_log_axis(row[1].xaxis)
-        row[1].set(xlabel=f"$D_{{{L},1}}$ (seed mean)", ylabel="test error / chance", title=f"{model.upper()}: error vs D (each P)")
+        row[1].set(
+            xlabel=f"$D_{{{L},1}}$ (seed mean)",
+            ylabel="test error / chance",
+            title=f"{model.upper()}: error vs D (each P)",
+        )
         row[1].legend(fontsize=7)
     return fig
 
 
-def learning_notes(mode: Learning, results: dict, n_runs: int, trained: int, seconds: float, device: str,
-                   unconverged: int) -> str:
+def learning_notes(
+    mode: Learning, results: dict, n_runs: int, trained: int, seconds: float, device: str, unconverged: int
+) -> str:
     v, n_c, m, L = mode.grammar
     lines = [
         f"(c): sparse RHM A, (v, n_c, m, s, L) = ({v}, {n_c}, {m}, {S}, {L}), s0 in {mode.s0_values}; {n_runs} runs in "
@@ -340,8 +445,10 @@ def learning_notes(mode: Learning, results: dict, n_runs: int, trained: int, sec
     ]
     for model in mode.models:
         for s0, r in zip(mode.s0_values, results[model]):
-            lines.append(f"| {model.upper()} | {s0} | {r.pstar:.4g} ({r.status}) | [{r.ci_low:.4g}, {r.ci_high:.4g}] | "
-                         f"{r.pstar / ncmL(n_c, m, L):.3g} |")
+            lines.append(
+                f"| {model.upper()} | {s0} | {r.pstar:.4g} ({r.status}) | [{r.ci_low:.4g}, {r.ci_high:.4g}] | "
+                f"{r.pstar / ncmL(n_c, m, L):.3g} |"
+            )
     return "\n".join(lines)
 
 
@@ -361,8 +468,17 @@ def run(out_dir: Path, quick: bool = True) -> Section:
         stored = len(store.finished_keys())
         results, tables = train_all(learning, store, device)
         n_runs = len(store.finished_keys())
-        unconverged = int((~reached_threshold([row for row in store.rows()  # the base grammar's runs only
-                                                 if (row['v'], row['n_c'], row['m'], row['L']) == learning.grammar])).sum())
+        unconverged = int(
+            (
+                ~reached_threshold(
+                    [
+                        row
+                        for row in store.rows()  # the base grammar's runs only
+                        if (row["v"], row["n_c"], row["m"], row["L"]) == learning.grammar
+                    ]
+                )
+            ).sum()
+        )
     seconds = time.perf_counter() - start
     checks += learning_checks(learning, results, tables)
     rungs = [(learning, results, tables)]
@@ -375,10 +491,12 @@ def run(out_dir: Path, quick: bool = True) -> Section:
     ladder_seconds = time.perf_counter() - start_ladder
     ladders = ladder_checks(rungs, device)
     checks += ladders
-    figures += [save_figure(plot_pstar(learning, results), out_dir, "sparse_pstar.png"),
-                save_figure(plot_collapse(learning, results), out_dir, "sparse_collapse.png"),
-                save_figure(plot_sensitivities(learning, results, tables), out_dir, "sparse_sensitivity.png"),
-                save_figure(plot_ladders(ladders, learning.grammar[3]), out_dir, "sparse_ladders.png")]
+    figures += [
+        save_figure(plot_pstar(learning, results), out_dir, "sparse_pstar.png"),
+        save_figure(plot_collapse(learning, results), out_dir, "sparse_collapse.png"),
+        save_figure(plot_sensitivities(learning, results, tables), out_dir, "sparse_sensitivity.png"),
+        save_figure(plot_ladders(ladders, learning.grammar[3]), out_dir, "sparse_ladders.png"),
+    ]
     notes = (
         f"(b): grammar (v, n_c, m, s, L) = {mode['grammar']}, variant A, s0 in {mode['s0_values']}, "
         f"P = {mode['P']} i.i.d. data per point, {mode['replicates']} replicates; noise = mean over classes and "
@@ -388,8 +506,12 @@ def run(out_dir: Path, quick: bool = True) -> Section:
         + ", ".join(f"{r[0].grammar} (n_c m^L = {ncmL(*r[0].grammar[1:])})" for r in rungs)
         + f", each the design above; {ladder_trained} runs trained now for the added rungs, {ladder_seconds:.0f} s."
     )
-    return Section("Sparse RHM: counting, the sparsity factor of the correlation noise, and trained networks", checks,
-                   notes, figures)
+    return Section(
+        "Sparse RHM: counting, the sparsity factor of the correlation noise, and trained networks",
+        checks,
+        notes,
+        figures,
+    )
 
 
 if __name__ == "__main__":

@@ -20,26 +20,26 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from rhm_theory import Grammar
+from rhm_theory.core.rules import ncmL, p_max as count_data
+from rhm_theory.learning.config import TrainConfig
+from rhm_theory.learning.training import train
+from rhm_theory.report.checks import Check, Section, interval_check, section_main
+from rhm_theory.report.figures import P_SCALED, annotate_empty, legend_outside, new_figure, save_figure, split_settings
+from rhm_theory.report.trends import ladder_figure, trend_check
+from rhm_theory.runs.array_cache import ArrayCache
+from rhm_theory.runs.spec import error_threshold
 from rhm_theory.synonyms.clustering import (
+    METHODS,
     centred_correlations,
     cluster_synonyms,
-    METHODS,
     clustering_error_curve,
     fit_crossing_power_law,
     lowest_level_synonyms,
     population_tuple_probs,
 )
-from rhm_theory.core.rules import ncmL, p_max as count_data
-from rhm_theory.runs.array_cache import ArrayCache
-from rhm_theory.runs.spec import error_threshold
 from rhm_theory.synonyms.layerwise import layerwise_error_curve
 from rhm_theory.synonyms.one_step import one_step_curves
 from rhm_theory.theory.stats import first_crossing
-from rhm_theory.report.checks import Check, Section, interval_check, section_main
-from rhm_theory.report.trends import ladder_figure, trend_check
-from rhm_theory.report.figures import P_SCALED, annotate_empty, legend_outside, new_figure, save_figure, split_settings
-from rhm_theory.learning.config import TrainConfig
-from rhm_theory.learning.training import train
 
 S = 2
 ONSET = 0.8  # clustering error 1 - ARI where clustering starts (the claim's regime: noise-dominated vectors)
@@ -155,13 +155,20 @@ def clustering_sweeps(config, cache: ArrayCache, settings=None, span=None, peaks
         seeds = range(config["cluster_seeds"])
         grid = scaled_grid(scale, low, high, points, count_data(n_c, m, S, L))
 
-        def compute():
+        def compute(v=v, n_c=n_c, m=m, L=L, seeds=seeds, grid=grid):  # the loop's values, bound
             grammars = [Grammar.random(v, n_c, m, S, L, seed=1000 + seed) for seed in seeds]
-            errors = np.stack([clustering_error_curve(g, grid, seed, patch=0, methods=METHODS) for seed, g in enumerate(grammars)])
+            errors = np.stack(
+                [clustering_error_curve(g, grid, seed, patch=0, methods=METHODS) for seed, g in enumerate(grammars)]
+            )
             return {"errors": errors, "peak_rss_bytes": peak_rss_bytes()}
 
-        key = {"what": "clustering", "params": [v, n_c, m, S, L], "seeds": len(seeds), "grid": grid.tolist(),
-               "methods": list(METHODS)}
+        key = {
+            "what": "clustering",
+            "params": [v, n_c, m, S, L],
+            "seeds": len(seeds),
+            "grid": grid.tolist(),
+            "methods": list(METHODS),
+        }
         arrays = cache.get(key, compute)
         errors = arrays["errors"]
         sweeps.append(((v, n_c, m, L), scale, grid, {method: errors[:, i] for i, method in enumerate(METHODS)}))
@@ -181,13 +188,22 @@ def one_step_sweeps(config, cache: ArrayCache, settings=None, peaks: dict | None
         seeds = range(config["one_step_seeds"])
         grid = scaled_grid(scale, *ONE_STEP_SPAN, count_data(n_c, m, S, L))
 
-        def compute():
+        def compute(v=v, n_c=n_c, m=m, L=L, seeds=seeds, grid=grid):  # the loop's values, bound
             grammars = [Grammar.random(v, n_c, m, S, L, seed=2000 + seed) for seed in seeds]
             curves = [one_step_curves(g, grid, seed, width=512) for seed, g in enumerate(grammars)]
-            return {"S": np.stack([c[0] for c in curves]), "rank": np.stack([c[1] for c in curves]),
-                    "peak_rss_bytes": peak_rss_bytes()}
+            return {
+                "S": np.stack([c[0] for c in curves]),
+                "rank": np.stack([c[1] for c in curves]),
+                "peak_rss_bytes": peak_rss_bytes(),
+            }
 
-        key = {"what": "one_step", "params": [v, n_c, m, S, L], "seeds": len(seeds), "grid": grid.tolist(), "width": 512}
+        key = {
+            "what": "one_step",
+            "params": [v, n_c, m, S, L],
+            "seeds": len(seeds),
+            "grid": grid.tolist(),
+            "width": 512,
+        }
         arrays = cache.get(key, compute)
         sweeps.append(((v, n_c, m, L), scale, grid, arrays["S"], arrays["rank"]))
         if peaks is not None and "peak_rss_bytes" in arrays:
@@ -214,13 +230,22 @@ def layerwise_vs_cnn(config, cache: ArrayCache):
     grid = np.array([int(r * scale) for r in config["layerwise_ratios"]])
     layerwise, cnn = [], []
     for seed in range(config["layerwise_seeds"]):
-        def compute():
-            grammar = Grammar.random(v, n_c, m, S, L, seed=3000 + seed)
-            return {"layerwise": layerwise_error_curve(grammar, grid, config["test_size"], seed),
-                    "cnn": cnn_errors(grammar, grid, config["test_size"], seed, config["cnn"])}
 
-        key = {"what": "layerwise_vs_cnn", "params": [v, n_c, m, S, L], "seed": seed, "grid": grid.tolist(),
-               "test_size": config["test_size"], "cnn": config["cnn"]}
+        def compute(seed=seed):  # the loop's seed, bound
+            grammar = Grammar.random(v, n_c, m, S, L, seed=3000 + seed)
+            return {
+                "layerwise": layerwise_error_curve(grammar, grid, config["test_size"], seed),
+                "cnn": cnn_errors(grammar, grid, config["test_size"], seed, config["cnn"]),
+            }
+
+        key = {
+            "what": "layerwise_vs_cnn",
+            "params": [v, n_c, m, S, L],
+            "seed": seed,
+            "grid": grid.tolist(),
+            "test_size": config["test_size"],
+            "cnn": config["cnn"],
+        }
         arrays = cache.get(key, compute)
         layerwise.append(arrays["layerwise"])
         cnn.append(arrays["cnn"])
@@ -228,8 +253,9 @@ def layerwise_vs_cnn(config, cache: ArrayCache):
 
 
 # ----- 4. ladders (docs/theory-clustering.md, 'Ladders') ----------------------------------------
-def ladder_rungs(curves, sizes, factor, level: float, *, min_span: float, min_values: int = 2, n_boot: int = 1000,
-                 seed=0, names=None) -> tuple[list[dict], list[str]]:
+def ladder_rungs(
+    curves, sizes, factor, level: float, *, min_span: float, min_values: int = 2, n_boot: int = 1000, seed=0, names=None
+) -> tuple[list[dict], list[str]]:
     """One rung per distinct value of ``sizes``: the one-factor exponent of the crossings of ``level``
     against ``factor`` among that size's settings (:func:`fit_crossing_power_law` on the subset, 95 %
     stratified bootstrap over seeds). ``curves``: one (P grid (n_P,), values (n_seeds, n_P)) per setting;
@@ -243,8 +269,10 @@ def ladder_rungs(curves, sizes, factor, level: float, *, min_span: float, min_va
         rows = np.flatnonzero(sizes == size)
         values = np.unique(factor[rows])
         if values.size < min_values or values.max() / values.min() < min_span:
-            notes.append(f"{size:g}: no rung ({values.size} values spanning {values.max() / values.min():g}x; "
-                         f"rule >= {min_values} spanning >= {min_span:g}x)")
+            notes.append(
+                f"{size:g}: no rung ({values.size} values spanning {values.max() / values.min():g}x; "
+                f"rule >= {min_values} spanning >= {min_span:g}x)"
+            )
             continue
         try:
             fit = fit_crossing_power_law([curves[i] for i in rows], factor[rows], level, n_boot=n_boot, seed=seed)
@@ -253,9 +281,17 @@ def ladder_rungs(curves, sizes, factor, level: float, *, min_span: float, min_va
             continue
         estimate = float(fit.exponent)
         # a percentile interval can (rarely) miss the point estimate; widen it to hold it (conservative)
-        rungs.append({"size": float(size), "estimate": estimate, "ci_low": min(float(fit.ci_low[0]), estimate),
-                      "ci_high": max(float(fit.ci_high[0]), estimate), "device": "cpu", "settings": int(rows.size),
-                      "of": ", ".join(dict.fromkeys(names[i] for i in rows)) if names is not None else ""})
+        rungs.append(
+            {
+                "size": float(size),
+                "estimate": estimate,
+                "ci_low": min(float(fit.ci_low[0]), estimate),
+                "ci_high": max(float(fit.ci_high[0]), estimate),
+                "device": "cpu",
+                "settings": int(rows.size),
+                "of": ", ".join(dict.fromkeys(names[i] for i in rows)) if names is not None else "",
+            }
+        )
     return rungs, notes
 
 
@@ -265,11 +301,20 @@ def ladder_check(name: str, rungs, notes, *, claim: float, alternatives: dict, s
     rungs = [{key: rung[key] for key in ("size", "estimate", "ci_low", "ci_high", "device")} for rung in rungs]
     censored = [note for note in notes if "censored" in note]
     if not rungs:
-        return Check(name, False, "no rung: " + "; ".join(notes), alternatives=tuple(alternatives), kind="discriminating",
-                     source=source, claim=float(claim)).inconclusive("no rung", f">= 3 rungs of increasing size")
+        return Check(
+            name,
+            False,
+            "no rung: " + "; ".join(notes),
+            alternatives=tuple(alternatives),
+            kind="discriminating",
+            source=source,
+            claim=float(claim),
+        ).inconclusive("no rung", ">= 3 rungs of increasing size")
     check = trend_check(name, rungs, claim=claim, alternatives=alternatives, seed=seed, source=source)
     if censored:
-        return check.inconclusive(f"crossing censored at {'; '.join(censored)}", "P grids extended x4 beyond the side the crossing left")
+        return check.inconclusive(
+            f"crossing censored at {'; '.join(censored)}", "P grids extended x4 beyond the side the crossing left"
+        )
     return check
 
 
@@ -285,17 +330,41 @@ def ladders(config, cache: ArrayCache, sweeps, steps):
     factors = split_factors([params for params, *_ in cluster_all])
     for method in METHODS:
         name = f"{METHOD_NAMES[method]}: ladder of the clustering-onset n_c exponent b over m^L (claim {b_claim:g})"
-        found = ladder_rungs([(grid, errors[method]) for _, _, grid, errors in cluster_all], factors[:, 1], factors[:, 0],
-                             ONSET, min_span=16, names=[f"({m}, {L})" for (_, _, m, L), *_ in cluster_all])
+        found = ladder_rungs(
+            [(grid, errors[method]) for _, _, grid, errors in cluster_all],
+            factors[:, 1],
+            factors[:, 0],
+            ONSET,
+            min_span=16,
+            names=[f"({m}, {L})" for (_, _, m, L), *_ in cluster_all],
+        )
         rungs[name] = found
-        checks.append(ladder_check(name, *found, claim=b_claim, alternatives=b_alternatives,
-                                   source="arXiv:2307.02129, Appendix D, Fig. 10; ladder"))
+        checks.append(
+            ladder_check(
+                name,
+                *found,
+                claim=b_claim,
+                alternatives=b_alternatives,
+                source="arXiv:2307.02129, Appendix D, Fig. 10; ladder",
+            )
+        )
     factors = split_factors([params for params, *_ in steps_all])
     name = f"one gradient step: ladder of the m^L exponent c of S = {ONE_STEP_LEVEL} over n_c (claim {c_claim:g})"
-    found = ladder_rungs([(grid, sens) for _, _, grid, sens, _ in steps_all], factors[:, 0], factors[:, 1], ONE_STEP_LEVEL,
-                         min_span=8, min_values=3, names=[f"({m}, {L})" for (_, _, m, L), *_ in steps_all])
+    found = ladder_rungs(
+        [(grid, sens) for _, _, grid, sens, _ in steps_all],
+        factors[:, 0],
+        factors[:, 1],
+        ONE_STEP_LEVEL,
+        min_span=8,
+        min_values=3,
+        names=[f"({m}, {L})" for (_, _, m, L), *_ in steps_all],
+    )
     rungs[name] = found
-    checks.append(ladder_check(name, *found, claim=c_claim, alternatives=c_alternatives, source="arXiv:2307.02129, Eq. 13, Fig. 8; ladder"))
+    checks.append(
+        ladder_check(
+            name, *found, claim=c_claim, alternatives=c_alternatives, source="arXiv:2307.02129, Eq. 13, Fig. 8; ladder"
+        )
+    )
     return checks, rungs, peaks
 
 
@@ -306,31 +375,47 @@ def token_gigabytes(n_c: int, m: int, L: int, high: float) -> float:
 
 def describe_ladders(config, checks, rungs: dict, peaks: dict) -> str:
     """Markdown: the design, each ladder's rungs and verdict, and what limits the largest rung."""
-    lines = ["", "Ladders (docs/theory-clustering.md, 'Ladders'): each rung is its own one-factor fit with a 95 % "
-             "stratified bootstrap over seeds; clustering rungs are values of m^L (n_c over 16x at each), "
-             "one-step rungs are values of n_c (>= 3 values of m^L spanning >= 8x at each); the verdict is the "
-             "trend rule of docs/theory.md, 'Trend verdicts'.", "",
-             "| ladder | rung size | settings: (m, L) | exponent [95 % CI] |", "|---|---|---|---|"]
+    lines = [
+        "",
+        "Ladders (docs/theory-clustering.md, 'Ladders'): each rung is its own one-factor fit with a 95 % "
+        "stratified bootstrap over seeds; clustering rungs are values of m^L (n_c over 16x at each), "
+        "one-step rungs are values of n_c (>= 3 values of m^L spanning >= 8x at each); the verdict is the "
+        "trend rule of docs/theory.md, 'Trend verdicts'.",
+        "",
+        "| ladder | rung size | settings: (m, L) | exponent [95 % CI] |",
+        "|---|---|---|---|",
+    ]
     for check, label in zip(checks, ladder_labels(checks)):
         found, notes = rungs[check.name]
-        lines += [f"| {label} | {r['size']:g} | {r['settings']}: {r['of']} | {r['estimate']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}] |"
-                  for r in found]
+        lines += [
+            f"| {label} | {r['size']:g} | {r['settings']}: {r['of']} | {r['estimate']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}] |"
+            for r in found
+        ]
         lines += [f"| {label} | {note} | | |" for note in notes]
     lines.append("")
     for check in checks:
-        lines.append(f"- {check.name}: **{check.verdict}**" + (f" ({check.reason}; needs {check.needs})" if check.reason else ""))
+        lines.append(
+            f"- {check.name}: **{check.verdict}**" + (f" ({check.reason}; needs {check.needs})" if check.reason else "")
+        )
     settings = config["cluster"] + config["cluster_ladder"]
     v, n_c, m, L = max(settings, key=lambda p: (p[2] ** p[3], p[1]))
     high = (CLUSTER_LADDER_SPAN if config["cluster_ladder"] else CLUSTER_SPAN)[1]
     peak = max(peaks.values()) if peaks else None
-    lines += ["", f"Memory: the largest clustering rung, m^L = {m**L} ({m}^{L}) at n_c = {n_c}, draws up to P = "
-              f"{high:g} sqrt(n_c) m^L = {high * np.sqrt(n_c) * m**L:.3g} data of d = {S**L} tokens, a "
-              f"{token_gigabytes(n_c, m, L, high):.2g} GB int64 token array per grammar"
-              + (f"; the process's peak resident memory with the ladder settings computed was {peak / 1e9:.2g} GB" if peak else "")
-              + f". The next rung, m^L = {m ** (L + 1)} ({m}^{L + 1}), would need "
-              f"{token_gigabytes(n_c, m, L + 1, high):.3g} GB for the token array alone, beyond a 24 GiB machine; "
-              f"m <= v^s / n_c = {v ** S // n_c} at v = {v} fixes m = {m}. One step's rungs stop at n_c = v^s / m "
-              f"= {v ** S // 4} (m = 4, v = {v}): a larger n_c needs a larger v."]
+    lines += [
+        "",
+        f"Memory: the largest clustering rung, m^L = {m**L} ({m}^{L}) at n_c = {n_c}, draws up to P = "
+        f"{high:g} sqrt(n_c) m^L = {high * np.sqrt(n_c) * m**L:.3g} data of d = {S**L} tokens, a "
+        f"{token_gigabytes(n_c, m, L, high):.2g} GB int64 token array per grammar"
+        + (
+            f"; the process's peak resident memory with the ladder settings computed was {peak / 1e9:.2g} GB"
+            if peak
+            else ""
+        )
+        + f". The next rung, m^L = {m ** (L + 1)} ({m}^{L + 1}), would need "
+        f"{token_gigabytes(n_c, m, L + 1, high):.3g} GB for the token array alone, beyond a 24 GiB machine; "
+        f"m <= v^s / n_c = {v**S // n_c} at v = {v} fixes m = {m}. One step's rungs stop at n_c = v^s / m "
+        f"= {v**S // 4} (m = 4, v = {v}): a larger n_c needs a larger v.",
+    ]
     return "\n".join(lines)
 
 
@@ -350,8 +435,18 @@ def run(out_dir: Path, quick: bool = True) -> Section:
         torch.set_num_threads(threads)
 
 
-def exponent_checks(what: str, curves, factors, level: float, claims, *, kind: str = "discriminating",
-                    n_boot: int = 1000, seed=0, source: str = ""):
+def exponent_checks(
+    what: str,
+    curves,
+    factors,
+    level: float,
+    claims,
+    *,
+    kind: str = "discriminating",
+    n_boot: int = 1000,
+    seed=0,
+    source: str = "",
+):
     """Decide the exponents of a crossing from measured curves: (checks, fit or None).
 
     ``curves``: one (P grid (n_P,), values (n_seeds, n_P)) per setting; ``factors`` (n_settings, 2): the
@@ -362,19 +457,38 @@ def exponent_checks(what: str, curves, factors, level: float, claims, *, kind: s
     censoring rule of docs/theory.md, 'Verdicts'). ``source``: the paper's equation or figure.
     """
     factors = np.asarray(factors, dtype=float)
-    sizes = (f"n_c {factors[:, 0].min():g}-{factors[:, 0].max():g}, m^L {factors[:, 1].min():g}-{factors[:, 1].max():g}; "
-             f"{len(curves)} settings")
+    sizes = (
+        f"n_c {factors[:, 0].min():g}-{factors[:, 0].max():g}, m^L {factors[:, 1].min():g}-{factors[:, 1].max():g}; "
+        f"{len(curves)} settings"
+    )
     try:
         fit = fit_crossing_power_law(curves, factors, level, n_boot=n_boot, seed=seed)
     except ValueError as error:
-        return [Check(f"{what}: {label} = {claim:g}", False, f"no fit: {error}", alternatives=tuple(alternatives), kind=kind,
-                      source=source, sizes=sizes).inconclusive(f"crossing censored: {error}",
-                                                               "P grids extended x4 beyond the side the crossing left")
-                for label, claim, alternatives in claims], None
+        return [
+            Check(
+                f"{what}: {label} = {claim:g}",
+                False,
+                f"no fit: {error}",
+                alternatives=tuple(alternatives),
+                kind=kind,
+                source=source,
+                sizes=sizes,
+            ).inconclusive(f"crossing censored: {error}", "P grids extended x4 beyond the side the crossing left")
+            for label, claim, alternatives in claims
+        ], None
     checks = [
-        interval_check(f"{what}: {label} = {claim:g}", float(fit.exponents[i]), float(fit.ci_low[i]), float(fit.ci_high[i]),
-                       claim=claim, alternatives=alternatives, kind=kind,
-                       detail=f"95 % bootstrap CI over seeds, {len(curves)} settings", source=source, sizes=sizes)
+        interval_check(
+            f"{what}: {label} = {claim:g}",
+            float(fit.exponents[i]),
+            float(fit.ci_low[i]),
+            float(fit.ci_high[i]),
+            claim=claim,
+            alternatives=alternatives,
+            kind=kind,
+            detail=f"95 % bootstrap CI over seeds, {len(curves)} settings",
+            source=source,
+            sizes=sizes,
+        )
         for i, (label, claim, alternatives) in enumerate(claims)
     ]
     return checks, fit
@@ -390,24 +504,38 @@ def run_checks(out_dir: Path, config: dict, quick: bool, cache: ArrayCache) -> S
 
     sweeps = clustering_sweeps(config, cache)
     chance = [errors[method][:, 0].mean() for *_, errors in sweeps for method in METHODS]
-    checks.append(Check("clustering at the smallest P (0.3 sqrt(n_c) m^L) is near chance (error 1 - ARI >= 0.9), both methods",
-                        min(chance) >= 0.9, f"lowest mean error {min(chance):.3f}"))
+    checks.append(
+        Check(
+            "clustering at the smallest P (0.3 sqrt(n_c) m^L) is near chance (error 1 - ARI >= 0.9), both methods",
+            min(chance) >= 0.9,
+            f"lowest mean error {min(chance):.3f}",
+        )
+    )
     factors = split_factors([params for params, *_ in sweeps])
     cluster_fits = {}
     for method in METHODS:
         curves = [(grid, errors[method]) for _, _, grid, errors in sweeps]
         method_checks, cluster_fits[method, ONSET] = exponent_checks(
             f"{METHOD_NAMES[method]}: clustering onset (error 1 - ARI = {ONSET}) at P ~ n_c^b (m^L)^c",
-            curves, factors, ONSET, CLUSTER_CLAIMS, source="arXiv:2307.02129, Appendix D, Fig. 10")
+            curves,
+            factors,
+            ONSET,
+            CLUSTER_CLAIMS,
+            source="arXiv:2307.02129, Appendix D, Fig. 10",
+        )
         checks += method_checks
         for level in (0.65, MIDPOINT):
             cluster_fits[method, level] = fit_or_none(curves, factors, level)
 
     steps = one_step_sweeps(config, cache)
-    step_checks, step_fit = exponent_checks(f"one gradient step: first-layer S = {ONE_STEP_LEVEL} at P ~ n_c^b (m^L)^c",
-                                            [(grid, sens) for _, _, grid, sens, _ in steps],
-                                            split_factors([params for params, *_ in steps]), ONE_STEP_LEVEL, ONE_STEP_CLAIMS,
-                                            source="arXiv:2307.02129, Eq. 13, Fig. 8")
+    step_checks, step_fit = exponent_checks(
+        f"one gradient step: first-layer S = {ONE_STEP_LEVEL} at P ~ n_c^b (m^L)^c",
+        [(grid, sens) for _, _, grid, sens, _ in steps],
+        split_factors([params for params, *_ in steps]),
+        ONE_STEP_LEVEL,
+        ONE_STEP_CLAIMS,
+        source="arXiv:2307.02129, Eq. 13, Fig. 8",
+    )
     checks += step_checks
     ladder_checks, ladder_found, peaks = ladders(config, cache, sweeps, steps)
     checks += ladder_checks
@@ -417,22 +545,30 @@ def run_checks(out_dir: Path, config: dict, quick: bool, cache: ArrayCache) -> S
     p_layerwise, lw_status = first_crossing(lw_grid, lw_errors.mean(axis=0), lw_threshold)
     p_cnn, cnn_status = first_crossing(lw_grid, cnn.mean(axis=0), lw_threshold)
     ratio = p_layerwise / p_cnn
-    checks.append(Check(
-        f"layer-wise algorithm {lw_params}: P* within a factor 10 of the deep CNN's (error < {lw_threshold:.3f})",
-        lw_status == cnn_status == "ok" and 0.1 <= ratio <= 10,
-        f"P*_layerwise = {p_layerwise:.0f} ({lw_status}), P*_CNN = {p_cnn:.0f} ({cnn_status}), n_c m^L = {lw_scale}",
-    ))
+    checks.append(
+        Check(
+            f"layer-wise algorithm {lw_params}: P* within a factor 10 of the deep CNN's (error < {lw_threshold:.3f})",
+            lw_status == cnn_status == "ok" and 0.1 <= ratio <= 10,
+            f"P*_layerwise = {p_layerwise:.0f} ({lw_status}), P*_CNN = {p_cnn:.0f} ({cnn_status}), n_c m^L = {lw_scale}",
+        )
+    )
 
     figures = [
         save_figure(plot_clustering(sweeps, cluster_fits), out_dir, "synonyms_clustering.png"),
         save_figure(plot_one_step(steps, step_fit), out_dir, "synonyms_one_step.png"),
-        save_figure(plot_layerwise(lw_params, lw_scale, lw_grid, lw_errors, cnn, lw_threshold), out_dir, "synonyms_layerwise.png"),
+        save_figure(
+            plot_layerwise(lw_params, lw_scale, lw_grid, lw_errors, cnn, lw_threshold),
+            out_dir,
+            "synonyms_layerwise.png",
+        ),
         save_figure(plot_ladders(ladder_checks), out_dir, "synonyms_ladders.png"),
     ]
     markdown = describe(config, sweeps, steps, cluster_fits, step_fit, quick)
     markdown += "\n" + describe_ladders(config, ladder_checks, ladder_found, peaks)
-    markdown += (f"\n\nResumable: {cache.computed} pieces (one setting or seed each) computed now, {cache.reused} "
-                 f"reused from `{cache.folder.name}/` (delete it to recompute).")
+    markdown += (
+        f"\n\nResumable: {cache.computed} pieces (one setting or seed each) computed now, {cache.reused} "
+        f"reused from `{cache.folder.name}/` (delete it to recompute)."
+    )
     return Section("Synonym detection: clustering, one step, layer-wise algorithm", checks, markdown, figures)
 
 
@@ -457,40 +593,54 @@ def describe(config, sweeps, steps, cluster_fits: dict, step_fit, quick: bool) -
     rows = []
     for i, (params, *_) in enumerate(sweeps):
         _, n_c, m, L = params
-        cells = [f"{cluster_fits[method, level].crossings[i] / (n_c * m**L):.2f}" if cluster_fits[method, level] else "-"
-                 for method in METHODS for level in (ONSET, MIDPOINT)]
+        cells = [
+            f"{cluster_fits[method, level].crossings[i] / (n_c * m**L):.2f}" if cluster_fits[method, level] else "-"
+            for method in METHODS
+            for level in (ONSET, MIDPOINT)
+        ]
         rows.append(f"| {params} | {n_c * m**L} | " + " | ".join(cells) + " |")
     step_rows = []
     if step_fit is not None:
-        step_rows = [f"| {params} | {scale} | {P / scale:.2f} |" for (params, scale, *_), P in zip(steps, step_fit.crossings)]
-    return "\n".join([
-        f"Mode: {'quick' if quick else 'full'}. Clustering: lowest-level tuples, correlation vectors of input patch 0 "
-        "(the paper's one-patch setting), k-means into v clusters (10 restarts) on the vectors themselves or on their "
-        "debiased embedding (leading eigenvectors of the Gram matrix without its diagonal), error 1 - adjusted Rand index, "
-        f"{config['cluster_seeds']} grammars (each with its own sample, shared by both methods) per setting; a crossing is "
-        "where the seed-averaged error falls through a level (interpolated in log P), fitted as C n_c^b (m^L)^c; "
-        "intervals: stratified bootstrap over grammars (sampling noise only). What is claimed, and why the onset is the "
-        "level that tests sqrt(n_c): docs/theory-clustering.md.",
-        "",
-        "| method | clustering error level | b (n_c exponent) | c (m^L exponent) |",
-        "|---|---|---|---|",
-        *[f"| {method} | {level}{' (checked)' if level == ONSET else ''} | " + " | ".join(fit_cells(cluster_fits[method, level])) + " |"
-          for method in METHODS for level in levels],
-        "",
-        "Crossings in units of n_c m^L (the sqrt(n_c) argument needs P below about n_c m^L, where the sampling noise "
-        "dominates every correlation vector):",
-        "",
-        "| (v, n_c, m, L) | n_c m^L | " + " | ".join(f"{method} at {level}" for method in METHODS for level in (ONSET, MIDPOINT)) + " |",
-        "|---|---|" + "---|" * (2 * len(METHODS)),
-        *rows,
-        "",
-        "One step: symmetric initialisation (all tuples share hidden weights, mirrored readout), so the first-layer "
-        f"S and effective rank measure the update alone; crossings of S = {ONE_STEP_LEVEL}:",
-        "",
-        f"| (v, n_c, m, L) | n_c m^L | P(S = {ONE_STEP_LEVEL}) / n_c m^L |",
-        "|---|---|---|",
-        *step_rows,
-    ])
+        step_rows = [
+            f"| {params} | {scale} | {P / scale:.2f} |" for (params, scale, *_), P in zip(steps, step_fit.crossings)
+        ]
+    return "\n".join(
+        [
+            f"Mode: {'quick' if quick else 'full'}. Clustering: lowest-level tuples, correlation vectors of input patch 0 "
+            "(the paper's one-patch setting), k-means into v clusters (10 restarts) on the vectors themselves or on their "
+            "debiased embedding (leading eigenvectors of the Gram matrix without its diagonal), error 1 - adjusted Rand index, "
+            f"{config['cluster_seeds']} grammars (each with its own sample, shared by both methods) per setting; a crossing is "
+            "where the seed-averaged error falls through a level (interpolated in log P), fitted as C n_c^b (m^L)^c; "
+            "intervals: stratified bootstrap over grammars (sampling noise only). What is claimed, and why the onset is the "
+            "level that tests sqrt(n_c): docs/theory-clustering.md.",
+            "",
+            "| method | clustering error level | b (n_c exponent) | c (m^L exponent) |",
+            "|---|---|---|---|",
+            *[
+                f"| {method} | {level}{' (checked)' if level == ONSET else ''} | "
+                + " | ".join(fit_cells(cluster_fits[method, level]))
+                + " |"
+                for method in METHODS
+                for level in levels
+            ],
+            "",
+            "Crossings in units of n_c m^L (the sqrt(n_c) argument needs P below about n_c m^L, where the sampling noise "
+            "dominates every correlation vector):",
+            "",
+            "| (v, n_c, m, L) | n_c m^L | "
+            + " | ".join(f"{method} at {level}" for method in METHODS for level in (ONSET, MIDPOINT))
+            + " |",
+            "|---|---|" + "---|" * (2 * len(METHODS)),
+            *rows,
+            "",
+            "One step: symmetric initialisation (all tuples share hidden weights, mirrored readout), so the first-layer "
+            f"S and effective rank measure the update alone; crossings of S = {ONE_STEP_LEVEL}:",
+            "",
+            f"| (v, n_c, m, L) | n_c m^L | P(S = {ONE_STEP_LEVEL}) / n_c m^L |",
+            "|---|---|---|",
+            *step_rows,
+        ]
+    )
 
 
 # ----- figures ----------------------------------------------------------------------------------
@@ -514,10 +664,15 @@ def crossing_panel(ax, settings, fit, title: str, claims) -> None:
     n_c = np.geomspace(factors[:, 0].min(), factors[:, 0].max(), 20)
     centre_x, centre_y = np.exp(np.log(factors[:, 0]).mean()), np.exp(np.log(scaled).mean())
     for b, style in [(b_claim, "k-"), *[(value, ":") for value in b_alternatives.values()]]:
-        ax.loglog(n_c, centre_y * (n_c / centre_x) ** b, style, lw=1, label=f"slope {b:g}{' (claim)' if b == b_claim else ''}")
+        ax.loglog(
+            n_c, centre_y * (n_c / centre_x) ** b, style, lw=1, label=f"slope {b:g}{' (claim)' if b == b_claim else ''}"
+        )
     ax.set(xlabel="$n_c$", ylabel="$P_{\\rm cross}\\,/\\," + ("m^L$" if c_claim == 1 else f"(m^L)^{{{c_claim:g}}}$"))
-    ax.set_title(f"{title}\n$b = {fit.exponents[0]:.2f}$ [{fit.ci_low[0]:.2f}, {fit.ci_high[0]:.2f}], "
-                 f"$c = {fit.exponents[1]:.2f}$ [{fit.ci_low[1]:.2f}, {fit.ci_high[1]:.2f}] (95 % CI)", fontsize="small")
+    ax.set_title(
+        f"{title}\n$b = {fit.exponents[0]:.2f}$ [{fit.ci_low[0]:.2f}, {fit.ci_high[0]:.2f}], "
+        f"$c = {fit.exponents[1]:.2f}$ [{fit.ci_low[1]:.2f}, {fit.ci_high[1]:.2f}] (95 % CI)",
+        fontsize="small",
+    )
     legend_outside(ax)
 
 
@@ -528,7 +683,7 @@ def plot_clustering(sweeps, fits: dict):
     settings = [params for params, *_ in sweeps]
     labels, constant = split_settings(settings, NAMES)
     for row, method in zip(axes, METHODS):
-        for (params, scale, grid, errors), label in zip(sweeps, labels):
+        for (_params, scale, grid, errors), label in zip(sweeps, labels):
             row[0].plot(grid / scale, errors[method].mean(axis=0), "o-", ms=3, label=label)
         for level in (ONSET, MIDPOINT):
             row[0].axhline(level, color="gray", ls=":")
@@ -537,7 +692,9 @@ def plot_clustering(sweeps, fits: dict):
         for ax, level in zip(row[1:], (ONSET, MIDPOINT)):
             crossing_panel(ax, settings, fits[method, level], f"{method}, crossings of error {level}", CLUSTER_CLAIMS)
     legend_outside(axes[0, 0], ncols=2 if len(settings) > 8 else 1)
-    fig.suptitle(f"synonym clustering, $s={S}${', ' + constant if constant else ''}; mean over grammars", fontsize="medium")
+    fig.suptitle(
+        f"synonym clustering, $s={S}${', ' + constant if constant else ''}; mean over grammars", fontsize="medium"
+    )
     return fig
 
 
@@ -547,7 +704,7 @@ def plot_one_step(steps, fit):
     fig, axes = new_figure(1, 3, figsize=(15, 3.9))
     settings = [params for params, *_ in steps]
     labels, constant = split_settings(settings, NAMES)
-    for (params, scale, grid, sens, rank), label in zip(steps, labels):
+    for (_params, scale, grid, sens, rank), label in zip(steps, labels):
         axes[0].plot(grid / scale, sens.mean(axis=0), "o-", ms=3, label=label)
         axes[1].plot(grid / scale, rank.mean(axis=0), "o-", ms=3)
     axes[0].axhline(ONE_STEP_LEVEL, color="gray", ls=":")
@@ -555,7 +712,9 @@ def plot_one_step(steps, fit):
     axes[1].set(xscale="log", xlabel=P_SCALED, ylabel="effective rank of the hidden weights")
     legend_outside(axes[1], axes[0])
     crossing_panel(axes[2], settings, fit, f"crossings of $S = {ONE_STEP_LEVEL}$", ONE_STEP_CLAIMS)
-    fig.suptitle(f"one gradient step, $s={S}${', ' + constant if constant else ''}; mean over grammars", fontsize="medium")
+    fig.suptitle(
+        f"one gradient step, $s={S}${', ' + constant if constant else ''}; mean over grammars", fontsize="medium"
+    )
     return fig
 
 
@@ -569,25 +728,32 @@ def plot_layerwise(params, scale, grid, layerwise, cnn, threshold):
     ax.axhline(threshold, color="k", ls=":", label="$P^*$ threshold")
     ax.axvline(scale, color="k", ls="--", lw=0.8, label="$P = n_c m^L$")
     ax.set(xscale="log", xlabel="$P$", ylabel="test error")
-    ax.set_title(f"$v={v}$, $n_c={n_c}$, $m={m}$, $s={S}$, $L={L}$; mean over {layerwise.shape[0]} grammar{'s' if layerwise.shape[0] > 1 else ''}", fontsize="medium")
+    ax.set_title(
+        f"$v={v}$, $n_c={n_c}$, $m={m}$, $s={S}$, $L={L}$; mean over {layerwise.shape[0]} grammar{'s' if layerwise.shape[0] > 1 else ''}",
+        fontsize="medium",
+    )
     legend_outside(ax)
     return fig
 
 
 def ladder_labels(checks) -> list[str]:
     """Short names of the ladder checks of :func:`ladders` (clustering methods, then one step)."""
-    return [f"{method}: onset n_c exponent b at fixed m^L" for method in METHODS][: len(checks) - 1] + \
-        ["one step: m^L exponent c at fixed n_c"]
+    onsets = [f"{method}: onset n_c exponent b at fixed m^L" for method in METHODS][: len(checks) - 1]
+    return [*onsets, "one step: m^L exponent c at fixed n_c"]
 
 
 def plot_ladders(checks):
     """One panel per ladder check (rhm_theory.report.trends.ladder_figure). Returns the Figure."""
-    *cluster, step = checks
+    *cluster, _step = checks
     alternatives = [CLUSTER_CLAIMS[0][2]] * len(cluster) + [ONE_STEP_CLAIMS[1][2]]
     labels = [label.replace("n_c", "$n_c$").replace("m^L", "$m^L$") for label in ladder_labels(checks)]
-    return ladder_figure(checks, alternatives, xlabel=["$m^L$ (rung)"] * len(cluster) + ["$n_c$ (rung)"],
-                         ylabel=["$n_c$ exponent $b$ of the onset"] * len(cluster) + ["$m^L$ exponent $c$ of $S = 0.5$"],
-                         labels=labels)
+    return ladder_figure(
+        checks,
+        alternatives,
+        xlabel=["$m^L$ (rung)"] * len(cluster) + ["$n_c$ (rung)"],
+        ylabel=["$n_c$ exponent $b$ of the onset"] * len(cluster) + ["$m^L$ exponent $c$ of $S = 0.5$"],
+        labels=labels,
+    )
 
 
 if __name__ == "__main__":

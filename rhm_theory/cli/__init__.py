@@ -40,7 +40,8 @@ def integer(text: str) -> int:
     digits = text.strip().lstrip("+-").replace("_", "")
     if len(digits) > len(str(INT64_LIMIT)) and digits.isdecimal():
         raise argparse.ArgumentTypeError(
-            f"integer of {len(digits)} digits is too large: integers on the command line must be below 2**63 in magnitude")
+            f"integer of {len(digits)} digits is too large: integers on the command line must be below 2**63 in magnitude"
+        )
     try:
         value = int(text) if digits.isascii() else None
     except ValueError:
@@ -49,7 +50,8 @@ def integer(text: str) -> int:
         raise argparse.ArgumentTypeError(f"invalid integer {shown(text)}")
     if abs(value) >= INT64_LIMIT:
         raise argparse.ArgumentTypeError(
-            f"integer {value} is too large: integers on the command line must be below 2**63 in magnitude")
+            f"integer {value} is too large: integers on the command line must be below 2**63 in magnitude"
+        )
     return value
 
 
@@ -79,14 +81,21 @@ def zipf_exponent(text: str) -> float:
 
 def add_zipf_arg(parser: argparse.ArgumentParser) -> None:
     """--zipf A: power-law rules f_r ~ r**-(1+A) (arXiv:2505.07067), for the commands that take them."""
-    parser.add_argument("--zipf", type=zipf_exponent, default=None, metavar="A",
-                        help="power-law (Zipf) rules: each symbol's m productions get probabilities ~ r**-(1+A), "
-                             "ranks r = 1..m in a random order per symbol (A > 0; default: uniform rules)")
+    parser.add_argument(
+        "--zipf",
+        type=zipf_exponent,
+        default=None,
+        metavar="A",
+        help="power-law (Zipf) rules: each symbol's m productions get probabilities ~ r**-(1+A), "
+        "ranks r = 1..m in a random order per symbol (A > 0; default: uniform rules)",
+    )
 
 
 def add_sparse_args(parser: argparse.ArgumentParser, default_s0=0) -> None:
     """The sparse-RHM flags (arXiv:2404.10727): --s0 (empty positions per child) and --variant A|B."""
-    parser.add_argument("--s0", type=int, default=default_s0, help="sparsity s0 >= 0 of the sparse RHM (default: %(default)s)")
+    parser.add_argument(
+        "--s0", type=int, default=default_s0, help="sparsity s0 >= 0 of the sparse RHM (default: %(default)s)"
+    )
     parser.add_argument("--variant", choices=("A", "B"), default=None, help="sparse layout variant (default: A)")
 
 
@@ -98,9 +107,14 @@ def add_run_settings(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("run settings (rhm_theory.runs.spec.RunSpec)")
     for field in fields(RunSpec):
         if field.name in SETTING_FIELDS:
-            group.add_argument(f"--{field.name.replace('_', '-')}", dest=field.name, type=kinds[field.name],
-                               default=field.default, choices=SPEC_CHOICES.get(field.name),
-                               help=f"{field.metadata['help']} (default: %(default)s)")
+            group.add_argument(
+                f"--{field.name.replace('_', '-')}",
+                dest=field.name,
+                type=kinds[field.name],
+                default=field.default,
+                choices=SPEC_CHOICES.get(field.name),
+                help=f"{field.metadata['help']} (default: %(default)s)",
+            )
 
 
 def describe_data(spec: RunSpec) -> str:
@@ -150,8 +164,11 @@ def output_folder(path, force: bool) -> Path:
 
 
 def add_save_model_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--save-model", metavar="DIR", help="write each run's trained weights to DIR/<run key>.pt "
-                        "(state_dict) and its spec to DIR/<run key>.json")
+    parser.add_argument(
+        "--save-model",
+        metavar="DIR",
+        help="write each run's trained weights to DIR/<run key>.pt (state_dict) and its spec to DIR/<run key>.json",
+    )
 
 
 def runner_of(args: argparse.Namespace):
@@ -165,9 +182,13 @@ def runner_of(args: argparse.Namespace):
 
 
 def add_devices_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--devices", default=None, metavar="LIST",
-                        help="comma-separated torch devices, e.g. cuda:0,cuda:1: local runs are spread over them "
-                             "round-robin (the run keys do not depend on it; default: each run's --device)")
+    parser.add_argument(
+        "--devices",
+        default=None,
+        metavar="LIST",
+        help="comma-separated torch devices, e.g. cuda:0,cuda:1: local runs are spread over them "
+        "round-robin (the run keys do not depend on it; default: each run's --device)",
+    )
 
 
 def devices_of(args: argparse.Namespace) -> list[str] | None:
@@ -178,7 +199,9 @@ def devices_of(args: argparse.Namespace) -> list[str] | None:
         return None
     names = [name.strip() for name in args.devices.split(",")]
     if not all(names):
-        raise ValueError(f"--devices {args.devices!r} has an empty device name: give a comma-separated list such as cuda:0,cuda:1")
+        raise ValueError(
+            f"--devices {args.devices!r} has an empty device name: give a comma-separated list such as cuda:0,cuda:1"
+        )
     return check_devices(names)
 
 

@@ -16,17 +16,20 @@ from rhm_theory import Grammar
 from rhm_theory.core.validation import check_int, check_params
 from rhm_theory.theory import denoising_theory, diffusion
 from rhm_theory.theory.noise import CHANNELS, check_channel, check_noise
+
 from . import add_grammar_args
 
 
 def parse_noise_levels(text: str) -> list[float]:
-    """"0.1,0.2" -> [0.1, 0.2]; each level must be a number in [0, 1]."""
+    """ "0.1,0.2" -> [0.1, 0.2]; each level must be a number in [0, 1]."""
     levels = []
     for item in text.split(","):
         try:
             value = float(item)
         except ValueError:
-            raise ValueError(f"--noise must be a comma-separated list of numbers in [0, 1], got {item.strip()!r}") from None
+            raise ValueError(
+                f"--noise must be a comma-separated list of numbers in [0, 1], got {item.strip()!r}"
+            ) from None
         levels.append(check_noise(value))
     return levels
 
@@ -46,19 +49,32 @@ def run(args) -> int:
     for level in levels:
         row = diffusion.forward_backward(grammar, x, level, channel=channel, seed=rng).to_dict()
         row["change_correlation"] = row["change_correlation"][: max_distance + 1]
-        row["mean_field_retention"] = denoising_theory.retention_profile(grammar.v, grammar.m, grammar.s, grammar.L, level, channel=channel)
+        row["mean_field_retention"] = denoising_theory.retention_profile(
+            grammar.v, grammar.m, grammar.s, grammar.L, level, channel=channel
+        )
         results.append(row)
     if args.json:
-        document = {"grammar": grammar.params, "seed": args.seed, "sample_seed": args.sample_seed, "P": P,
-                    "channel": channel, "mean_field_critical_noise": critical, "results": results}
+        document = {
+            "grammar": grammar.params,
+            "seed": args.seed,
+            "sample_seed": args.sample_seed,
+            "P": P,
+            "channel": channel,
+            "mean_field_critical_noise": critical,
+            "results": results,
+        }
         print(json.dumps(document, allow_nan=False))
         return 0
     print(f"{grammar!r}, channel {channel}, P = {P}; mean-field critical noise: {critical}")
-    print(f"{'noise':>6} {'class kept':>10} {'mean-field':>10} {'tokens changed':>14} {'susceptibility':>14}  retention by level (tokens first)")
+    print(
+        f"{'noise':>6} {'class kept':>10} {'mean-field':>10} {'tokens changed':>14} {'susceptibility':>14}  retention by level (tokens first)"
+    )
     for row in results:
         levels_text = " ".join(f"{r:.3f}" for r in row["retention"])
-        print(f"{row['noise']:>6.3f} {row['class_retention']:>10.3f} {row['mean_field_retention'][-1]:>10.3f} "
-              f"{row['tokens_changed']:>14.3f} {row['susceptibility']:>14.3f}  {levels_text}")
+        print(
+            f"{row['noise']:>6.3f} {row['class_retention']:>10.3f} {row['mean_field_retention'][-1]:>10.3f} "
+            f"{row['tokens_changed']:>14.3f} {row['susceptibility']:>14.3f}  {levels_text}"
+        )
     return 0
 
 
@@ -71,7 +87,14 @@ def register(subparsers) -> None:
     parser.add_argument("--noise", required=True, help="comma-separated noise levels in [0, 1], e.g. 0.1,0.2,0.3")
     parser.add_argument("--channel", default="uniform", choices=CHANNELS, help="noise channel (default: %(default)s)")
     parser.add_argument("--P", type=int, default=200, help="number of data (default: %(default)s)")
-    parser.add_argument("--sample-seed", type=int, default=1, help="seed of the data, noise and resampling (default: %(default)s)")
-    parser.add_argument("--max-distance", type=int, default=32, help="largest distance of the change correlation printed (default: %(default)s)")
+    parser.add_argument(
+        "--sample-seed", type=int, default=1, help="seed of the data, noise and resampling (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--max-distance",
+        type=int,
+        default=32,
+        help="largest distance of the change correlation printed (default: %(default)s)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)

@@ -16,8 +16,15 @@ import math
 from rhm_theory.core.rule_probs import row_entropies, zipf_weights
 from rhm_theory.core.rules import SPARSE_VARIANTS, log2_placements, n_nodes as count_nodes, n_placements, sparse_p_max
 from rhm_theory.core.validation import (
-    MAX_P_MAX_BITS, check_choice, check_int, check_params, check_sparse_size, check_zipf, readable_number,
+    MAX_P_MAX_BITS,
+    check_choice,
+    check_int,
+    check_params,
+    check_sparse_size,
+    check_zipf,
+    readable_number,
 )
+
 from . import add_grammar_args, add_sparse_args, add_zipf_arg, print_json
 
 _CHEAP_BITS = 4096  # d, n_nodes and n_placements are computed exactly when they have at most this many bits
@@ -46,20 +53,33 @@ def describe(v, n_c, m, s, L, s0=0, variant="A", zipf=None) -> dict:
     cheap = L * math.log2(patch) <= _CHEAP_BITS
     n_nodes = count_nodes(s, L) if cheap else None
     placements = n_placements(s, s0, variant) if log2_placements(s, s0, variant) <= _CHEAP_BITS else None
-    small_p_max = cheap and placements is not None and math.log2(n_c) + n_nodes * math.log2(m * placements) <= MAX_P_MAX_BITS
+    small_p_max = (
+        cheap and placements is not None and math.log2(n_c) + n_nodes * math.log2(m * placements) <= MAX_P_MAX_BITS
+    )
     facts = {
-        "v": v, "n_c": n_c, "m": m, "s": s, "L": L,
-        "s0": s0, "variant": variant, "n_placements": placements,
-        "d": patch**L if cheap else None, "n_nodes": n_nodes,
+        "v": v,
+        "n_c": n_c,
+        "m": m,
+        "s": s,
+        "L": L,
+        "s0": s0,
+        "variant": variant,
+        "n_placements": placements,
+        "d": patch**L if cheap else None,
+        "n_nodes": n_nodes,
         "p_max": sparse_p_max(n_c, m, s, L, s0, variant) if small_p_max else None,
-        "feasible": feasible, "infeasible_because": reason,
+        "feasible": feasible,
+        "infeasible_because": reason,
     }
     if zipf is not None:
         facts.update(zipf=zipf, rule_prob_first=None, rule_prob_last=None, data_entropy_nats=None)
         if feasible:  # m and n_nodes are bounded once the setting is feasible
             f = zipf_weights(m, zipf)
-            facts.update(rule_prob_first=float(f[0]), rule_prob_last=float(f[-1]),
-                         data_entropy_nats=math.log(n_c) + n_nodes * float(row_entropies(f)))
+            facts.update(
+                rule_prob_first=float(f[0]),
+                rule_prob_last=float(f[-1]),
+                data_entropy_nats=math.log(n_c) + n_nodes * float(row_entropies(f)),
+            )
     return facts
 
 

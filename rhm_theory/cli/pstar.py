@@ -12,34 +12,80 @@ from rhm_theory.core.files import check_distinct, check_output_name, check_writa
 from rhm_theory.core.rules import ncmL
 from rhm_theory.core.validation import MAX_SWEEP_RUNS, check_int
 from rhm_theory.learning.training import check_device
-from rhm_theory.runs.pstar import adaptive_pstar, check_bracket, check_pstar_task, check_threshold, geometric_grid, grid_specs, measure_pstar
 from rhm_theory.runs.experiment import check_runs
+from rhm_theory.runs.pstar import (
+    adaptive_pstar,
+    check_bracket,
+    check_pstar_task,
+    check_threshold,
+    geometric_grid,
+    grid_specs,
+    measure_pstar,
+)
 from rhm_theory.runs.spec import RunSpec
 from rhm_theory.runs.store import ResultsStore
-from . import add_devices_arg, add_save_model_arg, add_force_arg, add_grammar_args, add_run_settings, describe_data, devices_of, output_file, print_json, run_settings, runner_of
+
+from . import (
+    add_devices_arg,
+    add_force_arg,
+    add_grammar_args,
+    add_run_settings,
+    add_save_model_arg,
+    describe_data,
+    devices_of,
+    output_file,
+    print_json,
+    run_settings,
+    runner_of,
+)
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("pstar")
     add_grammar_args(parser, seed=False)
-    parser.add_argument("--seed", type=int, default=0,
-                        help="first run seed; each seed derives the rules, data and initialisation (default: %(default)s)")
-    parser.add_argument("--results", required=True, help="SQLite results file (created if missing; finished runs are skipped)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="first run seed; each seed derives the rules, data and initialisation (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--results", required=True, help="SQLite results file (created if missing; finished runs are skipped)"
+    )
     grid = parser.add_argument_group("training-set sizes")
     grid.add_argument("--P", type=int, nargs="+", help="explicit list of training-set sizes")
     grid.add_argument("--P-min", type=int, help="smallest P of a geometric grid (with --P-max and --n-P)")
     grid.add_argument("--P-max", type=int, help="largest P of a geometric grid")
     grid.add_argument("--n-P", type=int, default=6, help="number of geometric grid points (default: %(default)s)")
-    grid.add_argument("--adaptive", type=int, metavar="STEPS",
-                      help="instead of a grid: bisect in log P from the bracket [P-min, P-max] for STEPS steps")
-    parser.add_argument("--seeds", type=int, default=4,
-                        help="number of seeds --seed, --seed+1, ... (new rules, data, initialisation each; default: %(default)s)")
-    parser.add_argument("--workers", type=int, default=None, help="parallel processes (default: all CPU cores; with --devices, one per device)")
+    grid.add_argument(
+        "--adaptive",
+        type=int,
+        metavar="STEPS",
+        help="instead of a grid: bisect in log P from the bracket [P-min, P-max] for STEPS steps",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=4,
+        help="number of seeds --seed, --seed+1, ... (new rules, data, initialisation each; default: %(default)s)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="parallel processes (default: all CPU cores; with --devices, one per device)",
+    )
     add_devices_arg(parser)
     add_save_model_arg(parser)
-    parser.add_argument("--threshold", type=float, default=None,
-                        help="test-error threshold defining P* (default: by model depth, docs/theory.md, 'Sample complexity')")
-    parser.add_argument("--csv", help="also export all rows of the results file to this CSV file (refused if it exists)")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="test-error threshold defining P* (default: by model depth, docs/theory.md, 'Sample complexity')",
+    )
+    parser.add_argument(
+        "--csv", help="also export all rows of the results file to this CSV file (refused if it exists)"
+    )
     add_force_arg(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the P* estimate as one JSON object")
@@ -52,18 +98,23 @@ def run(args) -> int:
     P_first = args.P[0] if args.P else args.P_min
     if P_first is None:
         raise ValueError("give the training-set sizes: --P P1 P2 ... or --P-min and --P-max")
-    base = check_pstar_task(RunSpec(v=args.v, n_c=args.nc, m=args.m, s=args.s, L=args.L, P=P_first, seed=args.seed, **settings))
+    base = check_pstar_task(
+        RunSpec(v=args.v, n_c=args.nc, m=args.m, s=args.s, L=args.L, P=P_first, seed=args.seed, **settings)
+    )
     n_seeds = check_int("seeds", args.seeds)
     threshold = None if args.threshold is None else check_threshold(args.threshold)
     # Every output is checked before the results file is opened: bad input writes nothing, and no output
     # is the results file (rhm_theory.core.files).
     results = check_output_name("--results", args.results)
-    outputs = {flag: None if name is None else check_output_name(flag, name) for flag, name in (("--csv", args.csv), ("--save-model", args.save_model))}
+    outputs = {
+        flag: None if name is None else check_output_name(flag, name)
+        for flag, name in (("--csv", args.csv), ("--save-model", args.save_model))
+    }
     check_distinct(outputs, {"--results": results})
     if args.save_model is not None:
         check_writable_folder("--save-model", outputs["--save-model"])
     csv = output_file(outputs["--csv"], args.force) if args.csv is not None else None
-    options = dict(workers=args.workers, threshold=threshold, progress=not args.quiet, runner=runner_of(args))
+    options = {"workers": args.workers, "threshold": threshold, "progress": not args.quiet, "runner": runner_of(args)}
     if args.adaptive is not None:
         if args.P or args.P_min is None or args.P_max is None:
             raise ValueError("--adaptive needs the bracket --P-min and --P-max (and no --P list)")
@@ -76,7 +127,9 @@ def run(args) -> int:
             check_int("n-P", args.n_P, maximum=MAX_SWEEP_RUNS)
         P_values = args.P if args.P else geometric_grid(args.P_min, args.P_max, args.n_P)
     if len(P_values) * n_seeds > MAX_SWEEP_RUNS:
-        raise ValueError(f"{len(P_values)} sizes x {n_seeds} seeds = {len(P_values) * n_seeds} runs: at most {MAX_SWEEP_RUNS} are allowed")
+        raise ValueError(
+            f"{len(P_values)} sizes x {n_seeds} seeds = {len(P_values) * n_seeds} runs: at most {MAX_SWEEP_RUNS} are allowed"
+        )
     seeds = list(range(args.seed, args.seed + n_seeds))
     check_runs(grid_specs(base, P_values, seeds))
     if args.workers is not None:

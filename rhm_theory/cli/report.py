@@ -5,6 +5,7 @@ from __future__ import annotations
 from rhm_theory.core.files import check_distinct, check_output_name
 from rhm_theory.report.figures import REPORT_FIELDS, report_files, write_report
 from rhm_theory.runs.store import ResultsStore
+
 from . import add_force_arg, output_folder
 
 

@@ -12,6 +12,7 @@ from rhm_theory.core.files import write_atomically
 from rhm_theory.core.grammar import Grammar
 from rhm_theory.core.sparse import SparseRHM
 from rhm_theory.core.validation import readable_number
+
 from . import add_force_arg, add_grammar_args, add_sparse_args, add_zipf_arg, output_file
 
 
@@ -24,8 +25,12 @@ def run(args) -> int:
     # s0 = 0: the RHM itself, same data. Weighted rules have only i.i.d. data, which the printed line says.
     model = grammar if grammar.weighted else SparseRHM(grammar, args.s0, variant)
     x, y = model.sample(args.P, seed=args.data_seed, replace=args.replace or grammar.weighted)
-    write_atomically(out, lambda f: np.savez_compressed(f, x=x, y=y, grammar=np.array(grammar.to_json()),
-                                                        s0=np.array(args.s0), variant=np.array(variant)))
+    write_atomically(
+        out,
+        lambda f: np.savez_compressed(
+            f, x=x, y=y, grammar=np.array(grammar.to_json()), s0=np.array(args.s0), variant=np.array(variant)
+        ),
+    )
     sizes = f"d = {model.d}, p_max = {readable_number(model.p_max)}"
     if grammar.weighted:
         sizes = f"power-law rules, zipf = {grammar.zipf}, are always sampled with replacement; {sizes}"
@@ -40,9 +45,15 @@ def register(subparsers) -> None:
     add_zipf_arg(parser)
     parser.add_argument("--P", type=int, required=True, help="number of data")
     parser.add_argument("--data-seed", type=int, default=0, help="seed of the data draw (default: %(default)s)")
-    parser.add_argument("--replace", action="store_true",
-                        help="i.i.d. data (default: distinct data; --zipf data are always i.i.d., and the output line says so)")
-    parser.add_argument("--out", required=True,
-                        help="output file, written under exactly this name (.npz format: arrays x, y, grammar JSON, s0, variant)")
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="i.i.d. data (default: distinct data; --zipf data are always i.i.d., and the output line says so)",
+    )
+    parser.add_argument(
+        "--out",
+        required=True,
+        help="output file, written under exactly this name (.npz format: arrays x, y, grammar JSON, s0, variant)",
+    )
     add_force_arg(parser)
     parser.set_defaults(func=run)

@@ -15,6 +15,7 @@ from rhm_theory.runs.experiment import check_runs
 from rhm_theory.runs.pstar import adaptive_pstar
 from rhm_theory.runs.store import ResultsStore
 from rhm_theory.runs.sweep import adaptive_searches, expand_sweep, read_sweep
+
 from . import add_devices_arg, add_save_model_arg, describe_data, devices_of, runner_of
 
 
@@ -37,7 +38,9 @@ def run(args) -> int:
     check_distinct({"--results": results, "--save-model": save_model}, {"sweep file": args.file})
     runner = runner_of(args)
     if args.ensemble_size > 1 and args.save_model:
-        raise ValueError(f"--ensemble-size {args.ensemble_size} with --save-model: ensembles do not save networks (use --ensemble-size 1)")
+        raise ValueError(
+            f"--ensemble-size {args.ensemble_size} with --save-model: ensembles do not save networks (use --ensemble-size 1)"
+        )
     devices = devices_of(args)
     if devices is not None:
         if args.backend != "local":
@@ -51,9 +54,11 @@ def run(args) -> int:
             return _run_adaptive(runs, store, args, backend, runner)
         specs = runs
         outcome = execute(specs, store, workers=args.workers, progress=not args.quiet, runner=runner, **backend)
-        failures = store.failures()[-outcome.failed:] if outcome.failed else []
-    print(f"{len(specs)} runs in {args.file}: {outcome.skipped} already stored, {outcome.finished} finished now, "
-          f"{outcome.failed} failed now; results in {args.results}")
+        failures = store.failures()[-outcome.failed :] if outcome.failed else []
+    print(
+        f"{len(specs)} runs in {args.file}: {outcome.skipped} already stored, {outcome.finished} finished now, "
+        f"{outcome.failed} failed now; results in {args.results}"
+    )
     for failure in failures:
         print(f"  failed {failure['key']}: {failure['error'].splitlines()[0]}")
     if outcome.failed:
@@ -67,14 +72,26 @@ def _run_adaptive(searches, store: ResultsStore, args, backend: dict, runner) ->
         base = search.base
         name = f"{base.model} on {describe_data(base)}"
         try:
-            result = adaptive_pstar(base, search.P_low, search.P_high, list(search.seeds), store, steps=search.steps,
-                                    workers=args.workers, progress=not args.quiet, backend=backend, runner=runner)
+            result = adaptive_pstar(
+                base,
+                search.P_low,
+                search.P_high,
+                list(search.seeds),
+                store,
+                steps=search.steps,
+                workers=args.workers,
+                progress=not args.quiet,
+                backend=backend,
+                runner=runner,
+            )
         except RuntimeError as error:  # failed runs are recorded; the next invocation retries them
             failed += 1
             print(f"{name}: {error}")
             continue
-        print(f"{name}: P* = {result.pstar:.4g} ({result.status}), {100 * result.confidence:.0f}% CI "
-              f"[{result.ci_low:.4g}, {result.ci_high:.4g}], n_c m^L = {ncmL(base.n_c, base.m, base.L)}, P measured {result.P_values}")
+        print(
+            f"{name}: P* = {result.pstar:.4g} ({result.status}), {100 * result.confidence:.0f}% CI "
+            f"[{result.ci_low:.4g}, {result.ci_high:.4g}], n_c m^L = {ncmL(base.n_c, base.m, base.L)}, P measured {result.P_values}"
+        )
     print(f"{len(searches)} adaptive P* searches, {failed} with failed runs; results in {args.results}")
     return 1 if failed else 0
 
@@ -84,13 +101,26 @@ def register(subparsers) -> None:
     parser.add_argument("file", help="sweep description (TOML; see rhm_theory.runs.sweep)")
     parser.add_argument("--results", default="results.sqlite", help="SQLite results file (default: %(default)s)")
     parser.add_argument("--backend", choices=BACKENDS, default="local", help="(default: %(default)s)")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="local processes, or CPUs of a local Ray instance (default: all cores; with --devices, one per device)")
-    parser.add_argument("--address", default=None, help="address of an existing Ray cluster (default: start a local instance)")
-    parser.add_argument("--gpus-per-run", type=float, default=0, help="GPUs requested by each Ray task (default: %(default)s)")
-    parser.add_argument("--ensemble-size", type=int, default=1, metavar="K",
-                        help="train up to K runs that differ only in their seed as one ensemble, one per worker "
-                             "(faster for small networks; same rows up to float rounding; default: %(default)s)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="local processes, or CPUs of a local Ray instance (default: all cores; with --devices, one per device)",
+    )
+    parser.add_argument(
+        "--address", default=None, help="address of an existing Ray cluster (default: start a local instance)"
+    )
+    parser.add_argument(
+        "--gpus-per-run", type=float, default=0, help="GPUs requested by each Ray task (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--ensemble-size",
+        type=int,
+        default=1,
+        metavar="K",
+        help="train up to K runs that differ only in their seed as one ensemble, one per worker "
+        "(faster for small networks; same rows up to float rounding; default: %(default)s)",
+    )
     add_devices_arg(parser)
     add_save_model_arg(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -25,6 +25,7 @@ import sympy as sp
 from rhm_theory.core.grammar import Grammar
 from rhm_theory.core.validation import readable_number
 from rhm_theory.theory import next_token, power_law_symbolic, sparse_symbolic, symbolic
+
 from . import add_grammar_args, add_sparse_args, add_zipf_arg, print_json
 
 
@@ -41,9 +42,20 @@ def json_value(value):
 
 def latex_text(text: str) -> str:
     """Plain text (a quantity's name or description) escaped for LaTeX text mode."""
-    special = {"\\": r"\textbackslash{}", "_": r"\_", "^": r"\^{}", "&": r"\&", "%": r"\%",
-               "$": r"\$", "#": r"\#", "{": r"\{", "}": r"\}", "~": r"\~{}", "<": r"\textless{}",
-               ">": r"\textgreater{}"}
+    special = {
+        "\\": r"\textbackslash{}",
+        "_": r"\_",
+        "^": r"\^{}",
+        "&": r"\&",
+        "%": r"\%",
+        "$": r"\$",
+        "#": r"\#",
+        "{": r"\{",
+        "}": r"\}",
+        "~": r"\~{}",
+        "<": r"\textless{}",
+        ">": r"\textgreater{}",
+    }
     return "".join(special.get(char, char) for char in text)
 
 
@@ -86,8 +98,14 @@ def next_token_values(grammar: Grammar) -> dict:
     for level in range(2, grammar.L + 2):
         distance = grammar.s ** (level - 2)
         strength = next_token.correlation_strength(grammar, distance)
-        levels.append({"level": level, "distance": distance, "correlation_strength": strength,
-                       "P_t": 1.0 / strength if strength > 0 else None})
+        levels.append(
+            {
+                "level": level,
+                "distance": distance,
+                "correlation_strength": strength,
+                "P_t": 1.0 / strength if strength > 0 else None,
+            }
+        )
     return {"levels": levels, "optimal_loss_by_window": [None if np.isnan(loss) else float(loss) for loss in losses]}
 
 
@@ -165,13 +183,19 @@ def run_power_law(args, sparse: bool) -> int:
     if args.json:
         print_json(values)
         return 0
-    print(f"power-law RHM, f_k ~ k^-(1+{args.zipf:g}) (docs/theory-power-law.md); P_k = P_c / (m f_k) is a scaling argument")
+    print(
+        f"power-law RHM, f_k ~ k^-(1+{args.zipf:g}) (docs/theory-power-law.md); P_k = P_c / (m f_k) is a scaling argument"
+    )
     for rank, (f, P_k) in enumerate(zip(values["f"], values["P_k"]), start=1):
         print(f"  rank {rank:>3}: f_k = {f:.6g}, P_k = {P_k:.6g}")
-    print(f"  power law from P_1 = {values['P_1']:.6g} to P_m = {values['P_m']:.6g} ({values['decades']:.3g} decades); "
-          f"exponent d log eps / d log P = {values['exponent']:.6g}")
+    print(
+        f"  power law from P_1 = {values['P_1']:.6g} to P_m = {values['P_m']:.6g} ({values['decades']:.3g} decades); "
+        f"exponent d log eps / d log P = {values['exponent']:.6g}"
+    )
     if args.P is not None:
-        print(f"  at P = {args.P}: k* = {values['k_star']:.4g} rules learned, unlearned mass {values['unlearned_mass']:.6g}")
+        print(
+            f"  at P = {args.P}: k* = {values['k_star']:.4g} rules learned, unlearned mass {values['unlearned_mass']:.6g}"
+        )
     return 0
 
 
@@ -183,11 +207,19 @@ def register(subparsers) -> None:
     add_grammar_args(parser, seed=False)
     add_sparse_args(parser, default_s0=None)
     parser.add_argument("--P", type=int, default=None, help="training-set size for noise_f2 (default: keep P symbolic)")
-    parser.add_argument("--task", choices=("class", "next-token"), default="class",
-                        help="class: ensemble closed forms; next-token: exact next-token quantities of one grammar (default: %(default)s)")
+    parser.add_argument(
+        "--task",
+        choices=("class", "next-token"),
+        default="class",
+        help="class: ensemble closed forms; next-token: exact next-token quantities of one grammar (default: %(default)s)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="seed of the grammar (--task next-token only)")
     add_zipf_arg(parser)
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print one JSON object")
-    output.add_argument("--latex", action="store_true", help="print a LaTeX document (compiles with pdflatex) of every expression and its value")
+    output.add_argument(
+        "--latex",
+        action="store_true",
+        help="print a LaTeX document (compiles with pdflatex) of every expression and its value",
+    )
     parser.set_defaults(func=run)

@@ -21,7 +21,17 @@ from rhm_theory.learning.history import CSVWriter, TensorBoardWriter, tensorboar
 from rhm_theory.learning.training import check_device
 from rhm_theory.runs.experiment import check_runs, run_one
 from rhm_theory.runs.spec import RunSpec, run_key
-from . import add_force_arg, add_save_model_arg, add_grammar_args, add_run_settings, describe_data, output_file, print_json, run_settings
+
+from . import (
+    add_force_arg,
+    add_grammar_args,
+    add_run_settings,
+    add_save_model_arg,
+    describe_data,
+    output_file,
+    print_json,
+    run_settings,
+)
 
 REPORTED = ("test_error", "test_loss", "train_loss", "epochs", "steps", "seconds", "stop_reason")
 
@@ -30,14 +40,27 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("train")
     add_grammar_args(parser)
     parser.add_argument("--P", type=int, required=True, help="number of training data")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="CPU threads for torch; small RHM nets train fastest on one (default: %(default)s)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="CPU threads for torch; small RHM nets train fastest on one (default: %(default)s)",
+    )
     parser.add_argument("--progress", action="store_true", help="show a progress bar over epochs")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text (without the history)")
-    parser.add_argument("--history-csv", metavar="FILE", help="write the learning curve (step, epoch, train_loss, "
-                        "test_error, test_loss) to this CSV file (refused if it exists, unless --force)")
-    parser.add_argument("--tensorboard", metavar="DIR", help="write the learning curve as TensorBoard scalars "
-                        "into DIR/<run key> (needs the [tensorboard] extra)")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object instead of text (without the history)"
+    )
+    parser.add_argument(
+        "--history-csv",
+        metavar="FILE",
+        help="write the learning curve (step, epoch, train_loss, "
+        "test_error, test_loss) to this CSV file (refused if it exists, unless --force)",
+    )
+    parser.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        help="write the learning curve as TensorBoard scalars into DIR/<run key> (needs the [tensorboard] extra)",
+    )
     add_save_model_arg(parser)
     add_force_arg(parser)
     add_run_settings(parser)
@@ -55,7 +78,11 @@ def run(args) -> int:
     paths = {flag: None if name is None else check_output_name(flag, name) for flag, name in names.items()}
     check_distinct(paths)
     history_csv = output_file(paths["--history-csv"], args.force) if args.history_csv is not None else None
-    tensorboard = check_writable_folder("--tensorboard", paths["--tensorboard"]) / run_key(spec) if args.tensorboard is not None else None
+    tensorboard = (
+        check_writable_folder("--tensorboard", paths["--tensorboard"]) / run_key(spec)
+        if args.tensorboard is not None
+        else None
+    )
     save_model = check_writable_folder("--save-model", paths["--save-model"]) if args.save_model is not None else None
     if history_csv is not None:
         check_writable_folder("--history-csv", history_csv.parent)

@@ -12,8 +12,9 @@ import contextlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 
 def write_atomically(path, write: Callable[[BinaryIO], None]) -> Path:
@@ -21,9 +22,8 @@ def write_atomically(path, write: Callable[[BinaryIO], None]) -> Path:
     it, then move that file onto ``path``. On any error, ``KeyboardInterrupt`` included, the temporary
     file is removed and ``path`` is left as it was. Returns ``path``."""
     path = Path(path)
-    with staged(path) as (partial,):
-        with open(partial, "wb") as f:
-            write(f)
+    with staged(path) as (partial,), open(partial, "wb") as f:
+        write(f)
     return path
 
 
@@ -81,15 +81,19 @@ def same_file(a, b) -> bool:
 def check_distinct(outputs: dict, inputs: dict | None = None) -> None:
     """ValueError unless every output path (``{name: path}``, None entries ignored) differs from every
     other output and from every input path: a command never writes over what it reads, or twice in one place."""
-    outputs = [(name, path) for name, path in outputs.items() if path is not None]
-    inputs = [(name, path) for name, path in (inputs or {}).items() if path is not None]
-    for i, (name, path) in enumerate(outputs):
-        for other, other_path in outputs[:i]:
+    output_paths = [(name, path) for name, path in outputs.items() if path is not None]
+    input_paths = [(name, path) for name, path in (inputs or {}).items() if path is not None]
+    for i, (name, path) in enumerate(output_paths):
+        for other, other_path in output_paths[:i]:
             if same_file(path, other_path):
-                raise ValueError(f"{name} {path} and {other} {other_path} are the same path: give each output its own name")
-        for other, other_path in inputs:
+                raise ValueError(
+                    f"{name} {path} and {other} {other_path} are the same path: give each output its own name"
+                )
+        for other, other_path in input_paths:
             if same_file(path, other_path):
-                raise ValueError(f"output {name} {path} is the input {other} {other_path}: refusing to write over an input")
+                raise ValueError(
+                    f"output {name} {path} is the input {other} {other_path}: refusing to write over an input"
+                )
 
 
 def check_folder_path(name: str, path) -> Path:

@@ -5,7 +5,7 @@
 (owners, m) (owners = n_c for k = 0, else v) and probs[k][a, j] is the probability that symbol a
 uses its production j; every row sums to 1 within PROB_SUM_TOLERANCE. The RHM of arXiv:2307.02129 has
 1/m everywhere. Power-law rules give each owner's m productions the probabilities
-f_r = r**-(1+a) / sum_{r'=1..m} r'**-(1+a), r = 1..m, in a random rank order drawn per owner.
+``f_r = r**-(1+a) / sum_{r'=1..m} r'**-(1+a)``, r = 1..m, in a random rank order drawn per owner.
 """
 
 from __future__ import annotations
@@ -46,7 +46,9 @@ def check_probs(probs, owners: list[int], m: int) -> list[np.ndarray]:
     the entry and its rule: finite, non-negative, each row summing to 1 within PROB_SUM_TOLERANCE = 1e-9."""
     if not isinstance(probs, (list, tuple)) or len(probs) != len(owners):
         got = f"{len(probs)} arrays" if isinstance(probs, (list, tuple)) else type(probs).__name__
-        raise ValueError(f"probs must be a list of L = {len(owners)} arrays of rule probabilities (one per rules level), got {got}")
+        raise ValueError(
+            f"probs must be a list of L = {len(owners)} arrays of rule probabilities (one per rules level), got {got}"
+        )
     checked = []
     for k, (p, n) in enumerate(zip(probs, owners)):
         try:
@@ -61,13 +63,17 @@ def check_probs(probs, owners: list[int], m: int) -> list[np.ndarray]:
         for bad, why in ((~np.isfinite(p), "is not finite"), (p < 0, "is negative")):
             if bad.any():
                 a, j = (int(i) for i in np.argwhere(bad)[0])
-                raise ValueError(f"probs[{k}][{a}, {j}] = {shown(float(p[a, j]))} {why}: the probability of production {j} "
-                                 f"of symbol {a} in rules[{k}] must be a finite number >= 0")
-        error = np.abs(p.sum(axis=1) - 1.0)
-        if (error > PROB_SUM_TOLERANCE).any():
-            a = int(np.argmax(error > PROB_SUM_TOLERANCE))
-            raise ValueError(f"probs[{k}][{a}] sums to {float(p[a].sum())!r}: the {m} production probabilities of symbol {a} "
-                             f"in rules[{k}] must sum to 1 within {PROB_SUM_TOLERANCE:g}")
+                raise ValueError(
+                    f"probs[{k}][{a}, {j}] = {shown(float(p[a, j]))} {why}: the probability of production {j} "
+                    f"of symbol {a} in rules[{k}] must be a finite number >= 0"
+                )
+        sum_error = np.abs(p.sum(axis=1) - 1.0)
+        if (sum_error > PROB_SUM_TOLERANCE).any():
+            a = int(np.argmax(sum_error > PROB_SUM_TOLERANCE))
+            raise ValueError(
+                f"probs[{k}][{a}] sums to {float(p[a].sum())!r}: the {m} production probabilities of symbol {a} "
+                f"in rules[{k}] must sum to 1 within {PROB_SUM_TOLERANCE:g}"
+            )
         p.setflags(write=False)
         checked.append(p)
     return checked
@@ -84,30 +90,35 @@ def row_entropies(p: np.ndarray) -> np.ndarray:
 
 
 # ----- the productions used by data ------------------------------------------------------------------
+def production_indices(grammar: Grammar, x) -> list[np.ndarray]:
+    """The production of every node of the derivations of data x (P, d), one int64 array
+    (P, s**k) per rules level k, entry owner * m + choice: an index into ``probs[k].ravel()``
+    (ValueError naming the tokens that are not data of the grammar)."""
+    _, choices, symbols = derivation(grammar, x)
+    offsets = block_offsets(grammar)
+    blocks = [slice(offsets[k], offsets[k + 1]) for k in range(grammar.L)]
+    return [symbols[:, block] * grammar.m + choices[:, block] for block in blocks]
+
+
 def production_log_probs(grammar: Grammar, x) -> np.ndarray:
     """log P(x | class) = sum over the n_nodes productions of the derivation of log probs[k][owner, j],
     float64 (P,), for tokens x (P, d) that are data of the grammar (ValueError naming the others)."""
-    _, choices, symbols = derivation(grammar, x)
-    offsets = block_offsets(grammar)
-    total = np.zeros(choices.shape[0])
+    indices = production_indices(grammar, x)
+    total = np.zeros(indices[0].shape[0])
     with np.errstate(divide="ignore"):  # a production of probability 0: log 0 = -inf
-        for k, p in enumerate(grammar.probs):
-            block = slice(offsets[k], offsets[k + 1])
-            total += np.log(p.ravel()[symbols[:, block] * grammar.m + choices[:, block]]).sum(axis=1)
+        for p, index in zip(grammar.probs, indices):
+            total += np.log(p.ravel()[index]).sum(axis=1)
     return total
 
 
 def production_counts(grammar: Grammar, x) -> list[np.ndarray]:
     """How often data x (P, d) use each production: one int64 array (owners, m) per rules level k,
     entry [a, j] = number of nodes of block k whose symbol a uses production j."""
-    _, choices, symbols = derivation(grammar, x)
-    offsets = block_offsets(grammar)
-    counts = []
-    for k in range(grammar.L):
-        block = slice(offsets[k], offsets[k + 1])
-        flat = (symbols[:, block] * grammar.m + choices[:, block]).ravel()
-        counts.append(np.bincount(flat, minlength=grammar.owners(k) * grammar.m).reshape(grammar.owners(k), grammar.m))
-    return counts
+    shapes = [(grammar.owners(k), grammar.m) for k in range(grammar.L)]
+    return [
+        np.bincount(index.ravel(), minlength=a * m).reshape(a, m)
+        for (a, m), index in zip(shapes, production_indices(grammar, x))
+    ]
 
 
 def rank_frequencies(grammar: Grammar, x) -> np.ndarray:

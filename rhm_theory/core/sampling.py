@@ -16,10 +16,21 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rhm_theory.core.rules import draw_distinct, n_nodes
-from rhm_theory.core.validation import INT64_LIMIT, as_generator, check_bool, check_enumerable, check_int, check_symbols, shown
+from rhm_theory.core.validation import (
+    INT64_LIMIT,
+    as_generator,
+    check_bool,
+    check_enumerable,
+    check_int,
+    check_symbols,
+    shown,
+)
 
-if TYPE_CHECKING:  # Grammar imports this module: no import at run time
+if TYPE_CHECKING:  # Grammar and SparseRHM import this module: no import at run time
+    from types import SimpleNamespace
+
     from rhm_theory.core.grammar import Grammar
+    from rhm_theory.core.sparse import SparseRHM
 
 # Largest index space sampled through single int64 indices; above it data are drawn digit-wise.
 SINGLE_INDEX_LIMIT = 2**62
@@ -140,7 +151,7 @@ def derivation(grammar: Grammar, x) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return symbols[:, 0], choices, owners
 
 
-def index_digits(grammar: Grammar, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def index_digits(grammar: Grammar | SimpleNamespace, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Canonical datum indices (P,) -> node-major choices (n_nodes, P) and labels (P,)."""
     remainder = np.array(indices, dtype=np.int64)
     m = grammar.m
@@ -172,14 +183,18 @@ def data_to_indices(grammar: Grammar, x) -> np.ndarray:
     return index
 
 
-def uniform_digits(grammar: Grammar, P: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def uniform_digits(
+    grammar: Grammar | SimpleNamespace, P: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """P i.i.d. uniform data as labels (P,) and node-major choices (n_nodes, P), int64."""
     y = rng.integers(0, grammar.n_c, size=P, dtype=_smallest_uint(grammar.n_c)).astype(np.int64)
     choices = rng.integers(0, grammar.m, size=(grammar.n_nodes, P), dtype=_smallest_uint(grammar.m))
     return y, choices.astype(np.int64)
 
 
-def draw_distinct_digits(grammar: Grammar, P: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def draw_distinct_digits(
+    grammar: Grammar | SimpleNamespace, P: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """P distinct data (labels (P,), node-major choices (n_nodes, P)) drawn uniformly, for p_max > 2**62.
 
     Draws i.i.d. data and discards repeats (first occurrences kept, in draw order) until P remain;
@@ -195,7 +210,7 @@ def draw_distinct_digits(grammar: Grammar, P: int, rng: np.random.Generator) -> 
         y, choices = np.concatenate([y, more_y]), np.concatenate([choices, more_choices], axis=1)
 
 
-def _first_occurrences(grammar: Grammar, y: np.ndarray, choices: np.ndarray) -> np.ndarray:
+def _first_occurrences(grammar: Grammar | SimpleNamespace, y: np.ndarray, choices: np.ndarray) -> np.ndarray:
     """Sorted indices of the first occurrence of each distinct datum among columns (y, choices)."""
     limbs = _pack_digits(grammar, y, choices)
     # Mix the limbs into one 64-bit hash with fixed odd multipliers (a Weyl sequence of the golden ratio).
@@ -208,7 +223,7 @@ def _first_occurrences(grammar: Grammar, y: np.ndarray, choices: np.ndarray) -> 
     return np.sort(first)
 
 
-def _pack_digits(grammar: Grammar, y: np.ndarray, choices: np.ndarray) -> np.ndarray:
+def _pack_digits(grammar: Grammar | SimpleNamespace, y: np.ndarray, choices: np.ndarray) -> np.ndarray:
     """Pack data (y, node-major choices) injectively into int64 limbs of shape (n_limbs, P)."""
     digits = np.concatenate([y[None, :], choices], axis=0)
     radix = max(grammar.n_c, grammar.m, 2)
@@ -258,7 +273,7 @@ def weighted_data(grammar: Grammar, P: int, rng: np.random.Generator) -> tuple[n
     return np.ascontiguousarray(symbols.T), y
 
 
-def check_replace(grammar: Grammar, replace) -> bool:
+def check_replace(grammar: Grammar | SparseRHM, replace) -> bool:
     """``replace`` as a bool; a weighted grammar refuses replace=False (one line): its data are not
     uniform over the p_max data, so only i.i.d. draws describe them."""
     if not check_bool("replace", replace) and grammar.weighted:
@@ -294,7 +309,7 @@ def sample(grammar: Grammar, P, seed, replace: bool = False) -> tuple[np.ndarray
     return expand(grammar, y, choices_by_node), y
 
 
-def sample_train_test(grammar: Grammar, P_train, P_test, seed, replace: bool = False):
+def sample_train_test(grammar: Grammar | SparseRHM, P_train, P_test, seed, replace: bool = False):
     """Training and test sets ``((x_train, y_train), (x_test, y_test))``.
 
     ``grammar``: a Grammar, or any data model with ``p_max``, ``weighted`` and ``sample(P, seed, replace)``

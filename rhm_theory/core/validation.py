@@ -123,7 +123,9 @@ def check_zipf(value) -> float:
         except OverflowError:  # an int beyond the float range
             a = math.inf
     if not (math.isfinite(a) and a > 0):
-        raise ValueError(f"zipf must be a finite real number > 0 (rule probabilities f_k ~ k**-(1+zipf)), got {shown(value)}")
+        raise ValueError(
+            f"zipf must be a finite real number > 0 (rule probabilities f_k ~ k**-(1+zipf)), got {shown(value)}"
+        )
     return a
 
 
@@ -167,7 +169,9 @@ def check_depth(s: int, L: int, what: str = "d = s**L", why: str = "") -> None:
     if L > MAX_L:
         raise ValueError(f"L = {shown(L)} levels is too many: L must be <= {MAX_L}")
     if s > MAX_D or (s > 1 and L * math.log2(s) > math.log2(MAX_D)):
-        raise ValueError(f"{what} = {shown(s)}**{L} tokens per datum is too large{why}: d must be <= 2**{MAX_D.bit_length() - 1}")
+        raise ValueError(
+            f"{what} = {shown(s)}**{L} tokens per datum is too large{why}: d must be <= 2**{MAX_D.bit_length() - 1}"
+        )
 
 
 def check_size(v: int, n_c: int, m: int, s: int, L: int) -> None:
@@ -198,7 +202,9 @@ def check_sparse_size(n_c: int, m: int, s: int, L: int, s0: int, variant: str) -
     if variant not in SPARSE_VARIANTS:
         raise ValueError(f"variant must be one of {SPARSE_VARIANTS}, got {shown(variant)}")
     if s0 >= MAX_D:
-        raise ValueError(f"s0 = {shown(s0)} is too large: the patch s(s0+1) of d = (s(s0+1))**L tokens must be <= 2**{MAX_D.bit_length() - 1}")
+        raise ValueError(
+            f"s0 = {shown(s0)} is too large: the patch s(s0+1) of d = (s(s0+1))**L tokens must be <= 2**{MAX_D.bit_length() - 1}"
+        )
     check_depth(s * (s0 + 1), L, "d = (s(s0+1))**L", f" for s0 = {s0} (lower s0 or L)")
     log2_layouts = log2_placements(s, s0, variant)
     if log2_layouts + math.log2(s) > math.log2(MAX_RULE_ENTRIES) + 1:  # surely too many: never computed
@@ -270,5 +276,7 @@ def as_generator(seed) -> np.random.Generator:
 def check_entries(what: str, entries: int, limit: int = MAX_ARRAY_ENTRIES) -> int:
     """``entries`` (an exact int) if it is at most ``limit``, else ValueError naming ``what``, the size and the limit."""
     if entries > limit:
-        raise ValueError(f"{what} would have {shown(entries)} entries: at most 2**{limit.bit_length() - 1} = {limit} are allowed")
+        raise ValueError(
+            f"{what} would have {shown(entries)} entries: at most 2**{limit.bit_length() - 1} = {limit} are allowed"
+        )
     return entries

@@ -24,8 +24,13 @@ TASKS = ("class", "next-token")
 # Which network the test figures describe: the last one, or the best of up to EVAL_POINTS checkpoints by
 # the cross-entropy on the first half of the test set, reported on the second half (rhm_theory.learning.training).
 SELECTIONS = ("last", "best")
-CHOICES = {"task": TASKS, "model": MODEL_NAMES, "parametrization": PARAMETRIZATIONS, "optimizer": OPTIMIZERS,
-           "select": SELECTIONS}
+CHOICES = {
+    "task": TASKS,
+    "model": MODEL_NAMES,
+    "parametrization": PARAMETRIZATIONS,
+    "optimizer": OPTIMIZERS,
+    "select": SELECTIONS,
+}
 
 
 def _setting(default, help: str):
@@ -54,9 +59,13 @@ class TrainSettings:
     max_steps: int | None = _setting(None, "optional cap on SGD steps (then also the schedule length)")
     device: str = _setting("cpu", "torch device, e.g. cpu or cuda")
     history_per_decade: int = _setting(
-        8, "learning-curve records (test error, train loss) per decade of SGD steps, log-spaced, plus the last step")
-    select: str = _setting("last", "last: test figures of the final network; best: of the checkpoint with the lowest "
-                                   "cross-entropy on the first half of the test set, measured on the second half")
+        8, "learning-curve records (test error, train loss) per decade of SGD steps, log-spaced, plus the last step"
+    )
+    select: str = _setting(
+        "last",
+        "last: test figures of the final network; best: of the checkpoint with the lowest "
+        "cross-entropy on the first half of the test set, measured on the second half",
+    )
 
     def validate(self) -> None:
         """Raise ValueError naming the first training field that breaks its rule."""

@@ -112,7 +112,7 @@ class RHMDataset(torch.utils.data.Dataset):
         self.v, self.s, self.kind = v, s, kind
 
     @classmethod
-    def from_params(cls, v, n_c, m, s, L, *, P: int, seed, kind: str = "one_hot", device=None) -> "RHMDataset":
+    def from_params(cls, v, n_c, m, s, L, *, P: int, seed, kind: str = "one_hot", device=None) -> RHMDataset:
         """P distinct data of ``Grammar.random(v, n_c, m, s, L)`` as a Dataset, in one line.
 
         ``seed`` (int or numpy Generator) draws the rules, then the data, from one generator; the

@@ -34,13 +34,14 @@ from torch import nn
 from torch.nn import functional as F
 
 from rhm_theory.core.grammar import Grammar
-from rhm_theory.learning.models import FullyConnectedNet, HierarchicalNet, RHMNet, check_model_size
+from rhm_theory.core.sparse import SparseRHM
 from rhm_theory.learning.config import TrainConfig, TrainSettings
 from rhm_theory.learning.history import HistoryRecord, history_steps
+from rhm_theory.learning.models import FullyConnectedNet, HierarchicalNet, RHMNet, check_model_size
 from rhm_theory.learning.training import (
-    channels,
     EVAL_BATCH_SIZE,
     TrainResult,
+    channels,
     data_to_device,
     early_stop,
     evaluate,
@@ -56,7 +57,7 @@ ENSEMBLE_MODELS = ("cnn", "lcn", "fcn", "deep_fcn")
 class StackedNet(nn.Module):
     """K networks of one architecture (HierarchicalNet or FullyConnectedNet) as one module.
 
-    ``weights[i]`` is the stack (K, *shape) of the members' i-th parameter, in ``parameters()`` order
+    ``weights[i]`` is the stack ``(K, *shape)`` of the members' i-th parameter, in ``parameters()`` order
     of the members; ``forward`` maps one-hot input (K, B, v, d) to logits (K, B, n_c), member k's
     logits being those of ``models[k]`` on input k; ``forward_tokens`` does the same from the tokens
     (K, B, d), for a CNN through a table of its first layer when that is cheaper (``tabulates``).
@@ -139,7 +140,7 @@ class StackedNet(nn.Module):
 
 
 def train_ensemble(
-    grammars: Grammar | Sequence[Grammar],
+    grammars: Grammar | SparseRHM | Sequence[Grammar | SparseRHM],
     train_sets: Sequence,
     test_sets: Sequence,
     config: TrainSettings,
@@ -168,7 +169,9 @@ def train_ensemble(
     if config.task != "class":
         raise ValueError(f"task {config.task!r} cannot train as an ensemble: only the class task (use train())")
     if config.model not in ENSEMBLE_MODELS:
-        raise ValueError(f"model {config.model!r} cannot train as an ensemble: expected one of {', '.join(ENSEMBLE_MODELS)}")
+        raise ValueError(
+            f"model {config.model!r} cannot train as an ensemble: expected one of {', '.join(ENSEMBLE_MODELS)}"
+        )
     grammars = list(grammars) if isinstance(grammars, (list, tuple)) else [grammars] * K
     for name, items in (("grammars", grammars), ("train_sets", train_sets), ("test_sets", test_sets)):
         if len(items) != K:
@@ -176,8 +179,10 @@ def train_ensemble(
     shapes = [(channels(g), g.n_c, getattr(g, "patch", g.s), g.L) for g in grammars]
     for shape in shapes:
         if shape != shapes[0]:
-            raise ValueError(f"grammar (channels, n_c, patch, L) = {shape} differs from {shapes[0]}: "
-                             "ensemble members need one network shape")
+            raise ValueError(
+                f"grammar (channels, n_c, patch, L) = {shape} differs from {shapes[0]}: "
+                "ensemble members need one network shape"
+            )
     v, n_c = shapes[0][:2]
     device = torch.device(config.device)
     train_data = [data_to_device(g, data, "train", device) for g, data in zip(grammars, train_sets)]
@@ -189,7 +194,9 @@ def train_ensemble(
     y_train = torch.stack([y for _, y in train_data])  # (K, P)
     n_train = x_train.shape[1]
 
-    check_model_size(config.model, v=v, n_c=n_c, s=grammars[0].s, L=shapes[0][3], width=config.width, patch=shapes[0][2], members=K)
+    check_model_size(
+        config.model, v=v, n_c=n_c, s=grammars[0].s, L=shapes[0][3], width=config.width, patch=shapes[0][2], members=K
+    )
     models, orders = zip(*(initial_state(g, c) for g, c in zip(grammars, configs)))
     models = [model.to(device) for model in models]
     net = StackedNet(models)
@@ -198,7 +205,11 @@ def train_ensemble(
     record_at = set(history_steps(total_steps, config.history_per_decade))
     histories = [[] for _ in range(K)]
     test_sizes = {x.shape[0] for x, _ in test_data}
-    stacked_test = (torch.stack([x for x, _ in test_data]), torch.stack([y for _, y in test_data])) if len(test_sizes) == 1 else None
+    stacked_test = (
+        (torch.stack([x for x, _ in test_data]), torch.stack([y for _, y in test_data]))
+        if len(test_sizes) == 1
+        else None
+    )
 
     def record(stack: list[int], members: list[int], step: int, epoch: int, losses: list[float]) -> None:
         """Learning-curve records of ``members`` (stack indices ``stack``), as train takes them: one
@@ -228,7 +239,10 @@ def train_ensemble(
         loss_sum = torch.zeros(A, device=device)
         seen = 0
         for first in range(0, n_train, config.batch_size):
-            tokens, labels = x_epoch[:, first : first + config.batch_size], y_epoch[:, first : first + config.batch_size]
+            tokens, labels = (
+                x_epoch[:, first : first + config.batch_size],
+                y_epoch[:, first : first + config.batch_size],
+            )
             batch = labels.shape[1]
             logits = net.forward_tokens(tokens)
             losses = F.cross_entropy(logits.transpose(1, 2), labels, reduction="none").mean(dim=1)
@@ -246,8 +260,10 @@ def train_ensemble(
         epochs += 1
         train_losses = (loss_sum / seen).tolist()
         seconds = time.perf_counter() - start - recording_seconds
-        reasons = [early_stop(loss, steps, config) or ("max_epochs" if epochs == config.max_epochs else None)
-                   for loss in train_losses]
+        reasons = [
+            early_stop(loss, steps, config) or ("max_epochs" if epochs == config.max_epochs else None)
+            for loss in train_losses
+        ]
         stopped = [i for i, reason in enumerate(reasons) if reason is not None]
         unrecorded = [i for i in stopped if not histories[active[i]] or histories[active[i]][-1].step != steps]
         if unrecorded:
@@ -272,16 +288,32 @@ def train_ensemble(
             if active:
                 _drop_members(net, optimizer, torch.tensor(keep, device=device))
                 x_train, y_train = x_train[keep], y_train[keep]
-    if not results[0]:  # the learning rate overflows the weights: every member diverged before its first step (as in train)
+    if not results[
+        0
+    ]:  # the learning rate overflows the weights: every member diverged before its first step (as in train)
         record(list(range(K)), list(range(K)), 0, 0, [math.nan] * K)
-        results = [TrainResult(test_error=histories[k][-1].test_error, test_loss=histories[k][-1].test_loss, history=histories[k],
-                               train_loss=math.nan, epochs=0, steps=0, seconds=0.0, stop_reason="diverged",
-                               final_lr=optimizer.param_groups[0]["lr"], model=models[k]) for k in range(K)]
+        results = [
+            TrainResult(
+                test_error=histories[k][-1].test_error,
+                test_loss=histories[k][-1].test_loss,
+                history=histories[k],
+                train_loss=math.nan,
+                epochs=0,
+                steps=0,
+                seconds=0.0,
+                stop_reason="diverged",
+                final_lr=optimizer.param_groups[0]["lr"],
+                model=models[k],
+            )
+            for k in range(K)
+        ]
     return results
 
 
 @torch.no_grad()
-def evaluate_members(net: StackedNet, stack: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> list[tuple[float, float]]:
+def evaluate_members(
+    net: StackedNet, stack: torch.Tensor, x: torch.Tensor, y: torch.Tensor
+) -> list[tuple[float, float]]:
     """``evaluate`` (rhm_theory.learning.training) of the members with stack indices ``stack`` (A,) at once:
     tokens x (A, P, d), labels y (A, P) -> A pairs (misclassified fraction, mean cross-entropy in nats)."""
     wrong = torch.zeros(len(stack), dtype=torch.long, device=x.device)
@@ -292,7 +324,7 @@ def evaluate_members(net: StackedNet, stack: torch.Tensor, x: torch.Tensor, y: t
         logits = net.forward_tokens(tokens, stack)
         wrong += (logits.argmax(dim=2) != labels).sum(dim=1)
         loss += F.cross_entropy(logits.double().transpose(1, 2), labels, reduction="none").sum(dim=1)
-    return [(w / x.shape[1], l / x.shape[1]) for w, l in zip(wrong.tolist(), loss.tolist())]
+    return [(w / x.shape[1], loss_sum / x.shape[1]) for w, loss_sum in zip(wrong.tolist(), loss.tolist())]
 
 
 def one_hot_stack(tokens: torch.Tensor, v: int) -> torch.Tensor:

@@ -74,7 +74,7 @@ class CSVWriter(_Writer):
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        self._output = open(self.path, "w", newline="")
+        self._output = open(self.path, "w", newline="")  # noqa: SIM115 - kept open across writes, closed by close()
         self._writer = csv.DictWriter(self._output, fieldnames=HISTORY_FIELDS)
         self._writer.writeheader()
 
@@ -94,8 +94,11 @@ def read_history_csv(path: str | os.PathLike) -> list[HistoryRecord]:
         records = []
         for line, row in enumerate(reader, start=2):
             try:
-                records.append(HistoryRecord(int(row["step"]), int(row["epoch"]),
-                                             *(float(row[name]) for name in HISTORY_FIELDS[2:])))
+                records.append(
+                    HistoryRecord(
+                        int(row["step"]), int(row["epoch"]), *(float(row[name]) for name in HISTORY_FIELDS[2:])
+                    )
+                )
             except (TypeError, ValueError):
                 bad = next((name for name in HISTORY_FIELDS if not _is_number(row.get(name))), "a field")
                 raise ValueError(f"{path}, line {line}: {bad} = {row.get(bad)!r} is not a number") from None

@@ -6,10 +6,12 @@ hidden layer k = 1..K (used for the synonymic sensitivity, docs/theory.md, 'Syno
 factor the training loop multiplies the SGD learning rate by.
 
 Parametrisations (``parametrization=``):
+
 - ``"mean_field"`` (the paper's, docs/theory.md, 'Networks and training protocol'): weights N(0, 1); every hidden layer computes
   ``x @ W / sqrt(fan_in)``; the readout computes ``h @ W / width``; ``lr_scale = width``.
 - ``"standard"``: PyTorch's default ``nn.Linear`` initialisation, weights U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
   no forward factor; ``lr_scale = 1``.
+
 Layers have no biases (apart from the transformer's LayerNorms), so parameter counts are plain products.
 """
 
@@ -24,6 +26,7 @@ from torch.nn import functional as F
 
 from rhm_theory.core.validation import MAX_MODEL_PARAMETERS, check_choice, check_entries, check_int
 from rhm_theory.learning.config import MODEL_NAMES, PARAMETRIZATIONS
+
 TRANSFORMER_MLP_RATIO = 4
 
 
@@ -131,7 +134,7 @@ class TransformerBlock(nn.Module):
 
     def __init__(self, width, n_heads, *, parametrization, generator):
         super().__init__()
-        linear = dict(parametrization=parametrization, generator=generator)
+        linear = {"parametrization": parametrization, "generator": generator}
         self.n_heads = n_heads
         self.attention_norm = nn.LayerNorm(width)
         self.qkv = ScaledLinear(width, 3 * width, **linear)
@@ -160,7 +163,7 @@ class TransformerNet(RHMNet):
     def __init__(self, *, v, n_c, d, depth, width, parametrization, generator):
         super().__init__()
         n_heads = next(h for h in (4, 2, 1) if width % h == 0)
-        linear = dict(parametrization=parametrization, generator=generator)
+        linear = {"parametrization": parametrization, "generator": generator}
         self.embedding = ScaledLinear(v, width, **linear)
         position_std = 1.0 if parametrization == "mean_field" else 0.02
         self.positions = nn.Parameter(position_std * torch.randn((d, width), generator=generator))
@@ -205,10 +208,14 @@ def parameter_count(name: str, *, v: int, n_c: int, s: int, L: int, width: int, 
     return v * d * width + (depth - 1) * width * width + readout
 
 
-def check_model_size(name: str, *, v: int, n_c: int, s: int, L: int, width: int, patch: int | None = None, members: int = 1) -> int:
+def check_model_size(
+    name: str, *, v: int, n_c: int, s: int, L: int, width: int, patch: int | None = None, members: int = 1
+) -> int:
     """:func:`parameter_count` (times ``members`` networks trained together), or ValueError past MAX_MODEL_PARAMETERS."""
     count = members * parameter_count(name, v=v, n_c=n_c, s=s, L=L, width=width, patch=patch)
-    what = f"the weights of the {name} network" + (f"s ({members} members)" if members > 1 else "") + f" of width {width}"
+    what = (
+        f"the weights of the {name} network" + (f"s ({members} members)" if members > 1 else "") + f" of width {width}"
+    )
     return check_entries(what, count, MAX_MODEL_PARAMETERS)
 
 
@@ -229,7 +236,13 @@ def build_model(name, *, v, n_c, s, L, width, parametrization="mean_field", seed
     if patch % s:
         raise ValueError(f"patch must be a multiple of s = {s} (s(s0+1) for the sparse RHM), got patch = {patch}")
     check_model_size(name, v=v, n_c=n_c, s=s, L=L, width=width, patch=patch)
-    common = dict(v=v, n_c=n_c, width=width, parametrization=parametrization, generator=torch_generator(seed))
+    common = {
+        "v": v,
+        "n_c": n_c,
+        "width": width,
+        "parametrization": parametrization,
+        "generator": torch_generator(seed),
+    }
     if name in ("cnn", "lcn"):
         if patch < 2:
             raise ValueError(f"a hierarchical {name} needs patch size >= 2, got {patch}")

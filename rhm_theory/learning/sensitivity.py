@@ -21,11 +21,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from rhm_theory.core.grammar import Grammar
 from rhm_theory.core.sampling import block_offsets
 from rhm_theory.core.sparse import SparseRHM
-from rhm_theory.learning.encoding import one_hot
-from rhm_theory.core.grammar import Grammar
 from rhm_theory.core.validation import as_generator, check_int, check_level
+from rhm_theory.learning.encoding import one_hot
 
 
 def exchanged_columns(grammar: Grammar, level) -> slice:
@@ -60,7 +60,7 @@ def _hidden_outputs(model, x: np.ndarray, v: int, batch_size: int, device) -> li
     for start in range(0, x.shape[0], batch_size):
         inputs = one_hot(x[start : start + batch_size], v, device=device)
         layers = [h.reshape(h.shape[0], -1).float().cpu() for h in model.hidden_layers(inputs)]
-        outputs = [[h] for h in layers] if outputs is None else [o + [h] for o, h in zip(outputs, layers)]
+        outputs = [[h] for h in layers] if outputs is None else [[*o, h] for o, h in zip(outputs, layers)]
     return [torch.cat(o) for o in outputs]
 
 
@@ -75,8 +75,14 @@ def synonymic_sensitivity(model, grammar, x, seed, batch_size: int = 1024, devic
     """
     channels = grammar.v + 1 if isinstance(grammar, SparseRHM) else grammar.v
     return _relative_sensitivity(
-        model, x, channels, grammar.L, lambda data, level, rng: synonymic_exchange(grammar, data, level, rng),
-        seed, batch_size, device,
+        model,
+        x,
+        channels,
+        grammar.L,
+        lambda data, level, rng: synonymic_exchange(grammar, data, level, rng),
+        seed,
+        batch_size,
+        device,
     )
 
 
@@ -89,8 +95,14 @@ def diffeomorphism_sensitivity(model, sparse: SparseRHM, x, seed, batch_size: in
     if not isinstance(sparse, SparseRHM):
         raise ValueError(f"diffeomorphisms need a SparseRHM, got {type(sparse).__name__}")
     return _relative_sensitivity(
-        model, x, sparse.v + 1, sparse.L, lambda data, level, rng: sparse.diffeomorphism(data, [level], rng),
-        seed, batch_size, device,
+        model,
+        x,
+        sparse.v + 1,
+        sparse.L,
+        lambda data, level, rng: sparse.diffeomorphism(data, [level], rng),
+        seed,
+        batch_size,
+        device,
     )
 
 

@@ -60,7 +60,7 @@ class TrainResult:
     history: list[HistoryRecord] = field(default_factory=list)  # learning curve, the last record at ``steps``
 
 
-def train(grammar: Grammar, train, test, config: TrainConfig, callbacks=()) -> TrainResult:
+def train(grammar: Grammar | SparseRHM, train, test, config: TrainConfig, callbacks=()) -> TrainResult:
     """Train ``config.model`` on ``train = (x, y)`` and measure its error on ``test = (x, y)``.
 
     x: int tokens (P, d) in range(v), y: labels (P,) in range(n_c) (numpy arrays, as from
@@ -179,7 +179,7 @@ def check_device(name: str) -> torch.device:
     """The torch device ``name`` if this machine can use it, else ValueError saying why."""
     try:
         device = torch.device(name)
-    except (RuntimeError, TypeError) as error:
+    except (RuntimeError, TypeError):
         raise ValueError(f"device {name!r} is not a torch device name (e.g. cpu, cuda, cuda:1, mps)") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
@@ -274,7 +274,9 @@ def channels(grammar, task: str = "class") -> int:
     return grammar.v + 1 if isinstance(grammar, SparseRHM) or task == "next-token" else grammar.v
 
 
-def task_data(grammar: Grammar, data: tuple[torch.Tensor, torch.Tensor], task: str) -> tuple[torch.Tensor, torch.Tensor]:
+def task_data(
+    grammar: Grammar, data: tuple[torch.Tensor, torch.Tensor], task: str
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Inputs and labels of ``task``: (x, y) for "class"; (x with x_d replaced by the mask token v,
     x_d) for "next-token"."""
     x, y = data
@@ -292,7 +294,9 @@ def data_to_device(grammar: Grammar, data, name: str, device: torch.device) -> t
         raise ValueError(f"{name} must be a pair (x, y) of tokens and labels, got {type(data).__name__}")
     x, y = (np.asarray(a) for a in data)
     if x.ndim != 2 or x.shape[1] != grammar.d or y.shape != (x.shape[0],):
-        raise ValueError(f"{name} must be x of shape (P, d={grammar.d}) and y of shape (P,), got {x.shape} and {y.shape}")
+        raise ValueError(
+            f"{name} must be x of shape (P, d={grammar.d}) and y of shape (P,), got {x.shape} and {y.shape}"
+        )
     if x.shape[0] == 0:
         raise ValueError(f"{name} set is empty: need at least one datum")
     x = grammar.check_tokens(x, f"{name} tokens")

@@ -76,11 +76,13 @@ class Check:
         if self.verdict not in VERDICTS:
             raise ValueError(f"check {self.name!r}: verdict must be one of {VERDICTS}, got {self.verdict!r}")
         if self.verdict == "INCONCLUSIVE" and not (self.reason and self.needs):
-            raise ValueError(f"check {self.name!r} is INCONCLUSIVE but does not say why (reason) and what would decide it (needs)")
+            raise ValueError(
+                f"check {self.name!r} is INCONCLUSIVE but does not say why (reason) and what would decide it (needs)"
+            )
         self.alternatives = tuple(self.alternatives)
         self.passed = self.verdict == "PASS"
 
-    def inconclusive(self, reason: str, needs: str) -> "Check":
+    def inconclusive(self, reason: str, needs: str) -> Check:
         """This check with the verdict INCONCLUSIVE: ``reason`` (the rule that fired, with its numbers)
         and ``needs`` (the design that would decide it)."""
         return replace(self, verdict="INCONCLUSIVE", passed=False, reason=reason, needs=needs)
@@ -138,9 +140,20 @@ def seeds_to_separate(half_width: float, distance: float, cost: Cost | None) -> 
     return f"{seeds} seeds instead of {cost.seeds} (interval half-width {half_width:.3g} -> {distance / 2:.3g}): {cost.minutes(factor)}"
 
 
-def interval_check(name: str, estimate: float, low: float, high: float, *, claim: float,
-                   alternatives: dict[str, float], kind: str = "discriminating", detail: str = "",
-                   cost: Cost | None = None, source: str = "", sizes: str = "") -> Check:
+def interval_check(
+    name: str,
+    estimate: float,
+    low: float,
+    high: float,
+    *,
+    claim: float,
+    alternatives: dict[str, float],
+    kind: str = "discriminating",
+    detail: str = "",
+    cost: Cost | None = None,
+    source: str = "",
+    sizes: str = "",
+) -> Check:
     """Decide a claim from a measured figure ``estimate`` with its interval ``[low, high]``.
 
     A "discriminating" check passes iff the interval contains ``claim`` and excludes every value in
@@ -166,18 +179,30 @@ def interval_check(name: str, estimate: float, low: float, high: float, *, claim
     if detail:
         figure += f"; {detail}"
     discriminating = kind == "discriminating"
-    check = Check(name, inside(claim) and not (discriminating and not_excluded), figure,
-                  alternatives=tuple(alternatives) if discriminating else (), kind=kind, measured=estimate,
-                  source=source, sizes=sizes, versus=f"{estimate:.3g} [{low:.3g}, {high:.3g}] vs {claim:g}")
+    check = Check(
+        name,
+        inside(claim) and not (discriminating and not_excluded),
+        figure,
+        alternatives=tuple(alternatives) if discriminating else (),
+        kind=kind,
+        measured=estimate,
+        source=source,
+        sizes=sizes,
+        versus=f"{estimate:.3g} [{low:.3g}, {high:.3g}] vs {claim:g}",
+    )
     if discriminating and inside(claim) and not_excluded:
         distance = min(abs(alternatives[label] - claim) for label in not_excluded)
-        reason = (f"the interval [{low:.3g}, {high:.3g}] contains the claim {claim:g} and the alternative "
-                  f"{'; '.join(not_excluded)}")
+        reason = (
+            f"the interval [{low:.3g}, {high:.3g}] contains the claim {claim:g} and the alternative "
+            f"{'; '.join(not_excluded)}"
+        )
         return check.inconclusive(reason, seeds_to_separate((high - low) / 2, distance, cost))
     return check
 
 
-REACHED_THRESHOLD = "loss_threshold"  # the stop reason of a run that fitted its training set (rhm_theory.learning.training)
+REACHED_THRESHOLD = (
+    "loss_threshold"  # the stop reason of a run that fitted its training set (rhm_theory.learning.training)
+)
 
 
 def reached_threshold(rows) -> np.ndarray:
@@ -193,7 +218,9 @@ def require_trained(check: Check, converged, cost: Cost | None = None) -> Check:
     reached it. A run that stopped at its step limit without fitting its training set says nothing
     about what the data allow. The count is appended to the figure either way, and a discriminating
     check names "under-trained runs" among the alternatives it rejects."""
-    flags = np.concatenate([np.asarray(c, dtype=bool).ravel() for c in converged]) if len(converged) else np.zeros(0, bool)
+    flags = (
+        np.concatenate([np.asarray(c, dtype=bool).ravel() for c in converged]) if len(converged) else np.zeros(0, bool)
+    )
     under = int((~flags).sum())
     figure = f"{check.figure}; under-trained runs: {under}/{flags.size}"
     alternatives = check.alternatives + (("under-trained runs",) if check.kind == "discriminating" else ())
@@ -202,8 +229,11 @@ def require_trained(check: Check, converged, cost: Cost | None = None) -> Check:
         needs = f"the {under} under-trained runs retrained with 4x their step limit"
         if cost is not None:
             needs += f" ({cost.minutes(1 + 4 * under / max(cost.runs, 1))}, if a run's cost grows with its steps)"
-        return trained.inconclusive(f"under-trained: {under} of {flags.size} runs ({under / flags.size:.0%}) stopped "
-                                    f"without reaching their loss threshold (rule: <= {MAX_UNDER_TRAINED:.0%})", needs)
+        return trained.inconclusive(
+            f"under-trained: {under} of {flags.size} runs ({under / flags.size:.0%}) stopped "
+            f"without reaching their loss threshold (rule: <= {MAX_UNDER_TRAINED:.0%})",
+            needs,
+        )
     return trained
 
 
@@ -223,12 +253,23 @@ def conclusion(check: Check) -> str:
     return f"fails: {measured}"
 
 
-def claims_table(sections: list["Section"]) -> list[dict]:
+def claims_table(sections: list[Section]) -> list[dict]:
     """One row per claim of the paper (the checks that name a ``source``): claim, source, verdict,
     sizes covered, measured figure against the claim, one-line conclusion."""
-    return [{"claim": c.name, "source": c.source, "verdict": c.verdict, "sizes": c.sizes,
-             "measured_vs_claim": c.versus or c.figure.split(";")[0], "conclusion": conclusion(c), "section": s.title}
-            for s in sections for c in s.checks if c.source]
+    return [
+        {
+            "claim": c.name,
+            "source": c.source,
+            "verdict": c.verdict,
+            "sizes": c.sizes,
+            "measured_vs_claim": c.versus or c.figure.split(";")[0],
+            "conclusion": conclusion(c),
+            "section": s.title,
+        }
+        for s in sections
+        for c in s.checks
+        if c.source
+    ]
 
 
 def counts(checks) -> dict[str, int]:
@@ -242,9 +283,23 @@ def summary(checks) -> str:
     return ", ".join(f"{n} {verdict}" for verdict, n in counts(checks).items())
 
 
-CHECK_FIELDS = {"name": str, "passed": bool, "figure": str, "alternatives": list, "kind": str, "measured": (int, float, type(None)),
-                "verdict": str, "reason": str, "needs": str, "source": str, "sizes": str, "versus": str, "conclusion": str,
-                "claim": (int, float, type(None)), "trend": list}
+CHECK_FIELDS = {
+    "name": str,
+    "passed": bool,
+    "figure": str,
+    "alternatives": list,
+    "kind": str,
+    "measured": (int, float, type(None)),
+    "verdict": str,
+    "reason": str,
+    "needs": str,
+    "source": str,
+    "sizes": str,
+    "versus": str,
+    "conclusion": str,
+    "claim": (int, float, type(None)),
+    "trend": list,
+}
 REQUIRED_FIELDS = ("name", "passed", "figure", "alternatives", "kind")
 
 
@@ -263,7 +318,9 @@ def check_from_dict(document: dict) -> Check:
             raise ValueError(f"stored check {document.get('name')!r}: field {name!r} has the wrong type ({value!r})")
     check = Check(**{**document, "alternatives": tuple(document["alternatives"])})
     if document.get("verdict") and check.passed != document["passed"]:
-        raise ValueError(f"stored check {check.name!r}: passed = {document['passed']} contradicts verdict {check.verdict}")
+        raise ValueError(
+            f"stored check {check.name!r}: passed = {document['passed']} contradicts verdict {check.verdict}"
+        )
     return check
 
 
@@ -281,11 +338,13 @@ class Section:
         return all(c.passed for c in self.checks)
 
     def to_dict(self) -> dict:
-        checks = [{**vars(c), "alternatives": list(c.alternatives), "measured": c.to_dict()["measured"]} for c in self.checks]
+        checks = [
+            {**vars(c), "alternatives": list(c.alternatives), "measured": c.to_dict()["measured"]} for c in self.checks
+        ]
         return {"title": self.title, "checks": checks, "markdown": self.markdown, "figures": list(self.figures)}
 
     @classmethod
-    def from_dict(cls, document: dict) -> "Section":
+    def from_dict(cls, document: dict) -> Section:
         """The Section that :meth:`to_dict` described (checks rebuilt and validated: ValueError)."""
         if not isinstance(document, dict) or not isinstance(document.get("checks"), list):
             raise ValueError("a stored section must be an object with a list of checks")
@@ -296,12 +355,19 @@ class Section:
         return cls(document["title"], checks, document["markdown"], list(document["figures"]))
 
     def to_markdown(self) -> str:
-        lines = [f"## {self.title}", "", "| check | kind | verdict | figure | alternatives rejected |", "|---|---|---|---|---|"]
+        lines = [
+            f"## {self.title}",
+            "",
+            "| check | kind | verdict | figure | alternatives rejected |",
+            "|---|---|---|---|---|",
+        ]
         for c in self.checks:
             verdict = {"PASS": "PASS", "FAIL": "**FAIL**", "INCONCLUSIVE": "*INCONCLUSIVE*"}[c.verdict]
             figure = c.figure + (f" -- *{c.reason}; needs: {c.needs}*" if c.verdict == "INCONCLUSIVE" else "")
-            lines.append(f"| {cell(c.name)} | {c.kind} | {verdict} | {cell(figure)} | "
-                         f"{cell('; '.join(c.alternatives)) if c.passed else '-'} |")
+            lines.append(
+                f"| {cell(c.name)} | {c.kind} | {verdict} | {cell(figure)} | "
+                f"{cell('; '.join(c.alternatives)) if c.passed else '-'} |"
+            )
         lines += ["", self.markdown, ""]
         lines += [f"![{name}]({name})" for name in self.figures]
         return "\n".join(lines) + "\n"
@@ -316,9 +382,17 @@ def claims_markdown(rows: list[dict]) -> str:
     """The claims table of report.md (rows of :func:`claims_table`)."""
     if not rows:
         return ""
-    lines = ["## Claims", "", "| claim | source | verdict | sizes covered | measured vs claim | conclusion |", "|---|---|---|---|---|---|"]
-    lines += ["| " + " | ".join(cell(r[key]) for key in ("claim", "source", "verdict")) + f" | {cell(r['sizes'] or '-')} | "
-              f"{cell(r['measured_vs_claim'])} | {cell(r['conclusion'])} |" for r in rows]
+    lines = [
+        "## Claims",
+        "",
+        "| claim | source | verdict | sizes covered | measured vs claim | conclusion |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        "| " + " | ".join(cell(r[key]) for key in ("claim", "source", "verdict")) + f" | {cell(r['sizes'] or '-')} | "
+        f"{cell(r['measured_vs_claim'])} | {cell(r['conclusion'])} |"
+        for r in rows
+    ]
     return "\n".join(lines) + "\n\n"
 
 

@@ -48,8 +48,16 @@ def draw_derivation(grammar, x, ax=None):
         ax.scatter([px], [level], s=330, color="white", edgecolors=colour, linewidths=1.5, zorder=2)
         ax.text(px, level, str(attributes["symbol"]), ha="center", va="center", fontsize=9, zorder=3)
         if "production" in attributes:
-            ax.annotate(f"$j={attributes['production']}$", (px, level), xytext=(12, 0), textcoords="offset points",
-                        va="center", fontsize=7, color="0.35", zorder=3)  # right of the circle (radius ~10 pt)
+            ax.annotate(
+                f"$j={attributes['production']}$",
+                (px, level),
+                xytext=(12, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=7,
+                color="0.35",
+                zorder=3,
+            )  # right of the circle (radius ~10 pt)
     ax.set_yticks(range(1, top + 1))
     ax.set_yticklabels(["tokens (level 1)", *(f"level {k}" for k in range(2, top)), "class"])
     ax.set_xticks(range(grammar.d))

@@ -7,6 +7,7 @@ Helpers: :func:`new_figure` (a matplotlib Figure outside pyplot, constrained lay
 caller saves it, so a notebook can show it.
 
 Figures of a results file: rows are grouped by setting = (v, n_c, m, s, L, model, width); seeds are averaged.
+
 - test error vs P / (n_c m^L), one curve per setting (the paper's collapse, arXiv:2307.02129 Eq. 7), with the
   P* threshold;
 - P* vs n_c m^L for settings whose curve crosses the threshold, with a least-squares slope in log-log
@@ -27,10 +28,10 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from rhm_theory.theory import symbolic
 from rhm_theory.core.rules import ncmL
 from rhm_theory.report.checks import reached_threshold
 from rhm_theory.runs.spec import error_threshold
+from rhm_theory.theory import symbolic
 from rhm_theory.theory.stats import estimate_pstar, fit_slope
 
 SETTING = ("v", "n_c", "m", "s", "L", "model", "width")
@@ -64,7 +65,11 @@ def split_settings(settings, names=SETTING) -> tuple[list[str], str]:
     settings = [tuple(setting) for setting in settings]
     varying = [i for i in range(len(names)) if len({setting[i] for setting in settings}) > 1]
     labels = [", ".join(parameter_text(names[i], setting[i]) for i in varying) for setting in settings]
-    constant = ", ".join(parameter_text(names[i], settings[0][i]) for i in range(len(names)) if i not in varying) if settings else ""
+    constant = (
+        ", ".join(parameter_text(names[i], settings[0][i]) for i in range(len(names)) if i not in varying)
+        if settings
+        else ""
+    )
     return labels, constant
 
 
@@ -74,7 +79,11 @@ def legend_outside(ax, source=None, *, below: bool = False, **kwargs) -> None:
     handles, labels = (source or ax).get_legend_handles_labels()
     if not labels:
         return
-    place = dict(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2) if below else dict(loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    place = (
+        {"loc": "upper center", "bbox_to_anchor": (0.5, -0.2), "ncols": 2}
+        if below
+        else {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0)}
+    )
     ax.legend(handles, labels, **{"borderaxespad": 0.0, "fontsize": "small", "frameon": False, **place, **kwargs})
 
 
@@ -85,13 +94,22 @@ def label_points(ax, xs, ys, labels) -> None:
     middle = np.sqrt(xs.min() * xs.max())
     for x, y, label in zip(xs, ys, labels):
         right = x <= middle
-        ax.annotate(label, (x, y), xytext=(6 if right else -6, 4), textcoords="offset points", fontsize="x-small",
-                    ha="left" if right else "right", va="bottom")
+        ax.annotate(
+            label,
+            (x, y),
+            xytext=(6 if right else -6, 4),
+            textcoords="offset points",
+            fontsize="x-small",
+            ha="left" if right else "right",
+            va="bottom",
+        )
 
 
 def annotate_empty(ax, message: str) -> None:
     """A panel without data: ``message`` in its centre, no ticks (nothing that looks like a measured zero)."""
-    ax.tick_params(which="both", left=False, bottom=False, labelleft=False, labelbottom=False)  # shared axes keep theirs
+    ax.tick_params(
+        which="both", left=False, bottom=False, labelleft=False, labelbottom=False
+    )  # shared axes keep theirs
     ax.set(xlabel="", ylabel="")
     ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, wrap=True, color="0.3")
     for spine in ax.spines.values():
@@ -216,7 +234,9 @@ def pstar_of(setting: tuple, rows: list[dict]):
 def pstar_slope(pstars: dict):
     """(slope, low, high) of log P* vs log(n_c m^L) over the settings whose P* is "ok", or None when
     fewer than 3 distinct n_c m^L have one. ``pstars``: setting -> PStarResult or None."""
-    points = [(ncmL(setting[1], setting[2], setting[4]), r.pstar) for setting, r in pstars.items() if r and r.status == "ok"]
+    points = [
+        (ncmL(setting[1], setting[2], setting[4]), r.pstar) for setting, r in pstars.items() if r and r.status == "ok"
+    ]
     if len({scale for scale, _ in points}) < 3:
         return None
     scales, values = map(np.array, zip(*points))
@@ -238,7 +258,9 @@ def collapse_figure(groups: dict):
         scale, chance = ncmL(setting[1], setting[2], setting[4]), 1 - 1 / setting[1]
         ratios |= {round(P / scale, 3) for P in P_values}
         ax.errorbar(P_values / scale, means / chance, yerr=errors / chance, marker="o", ms=3, capsize=2, label=label)
-    for fraction in sorted({round(error_threshold(setting[1], setting[5]) / (1 - 1 / setting[1]), 9) for setting in settings}):
+    for fraction in sorted(
+        {round(error_threshold(setting[1], setting[5]) / (1 - 1 / setting[1]), 9) for setting in settings}
+    ):
         ax.axhline(fraction, color="k", ls=":", lw=1, label=f"$P^*$ threshold ({fraction:g})")
     ax.set(xscale="log", xlabel=P_SCALED, ylabel=r"test error / $(1 - 1/n_c)$")
     if len(ratios) <= MAX_GRID_TICKS:  # a sweep's grid of P / (n_c m^L): label exactly its values
@@ -268,12 +290,18 @@ def pstar_figure(pstars: dict):
     reference = np.geomspace(scales.min() / 1.5, scales.max() * 1.5, 10)
     ax.plot(reference, reference * np.exp(np.mean(np.log(values / scales))), "k--", lw=0.8, label="slope 1 (the paper)")
     fit = pstar_slope(pstars)
-    fitted = f"fitted slope {fit[0]:.2f} [{fit[1]:.2f}, {fit[2]:.2f}]" if fit else "no slope fitted (fewer than 3 values of $n_c m^L$ with a $P^*$)"
+    fitted = (
+        f"fitted slope {fit[0]:.2f} [{fit[1]:.2f}, {fit[2]:.2f}]"
+        if fit
+        else "no slope fitted (fewer than 3 values of $n_c m^L$ with a $P^*$)"
+    )
     ax.set(xscale="log", yscale="log", xlabel="$n_c m^L$", ylabel="$P^*$")
     left_out = len(pstars) - len(points)
-    ax.set_title(f"{constant}\n{fitted}\nbars: 95 % bootstrap CI over seeds"
-                 + (f"; {left_out} setting{'s' if left_out > 1 else ''} without $P^*$ left out" if left_out else ""),
-                 fontsize="medium")
+    ax.set_title(
+        f"{constant}\n{fitted}\nbars: 95 % bootstrap CI over seeds"
+        + (f"; {left_out} setting{'s' if left_out > 1 else ''} without $P^*$ left out" if left_out else ""),
+        fontsize="medium",
+    )
     legend_outside(ax)
     tidy_log_axes(fig)
     return fig
@@ -281,7 +309,9 @@ def pstar_figure(pstars: dict):
 
 def sensitivity_columns(rows: list[dict]) -> list[str]:
     """The S_{k,l} columns that some row measured, ordered by (k, l)."""
-    names = {name for row in rows for name, value in row.items() if SENSITIVITY_COLUMN.match(name) and value is not None}
+    names = {
+        name for row in rows for name, value in row.items() if SENSITIVITY_COLUMN.match(name) and value is not None
+    }
     return sorted(names, key=lambda name: tuple(map(int, SENSITIVITY_COLUMN.match(name).groups())))
 
 
@@ -293,7 +323,10 @@ def sensitivity_figure(groups: dict, pstars: dict | None = None, per_row: int = 
     measured = {setting: columns for setting, columns in measured.items() if columns}
     if not measured:
         return None
-    colours = {column: f"C{i % 10}" for i, column in enumerate(sensitivity_columns([row for group in groups.values() for row in group]))}
+    colours = {
+        column: f"C{i % 10}"
+        for i, column in enumerate(sensitivity_columns([row for group in groups.values() for row in group]))
+    }
     labels, constant = split_settings(list(measured))
     ncols = min(per_row, len(measured))
     nrows = math.ceil(len(measured) / ncols)
@@ -303,22 +336,33 @@ def sensitivity_figure(groups: dict, pstars: dict | None = None, per_row: int = 
         for column in columns:
             k, l = map(int, SENSITIVITY_COLUMN.match(column).groups())
             P_values, means, errors = curve(groups[setting], column)
-            ax.errorbar(P_values / scale, means, yerr=errors, color=colours[column], ls="-" if k > l else "--",
-                        marker="o" if k > l else "x", ms=3, capsize=2, label=f"$S_{{{k},{l}}}$")
+            ax.errorbar(
+                P_values / scale,
+                means,
+                yerr=errors,
+                color=colours[column],
+                ls="-" if k > l else "--",
+                marker="o" if k > l else "x",
+                ms=3,
+                capsize=2,
+                label=f"$S_{{{k},{l}}}$",
+            )
         result = (pstars or {}).get(setting)
         if result is not None and result.status == "ok":
             ax.axvline(result.pstar / scale, color="k", ls=":", lw=1, label="$P^*$")
         ax.set(xscale="log", xlabel=P_SCALED)
         ax.set_title(label, fontsize="small")
-    for ax in axes.flat[len(measured):]:
+    for ax in axes.flat[len(measured) :]:
         ax.set_visible(False)
     for ax in axes[:, 0]:
         ax.set_ylabel("$S_{k,l}$")
-    legend_outside(axes[0, -1], max(axes.flat[:len(measured)], key=lambda ax: len(ax.get_legend_handles_labels()[1])))
+    legend_outside(axes[0, -1], max(axes.flat[: len(measured)], key=lambda ax: len(ax.get_legend_handles_labels()[1])))
     left_out = len(groups) - len(measured)
-    fig.suptitle(f"synonymic sensitivity, {constant}; mean over {seeds_text(groups)}, bars: standard error"
-                 + (f"\n({left_out} setting{'s' if left_out > 1 else ''} without $S_{{k,l}}$ left out)" if left_out else ""),
-                 fontsize="medium")
+    fig.suptitle(
+        f"synonymic sensitivity, {constant}; mean over {seeds_text(groups)}, bars: standard error"
+        + (f"\n({left_out} setting{'s' if left_out > 1 else ''} without $S_{{k,l}}$ left out)" if left_out else ""),
+        fontsize="medium",
+    )
     tidy_log_axes(fig)
     return fig
 
@@ -341,14 +385,22 @@ def correlations_figure(grammars):
     for i, (expression, sharing) in enumerate(noises.items()):
         noise = sp.lambdify(symbolic.P, expression)(P_grid) * np.ones_like(P_grid)
         shared = "; ".join(label for label in sharing if label)
-        ax.plot(P_grid, noise, color="0.35", ls=styles[i % len(styles)], lw=1.2,
-                label=f"noise {shared}" if len(noises) > 1 else "noise")
+        ax.plot(
+            P_grid,
+            noise,
+            color="0.35",
+            ls=styles[i % len(styles)],
+            lw=1.2,
+            label=f"noise {shared}" if len(noises) > 1 else "noise",
+        )
     for i, (params, label, P_c) in enumerate(zip(grammars, labels, crossings)):
         signal = float(symbolic.quantity("sigma_f2", *params))
         ax.axhline(signal, color=f"C{i % 10}", ls="--", lw=1)
         ax.plot([P_c], [signal], "o", color=f"C{i % 10}", label=f"{label}{': ' if label else ''}$P_c={P_c:.4g}$")
     ax.set(xscale="log", yscale="log", xlabel="$P$", ylabel="variance of $n_c f$")
-    ax.set_title(f"{constant}\nexact signal $\\sigma_f^2$ (dashed) vs sampling noise; dots: crossing $P_c$", fontsize="medium")
+    ax.set_title(
+        f"{constant}\nexact signal $\\sigma_f^2$ (dashed) vs sampling noise; dots: crossing $P_c$", fontsize="medium"
+    )
     legend_outside(ax)
     tidy_log_axes(fig)
     return fig
@@ -356,7 +408,7 @@ def correlations_figure(grammars):
 
 REPORT_FIGURES = ("collapse", "pstar", "sensitivity", "correlations", "learning_curves")
 # Fields of a results row the report reads: the setting, P and seed.
-REPORT_FIELDS = SETTING + ("P", "seed")
+REPORT_FIELDS = (*SETTING, "P", "seed")
 
 
 def report_files(out_dir: str | Path) -> list[Path]:
@@ -365,8 +417,9 @@ def report_files(out_dir: str | Path) -> list[Path]:
     return [out_dir / "summary.md"] + [out_dir / f"{name}.{kind}" for name in REPORT_FIGURES for kind in ("png", "pdf")]
 
 
-def write_report(rows: list[dict], out_dir: str | Path, failures: list[dict] | None = None,
-                 history: list[dict] | None = None) -> Path:
+def write_report(
+    rows: list[dict], out_dir: str | Path, failures: list[dict] | None = None, history: list[dict] | None = None
+) -> Path:
     """Write the figures (PNG and PDF) and ``summary.md`` into ``out_dir``; returns the summary's path.
     A figure without data is left out and the summary says why. ``history``: learning-curve records
     (ResultsStore.history()), drawn by rhm_theory.report.learning_curves."""
@@ -375,48 +428,79 @@ def write_report(rows: list[dict], out_dir: str | Path, failures: list[dict] | N
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     groups = group_rows(rows)
-    lines = ["# rhm-theory results report", "", f"{len(rows)} stored runs in {len(groups)} settings; "
-             f"{len(failures or [])} failed runs waiting for a retry.", ""]
+    lines = [
+        "# rhm-theory results report",
+        "",
+        f"{len(rows)} stored runs in {len(groups)} settings; {len(failures or [])} failed runs waiting for a retry.",
+        "",
+    ]
 
     pstars = {setting: pstar_of(setting, group) for setting, group in sorted(groups.items())}
-    lines += ["## P* per setting", "", "Under-trained: runs that stopped without reaching their training-loss threshold "
-              "(at the epoch or step cap, or diverged), with the largest final training loss among them; their test "
-              "errors, and a P* drawn from them, describe the training budget rather than what the data allow.", "",
-              "| setting | n_c m^L | P* | 95% CI | status | under-trained |", "|---|---|---|---|---|---|"]
+    lines += [
+        "## P* per setting",
+        "",
+        "Under-trained: runs that stopped without reaching their training-loss threshold "
+        "(at the epoch or step cap, or diverged), with the largest final training loss among them; their test "
+        "errors, and a P* drawn from them, describe the training budget rather than what the data allow.",
+        "",
+        "| setting | n_c m^L | P* | 95% CI | status | under-trained |",
+        "|---|---|---|---|---|---|",
+    ]
     for setting, result in pstars.items():
         scale = ncmL(setting[1], setting[2], setting[4])
         under = under_trained_text(groups[setting])
         if result is None:
             lines.append(f"| {_label(setting)} | {scale} | - | - | fewer than 2 sizes | {under} |")
         else:
-            lines.append(f"| {_label(setting)} | {scale} | {result.pstar:.4g} | [{result.ci_low:.4g}, {result.ci_high:.4g}] | "
-                         f"{result.status} | {under} |")
+            lines.append(
+                f"| {_label(setting)} | {scale} | {result.pstar:.4g} | [{result.ci_low:.4g}, {result.ci_high:.4g}] | "
+                f"{result.status} | {under} |"
+            )
     fit = pstar_slope(pstars)
     if fit:
-        lines += ["", f"Fitted slope of log P* vs log(n_c m^L): **{fit[0]:.3f}** (95% CI [{fit[1]:.3f}, {fit[2]:.3f}]; the paper: 1)."]
+        lines += [
+            "",
+            f"Fitted slope of log P* vs log(n_c m^L): **{fit[0]:.3f}** (95% CI [{fit[1]:.3f}, {fit[2]:.3f}]; the paper: 1).",
+        ]
 
     grammars = sorted({setting[:5] for setting in groups})
-    lines += ["", "## Correlation signal and sampling noise (exact closed forms)", "",
-              "| v, n_c, m, s, L | sigma_f2 | P_c | P_c / (n_c m^L) |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "## Correlation signal and sampling noise (exact closed forms)",
+        "",
+        "| v, n_c, m, s, L | sigma_f2 | P_c | P_c / (n_c m^L) |",
+        "|---|---|---|---|",
+    ]
     for params in grammars:
         P_c = float(symbolic.quantity("P_c", *params))
-        lines.append(f"| {params} | {float(symbolic.quantity('sigma_f2', *params)):.4g} | {P_c:.4g} | "
-                     f"{P_c / ncmL(params[1], params[2], params[4]):.4g} |")
+        lines.append(
+            f"| {params} | {float(symbolic.quantity('sigma_f2', *params)):.4g} | {P_c:.4g} | "
+            f"{P_c / ncmL(params[1], params[2], params[4]):.4g} |"
+        )
 
-    figures = list(zip(REPORT_FIGURES, (
-        (collapse_figure(groups), "no runs with a test error"),
-        (pstar_figure(pstars), "no setting's seed-mean test error crossed its P* threshold inside its P grid"),
-        (sensitivity_figure(groups, pstars), "no run measured S_{k,l} (sensitivity_samples = 0)"),
-        (correlations_figure(grammars), "no grammar"),
-        (learning_curves_figure(rows, history or []), NO_HISTORY),
-    )))
+    figures = list(
+        zip(
+            REPORT_FIGURES,
+            (
+                (collapse_figure(groups), "no runs with a test error"),
+                (pstar_figure(pstars), "no setting's seed-mean test error crossed its P* threshold inside its P grid"),
+                (sensitivity_figure(groups, pstars), "no run measured S_{k,l} (sensitivity_samples = 0)"),
+                (correlations_figure(grammars), "no grammar"),
+                (learning_curves_figure(rows, history or []), NO_HISTORY),
+            ),
+        )
+    )
     lines += ["", "## Learning curves", "", learning_curves_caption(rows, history or [])]
     if failures:
         lines += ["", "## Failed runs (retried by the next `rhm sweep`)", ""]
         lines += [f"- `{failure['key']}`: {failure['error'].splitlines()[0]}" for failure in failures]
     lines += ["", "## Figures (PNG, PDF next to each)", ""]
     for name, (fig, missing) in figures:
-        lines.append(f"![{name}]({save_figure(fig, out_dir, name + '.png')})" if fig is not None else f"- no {name} figure: {missing}.")
+        lines.append(
+            f"![{name}]({save_figure(fig, out_dir, name + '.png')})"
+            if fig is not None
+            else f"- no {name} figure: {missing}."
+        )
     summary = report_files(out_dir)[0]
-    summary.write_text("\n".join(lines + [""]))
+    summary.write_text("\n".join([*lines, ""]))
     return summary

@@ -67,7 +67,9 @@ def _span(values) -> float:
 PAPER_PSTAR = "arXiv:2307.02129, Figs. 3, 4, 12"
 PAPER_PC = "arXiv:2307.02129, Eq. 10, Appendix C"
 PSTAR_FRACTIONS = (0.1, 0.25, 0.5)  # P* definitions of the threshold-robustness table; 0.1 decides (docs/theory.md)
-MIN_EXTRA_POINTS = 1  # a fit of k exponents and a prefactor needs k + 1 + this many settings (docs/theory.md, 'Verdicts')
+MIN_EXTRA_POINTS = (
+    1  # a fit of k exponents and a prefactor needs k + 1 + this many settings (docs/theory.md, 'Verdicts')
+)
 
 
 def crossing_bracket(P_values, normalised, fraction: float = PSTAR_FRACTION) -> tuple[float, str, float]:
@@ -81,8 +83,9 @@ def crossing_bracket(P_values, normalised, fraction: float = PSTAR_FRACTION) -> 
     return pstar, status, float(P_values[min(i, len(P_values) - 1)] / P_values[max(i - 1, 0)])
 
 
-def design_rules(settings, normalised, n_parameters: int | None, cost=None,
-                 max_ratio: float = MAX_BRACKET_RATIO) -> tuple[str, str] | None:
+def design_rules(
+    settings, normalised, n_parameters: int | None, cost=None, max_ratio: float = MAX_BRACKET_RATIO
+) -> tuple[str, str] | None:
     """The first design rule of docs/theory.md, 'Verdicts' that fires for a check built on the P* of
     ``settings`` (their curves ``normalised``, (n_seeds, n_P) each): (reason, needs), or None. P*
     censored; P* unresolved (measured neighbours more than ``max_ratio`` apart: MAX_BRACKET_RATIO for
@@ -95,29 +98,41 @@ def design_rules(settings, normalised, n_parameters: int | None, cost=None,
     censored = [f"{setting} ({status})" for setting, (_, status, _) in zip(settings, found) if status != "ok"]
     if censored:
         needs = "the P bracket of those settings extended x4 beyond the side P* left, then bisected again"
-        return (f"P* censored in {len(censored)} setting(s) the check needs: {'; '.join(censored)}",
-                needs + (f": {cost.minutes(1 + 3 * len(censored) * n_seeds / runs)}" if cost else ""))
+        return (
+            f"P* censored in {len(censored)} setting(s) the check needs: {'; '.join(censored)}",
+            needs + (f": {cost.minutes(1 + 3 * len(censored) * n_seeds / runs)}" if cost else ""),
+        )
     wide = [(setting, ratio) for setting, (_, _, ratio) in zip(settings, found) if ratio > max_ratio]
     if wide:
         worst = max(ratio for _, ratio in wide)
         steps = math.ceil(math.log2(math.log(worst) / math.log(max_ratio)))
-        shown = "; ".join(f"{setting}: x{ratio:.2f}" for setting, ratio in wide[:4]) + (f" (+{len(wide) - 4} more)" if len(wide) > 4 else "")
+        shown = "; ".join(f"{setting}: x{ratio:.2f}" for setting, ratio in wide[:4]) + (
+            f" (+{len(wide) - 4} more)" if len(wide) > 4 else ""
+        )
         needs = f"{steps} more bisection step(s) in those settings ({steps * len(wide) * n_seeds} more runs)"
-        return (f"P* unresolved: its measured neighbours are up to x{worst:.2f} apart in {len(wide)} setting(s) (rule: <= x"
-                f"{max_ratio:g}): {shown}", needs + (f": {cost.minutes(1 + steps * len(wide) * n_seeds / runs)}" if cost else ""))
+        return (
+            f"P* unresolved: its measured neighbours are up to x{worst:.2f} apart in {len(wide)} setting(s) (rule: <= x"
+            f"{max_ratio:g}): {shown}",
+            needs + (f": {cost.minutes(1 + steps * len(wide) * n_seeds / runs)}" if cost else ""),
+        )
     if n_parameters is None:
         return None
     needed = n_parameters + 1 + MIN_EXTRA_POINTS
     if len(settings) < needed or n_seeds < 2:
-        return (f"too few points: {len(settings)} settings and {n_seeds} seeds for {n_parameters} exponent(s) and a prefactor "
-                f"(rule: >= {needed} settings, >= 2 seeds)", f">= {needed} settings with >= 2 seeds each")
+        return (
+            f"too few points: {len(settings)} settings and {n_seeds} seeds for {n_parameters} exponent(s) and a prefactor "
+            f"(rule: >= {needed} settings, >= 2 seeds)",
+            f">= {needed} settings with >= 2 seeds each",
+        )
     return None
 
 
 def _sizes(settings) -> str:
     v, n_c, m, L = (np.array(column) for column in zip(*settings))
+
     def span(values):
         return f"{values.min()}-{values.max()}" if values.min() != values.max() else f"{values.min()}"
+
     return f"n_c {span(n_c)}, m^L {span(m**L)}, v {span(v)}, L {span(L)}; {len(settings)} settings"
 
 
@@ -167,8 +182,10 @@ def pstar_scaling_checks(settings, curves, *, s: int, converged, n_boot: int = 1
     """
     settings = [tuple(int(x) for x in setting) for setting in settings]
     if len(settings) != len(curves) or len(settings) != len(converged):
-        raise ValueError(f"need one curve and one converged array per setting, got {len(settings)} settings, "
-                         f"{len(curves)} curves and {len(converged)} converged arrays")
+        raise ValueError(
+            f"need one curve and one converged array per setting, got {len(settings)} settings, "
+            f"{len(curves)} curves and {len(converged)} converged arrays"
+        )
     v, n_c, m, L = (np.array(column) for column in zip(*settings))
     designs = {
         "a": _span(n_c) >= MIN_NC_SPAN,
@@ -188,14 +205,23 @@ def pstar_scaling_checks(settings, curves, *, s: int, converged, n_boot: int = 1
     fired = design_rules(settings, normalised, 3, cost)
     fit = joint_fit(settings, normalised, PSTAR_FRACTION, n_boot, seed) if fired is None else None
     if fired is None and fit is None:
-        fired = (f"the settings do not determine a, b and c separately ({spans})",
-                 "settings that vary n_c, m^L and v independently")
+        fired = (
+            f"the settings do not determine a, b and c separately ({spans})",
+            "settings that vary n_c, m^L and v independently",
+        )
     checks = []
     if fit is None:
         for key in "abc":
             name, claim, alternatives = claims[key]
-            check = Check(name, False, f"no fit ({spans})", alternatives=tuple(alternatives) if designs[key] else (),
-                          kind="discriminating" if designs[key] else "smoke", source=PAPER_PSTAR, sizes=sizes)
+            check = Check(
+                name,
+                False,
+                f"no fit ({spans})",
+                alternatives=tuple(alternatives) if designs[key] else (),
+                kind="discriminating" if designs[key] else "smoke",
+                source=PAPER_PSTAR,
+                sizes=sizes,
+            )
             checks.append(require_trained(check, converged, cost))
         return [c if c.verdict == "INCONCLUSIVE" else c.inconclusive(*fired) for c in checks]
     domain = within_vocabulary(settings)
@@ -204,17 +230,30 @@ def pstar_scaling_checks(settings, curves, *, s: int, converged, n_boot: int = 1
         name, claim, alternatives = claims[key]
         estimate = float(fit.exponents[i])
         low, high = widen(estimate, float(fit.ci_low[i]), float(fit.ci_high[i]), n_seeds)
-        check = interval_check(name, estimate, low, high, claim=claim, alternatives=alternatives,
-                               kind="discriminating" if designs[key] else "smoke",
-                               detail=f"{spans}; {fit.n_boot} bootstrap fits, {n_seeds} seeds", cost=cost,
-                               source=PAPER_PSTAR, sizes=sizes)
+        check = interval_check(
+            name,
+            estimate,
+            low,
+            high,
+            claim=claim,
+            alternatives=alternatives,
+            kind="discriminating" if designs[key] else "smoke",
+            detail=f"{spans}; {fit.n_boot} bootstrap fits, {n_seeds} seeds",
+            cost=cost,
+            source=PAPER_PSTAR,
+            sizes=sizes,
+        )
         check = require_trained(check, converged, cost)
         if check.verdict != "INCONCLUSIVE":
             domain_text = "no separate fit on n_c <= v (too few such settings)"
             if domain_fit is not None and len(domain) < len(settings):
-                d_low, d_high = widen(float(domain_fit.exponents[i]), float(domain_fit.ci_low[i]), float(domain_fit.ci_high[i]), n_seeds)
-                domain_text = (f"on the {len(domain)} settings with n_c <= v: {domain_fit.exponents[i]:.3f} [{d_low:.3f}, {d_high:.3f}]"
-                               f" (claim {'inside' if d_low <= claim <= d_high else 'outside'})")
+                d_low, d_high = widen(
+                    float(domain_fit.exponents[i]), float(domain_fit.ci_low[i]), float(domain_fit.ci_high[i]), n_seeds
+                )
+                domain_text = (
+                    f"on the {len(domain)} settings with n_c <= v: {domain_fit.exponents[i]:.3f} [{d_low:.3f}, {d_high:.3f}]"
+                    f" (claim {'inside' if d_low <= claim <= d_high else 'outside'})"
+                )
             elif len(domain) == len(settings):
                 domain_text = "every setting has n_c <= v"
             verb = {"PASS": "holds", "FAIL": "fails"}[check.verdict]
@@ -249,11 +288,25 @@ def influence(settings, curves, *, n_boot: int = 200, seed, fraction: float = PS
                 if abs(shift) > half[k]:
                     influential.append((setting, name, shift))
     domain = within_vocabulary(settings)
-    domain_fit = joint_fit([settings[i] for i in domain], [normalised[i] for i in domain], fraction, n_boot, seed) \
-        if len(domain) < len(settings) else None
-    return {"full": np.asarray(fit.exponents), "half_width": half, "leave_one_out": out, "influential": influential,
-            "domain": None if domain_fit is None else (len(domain), np.asarray(domain_fit.exponents),
-                                                       np.asarray(domain_fit.ci_low), np.asarray(domain_fit.ci_high))}
+    domain_fit = (
+        joint_fit([settings[i] for i in domain], [normalised[i] for i in domain], fraction, n_boot, seed)
+        if len(domain) < len(settings)
+        else None
+    )
+    return {
+        "full": np.asarray(fit.exponents),
+        "half_width": half,
+        "leave_one_out": out,
+        "influential": influential,
+        "domain": None
+        if domain_fit is None
+        else (
+            len(domain),
+            np.asarray(domain_fit.exponents),
+            np.asarray(domain_fit.ci_low),
+            np.asarray(domain_fit.ci_high),
+        ),
+    }
 
 
 def threshold_robustness(settings, curves, *, n_boot: int = 200, seed) -> list[tuple[float, object]]:
@@ -287,31 +340,58 @@ def pc_scaling_check(settings, curves, P_c, P_max, *, converged, n_boot: int = 1
     name = "P* ~ P_c^k (the derived noise = signal crossing): k = 1"
     discriminating = _span(P_c) >= MIN_ML_SPAN and n_seeds >= MIN_SEEDS
     fired = design_rules(settings, normalised, 1, cost)
-    fit = None if fired is not None else joint_fit(settings, normalised, PSTAR_FRACTION, n_boot, seed,
-                                                   factors_of=lambda *_: P_c[:, None])
+    fit = (
+        None
+        if fired is not None
+        else joint_fit(settings, normalised, PSTAR_FRACTION, n_boot, seed, factors_of=lambda *_: P_c[:, None])
+    )
     if fit is None:
-        check = Check(name, False, "no fit", alternatives=tuple(alternatives) if discriminating else (),
-                      kind="discriminating" if discriminating else "smoke", source=PAPER_PC, sizes=_sizes(settings))
+        check = Check(
+            name,
+            False,
+            "no fit",
+            alternatives=tuple(alternatives) if discriminating else (),
+            kind="discriminating" if discriminating else "smoke",
+            source=PAPER_PC,
+            sizes=_sizes(settings),
+        )
         check = require_trained(check, converged, cost)
-        return check if check.verdict == "INCONCLUSIVE" else check.inconclusive(
-            *(fired or ("no fit of log P* on log P_c", "settings whose P_c differ")))
+        return (
+            check
+            if check.verdict == "INCONCLUSIVE"
+            else check.inconclusive(*(fired or ("no fit of log P* on log P_c", "settings whose P_c differ")))
+        )
     estimate = float(fit.exponents[0])
     low, high = widen(estimate, float(fit.ci_low[0]), float(fit.ci_high[0]), n_seeds)
     ncmL = np.array([nc * mm**LL for _, nc, mm, LL in settings], dtype=float)
     pc_spread, pc_sd = collapse_spread(fit.crossings, P_c)
     nm_spread, nm_sd = collapse_spread(fit.crossings, ncmL)
     better = "P_c" if pc_sd < nm_sd else "n_c m^L"
-    comparison = (f"P*/P_c spread x{pc_spread:.2f} (log SD {pc_sd:.3f}), P*/(n_c m^L) spread x{nm_spread:.2f} (log SD "
-                  f"{nm_sd:.3f}): {better} collapses P* better, by x{max(pc_sd, nm_sd) / max(min(pc_sd, nm_sd), 1e-12):.2f} in log SD")
-    check = interval_check(name, estimate, low, high, claim=1.0, alternatives=alternatives,
-                           kind="discriminating" if discriminating else "smoke",
-                           detail=f"{comparison}; {fit.n_boot} bootstrap fits, {n_seeds} seeds", cost=cost,
-                           source=PAPER_PC, sizes=_sizes(settings))
+    comparison = (
+        f"P*/P_c spread x{pc_spread:.2f} (log SD {pc_sd:.3f}), P*/(n_c m^L) spread x{nm_spread:.2f} (log SD "
+        f"{nm_sd:.3f}): {better} collapses P* better, by x{max(pc_sd, nm_sd) / max(min(pc_sd, nm_sd), 1e-12):.2f} in log SD"
+    )
+    check = interval_check(
+        name,
+        estimate,
+        low,
+        high,
+        claim=1.0,
+        alternatives=alternatives,
+        kind="discriminating" if discriminating else "smoke",
+        detail=f"{comparison}; {fit.n_boot} bootstrap fits, {n_seeds} seeds",
+        cost=cost,
+        source=PAPER_PC,
+        sizes=_sizes(settings),
+    )
     check = require_trained(check, converged, cost)
     if check.verdict != "INCONCLUSIVE":
         verb = {"PASS": "holds", "FAIL": "fails"}[check.verdict]
-        check = replace(check, conclusion=f"{verb}: k = {check.versus}; {better} collapses the measured P* better "
-                                          f"(log SD {min(pc_sd, nm_sd):.3f} vs {max(pc_sd, nm_sd):.3f})")
+        check = replace(
+            check,
+            conclusion=f"{verb}: k = {check.versus}; {better} collapses the measured P* better "
+            f"(log SD {min(pc_sd, nm_sd):.3f} vs {max(pc_sd, nm_sd):.3f})",
+        )
     return check
 
 
@@ -366,28 +446,45 @@ def fcn_pmax_check(grammars, curves, converged, *, n_boot: int = 1000, seed) -> 
 
     claim_spread, alt_spread = spread(p_maxes), spread(scales)
     ratio_span = _span(p_maxes / scales)
-    discriminating = len(grammars) >= 3 and ratio_span >= 8 and min(np.atleast_2d(e).shape[0] for _, e in curves) >= MIN_SEEDS
+    discriminating = (
+        len(grammars) >= 3 and ratio_span >= 8 and min(np.atleast_2d(e).shape[0] for _, e in curves) >= MIN_SEEDS
+    )
     alternative = "P* ~ n_c m^L (the deep CNN's scaling) within a factor 2"
     shown = ", ".join(f"[{lo / pm:.2g}, {hi / pm:.2g}]" for (lo, hi), pm in zip(bounds, p_maxes))
     claim_holds, alternative_rejected = claim_spread <= ORDER**2, alt_spread > ORDER**2
-    figure = (f"P*/P_max intervals {shown} (spread x{claim_spread:.2f}; claim: <= x{ORDER**2:g}); P*/(n_c m^L) spread "
-              f"x{alt_spread:.2f} (alternative rejected if > x{ORDER**2:g}); P_max/(n_c m^L) spans x{ratio_span:.0f} over "
-              f"{len(grammars)} grammars")
-    sizes = (f"P_max/(n_c m^L) {(p_maxes / scales).min():.0f}-{(p_maxes / scales).max():.0f}; P_max "
-             f"{p_maxes.min():.0f}-{p_maxes.max():.0f}; {len(grammars)} grammars")
-    check = Check("one-hidden-layer FCN needs P ~ P_max", claim_holds and (alternative_rejected or not discriminating), figure,
-                  alternatives=(alternative,) if discriminating else (), kind="discriminating" if discriminating else "smoke",
-                  measured=claim_spread, source="arXiv:2307.02129, Fig. 2", sizes=sizes,
-                  versus=f"P*/P_max spread x{claim_spread:.2f} vs <= x{ORDER**2:g} (P*/(n_c m^L): x{alt_spread:.2f})")
+    figure = (
+        f"P*/P_max intervals {shown} (spread x{claim_spread:.2f}; claim: <= x{ORDER**2:g}); P*/(n_c m^L) spread "
+        f"x{alt_spread:.2f} (alternative rejected if > x{ORDER**2:g}); P_max/(n_c m^L) spans x{ratio_span:.0f} over "
+        f"{len(grammars)} grammars"
+    )
+    sizes = (
+        f"P_max/(n_c m^L) {(p_maxes / scales).min():.0f}-{(p_maxes / scales).max():.0f}; P_max "
+        f"{p_maxes.min():.0f}-{p_maxes.max():.0f}; {len(grammars)} grammars"
+    )
+    check = Check(
+        "one-hidden-layer FCN needs P ~ P_max",
+        claim_holds and (alternative_rejected or not discriminating),
+        figure,
+        alternatives=(alternative,) if discriminating else (),
+        kind="discriminating" if discriminating else "smoke",
+        measured=claim_spread,
+        source="arXiv:2307.02129, Fig. 2",
+        sizes=sizes,
+        versus=f"P*/P_max spread x{claim_spread:.2f} vs <= x{ORDER**2:g} (P*/(n_c m^L): x{alt_spread:.2f})",
+    )
     check = require_trained(check, converged)
     if check.verdict != "INCONCLUSIVE" and below:  # above the grid P* is still bounded by P_max; below it, not
-        return check.inconclusive(f"P* censored below the grid in {len(below)} grammar(s): {'; '.join(below)}",
-                                  "P values extended down x4 below the smallest one in those grammars")
+        return check.inconclusive(
+            f"P* censored below the grid in {len(below)} grammar(s): {'; '.join(below)}",
+            "P values extended down x4 below the smallest one in those grammars",
+        )
     if check.verdict != "INCONCLUSIVE" and discriminating and claim_holds and not alternative_rejected:
         check = check.inconclusive(
             f"both references collapse P* within x{ORDER**2:g}: P*/P_max spread x{claim_spread:.2f}, P*/(n_c m^L) spread "
-            f"x{alt_spread:.2f}", f"grammars whose P_max/(n_c m^L) spans more than x{ORDER**4:g} (now x{ratio_span:.0f}), so "
-            "that the two collapses cannot both hold, or more seeds to narrow the P* intervals")
+            f"x{alt_spread:.2f}",
+            f"grammars whose P_max/(n_c m^L) spans more than x{ORDER**4:g} (now x{ratio_span:.0f}), so "
+            "that the two collapses cannot both hold, or more seeds to narrow the P* intervals",
+        )
     return check
 
 
@@ -424,30 +521,50 @@ def sensitivity_drop_check(settings, curves, sensitivities, *, converged, n_boot
                 if k > l:
                     count += 1
                     ratio = drop_ratio(P_values, normalised, S[:, :, k, l], np.arange(n))
-                    boot = [drop_ratio(P_values, normalised, S[:, :, k, l], rng.integers(0, n, n)) for _ in range(n_boot)]
+                    boot = [
+                        drop_ratio(P_values, normalised, S[:, :, k, l], rng.integers(0, n, n)) for _ in range(n_boot)
+                    ]
                     low, high = math.nan, math.nan
                     if ratio > 0 and not np.isnan(boot).any():
                         low, high = np.exp(widen(math.log(ratio), *np.log(np.quantile(boot, [0.025, 0.975])), n))
                     if not discriminating:
                         low, high = ratio, ratio
                     if not (1 / ORDER <= low and high <= ORDER):
-                        failures.append(f"{(v, n_c, m, L)} S_{k + 1},{l + 1}: P_half/P* = {ratio:.2f} [{low:.2f}, {high:.2f}]")
+                        failures.append(
+                            f"{(v, n_c, m, L)} S_{k + 1},{l + 1}: P_half/P* = {ratio:.2f} [{low:.2f}, {high:.2f}]"
+                        )
                     worst = max(worst, abs(math.log2(ratio)) if ratio > 0 else math.inf)
                 else:
                     curve = S[:, :, k, l].mean(axis=0)
                     lowest = float((curve / curve[0]).min())
                     if not lowest >= HALF:
-                        failures.append(f"{(v, n_c, m, L)} S_{k + 1},{l + 1} (k <= l) falls to {lowest:.2f} of its start")
-    figure = (f"{count} pairs k > l in {len(settings)} settings: worst |log2(P_half/P*)| = {worst:.2f} (pass: every 95% "
-              f"interval of P_half/P* inside [1/{ORDER:g}, {ORDER:g}]; k <= l: S >= {HALF} x its value at the smallest P)")
+                        failures.append(
+                            f"{(v, n_c, m, L)} S_{k + 1},{l + 1} (k <= l) falls to {lowest:.2f} of its start"
+                        )
+    figure = (
+        f"{count} pairs k > l in {len(settings)} settings: worst |log2(P_half/P*)| = {worst:.2f} (pass: every 95% "
+        f"interval of P_half/P* inside [1/{ORDER:g}, {ORDER:g}]; k <= l: S >= {HALF} x its value at the smallest P)"
+    )
     if failures:
-        figure += "; failing: " + "; ".join(failures[:4]) + (f" (+{len(failures) - 4} more)" if len(failures) > 4 else "")
-    alternatives = ("the drop comes before P*/2", "the drop comes after 2 P* or never",
-                    "every layer becomes invariant to every exchange (k <= l drops too)")
-    check = Check("S_{k,l} (k > l) halves at P ~ P*, S_{k,l} (k <= l) stays", not failures and count > 0, figure,
-                  alternatives=alternatives if discriminating else (), kind="discriminating" if discriminating else "smoke",
-                  measured=worst, source="arXiv:2307.02129, Figs. 5, 6", sizes=_sizes(settings),
-                  versus=f"worst |log2(P_half/P*)| = {worst:.2f} vs <= {math.log2(ORDER):g}")
+        figure += (
+            "; failing: " + "; ".join(failures[:4]) + (f" (+{len(failures) - 4} more)" if len(failures) > 4 else "")
+        )
+    alternatives = (
+        "the drop comes before P*/2",
+        "the drop comes after 2 P* or never",
+        "every layer becomes invariant to every exchange (k <= l drops too)",
+    )
+    check = Check(
+        "S_{k,l} (k > l) halves at P ~ P*, S_{k,l} (k <= l) stays",
+        not failures and count > 0,
+        figure,
+        alternatives=alternatives if discriminating else (),
+        kind="discriminating" if discriminating else "smoke",
+        measured=worst,
+        source="arXiv:2307.02129, Figs. 5, 6",
+        sizes=_sizes(settings),
+        versus=f"worst |log2(P_half/P*)| = {worst:.2f} vs <= {math.log2(ORDER):g}",
+    )
     check = require_trained(check, converged)
     normalised = _normalised_curves(settings, curves)
     fired = design_rules([tuple(s) for s in settings], normalised, None, max_ratio=ORDER)
@@ -455,7 +572,9 @@ def sensitivity_drop_check(settings, curves, sensitivities, *, converged, n_boot
 
 
 # ----- (g) uncorrelated RHM control ---------------------------------------------------------------
-def uncorrelated_control_check(params, P_values, uncorrelated, correlated, converged, *, n_boot: int = 1000, seed) -> Check:
+def uncorrelated_control_check(
+    params, P_values, uncorrelated, correlated, converged, *, n_boot: int = 1000, seed
+) -> Check:
     """The deep CNN trained to interpolation on the uncorrelated RHM stays near chance at every P while its
     correlated twin (same parameters, same P, same training) is learned.
 
@@ -466,7 +585,7 @@ def uncorrelated_control_check(params, P_values, uncorrelated, correlated, conve
     largest P is below the P* threshold. Discriminating iff max P >= 32 n_c m^L and >= MIN_SEEDS seeds;
     a smoke check applies the same bounds to the seed means.
     """
-    v, n_c, m, L = params
+    _v, n_c, m, L = params
     scale = n_c * m**L
     rng = as_generator(seed)
     un, co = _normalised(uncorrelated, n_c), _normalised(correlated, n_c)
@@ -485,14 +604,24 @@ def uncorrelated_control_check(params, P_values, uncorrelated, correlated, conve
     twin_high = bounds(co, -1)[1]  # upper bound (or mean) of the twin's error at the largest P
     passed = lowest >= NEAR_CHANCE and twin_high < PSTAR_FRACTION
     bound = "95% lower bound" if discriminating else "seed mean"
-    figure = (f"uncorrelated error / chance >= {lowest:.3f} ({bound}, worst P; pass >= {NEAR_CHANCE}) at P/(n_c m^L) = "
-              f"{', '.join(f'{P / scale:g}' for P in P_values)}; correlated twin at the largest P: error / chance <= "
-              f"{twin_high:.3f} (pass < {PSTAR_FRACTION}); uncorrelated")
-    alternatives = ("the uncorrelated RHM is learned by P = 32 n_c m^L (error below 0.8 chance)",
-                    "the protocol learns nothing at these P (the correlated twin is not learned either)")
-    check = Check(f"deep CNN on the uncorrelated RHM {tuple(params)} stays near chance", passed, figure,
-                  alternatives=alternatives if discriminating else (), kind="discriminating" if discriminating else "smoke",
-                  measured=lowest, source="arXiv:2307.02129, Fig. 9",
-                  sizes=f"(v, n_c, m, L) = {tuple(params)}; P up to {max(P_values) / scale:g} n_c m^L",
-                  versus=f"error/chance >= {lowest:.3f} vs >= {NEAR_CHANCE}")
+    figure = (
+        f"uncorrelated error / chance >= {lowest:.3f} ({bound}, worst P; pass >= {NEAR_CHANCE}) at P/(n_c m^L) = "
+        f"{', '.join(f'{P / scale:g}' for P in P_values)}; correlated twin at the largest P: error / chance <= "
+        f"{twin_high:.3f} (pass < {PSTAR_FRACTION}); uncorrelated"
+    )
+    alternatives = (
+        "the uncorrelated RHM is learned by P = 32 n_c m^L (error below 0.8 chance)",
+        "the protocol learns nothing at these P (the correlated twin is not learned either)",
+    )
+    check = Check(
+        f"deep CNN on the uncorrelated RHM {tuple(params)} stays near chance",
+        passed,
+        figure,
+        alternatives=alternatives if discriminating else (),
+        kind="discriminating" if discriminating else "smoke",
+        measured=lowest,
+        source="arXiv:2307.02129, Fig. 9",
+        sizes=f"(v, n_c, m, L) = {tuple(params)}; P up to {max(P_values) / scale:g} n_c m^L",
+        versus=f"error/chance >= {lowest:.3f} vs >= {NEAR_CHANCE}",
+    )
     return require_trained(check, [converged])

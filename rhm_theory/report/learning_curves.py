@@ -18,8 +18,9 @@ from rhm_theory.runs.spec import GRID_FIELDS, KEY_DEFAULTS, SETTING_FIELDS
 MAX_SETTINGS = 4  # rows of panels in one figure; the caption says when settings are left out
 SETTING_FIELDS_OF_CURVES = tuple(name for name in GRID_FIELDS + SETTING_FIELDS if name not in ("P", "seed"))
 TITLE_FIELDS = ("model", "width", "v", "n_c", "m", "s", "L", "s0", "rules", "task", "zipf")  # constants worth naming
-NO_HISTORY = ("no run in this file has a stored history (runs stored before histories were recorded, "
-              "or none finished yet)")
+NO_HISTORY = (
+    "no run in this file has a stored history (runs stored before histories were recorded, or none finished yet)"
+)
 
 
 def curve_runs(rows: list[dict], history: list[dict]) -> dict[tuple, list[tuple[dict, list[dict]]]]:
@@ -62,7 +63,9 @@ def learning_curves_figure(rows: list[dict], history: list[dict]):
     if not settings:
         return None
     names = _named_fields(list(settings))
-    labels, constant = split_settings([tuple(setting[SETTING_FIELDS_OF_CURVES.index(n)] for n in names) for setting in settings], names)
+    labels, constant = split_settings(
+        [tuple(setting[SETTING_FIELDS_OF_CURVES.index(n)] for n in names) for setting in settings], names
+    )
     shown = list(settings)[:MAX_SETTINGS]
     fig, axes = new_figure(len(shown), 2, figsize=(9, 2.6 * len(shown) + 0.6), squeeze=False)
     for (loss_ax, error_ax), setting, label in zip(axes, shown, labels):
@@ -74,8 +77,14 @@ def learning_curves_figure(rows: list[dict], history: list[dict]):
             steps = np.array([record["step"] for record in records], dtype=float)
             for ax, column in ((loss_ax, "train_loss"), (error_ax, "test_error")):
                 values = np.array([np.nan if r[column] is None else r[column] for r in records], dtype=float)
-                ax.plot(steps, np.where(values > 0, values, np.nan), color=colours[sizes.index(row["P"])], lw=1.2, alpha=0.85,
-                        label=f"$P={row['P']}$" if first_seed and ax is error_ax else None)
+                ax.plot(
+                    steps,
+                    np.where(values > 0, values, np.nan),
+                    color=colours[sizes.index(row["P"])],
+                    lw=1.2,
+                    alpha=0.85,
+                    label=f"$P={row['P']}$" if first_seed and ax is error_ax else None,
+                )
         for ax in (loss_ax, error_ax):
             ax.set_xscale("log")
             ax.set_yscale("log", nonpositive="mask")
@@ -96,7 +105,11 @@ def learning_curves_caption(rows: list[dict], history: list[dict]) -> str:
     if not settings:
         return f"No learning curves: {NO_HISTORY}."
     runs = sum(len(group) for group in settings.values())
-    left_out = f" Only the first {MAX_SETTINGS} of {len(settings)} settings are drawn." if len(settings) > MAX_SETTINGS else ""
-    return (f"Learning curves of {runs} runs: mean training loss of the current epoch and test error on the whole "
-            f"test set after log-spaced SGD steps (the last point is the run's end); one line per run, colour by P; "
-            f"a zero test error is not drawn on the log axis.{left_out}")
+    left_out = (
+        f" Only the first {MAX_SETTINGS} of {len(settings)} settings are drawn." if len(settings) > MAX_SETTINGS else ""
+    )
+    return (
+        f"Learning curves of {runs} runs: mean training loss of the current epoch and test error on the whole "
+        f"test set after log-spaced SGD steps (the last point is the run's end); one line per run, colour by P; "
+        f"a zero test error is not drawn on the log axis.{left_out}"
+    )

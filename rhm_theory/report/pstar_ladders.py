@@ -17,14 +17,27 @@ import numpy as np
 
 from rhm_theory.core.validation import as_generator
 from rhm_theory.report.checks import Check, require_trained
-from rhm_theory.report.learning_checks import (HALF, ORDER, PAPER_PSTAR, PSTAR_FRACTION, _normalised_curves, crossing_bracket,
-                                               N_C_ALTERNATIVES, design_rules, drop_ratio, joint_fit, pmax_alternative,
-                                               widen)
+from rhm_theory.report.learning_checks import (
+    HALF,
+    N_C_ALTERNATIVES,
+    ORDER,
+    PAPER_PSTAR,
+    PSTAR_FRACTION,
+    _normalised_curves,
+    crossing_bracket,
+    design_rules,
+    drop_ratio,
+    joint_fit,
+    pmax_alternative,
+    widen,
+)
 from rhm_theory.report.trends import trend_check
 
 PAPER_SENSITIVITY = "arXiv:2307.02129, Figs. 5, 6"
-DROP_ALTERNATIVES = {"log2(P_half/P*) = -1 (the drop a factor 2 before P*)": -1.0,
-                     "log2(P_half/P*) = +1 (the drop a factor 2 after P*)": 1.0}
+DROP_ALTERNATIVES = {
+    "log2(P_half/P*) = -1 (the drop a factor 2 before P*)": -1.0,
+    "log2(P_half/P*) = +1 (the drop a factor 2 after P*)": 1.0,
+}
 
 
 def m_L_alternatives(s: int, L: int) -> dict[str, float]:
@@ -48,7 +61,9 @@ def exponent_rung(settings, normalised, factor, *, n_boot: int, seed) -> tuple[d
     fired = design_rules(settings, normalised, 1)
     if fired is not None:
         return None, fired
-    fit = joint_fit(settings, normalised, PSTAR_FRACTION, n_boot, seed, factors_of=lambda *columns: factor(*columns)[:, None])
+    fit = joint_fit(
+        settings, normalised, PSTAR_FRACTION, n_boot, seed, factors_of=lambda *columns: factor(*columns)[:, None]
+    )
     if fit is None:
         return None, ("the rung's settings do not vary the factor", "settings that vary it")
     n_seeds = min(e.shape[0] for _, e in normalised)
@@ -70,12 +85,16 @@ def drop_rung(settings, normalised, sensitivities, *, n_boot: int, seed) -> tupl
         _, status, ratio = crossing_bracket(P, S / S.mean(axis=0)[0], HALF)
         if status != "ok" or ratio > ORDER:
             what = "censored" if status != "ok" else f"unresolved (neighbours x{ratio:.2f} apart, rule: <= x{ORDER:g})"
-            return None, (f"P_half of S_{k + 1},{l + 1} {what} in {settings[i]}",
-                          "P values extended x4 below the smallest one" if status != "ok" else "a P between its neighbours")
+            return None, (
+                f"P_half of S_{k + 1},{l + 1} {what} in {settings[i]}",
+                "P values extended x4 below the smallest one" if status != "ok" else "a P between its neighbours",
+            )
 
     def mean_log2(draws) -> float:
-        values = [drop_ratio(normalised[i][0], normalised[i][1], np.asarray(sensitivities[i], float)[:, :, k, l], draws[i])
-                  for i, k, l in pairs]
+        values = [
+            drop_ratio(normalised[i][0], normalised[i][1], np.asarray(sensitivities[i], float)[:, :, k, l], draws[i])
+            for i, k, l in pairs
+        ]
         return float(np.mean(np.log2(values))) if all(v > 0 for v in values) else math.nan
 
     rng = as_generator(seed)
@@ -89,29 +108,54 @@ def drop_rung(settings, normalised, sensitivities, *, n_boot: int, seed) -> tupl
     return {"estimate": estimate, "ci_low": float(low), "ci_high": float(high)}, None
 
 
-def ladder_check(name: str, found: dict, *, claim: float, alternatives: dict[str, float], converged, seconds, devices,
-                 source: str, seed, cost=None) -> Check:
+def ladder_check(
+    name: str,
+    found: dict,
+    *,
+    claim: float,
+    alternatives: dict[str, float],
+    converged,
+    seconds,
+    devices,
+    source: str,
+    seed,
+    cost=None,
+) -> Check:
     """The trend verdict of the rungs ``found`` ({size: (rung | None, fired | None)}), after the
     under-training rule over every run of the ladder (``converged``: bools per setting) and the rung
     rules (a rung whose design rule fired makes the ladder INCONCLUSIVE with its reason); ``seconds``
     and ``devices``: per rung, in size order."""
-    rungs = [{"size": size, **rung, "device": device} for (size, (rung, _)), device in zip(found.items(), devices) if rung]
+    rungs = [
+        {"size": size, **rung, "device": device} for (size, (rung, _)), device in zip(found.items(), devices) if rung
+    ]
     fired = [(size, why) for size, (_, why) in found.items() if why is not None]
     if fired:
         size, (reason, needs) = fired[0]
         shown = "; ".join(f"{r['size']:g}: {r['estimate']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]" for r in rungs)
-        check = Check(name, False, f"rungs (size: estimate [95%]) {shown or 'none decided'}; claim {claim:g}",
-                      alternatives=tuple(alternatives), kind="discriminating", source=source, claim=float(claim), trend=rungs,
-                      sizes=f"{len(found)} rungs, size {min(found):g}-{max(found):g}")
-        check = check.inconclusive(f"rung {size:g}: {reason}" + (f" (+{len(fired) - 1} more rungs)" if len(fired) > 1 else ""),
-                                   needs)
+        check = Check(
+            name,
+            False,
+            f"rungs (size: estimate [95%]) {shown or 'none decided'}; claim {claim:g}",
+            alternatives=tuple(alternatives),
+            kind="discriminating",
+            source=source,
+            claim=float(claim),
+            trend=rungs,
+            sizes=f"{len(found)} rungs, size {min(found):g}-{max(found):g}",
+        )
+        check = check.inconclusive(
+            f"rung {size:g}: {reason}" + (f" (+{len(fired) - 1} more rungs)" if len(fired) > 1 else ""), needs
+        )
     else:
-        check = trend_check(name, rungs, claim=claim, alternatives=alternatives, seed=seed, seconds=seconds, source=source)
+        check = trend_check(
+            name, rungs, claim=claim, alternatives=alternatives, seed=seed, seconds=seconds, source=source
+        )
     return require_trained(check, converged, cost)
 
 
-def pstar_ladder_checks(settings, curves, *, converged, sensitivities, seconds, devices, s: int, n_boot: int = 1000,
-                        seed, cost=None) -> list[Check]:
+def pstar_ladder_checks(
+    settings, curves, *, converged, sensitivities, seconds, devices, s: int, n_boot: int = 1000, seed, cost=None
+) -> list[Check]:
     """The three ladders of docs/theory.md, 'P* ladders of the deep CNN' on one grid of settings
     (v, n_c, m, L) (per-setting inputs in the module docstring): the n_c exponent per m^L (claim 1),
     the m^L exponent per n_c (claim 1) and the mean log2(P_half / P*) per m^L (claim 0)."""
@@ -124,30 +168,64 @@ def pstar_ladder_checks(settings, curves, *, converged, sensitivities, seconds, 
 
     def ladder(key, fit_rung):
         groups = group(settings, key)
-        found = {size: fit_rung([settings[i] for i in idx], [normalised[i] for i in idx], idx) for size, idx in groups.items()}
+        found = {
+            size: fit_rung([settings[i] for i in idx], [normalised[i] for i in idx], idx)
+            for size, idx in groups.items()
+        }
         rung_seconds = [sum(seconds[i] for i in idx) for idx in groups.values()]
         rung_devices = [",".join(sorted({devices[i] for i in idx})) for idx in groups.values()]
         flags = [converged[i] for idx in groups.values() for i in idx]
         return found, rung_seconds, rung_devices, flags
 
     def by_exponent(factor):
-        return lambda rung_settings, rung_normalised, _: exponent_rung(rung_settings, rung_normalised, factor, n_boot=n_boot,
-                                                                       seed=seed)
+        return lambda rung_settings, rung_normalised, _: exponent_rung(
+            rung_settings, rung_normalised, factor, n_boot=n_boot, seed=seed
+        )
 
     def by_drop(rung_settings, rung_normalised, idx):
         return drop_rung(rung_settings, rung_normalised, [sensitivities[i] for i in idx], n_boot=n_boot, seed=seed)
 
     designs = [
-        ("P* ~ n_c^a at each m^L (ladder over m^L): a = 1", lambda st: st[2] ** st[3], by_exponent(lambda v, n_c, m, L: n_c),
-         1.0, N_C_ALTERNATIVES, PAPER_PSTAR + "; ladder"),
-        ("P* ~ (m^L)^b at each n_c (ladder over n_c): b = 1", lambda st: st[1], by_exponent(lambda v, n_c, m, L: m**L),
-         1.0, m_L_alternatives(s, L), PAPER_PSTAR + "; ladder"),
-        ("S_{k,l} (k > l) halves at P* (ladder over m^L): log2(P_half/P*) = 0", lambda st: st[2] ** st[3], by_drop,
-         0.0, DROP_ALTERNATIVES, PAPER_SENSITIVITY + "; ladder"),
+        (
+            "P* ~ n_c^a at each m^L (ladder over m^L): a = 1",
+            lambda st: st[2] ** st[3],
+            by_exponent(lambda v, n_c, m, L: n_c),
+            1.0,
+            N_C_ALTERNATIVES,
+            PAPER_PSTAR + "; ladder",
+        ),
+        (
+            "P* ~ (m^L)^b at each n_c (ladder over n_c): b = 1",
+            lambda st: st[1],
+            by_exponent(lambda v, n_c, m, L: m**L),
+            1.0,
+            m_L_alternatives(s, L),
+            PAPER_PSTAR + "; ladder",
+        ),
+        (
+            "S_{k,l} (k > l) halves at P* (ladder over m^L): log2(P_half/P*) = 0",
+            lambda st: st[2] ** st[3],
+            by_drop,
+            0.0,
+            DROP_ALTERNATIVES,
+            PAPER_SENSITIVITY + "; ladder",
+        ),
     ]
     checks = []
     for name, key, fit_rung, claim, alternatives, source in designs:
         found, rung_seconds, rung_devices, flags = ladder(key, fit_rung)
-        checks.append(ladder_check(name, found, claim=claim, alternatives=alternatives, converged=flags, seconds=rung_seconds,
-                                   devices=rung_devices, source=source, seed=seed, cost=cost))
+        checks.append(
+            ladder_check(
+                name,
+                found,
+                claim=claim,
+                alternatives=alternatives,
+                converged=flags,
+                seconds=rung_seconds,
+                devices=rung_devices,
+                source=source,
+                seed=seed,
+                cost=cost,
+            )
+        )
     return checks

@@ -45,7 +45,9 @@ def _prepare(s0_values, curves, n_c):
     s0_values = [check_int("s0", s0, minimum=0) for s0 in s0_values]
     if len(s0_values) != len(curves):
         raise ValueError(f"need one curve per s0, got {len(s0_values)} s0 values and {len(curves)} curves")
-    normalised = [(np.asarray(P, dtype=float), np.atleast_2d(np.asarray(e, dtype=float)) / chance(n_c)) for P, e in curves]
+    normalised = [
+        (np.asarray(P, dtype=float), np.atleast_2d(np.asarray(e, dtype=float)) / chance(n_c)) for P, e in curves
+    ]
     n_seeds = min(e.shape[0] for _, e in normalised)
     return np.asarray(s0_values, dtype=float) + 1.0, normalised, n_seeds
 
@@ -58,8 +60,18 @@ SPARSE_SOURCE = "arXiv:2404.10727 (sparse RHM)"
 
 
 # ----- P* ~ (s0+1)^k --------------------------------------------------------------------------------
-def sparsity_exponent_check(model: str, s0_values, curves, *, n_c: int, L: int, fraction: float = PSTAR_FRACTION,
-                            n_boot: int = 1000, seed, converged=None) -> Check:
+def sparsity_exponent_check(
+    model: str,
+    s0_values,
+    curves,
+    *,
+    n_c: int,
+    L: int,
+    fraction: float = PSTAR_FRACTION,
+    n_boot: int = 1000,
+    seed,
+    converged=None,
+) -> Check:
     """Fit log P* = c + k log(s0+1) for ``model`` ("lcn" or "cnn"); claim k = :func:`claimed_exponent`,
     alternative the other architecture's exponent (and k = 0, no effect of sparsity). Passes iff the
     widened 95% bootstrap interval of k contains the claim and excludes the alternatives.
@@ -67,8 +79,9 @@ def sparsity_exponent_check(model: str, s0_values, curves, *, n_c: int, L: int, 
     the two exponents differ (L != 2); otherwise "smoke" (claim inside the interval). Fails if any run
     is under-trained (``converged``: see :func:`_trained`).
     """
-    return _exponent_rung(model, s0_values, curves, n_c=n_c, L=L, fraction=fraction, n_boot=n_boot, seed=seed,
-                          converged=converged)[0]
+    return _exponent_rung(
+        model, s0_values, curves, n_c=n_c, L=L, fraction=fraction, n_boot=n_boot, seed=seed, converged=converged
+    )[0]
 
 
 def exponent_alternatives(model: str, L: int) -> dict[str, float]:
@@ -90,22 +103,48 @@ def _exponent_rung(model, s0_values, curves, *, n_c, L, fraction, n_boot, seed, 
     try:
         fit = fit_crossing_power_law(normalised, bases, fraction, n_boot=n_boot, seed=seed)
     except ValueError as error:  # a crossing outside its grid: the censoring rule of docs/theory.md, 'Verdicts'
-        check = _trained(Check(name, False, f"no fit: {error}", alternatives=tuple(alternatives) if kind == "discriminating"
-                               else (), kind=kind, source=SPARSE_SOURCE), converged)
-        return (check if check.verdict == "INCONCLUSIVE" else check.inconclusive(
-            f"P* censored: {error}", "the P grid of the censored values of s0 extended x4 beyond the side P* left")), None
+        check = _trained(
+            Check(
+                name,
+                False,
+                f"no fit: {error}",
+                alternatives=tuple(alternatives) if kind == "discriminating" else (),
+                kind=kind,
+                source=SPARSE_SOURCE,
+            ),
+            converged,
+        )
+        return (
+            check
+            if check.verdict == "INCONCLUSIVE"
+            else check.inconclusive(
+                f"P* censored: {error}", "the P grid of the censored values of s0 extended x4 beyond the side P* left"
+            )
+        ), None
     estimate = float(fit.exponents[0])
     low, high = widen(estimate, float(fit.ci_low[0]), float(fit.ci_high[0]), n_seeds)
     pstars = ", ".join(f"{first_crossing(P, e.mean(axis=0), fraction)[0]:.4g}" for P, e in normalised)
     detail = f"s0 = {', '.join(str(int(b - 1)) for b in bases)}: P* = {pstars}; {n_seeds} seeds, threshold {fraction:g} x chance"
-    return _trained(interval_check(name, estimate, low, high, claim=claim, alternatives=alternatives, kind=kind,
-                                   detail=detail, source=SPARSE_SOURCE,
-                                   sizes=f"s0 {int(bases.min() - 1)}-{int(bases.max() - 1)}, n_c {n_c}, L {L}; {n_seeds} seeds"),
-                    converged), (estimate, float(low), float(high))
+    return _trained(
+        interval_check(
+            name,
+            estimate,
+            low,
+            high,
+            claim=claim,
+            alternatives=alternatives,
+            kind=kind,
+            detail=detail,
+            source=SPARSE_SOURCE,
+            sizes=f"s0 {int(bases.min() - 1)}-{int(bases.max() - 1)}, n_c {n_c}, L {L}; {n_seeds} seeds",
+        ),
+        converged,
+    ), (estimate, float(low), float(high))
 
 
-def sparsity_ladder_check(model: str, rungs, *, L: int, fraction: float = PSTAR_FRACTION, n_boot: int = 1000, seed,
-                          trend_boot: int = 2000) -> Check:
+def sparsity_ladder_check(
+    model: str, rungs, *, L: int, fraction: float = PSTAR_FRACTION, n_boot: int = 1000, seed, trend_boot: int = 2000
+) -> Check:
     """The ladder of ``model``'s (s0+1) exponent over base grammars (docs/theory-sparse.md, 'Ladders').
 
     ``rungs``: one dict per base grammar, {size (its n_c m^L), n_c, s0_values, curves, converged (or
@@ -123,26 +162,59 @@ def sparsity_ladder_check(model: str, rungs, *, L: int, fraction: float = PSTAR_
     source = f"{SPARSE_SOURCE}, experiments section; ladder"
     measured, undecided = [], []
     for rung in sorted(rungs, key=lambda r: r["size"]):
-        check, interval = _exponent_rung(model, rung["s0_values"], rung["curves"], n_c=rung["n_c"], L=L, fraction=fraction,
-                                         n_boot=n_boot, seed=seed, converged=rung.get("converged"))
+        check, interval = _exponent_rung(
+            model,
+            rung["s0_values"],
+            rung["curves"],
+            n_c=rung["n_c"],
+            L=L,
+            fraction=fraction,
+            n_boot=n_boot,
+            seed=seed,
+            converged=rung.get("converged"),
+        )
         if interval is None or check.reason.startswith("under-trained"):  # censored, or too many under-trained runs
             undecided.append((rung["size"], check))
             continue
         estimate, low, high = interval
-        measured.append({"size": rung["size"], "estimate": estimate, "ci_low": low, "ci_high": high,
-                         "device": rung.get("device", "cpu"), "seconds": rung.get("seconds")})
+        measured.append(
+            {
+                "size": rung["size"],
+                "estimate": estimate,
+                "ci_low": low,
+                "ci_high": high,
+                "device": rung.get("device", "cpu"),
+                "seconds": rung.get("seconds"),
+            }
+        )
     if undecided:
         size, check = undecided[0]
         reason = check.reason or f"no exponent: {check.figure}"
-        shown = "; ".join(f"{r['size']:g}: {r['estimate']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]" for r in measured)
-        return Check(name, False, f"rung size {size:g}: {check.figure}" + (f"; decided rungs {shown}" if shown else ""),
-                     alternatives=tuple(alternatives), kind="discriminating", source=source, claim=claim,
-                     trend=[{key: r[key] for key in ("size", "estimate", "ci_low", "ci_high", "device")} for r in measured],
-                     sizes=f"{len(rungs)} rungs").inconclusive(f"rung size {size:g}: {reason}", check.needs or
-                                                               "that rung's P* inside its grid")
+        shown = "; ".join(
+            f"{r['size']:g}: {r['estimate']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]" for r in measured
+        )
+        return Check(
+            name,
+            False,
+            f"rung size {size:g}: {check.figure}" + (f"; decided rungs {shown}" if shown else ""),
+            alternatives=tuple(alternatives),
+            kind="discriminating",
+            source=source,
+            claim=claim,
+            trend=[{key: r[key] for key in ("size", "estimate", "ci_low", "ci_high", "device")} for r in measured],
+            sizes=f"{len(rungs)} rungs",
+        ).inconclusive(f"rung size {size:g}: {reason}", check.needs or "that rung's P* inside its grid")
     seconds = [r["seconds"] for r in measured]
-    return trend_check(name, measured, claim=claim, alternatives=alternatives, n_boot=trend_boot, seed=seed,
-                       seconds=seconds if all(s is not None for s in seconds) else None, source=source)
+    return trend_check(
+        name,
+        measured,
+        claim=claim,
+        alternatives=alternatives,
+        n_boot=trend_boot,
+        seed=seed,
+        seconds=seconds if all(s is not None for s in seconds) else None,
+        source=source,
+    )
 
 
 # ----- collapse of the error curves -----------------------------------------------------------------
@@ -184,16 +256,36 @@ def collapse_check(model: str, s0_values, curves, *, n_c: int, L: int, levels=CO
     crossings = _crossings(normalised, [np.arange(e.shape[0]) for _, e in normalised], levels)
     spread, alt_spread = (collapse_spread(crossings, bases, k) for k in (claim, alternative))
     used = int((~np.isnan(crossings).any(axis=1)).sum())
-    figure = (f"spread of P_e/(s0+1)^k over s0: x{math.exp(spread):.2f} at k = {claim:g} (pass <= x{ORDER:g}); "
-              f"x{math.exp(alt_spread):.2f} at k = {alternative:g}; {used} of {len(levels)} error levels crossed at every "
-              f"s0, {n_seeds} seeds")
-    return _trained(Check(f"{model.upper()}: test error collapses against P / ((s0+1)^{claim:g} n_c m^L)",
-                          spread <= math.log(ORDER), figure, kind="smoke", measured=spread), converged)
+    figure = (
+        f"spread of P_e/(s0+1)^k over s0: x{math.exp(spread):.2f} at k = {claim:g} (pass <= x{ORDER:g}); "
+        f"x{math.exp(alt_spread):.2f} at k = {alternative:g}; {used} of {len(levels)} error levels crossed at every "
+        f"s0, {n_seeds} seeds"
+    )
+    return _trained(
+        Check(
+            f"{model.upper()}: test error collapses against P / ((s0+1)^{claim:g} n_c m^L)",
+            spread <= math.log(ORDER),
+            figure,
+            kind="smoke",
+            measured=spread,
+        ),
+        converged,
+    )
 
 
 # ----- D and S drop at P* ---------------------------------------------------------------------------
-def invariance_drop_check(model: str, s0_values, curves, sensitivities: dict, *, n_c: int,
-                          fraction: float = PSTAR_FRACTION, n_boot: int = 1000, seed, converged=None) -> Check:
+def invariance_drop_check(
+    model: str,
+    s0_values,
+    curves,
+    sensitivities: dict,
+    *,
+    n_c: int,
+    fraction: float = PSTAR_FRACTION,
+    n_boot: int = 1000,
+    seed,
+    converged=None,
+) -> Check:
     """Each sensitivity in ``sensitivities`` ({name: [(n_seeds, n_P) per s0]}, e.g. D and S of the last
     hidden layer to transformations of the input) halves at a P within a factor ORDER of P*, at every s0.
 
@@ -225,11 +317,18 @@ def invariance_drop_check(model: str, s0_values, curves, sensitivities: dict, *,
             ratio = drop_ratio(P, errors, values, np.arange(n), fraction)
             low = high = ratio
             if discriminating and ratio > 0:
-                boot = np.array([drop_ratio(P, errors, values, rng.integers(0, n, n), fraction)
-                                 for _ in range(check_int("n_boot", n_boot))])
+                boot = np.array(
+                    [
+                        drop_ratio(P, errors, values, rng.integers(0, n, n), fraction)
+                        for _ in range(check_int("n_boot", n_boot))
+                    ]
+                )
                 kept = boot[np.isfinite(boot)]  # resamples whose crossings stay inside the grid, as in the P* fits
-                low, high = (math.nan, math.nan) if kept.size < boot.size / 2 else np.exp(
-                    widen(math.log(ratio), *np.log(np.quantile(kept, [0.025, 0.975])), n))
+                low, high = (
+                    (math.nan, math.nan)
+                    if kept.size < boot.size / 2
+                    else np.exp(widen(math.log(ratio), *np.log(np.quantile(kept, [0.025, 0.975])), n))
+                )
             shown.append(f"{label} s0={int(base - 1)}: {ratio:.2f} [{low:.2f}, {high:.2f}]")
             if not (1 / ORDER <= low and high <= ORDER):
                 failures.append(shown[-1])
@@ -237,9 +336,17 @@ def invariance_drop_check(model: str, s0_values, curves, sensitivities: dict, *,
     figure = f"P_half / P*: {'; '.join(shown)} (pass: every interval inside [1/{ORDER:g}, {ORDER:g}])"
     alternatives = (f"the invariance is learned before P*/{ORDER:g}", f"it is learned after {ORDER:g} P*, or never")
     names = " and ".join(sensitivities)
-    return _trained(Check(f"{model.upper()}: {names} halve at P ~ P*", not failures and bool(shown), figure,
-                          alternatives=alternatives if discriminating else (),
-                          kind="discriminating" if discriminating else "smoke", measured=worst), converged)
+    return _trained(
+        Check(
+            f"{model.upper()}: {names} halve at P ~ P*",
+            not failures and bool(shown),
+            figure,
+            alternatives=alternatives if discriminating else (),
+            kind="discriminating" if discriminating else "smoke",
+            measured=worst,
+        ),
+        converged,
+    )
 
 
 # ----- test error vs D across P ---------------------------------------------------------------------
@@ -249,8 +356,9 @@ def _rank_correlation(normalised, sensitivity, rows) -> float:
     return float(scipy.stats.spearmanr(errors, values).statistic)
 
 
-def error_sensitivity_correlation_check(model: str, label: str, s0_values, curves, sensitivity, *, n_c: int,
-                                        n_boot: int = 1000, seed, converged=None) -> Check:
+def error_sensitivity_correlation_check(
+    model: str, label: str, s0_values, curves, sensitivity, *, n_c: int, n_boot: int = 1000, seed, converged=None
+) -> Check:
     """The test error and the sensitivity ``label`` (``sensitivity``: (n_seeds, n_P) per s0) are strongly
     correlated across P and s0: Spearman rank correlation of the seed means over every (s0, P) point,
     whose widened 95% bootstrap lower bound must exceed MIN_CORRELATION (alternatives: no relation,
@@ -270,21 +378,31 @@ def error_sensitivity_correlation_check(model: str, label: str, s0_values, curve
     kind = "discriminating" if discriminating else "smoke"
     undefined = sum(int(np.isnan(s).sum()) for s in sensitivity)
     if undefined:
-        where = ", ".join(f"s0={int(b - 1)}: {int(np.isnan(s).sum())}" for b, s in zip(bases, sensitivity) if np.isnan(s).any())
-        figure = f"{label} undefined in {undefined} of {sum(s.size for s in sensitivity)} runs ({where}): no correlation"
-        return _trained(Check(name, False, figure, alternatives=alternatives if discriminating else (), kind=kind), converged)
+        where = ", ".join(
+            f"s0={int(b - 1)}: {int(np.isnan(s).sum())}" for b, s in zip(bases, sensitivity) if np.isnan(s).any()
+        )
+        figure = (
+            f"{label} undefined in {undefined} of {sum(s.size for s in sensitivity)} runs ({where}): no correlation"
+        )
+        return _trained(
+            Check(name, False, figure, alternatives=alternatives if discriminating else (), kind=kind), converged
+        )
     rho = _rank_correlation(normalised, sensitivity, [np.arange(e.shape[0]) for _, e in normalised])
     low = rho
     if discriminating:
         rng = as_generator(seed)
-        boot = [_rank_correlation(normalised, sensitivity, [rng.integers(0, e.shape[0], e.shape[0]) for _, e in normalised])
-                for _ in range(check_int("n_boot", n_boot))]
+        boot = [
+            _rank_correlation(normalised, sensitivity, [rng.integers(0, e.shape[0], e.shape[0]) for _, e in normalised])
+            for _ in range(check_int("n_boot", n_boot))
+        ]
         low = widen(rho, *np.nanquantile(boot, [0.025, 0.975]), n_seeds)[0] if not np.isnan(boot).all() else math.nan
     passed = low > MIN_CORRELATION
     bound = "95% lower bound" if discriminating else "point estimate"
     figure = f"Spearman rho = {rho:.3f} ({bound} {low:.3f}; pass > {MIN_CORRELATION}) over {n_points} (s0, P) points, {n_seeds} seeds"
-    return _trained(Check(name, passed, figure, alternatives=alternatives if discriminating else (), kind=kind, measured=rho),
-                    converged)
+    return _trained(
+        Check(name, passed, figure, alternatives=alternatives if discriminating else (), kind=kind, measured=rho),
+        converged,
+    )
 
 
 def _trained(check: Check, converged) -> Check:

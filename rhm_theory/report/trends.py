@@ -2,7 +2,7 @@
 (docs/theory.md, 'Trend verdicts'). Pure functions of the measured rungs; no training here.
 
 A rung is one full design with its own interval: {size, estimate, ci_low, ci_high, device} (size:
-the rung's scale, e.g. m^L). The deviation of a rung is |estimate - claim|. Its trend against log
+the rung's scale, e.g. m^L). The deviation of a rung is ``|estimate - claim|``. Its trend against log
 size is bootstrapped by drawing each rung's estimate from a normal with the SD of its 95% interval.
 """
 
@@ -28,14 +28,16 @@ def _rung_arrays(rungs):
         if not (rung["ci_low"] <= rung["estimate"] <= rung["ci_high"]) or rung["size"] <= 0:
             raise ValueError(f"rung {rung!r}: needs size > 0 and ci_low <= estimate <= ci_high")
     rungs = sorted(rungs, key=lambda r: r["size"])
-    size, estimate, low, high = (np.array([r[key] for r in rungs], dtype=float) for key in ("size", "estimate", "ci_low", "ci_high"))
+    size, estimate, low, high = (
+        np.array([r[key] for r in rungs], dtype=float) for key in ("size", "estimate", "ci_low", "ci_high")
+    )
     if len(set(size.tolist())) != len(size):
         raise ValueError(f"rungs must have distinct sizes, got {size.tolist()}")
     return rungs, size, estimate, low, high
 
 
 def deviation_slope(size, estimate, low, high, claim: float, *, n_boot: int, rng) -> tuple[float, float, float]:
-    """Slope of |estimate - claim| against log size (least squares) with its 95% bootstrap interval."""
+    """Slope of ``|estimate - claim|`` against log size (least squares) with its 95% bootstrap interval."""
     sd = (high - low) / (2 * Z95)
     x = np.log(size)
 
@@ -47,8 +49,10 @@ def deviation_slope(size, estimate, low, high, claim: float, *, n_boot: int, rng
     return slope(estimate), float(low_s), float(high_s)
 
 
-def extrapolated_size(size, estimate, low, high, claim: float, target: float, *, n_boot: int, rng) -> tuple[float, float, float]:
-    """The size at which the deviation, fitted as a power law of size (log |dev| linear in log size),
+def extrapolated_size(
+    size, estimate, low, high, claim: float, target: float, *, n_boot: int, rng
+) -> tuple[float, float, float]:
+    """The size at which the deviation, fitted as a power law of size (``log |dev|`` linear in log size),
     falls to ``target``: (estimate, 2.5% and 97.5% bootstrap quantiles); inf where the fit does not shrink."""
     sd = (high - low) / (2 * Z95)
     x = np.log(size)
@@ -64,8 +68,17 @@ def extrapolated_size(size, estimate, low, high, claim: float, target: float, *,
     return crossing(estimate), float(q_low), float(q_high)
 
 
-def trend_check(name: str, rungs, *, claim: float, alternatives: dict[str, float], n_boot: int = 2000, seed,
-                seconds=None, source: str = "") -> Check:
+def trend_check(
+    name: str,
+    rungs,
+    *,
+    claim: float,
+    alternatives: dict[str, float],
+    n_boot: int = 2000,
+    seed,
+    seconds=None,
+    source: str = "",
+) -> Check:
     """The trend verdict of a ladder (docs/theory.md, 'Trend verdicts').
 
     ``rungs``: dicts {size, estimate, ci_low, ci_high, device}; ``claim``: the claimed value;
@@ -80,21 +93,40 @@ def trend_check(name: str, rungs, *, claim: float, alternatives: dict[str, float
     rng = as_generator(seed)
     shown = "; ".join(f"{s:g}: {e:.3f} [{lo:.3f}, {hi:.3f}]" for s, e, lo, hi in zip(size, estimate, low, high))
     figure = f"rungs (size: estimate [95%]) {shown}; claim {claim:g}"
-    trend = [{"size": float(r["size"]), "estimate": float(r["estimate"]), "ci_low": float(r["ci_low"]),
-              "ci_high": float(r["ci_high"]), "device": str(r.get("device", "cpu"))} for r in rungs]
+    trend = [
+        {
+            "size": float(r["size"]),
+            "estimate": float(r["estimate"]),
+            "ci_low": float(r["ci_low"]),
+            "ci_high": float(r["ci_high"]),
+            "device": str(r.get("device", "cpu")),
+        }
+        for r in rungs
+    ]
     top_low, top_high, top = low[-1], high[-1], estimate[-1]
     inside = [label for label, value in alternatives.items() if top_low <= value <= top_high]
     contains = bool(top_low <= claim <= top_high)
-    base = dict(alternatives=tuple(alternatives), kind="discriminating", measured=float(top), source=source,
-                sizes=f"{len(rungs)} rungs, size {size[0]:g}-{size[-1]:g}", claim=float(claim), trend=trend,
-                versus=f"{top:.3g} [{top_low:.3g}, {top_high:.3g}] at size {size[-1]:g} vs {claim:g}")
+    base = {
+        "alternatives": tuple(alternatives),
+        "kind": "discriminating",
+        "measured": float(top),
+        "source": source,
+        "sizes": f"{len(rungs)} rungs, size {size[0]:g}-{size[-1]:g}",
+        "claim": float(claim),
+        "trend": trend,
+        "versus": f"{top:.3g} [{top_low:.3g}, {top_high:.3g}] at size {size[-1]:g} vs {claim:g}",
+    }
     check = Check(name, contains and not inside, figure, **base)
     if len(rungs) < MIN_RUNGS:
-        return check.inconclusive(f"too few rungs: {len(rungs)} (rule: >= {MIN_RUNGS})", f">= {MIN_RUNGS} rungs of increasing size")
+        return check.inconclusive(
+            f"too few rungs: {len(rungs)} (rule: >= {MIN_RUNGS})", f">= {MIN_RUNGS} rungs of increasing size"
+        )
     if contains:
         if inside:
-            return check.inconclusive(f"the largest rung's interval contains the claim {claim:g} and {'; '.join(inside)}",
-                                      "a larger rung, or more seeds at the largest one")
+            return check.inconclusive(
+                f"the largest rung's interval contains the claim {claim:g} and {'; '.join(inside)}",
+                "a larger rung, or more seeds at the largest one",
+            )
         return check
     slope, s_low, s_high = deviation_slope(size, estimate, low, high, claim, n_boot=n_boot, rng=rng)
     slope_text = f"deviation slope against log size {slope:.3g} [{s_low:.3g}, {s_high:.3g}]"
@@ -105,8 +137,12 @@ def trend_check(name: str, rungs, *, claim: float, alternatives: dict[str, float
     needs = f"size ~{needed:.3g} [{n_low:.3g}, {n_high:.3g}] (extrapolated deviation = the largest rung's half-width {target:.3g})"
     if seconds is not None and len(seconds) == len(size) and min(seconds) > 0:
         p, c = np.polyfit(np.log(size), np.log(np.asarray(seconds, dtype=float)), 1)
-        needs += f"; ~{math.exp(c) * needed ** p / 60:.3g} CPU-min for that rung (cost ~ size^{p:.2f} fitted on the rungs)"
-    return Check(name, False, f"{figure}; {slope_text}", **base).inconclusive(f"approaching: {shown}; {slope_text}", needs)
+        needs += (
+            f"; ~{math.exp(c) * needed**p / 60:.3g} CPU-min for that rung (cost ~ size^{p:.2f} fitted on the rungs)"
+        )
+    return Check(name, False, f"{figure}; {slope_text}", **base).inconclusive(
+        f"approaching: {shown}; {slope_text}", needs
+    )
 
 
 def ladder_figure(checks, alternatives, *, xlabel, ylabel, labels=None):
@@ -124,16 +160,32 @@ def ladder_figure(checks, alternatives, *, xlabel, ylabel, labels=None):
 
     fig, axes = new_figure(1, len(checks), figsize=(4.2 * len(checks) + 0.6, 4.6), squeeze=False)
     markers = {"cpu": "o", "cuda": "s"}
-    panels = zip(axes[0], checks, per_check(alternatives), per_check(xlabel), per_check(ylabel), labels or [c.name for c in checks])
+    panels = zip(
+        axes[0],
+        checks,
+        per_check(alternatives),
+        per_check(xlabel),
+        per_check(ylabel),
+        labels or [c.name for c in checks],
+    )
     for ax, check, shown, x_text, y_text, title in panels:
         rungs = sorted(check.trend, key=lambda r: r["size"])
         for device in sorted({r["device"] for r in rungs}):
             mine = [r for r in rungs if r["device"] == device]
             size = np.array([r["size"] for r in mine])
             estimate = np.array([r["estimate"] for r in mine])
-            error = np.array([[r["estimate"] - r["ci_low"] for r in mine], [r["ci_high"] - r["estimate"] for r in mine]])
-            ax.errorbar(size, estimate, yerr=error, fmt=markers.get(device, "^"), color="C0", capsize=3,
-                        label=f"rungs ({device}), 95% CI")
+            error = np.array(
+                [[r["estimate"] - r["ci_low"] for r in mine], [r["ci_high"] - r["estimate"] for r in mine]]
+            )
+            ax.errorbar(
+                size,
+                estimate,
+                yerr=error,
+                fmt=markers.get(device, "^"),
+                color="C0",
+                capsize=3,
+                label=f"rungs ({device}), 95% CI",
+            )
         ax.axhline(check.claim, color="k", lw=1.2, label=f"claim {check.claim:g}")
         for i, (label, value) in enumerate(shown.items()):
             ax.axhline(value, color=f"C{i + 1}", ls="--", lw=1, label=label)

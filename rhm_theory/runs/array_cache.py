@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -40,6 +40,6 @@ class ArrayCache:
                 return {name: stored[name] for name in stored.files}
         arrays = {name: np.asarray(value) for name, value in compute().items()}
         self.folder.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, lambda f: np.savez(f, **arrays))
+        write_atomically(path, lambda f: np.savez(f, **arrays))  # type: ignore[arg-type]  # array names as keywords; numpy's stub lets them match allow_pickle
         self.computed += 1
         return arrays

@@ -32,18 +32,18 @@ import sys
 import threading
 import time
 import traceback
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from tqdm.auto import tqdm
 
+from rhm_theory.core.validation import check_int
 from rhm_theory.learning.training import check_device
 from rhm_theory.runs.batched import ensemble_groups, run_many
 from rhm_theory.runs.experiment import check_runs, run_one
 from rhm_theory.runs.spec import RunSpec, run_key
 from rhm_theory.runs.store import ResultsStore
-from rhm_theory.core.validation import check_int
 
 BACKENDS = ("local", "ray")
 
@@ -65,8 +65,10 @@ class Interrupted(KeyboardInterrupt):
     """Ctrl-C stopped an invocation after its runs in flight were stored; ``outcome`` counts them."""
 
     def __init__(self, outcome: SweepOutcome, not_started: int):
-        super().__init__(f"{outcome.finished} runs stored and {outcome.failed} failed now, "
-                         f"{not_started} not started; rerun the same command to resume")
+        super().__init__(
+            f"{outcome.finished} runs stored and {outcome.failed} failed now, "
+            f"{not_started} not started; rerun the same command to resume"
+        )
         self.outcome, self.not_started = outcome, not_started
 
 
@@ -77,7 +79,7 @@ class _StopOnInterrupt:
     def __init__(self):
         self.requested, self._previous = False, None
 
-    def __enter__(self) -> "_StopOnInterrupt":
+    def __enter__(self) -> _StopOnInterrupt:
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
@@ -90,8 +92,11 @@ class _StopOnInterrupt:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        print("Ctrl-C: no new runs start; the runs in flight are stored as they finish (Ctrl-C again abandons them)",
-              file=sys.stderr, flush=True)
+        print(
+            "Ctrl-C: no new runs start; the runs in flight are stored as they finish (Ctrl-C again abandons them)",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 @contextlib.contextmanager
@@ -123,7 +128,9 @@ def _init_worker(threads: int, driver_pid: int) -> None:
     threading.Thread(target=exit_with_driver, daemon=True).start()
 
 
-def guarded_run(runner, job: list[RunSpec], threads: int | None = None, device: str | None = None) -> tuple[str, object]:
+def guarded_run(
+    runner, job: list[RunSpec], threads: int | None = None, device: str | None = None
+) -> tuple[str, object]:
     """Run one job in a worker (on ``device`` when given): ("ok", its rows) or ("error", message);
     never raises for a failed run. A job is one spec, run by ``runner``, or several specs equal but for
     their seed, trained as one ensemble (rhm_theory.runs.batched.run_many; ``runner`` is then run_one)."""
@@ -163,7 +170,9 @@ class _Recorder:
 
     def ok(self, spec: RunSpec, row: dict) -> None:
         if row.get("key") != run_key(spec):
-            raise ValueError(f"runner returned a row with key {row.get('key')!r}, expected run_key(spec) = {run_key(spec)!r}")
+            raise ValueError(
+                f"runner returned a row with key {row.get('key')!r}, expected run_key(spec) = {run_key(spec)!r}"
+            )
         self.store.append(row)
         self.finished += 1
         self._advance()
@@ -178,7 +187,9 @@ def check_devices(devices) -> list[str]:
     """``devices`` (a non-empty list of torch device names, repeats allowed) checked usable on this
     machine (rhm_theory.learning.training.check_device), else ValueError naming the bad one."""
     if isinstance(devices, str) or not devices:
-        raise ValueError(f"devices must be a non-empty list of torch device names such as ['cuda:0', 'cuda:1'], got {devices!r}")
+        raise ValueError(
+            f"devices must be a non-empty list of torch device names such as ['cuda:0', 'cuda:1'], got {devices!r}"
+        )
     for name in devices:
         if not isinstance(name, str):
             raise ValueError(f"device names must be strings, got {name!r}")
@@ -207,12 +218,24 @@ class _DeviceRota:
             self.load[slot] -= 1
 
     def name(self, slot: int | None) -> str | None:
-        return None if slot is None else self.devices[slot]
+        if slot is None:
+            return None
+        assert self.devices is not None  # take() gives a slot only when there are devices
+        return self.devices[slot]
 
 
-def execute(specs, store: ResultsStore, backend: str = "local", workers=None, address: str | None = None,
-            gpus_per_run: float = 0, runner=run_one, progress: bool = True, devices=None,
-            ensemble_size: int = 1) -> SweepOutcome:
+def execute(
+    specs,
+    store: ResultsStore,
+    backend: str = "local",
+    workers=None,
+    address: str | None = None,
+    gpus_per_run: float = 0,
+    runner=run_one,
+    progress: bool = True,
+    devices=None,
+    ensemble_size: int = 1,
+) -> SweepOutcome:
     """Run every spec whose key is not stored yet; rows and failures go to ``store`` as they come.
 
     backend "local": a process pool of ``workers`` processes (default: CPU cores; 1 = in this process).
@@ -233,13 +256,17 @@ def execute(specs, store: ResultsStore, backend: str = "local", workers=None, ad
     if gpus_per_run and backend != "ray":
         raise ValueError("gpus_per_run is a Ray resource request: use backend='ray' (locally, set the spec's device)")
     if address is not None and backend != "ray":
-        raise ValueError(f"address {address!r} is the address of a Ray cluster: use backend='ray' (the local backend runs on this machine)")
+        raise ValueError(
+            f"address {address!r} is the address of a Ray cluster: use backend='ray' (the local backend runs on this machine)"
+        )
     ensemble_size = check_int("ensemble_size", ensemble_size)
     if ensemble_size > 1 and runner is not run_one:
         raise ValueError("ensemble_size > 1 trains specs with rhm_theory.runs.batched.run_many: runner must be run_one")
     if devices is not None:
         if backend != "local":
-            raise ValueError("devices spreads runs over this machine's devices: backend 'local' only (Ray places runs by gpus_per_run)")
+            raise ValueError(
+                "devices spreads runs over this machine's devices: backend 'local' only (Ray places runs by gpus_per_run)"
+            )
         devices = check_devices(devices)
     specs = check_runs(list(specs), members=ensemble_size)  # every run's sizes and row, before any run starts
     keys = [run_key(spec) for spec in specs]
@@ -247,10 +274,16 @@ def execute(specs, store: ResultsStore, backend: str = "local", workers=None, ad
         raise ValueError("specs must be distinct: the same run is listed twice")
     done = store.finished_keys()
     todo = [spec for spec, key in zip(specs, keys) if key not in done]
-    if backend == "local" and devices is None:  # the runs use this machine's devices: refuse unusable ones before any run
+    if (
+        backend == "local" and devices is None
+    ):  # the runs use this machine's devices: refuse unusable ones before any run
         for device in sorted({spec.device for spec in todo}):
             check_device(device)
-    jobs = [[todo[i] for i in group] for group in ensemble_groups(todo, ensemble_size)] if ensemble_size > 1 else [[spec] for spec in todo]
+    jobs = (
+        [[todo[i] for i in group] for group in ensemble_groups(todo, ensemble_size)]
+        if ensemble_size > 1
+        else [[spec] for spec in todo]
+    )
     recorder = _Recorder(store, len(specs), len(specs) - len(todo), progress)
     try:
         with _StopOnInterrupt() as stop:
@@ -286,8 +319,9 @@ def _stop_workers(pool) -> None:
         process.terminate()
 
 
-def _run_local(jobs: list[list[RunSpec]], recorder: _Recorder, runner, workers: int, stop: _StopOnInterrupt,
-               rota: _DeviceRota) -> None:
+def _run_local(
+    jobs: list[list[RunSpec]], recorder: _Recorder, runner, workers: int, stop: _StopOnInterrupt, rota: _DeviceRota
+) -> None:
     if workers == 1 or len(jobs) <= 1:  # in this process: no pool to start
         for job in jobs:
             if stop.requested:
@@ -300,7 +334,8 @@ def _run_local(jobs: list[list[RunSpec]], recorder: _Recorder, runner, workers: 
     queue = list(reversed(jobs))
     while queue and not stop.requested:  # a new pool after a worker death; only the runs in flight are lost
         pool = _new_pool(workers, threads)
-        in_flight, slots = {}, {}  # future -> job, future -> device slot
+        in_flight: dict[Future[tuple[str, object]], list[RunSpec]] = {}  # future -> job
+        slots: dict[Future[tuple[str, object]], int | None] = {}  # future -> device slot
         started = 0  # runs submitted to this pool
         abandon = True  # unless the loop ends normally or on a broken pool
         try:
@@ -309,7 +344,9 @@ def _run_local(jobs: list[list[RunSpec]], recorder: _Recorder, runner, workers: 
                     slot = rota.take()
                     try:
                         with _sigint_ignored():  # a worker spawned here ignores Ctrl-C from its first instruction
-                            future = pool.submit(guarded_run, runner, queue[-1], None, rota.name(slot))  # BrokenProcessPool: spec stays queued
+                            future = pool.submit(
+                                guarded_run, runner, queue[-1], None, rota.name(slot)
+                            )  # BrokenProcessPool: spec stays queued
                     except BaseException:
                         rota.give_back(slot)
                         raise
@@ -338,8 +375,9 @@ def _run_local(jobs: list[list[RunSpec]], recorder: _Recorder, runner, workers: 
             pool.shutdown(wait=not abandon, cancel_futures=True)
 
 
-def _run_ray(jobs: list[list[RunSpec]], recorder: _Recorder, runner, workers, address, gpus_per_run,
-             stop: _StopOnInterrupt) -> None:
+def _run_ray(
+    jobs: list[list[RunSpec]], recorder: _Recorder, runner, workers, address, gpus_per_run, stop: _StopOnInterrupt
+) -> None:
     try:
         import ray
     except ImportError as error:
@@ -348,11 +386,15 @@ def _run_ray(jobs: list[list[RunSpec]], recorder: _Recorder, runner, workers, ad
     if started_here:
         options = {"address": address} if address else {"num_cpus": workers or os.cpu_count()}
         ray.init(**options, include_dashboard=False, log_to_driver=False)
-    pending = {}
+    pending: dict[ray.ObjectRef, list[RunSpec]] = {}  # task -> job
     try:
         task = ray.remote(guarded_run).options(num_cpus=1, num_gpus=gpus_per_run, max_retries=0)
         resources = ray.cluster_resources()
-        slots = resources.get("CPU", 1) if not gpus_per_run else min(resources.get("CPU", 1), resources.get("GPU", 0) / gpus_per_run)
+        slots = (
+            resources.get("CPU", 1)
+            if not gpus_per_run
+            else min(resources.get("CPU", 1), resources.get("GPU", 0) / gpus_per_run)
+        )
         slots = max(1, int(slots))  # tasks submitted at once: about the runs the cluster can hold
         queue = list(reversed(jobs))
         while pending or (queue and not stop.requested):

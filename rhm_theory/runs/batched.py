@@ -54,10 +54,17 @@ def run_many(specs: Sequence[RunSpec], max_members: int = 16, device: str | None
             continue
         start = time.perf_counter()
         runs = [prepare_run(specs[i], device=device) for i in group]
-        results = train_ensemble([run.grammar for run in runs], [run.train_set for run in runs],
-                                 [run.test_set for run in runs], runs[0].config, [run.config.seed for run in runs])
+        results = train_ensemble(
+            [run.grammar for run in runs],
+            [run.train_set for run in runs],
+            [run.test_set for run in runs],
+            runs[0].config,
+            [run.config.seed for run in runs],
+        )
         group_rows = [result_row(specs[i], run, result) for i, run, result in zip(group, runs, results)]
         share = (time.perf_counter() - start) / len(group)
         for i, row in zip(group, group_rows):
             rows[i] = {**row, "wall_seconds": share}
-    return rows
+    done = [row for row in rows if row is not None]
+    assert len(done) == len(specs)  # ensemble_groups puts every spec in exactly one group
+    return done

@@ -11,9 +11,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import torch
-
 import numpy as np
+import torch
 
 from rhm_theory.core.files import check_writable_folder, write_atomically
 from rhm_theory.core.grammar import Grammar
@@ -32,8 +31,14 @@ from rhm_theory.synonyms.uncorrelated import uncorrelated_grammar
 GRAMMARS = {"random": Grammar.random, "uncorrelated": uncorrelated_grammar}
 
 
-def run_one(spec: RunSpec, progress: bool = False, *, device: str | None = None, callbacks=(),
-            save_model: str | os.PathLike | None = None) -> dict:
+def run_one(
+    spec: RunSpec,
+    progress: bool = False,
+    *,
+    device: str | None = None,
+    callbacks=(),
+    save_model: str | os.PathLike | None = None,
+) -> dict:
     """Train one network as ``spec`` says and return its row: every spec field, the run key, the
     derived seeds, test_error, test_loss (mean test cross-entropy, nats), train_loss, epochs, steps, seconds (training), stop_reason, wall_seconds
     (whole run), when asked S_k{k}_l{l} for every hidden layer k and level l (and D_k{k}_l{l} on the
@@ -66,8 +71,10 @@ def save_checkpoint(folder: str | os.PathLike, spec: RunSpec, model) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     key = run_key(spec)
     weights = {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
-    for suffix, write in ((".pt", lambda f: torch.save(weights, f)),
-                          (".json", lambda f: f.write(json.dumps({"key": key, **asdict(spec)}, indent=1).encode()))):
+    for suffix, write in (
+        (".pt", lambda f: torch.save(weights, f)),
+        (".json", lambda f: f.write(json.dumps({"key": key, **asdict(spec)}, indent=1).encode())),
+    ):
         write_atomically(folder / f"{key}{suffix}", write)
     return folder / f"{key}.pt"
 
@@ -81,11 +88,21 @@ def check_runs(specs, members: int = 1) -> list[RunSpec]:
         if not isinstance(spec, RunSpec):
             raise ValueError(f"a run must be a RunSpec, got {type(spec).__name__}")
         patch = spec.s * (spec.s0 + 1)
-        check_entries(f"the data of run P = {spec.P}, P_test = {spec.P_test} ((P + P_test) x d tokens)",
-                      (spec.P + spec.P_test) * patch**spec.L)
+        check_entries(
+            f"the data of run P = {spec.P}, P_test = {spec.P_test} ((P + P_test) x d tokens)",
+            (spec.P + spec.P_test) * patch**spec.L,
+        )
         next_token = spec.task == "next-token"
-        check_model_size(spec.model, v=spec.v + (1 if spec.s0 or next_token else 0), n_c=spec.v if next_token else spec.n_c,
-                         s=spec.s, L=spec.L, width=spec.width, patch=patch, members=members)
+        check_model_size(
+            spec.model,
+            v=spec.v + (1 if spec.s0 or next_token else 0),
+            n_c=spec.v if next_token else spec.n_c,
+            s=spec.s,
+            L=spec.L,
+            width=spec.width,
+            patch=patch,
+            members=members,
+        )
         check_row({"key": run_key(spec), **spec.row()})
     return list(specs)
 
@@ -109,9 +126,8 @@ def prepare_run(spec: RunSpec, progress: bool = False, device: str | None = None
     check_runs([spec])
     seeds = derive_seeds(spec.seed)
     weights = {} if spec.zipf is None else {"zipf": spec.zipf}  # RunSpec takes zipf with rules "random" only
-    grammar = GRAMMARS[spec.rules](spec.v, spec.n_c, spec.m, spec.s, spec.L, seed=seeds["rules"], **weights)
-    if spec.s0:
-        grammar = SparseRHM(grammar, spec.s0, spec.variant)
+    rhm = GRAMMARS[spec.rules](spec.v, spec.n_c, spec.m, spec.s, spec.L, seed=seeds["rules"], **weights)
+    grammar: Grammar | SparseRHM = SparseRHM(rhm, spec.s0, spec.variant) if spec.s0 else rhm
     train_set, test_set = grammar.sample_train_test(spec.P, spec.P_test, seed=seeds["data"], replace=spec.iid)
     settings = {**spec.settings(), **({} if device is None else {"device": device})}
     config = TrainConfig(**settings, seed=seeds["init"], progress=progress)
@@ -132,12 +148,22 @@ def result_row(spec: RunSpec, run: PreparedRun, result) -> dict:
         stop_reason=str(result.stop_reason),
     )
     if spec.sensitivity_samples:
-        S = synonymic_sensitivity(result.model, run.grammar, run.test_set[0][: spec.sensitivity_samples],
-                                  seed=run.seeds["exchange"], device=run.config.device)
+        S = synonymic_sensitivity(
+            result.model,
+            run.grammar,
+            run.test_set[0][: spec.sensitivity_samples],
+            seed=run.seeds["exchange"],
+            device=run.config.device,
+        )
         row.update({f"S_k{k + 1}_l{l + 1}": float(S[k, l]) for k in range(S.shape[0]) for l in range(S.shape[1])})
         if isinstance(run.grammar, SparseRHM):  # diffeomorphisms draw from a child of the exchange seed
-            D = diffeomorphism_sensitivity(result.model, run.grammar, run.test_set[0][: spec.sensitivity_samples],
-                                           seed=np.random.SeedSequence(run.seeds["exchange"]).spawn(1)[0], device=run.config.device)
+            D = diffeomorphism_sensitivity(
+                result.model,
+                run.grammar,
+                run.test_set[0][: spec.sensitivity_samples],
+                seed=np.random.SeedSequence(run.seeds["exchange"]).spawn(1)[0],
+                device=run.config.device,
+            )
             row.update({f"D_k{k + 1}_l{l + 1}": float(D[k, l]) for k in range(D.shape[0]) for l in range(D.shape[1])})
     row["history"] = [record.as_dict() for record in result.history]
     return row

@@ -17,11 +17,11 @@ import numbers
 
 import numpy as np
 
+from rhm_theory.core.validation import check_int
 from rhm_theory.runs.backends import execute
 from rhm_theory.runs.experiment import run_one
 from rhm_theory.runs.spec import RunSpec, error_threshold, run_key
 from rhm_theory.runs.store import ResultsStore
-from rhm_theory.core.validation import check_int
 from rhm_theory.theory.stats import PStarResult, estimate_pstar
 
 ENSEMBLE_SIZE = 16  # at most this many seeds train as one ensemble (run_specs(..., ensembles=True))
@@ -36,7 +36,7 @@ def geometric_grid(P_min, P_max, n) -> list[int]:
         return [P_min]
     if P_max <= P_min:
         raise ValueError(f"P_max = {P_max} must be larger than P_min = {P_min} for a grid of {n} points")
-    grid = sorted({int(round(P)) for P in np.geomspace(P_min, P_max, n)})
+    grid = sorted({round(P) for P in np.geomspace(P_min, P_max, n)})
     if len(grid) < n:
         raise ValueError(
             f"only {len(grid)} distinct integers are geometrically spaced between {P_min} and {P_max}; "
@@ -45,8 +45,15 @@ def geometric_grid(P_min, P_max, n) -> list[int]:
     return grid
 
 
-def run_specs(specs, store: ResultsStore, workers=None, runner=run_one, progress: bool = False,
-              backend: dict | None = None, ensembles: bool = False) -> list[dict]:
+def run_specs(
+    specs,
+    store: ResultsStore,
+    workers=None,
+    runner=run_one,
+    progress: bool = False,
+    backend: dict | None = None,
+    ensembles: bool = False,
+) -> list[dict]:
     """Run every spec whose key is not in ``store`` (rhm_theory.runs.backends.execute) and append its row
     as soon as it finishes.
 
@@ -77,7 +84,9 @@ def run_specs(specs, store: ResultsStore, workers=None, runner=run_one, progress
 def grid_specs(base: RunSpec, P_values, seeds) -> list[RunSpec]:
     """The runs of a P* measurement, seed-major: ``base`` at every P of ``P_values`` for every seed
     (a new seed draws new rules, data and initialisation)."""
-    return [base.replace(P=check_int("P", P), seed=check_int("seed", seed, minimum=0)) for seed in seeds for P in P_values]
+    return [
+        base.replace(P=check_int("P", P), seed=check_int("seed", seed, minimum=0)) for seed in seeds for P in P_values
+    ]
 
 
 def check_pstar_task(base: RunSpec) -> RunSpec:
@@ -85,8 +94,10 @@ def check_pstar_task(base: RunSpec) -> RunSpec:
     test-error threshold (its optimal error is not 0 and its test loss steps down at one size per
     ancestor level; docs/theory-next-token.md, 'Sample complexity'), so P* is refused, not guessed."""
     if base.task != "class":
-        raise ValueError(f"P* is defined for task 'class' only, got task {base.task!r}: the next-token test loss "
-                         "steps down at one P per ancestor level (docs/theory-next-token.md); train at fixed P instead")
+        raise ValueError(
+            f"P* is defined for task 'class' only, got task {base.task!r}: the next-token test loss "
+            "steps down at one P per ancestor level (docs/theory-next-token.md); train at fixed P instead"
+        )
     return base
 
 
@@ -102,7 +113,7 @@ def pstar_from_rows(base: RunSpec, P_values, seeds, rows, threshold=None, n_boot
 
 def check_threshold(threshold) -> float:
     """A test-error threshold as a float: a number strictly between 0 and 1, else ValueError."""
-    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not 0 < threshold < 1:
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or threshold <= 0 or not threshold < 1:
         raise ValueError(f"threshold must be a test error strictly between 0 and 1, got {threshold!r}")
     return float(threshold)
 
@@ -115,8 +126,18 @@ def check_bracket(P_low, P_high) -> tuple[int, int]:
     return P_low, P_high
 
 
-def measure_pstar(base: RunSpec, P_values, seeds, store: ResultsStore, workers=None, runner=run_one,
-                  threshold=None, progress: bool = False, n_bootstrap=1000, backend: dict | None = None) -> PStarResult:
+def measure_pstar(
+    base: RunSpec,
+    P_values,
+    seeds,
+    store: ResultsStore,
+    workers=None,
+    runner=run_one,
+    threshold=None,
+    progress: bool = False,
+    n_bootstrap=1000,
+    backend: dict | None = None,
+) -> PStarResult:
     """Train ``base`` at every P of ``P_values`` for every seed, storing rows in ``store``
     (resumable), and estimate P* (see :func:`pstar_from_rows`); ``backend`` as in :func:`run_specs`."""
     P_values = sorted(P_values)
@@ -129,9 +150,20 @@ def measure_pstar(base: RunSpec, P_values, seeds, store: ResultsStore, workers=N
     return pstar_from_rows(base, P_values, seeds, rows, threshold, n_bootstrap)
 
 
-def adaptive_pstar(base: RunSpec, P_low, P_high, seeds, store: ResultsStore, steps=4, workers=None,
-                   runner=run_one, threshold=None, progress: bool = False, n_bootstrap=1000,
-                   backend: dict | None = None) -> PStarResult:
+def adaptive_pstar(
+    base: RunSpec,
+    P_low,
+    P_high,
+    seeds,
+    store: ResultsStore,
+    steps=4,
+    workers=None,
+    runner=run_one,
+    threshold=None,
+    progress: bool = False,
+    n_bootstrap=1000,
+    backend: dict | None = None,
+) -> PStarResult:
     """P* by bisection in log P: starts from the bracket [P_low, P_high] (measured first), then
     ``steps`` times measures the geometric midpoint of the current bracket (all seeds) and keeps the
     half where the mean error crosses the threshold. The estimate uses every measured P.
@@ -150,8 +182,18 @@ class Bisection:
     its grid x4 on that side (never above ``P_cap``); 0 stops such a search, as a plain bisection does.
     """
 
-    def __init__(self, base: RunSpec, P_low, P_high, seeds, threshold=None, *, extra=(), extensions: int = 0,
-                 P_cap: int | None = None):
+    def __init__(
+        self,
+        base: RunSpec,
+        P_low,
+        P_high,
+        seeds,
+        threshold=None,
+        *,
+        extra=(),
+        extensions: int = 0,
+        P_cap: int | None = None,
+    ):
         self.base = check_pstar_task(base)
         self.P_low, self.P_high = check_bracket(P_low, P_high)
         if not seeds:
@@ -179,7 +221,7 @@ class Bisection:
             target = highest * 4 if self.P_cap is None else min(highest * 4, self.P_cap)
             return target if target > highest else None
         lo, hi = self.bracket
-        middle = int(round(math.sqrt(lo * hi)))
+        middle = round(math.sqrt(lo * hi))
         if resolution is not None and hi / lo <= resolution:
             return None
         return None if result.status != "ok" or middle in (lo, hi) else middle
@@ -197,27 +239,49 @@ class Bisection:
         self.bracket = (int(P_values[first - 1]), int(P_values[first]))
 
 
-def adaptive_pstars(searches, store: ResultsStore, steps=4, workers=None, runner=run_one, progress: bool = False,
-                    n_bootstrap=1000, backend: dict | None = None, ensembles: bool = False,
-                    resolution: float | None = None) -> list[PStarResult]:
+def adaptive_pstars(
+    searches,
+    store: ResultsStore,
+    steps=4,
+    workers=None,
+    runner=run_one,
+    progress: bool = False,
+    n_bootstrap=1000,
+    backend: dict | None = None,
+    ensembles: bool = False,
+    resolution: float | None = None,
+) -> list[PStarResult]:
     """Several bisections (:class:`Bisection`, as in :func:`adaptive_pstar`) in lockstep: each step runs
     the next midpoint of every search still going in one batch, so the runs of all searches share
     the workers (``ensembles=True``: as ensembles of seeds, one per worker job; :func:`run_specs`).
     ``steps`` is the budget of bisection steps; with ``resolution`` (> 1) a search stops early once
     its bracket is at most that wide (hi / lo). Returns one PStarResult per search, in order."""
     searches = list(searches)
-    if resolution is not None and not (isinstance(resolution, (int, float)) and not isinstance(resolution, bool)
-                                       and math.isfinite(resolution) and resolution > 1):
+    if resolution is not None and not (
+        isinstance(resolution, (int, float))
+        and not isinstance(resolution, bool)
+        and math.isfinite(resolution)
+        and resolution > 1
+    ):
         raise ValueError(f"resolution must be a number > 1 (the widest bracket hi / lo to stop at), got {resolution!r}")
 
     def measure(batch) -> list[PStarResult]:
-        rows = run_specs([spec for search in batch for spec in search.specs()], store, workers, runner, progress, backend,
-                         ensembles)
+        rows = run_specs(
+            [spec for search in batch for spec in search.specs()], store, workers, runner, progress, backend, ensembles
+        )
         results, first = [], 0
         for search in batch:
             count = len(search.measured) * len(search.seeds)
-            results.append(pstar_from_rows(search.base, search.measured, search.seeds, rows[first:first + count],
-                                           search.threshold, n_bootstrap))
+            results.append(
+                pstar_from_rows(
+                    search.base,
+                    search.measured,
+                    search.seeds,
+                    rows[first : first + count],
+                    search.threshold,
+                    n_bootstrap,
+                )
+            )
             first += count
         return results
 
@@ -228,7 +292,7 @@ def adaptive_pstars(searches, store: ResultsStore, steps=4, workers=None, runner
         if not going:
             break
         for i, middle in going:
-            searches[i].measured = sorted(searches[i].measured + [middle])
+            searches[i].measured = sorted([*searches[i].measured, middle])
         for (i, middle), result in zip(going, measure([searches[i] for i, _ in going])):
             searches[i].narrow(middle, result)
             results[i] = result

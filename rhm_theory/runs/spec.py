@@ -18,8 +18,16 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 
 from rhm_theory.core.rules import SPARSE_VARIANTS, sparse_p_max
-from rhm_theory.core.validation import (INT64_LIMIT, check_int, check_params, check_per_decade, check_sparse_size, check_text,
-                                        check_zipf, shown)
+from rhm_theory.core.validation import (
+    INT64_LIMIT,
+    check_int,
+    check_params,
+    check_per_decade,
+    check_sparse_size,
+    check_text,
+    check_zipf,
+    shown,
+)
 from rhm_theory.learning.config import CHOICES, TrainSettings, field_kinds
 
 # Models with one hidden layer; P* uses the shallow threshold for them (docs/theory.md, 'Sample complexity').
@@ -32,8 +40,15 @@ RULES = ("random", "uncorrelated")  # rhm_theory.runs.experiment.GRAMMARS builds
 # Fields that take one of a fixed list of names (flags and sweep fields check them).
 SPEC_CHOICES = {**CHOICES, "rules": RULES, "variant": SPARSE_VARIANTS}
 # Fields added after runs were first stored: left out of the run key at their default, so old keys stay valid.
-KEY_DEFAULTS = {"rules": "random", "task": "class", "s0": 0, "variant": "A", "history_per_decade": 8, "select": "last",
-                "zipf": None}
+KEY_DEFAULTS = {
+    "rules": "random",
+    "task": "class",
+    "s0": 0,
+    "variant": "A",
+    "history_per_decade": 8,
+    "select": "last",
+    "zipf": None,
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,17 +73,29 @@ class RunSpec(TrainSettings):
     L: int
     P: int
     seed: int
-    P_test: int = field(default=2048, metadata={"help": "number of test data, disjoint from training (i.i.d. with zipf)"})
-    sensitivity_samples: int = field(
-        default=0, metadata={"help": "also measure the synonymic sensitivities S_{k,l} on this many test data (0: skip)"}
+    P_test: int = field(
+        default=2048, metadata={"help": "number of test data, disjoint from training (i.i.d. with zipf)"}
     )
-    rules: str = field(default="random", metadata={"help": "rules of the grammar: random (the RHM) or uncorrelated "
-                                                           "(no token-class correlations; m a multiple of v)"})
+    sensitivity_samples: int = field(
+        default=0,
+        metadata={"help": "also measure the synonymic sensitivities S_{k,l} on this many test data (0: skip)"},
+    )
+    rules: str = field(
+        default="random",
+        metadata={
+            "help": "rules of the grammar: random (the RHM) or uncorrelated "
+            "(no token-class correlations; m a multiple of v)"
+        },
+    )
     s0: int = field(default=0, metadata={"help": "sparsity of the sparse RHM (arXiv:2404.10727), s0 >= 0; 0: the RHM"})
     variant: str = field(default="A", metadata={"help": "layout variant of the sparse RHM (used when s0 > 0)"})
-    zipf: float | None = field(default=None, metadata={
-        "help": "power-law (Zipf) rules, probabilities ~ k**-(1+ZIPF) (arXiv:2505.07067), ZIPF > 0; training and test data are "
-                "then drawn i.i.d., with replacement (they may overlap; P + P_test may exceed p_max); None: uniform rules"})
+    zipf: float | None = field(
+        default=None,
+        metadata={
+            "help": "power-law (Zipf) rules, probabilities ~ k**-(1+ZIPF) (arXiv:2505.07067), ZIPF > 0; training and test data are "
+            "then drawn i.i.d., with replacement (they may overlap; P + P_test may exceed p_max); None: uniform rules"
+        },
+    )
 
     def __post_init__(self):
         if self.zipf is not None:  # before the float conversion below (an int beyond the float range is refused too)
@@ -97,7 +124,9 @@ class RunSpec(TrainSettings):
         if s0 and self.task != "class":
             raise ValueError(f"s0 = {s0} needs task 'class' (got {self.task!r}): the sparse RHM has no next-token task")
         if self.zipf is not None and self.rules != "random":
-            raise ValueError(f"zipf = {self.zipf} needs rules 'random' (got {self.rules!r}): power-law rules weight the random RHM")
+            raise ValueError(
+                f"zipf = {self.zipf} needs rules 'random' (got {self.rules!r}): power-law rules weight the random RHM"
+            )
         if self.zipf is not None and s0:
             raise ValueError(f"zipf = {self.zipf} needs s0 = 0 (got s0 = {s0}): the sparse RHM takes uniform rules")
         check_sparse_size(n_c, m, s, L, s0, self.variant)
@@ -121,7 +150,7 @@ class RunSpec(TrainSettings):
         P + P_test distinct data, split."""
         return self.zipf is not None
 
-    def replace(self, **changes) -> "RunSpec":
+    def replace(self, **changes) -> RunSpec:
         """A copy with some fields changed (validated again)."""
         return RunSpec(**{**asdict(self), **changes})
 
@@ -144,7 +173,10 @@ def run_key(spec: RunSpec) -> str:
 def derive_seeds(seed: int) -> dict[str, int]:
     """Independent 63-bit seeds for each role in SEED_ROLES, derived from the run seed by SeedSequence."""
     children = np.random.SeedSequence(check_int("seed", seed, minimum=0)).spawn(len(SEED_ROLES))
-    return {role: int(child.generate_state(2, dtype=np.uint64)[0] >> np.uint64(1)) for role, child in zip(SEED_ROLES, children)}
+    return {
+        role: int(child.generate_state(2, dtype=np.uint64)[0] >> np.uint64(1))
+        for role, child in zip(SEED_ROLES, children)
+    }
 
 
 def error_threshold(n_c: int, model: str) -> float:

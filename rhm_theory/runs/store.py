@@ -43,16 +43,30 @@ from rhm_theory.runs.spec import SEED_ROLES, RunSpec
 TABLE = "runs"
 FAILURES = "failures"  # one row per failed attempt: key, error text, time
 HISTORY = "history"  # one row per learning-curve record: key, step, epoch, train_loss, test_error, test_loss
-_HISTORY_SCHEMA = (f'CREATE TABLE IF NOT EXISTS {HISTORY} ("key" TEXT NOT NULL, "step" INTEGER NOT NULL, "epoch" INTEGER NOT NULL, '
-                   '"train_loss" REAL, "test_error" REAL, "test_loss" REAL, PRIMARY KEY ("key", "step"))')
+_HISTORY_SCHEMA = (
+    f'CREATE TABLE IF NOT EXISTS {HISTORY} ("key" TEXT NOT NULL, "step" INTEGER NOT NULL, "epoch" INTEGER NOT NULL, '
+    '"train_loss" REAL, "test_error" REAL, "test_loss" REAL, PRIMARY KEY ("key", "step"))'
+)
 APPLICATION_ID = 0x52484D52  # "RHMR": PRAGMA application_id of an rhm results file
 _COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_FAILURES_SCHEMA = (f'CREATE TABLE IF NOT EXISTS {FAILURES} ("key" TEXT NOT NULL, "error" TEXT NOT NULL, '
-                    '"at" TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)')
-TABLE_COLUMNS = {TABLE: ("key",), FAILURES: ("key", "error", "at"), HISTORY: ("key",) + HISTORY_FIELDS}
+_FAILURES_SCHEMA = (
+    f'CREATE TABLE IF NOT EXISTS {FAILURES} ("key" TEXT NOT NULL, "error" TEXT NOT NULL, '
+    '"at" TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)'
+)
+TABLE_COLUMNS = {TABLE: ("key",), FAILURES: ("key", "error", "at"), HISTORY: ("key", *HISTORY_FIELDS)}
 # The type of every run field a row may have: the spec fields, the derived seeds and the results of rhm_theory.runs.experiment.
-RESULT_KINDS = {"test_error": float, "test_loss": float, "train_loss": float, "epochs": int, "steps": int, "seconds": float,
-                "stop_reason": str, "wall_seconds": float, "key": str, **{f"{role}_seed": int for role in SEED_ROLES}}
+RESULT_KINDS = {
+    "test_error": float,
+    "test_loss": float,
+    "train_loss": float,
+    "epochs": int,
+    "steps": int,
+    "seconds": float,
+    "stop_reason": str,
+    "wall_seconds": float,
+    "key": str,
+    **{f"{role}_seed": int for role in SEED_ROLES},
+}
 RUN_KINDS = {**field_kinds(RunSpec), **RESULT_KINDS}
 LOCK_TIMEOUT = 60.0  # seconds SQLite's busy handler waits for a file another process holds
 
@@ -80,12 +94,15 @@ class ResultsStore:
             raise ValueError(f"results file {self.path} is a folder, not a file")
         existed = self.path.exists()
         if existed and self.path.stat().st_size == 0:
-            raise ValueError(f"results file {self.path} is empty (0 bytes), not an rhm results file: remove it or choose another name")
+            raise ValueError(
+                f"results file {self.path} is empty (0 bytes), not an rhm results file: remove it or choose another name"
+            )
         if readonly:
             if not existed:
                 raise ValueError(f"results file {self.path} does not exist")
-            self._connection = sqlite3.connect(f"file:{quote(str(self.path.resolve()))}?mode=ro", uri=True, isolation_level=None,
-                                               timeout=self.timeout)
+            self._connection = sqlite3.connect(
+                f"file:{quote(str(self.path.resolve()))}?mode=ro", uri=True, isolation_level=None, timeout=self.timeout
+            )
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if not existed:
@@ -99,8 +116,10 @@ class ResultsStore:
             raise
 
     def _locked(self, action: str) -> StoreLocked:
-        return StoreLocked(f"results file {self.path} is locked by another process (waited {self.timeout:g} s to {action}): "
-                           "nothing was changed; retry when that process is done")
+        return StoreLocked(
+            f"results file {self.path} is locked by another process (waited {self.timeout:g} s to {action}): "
+            "nothing was changed; retry when that process is done"
+        )
 
     def _execute(self, action: str, sql: str, arguments=()) -> sqlite3.Cursor:
         """``sql`` on the file; a lock held past the timeout is :class:`StoreLocked`."""
@@ -115,21 +134,30 @@ class ResultsStore:
         """ValueError unless the open file is an rhm results file whose tables have their columns."""
         try:
             (application_id,) = self._connection.execute("PRAGMA application_id").fetchone()
-            tables = {name for (name,) in self._connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            columns = {table: {row[1] for row in self._connection.execute(f"PRAGMA table_info({table})")} for table in TABLE_COLUMNS}
+            tables = {
+                name for (name,) in self._connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+            columns = {
+                table: {row[1] for row in self._connection.execute(f"PRAGMA table_info({table})")}
+                for table in TABLE_COLUMNS
+            }
         except sqlite3.DatabaseError as error:
             if _is_locked(error):
                 raise self._locked("open it") from None
             raise ValueError(f"results file {self.path} is not an SQLite database ({error})") from None
         key_column = "key" in columns[TABLE]
-        if application_id == APPLICATION_ID or (application_id == 0 and key_column and tables <= {TABLE, FAILURES, HISTORY}):
+        if application_id == APPLICATION_ID or (
+            application_id == 0 and key_column and tables <= {TABLE, FAILURES, HISTORY}
+        ):
             if TABLE not in tables:
                 raise ValueError(f"results file {self.path} is damaged: it has no {TABLE} table")
             for table, needed in TABLE_COLUMNS.items():
                 missing = [name for name in needed if table in tables and name not in columns[table]]
                 if missing:
-                    raise ValueError(f"results file {self.path} is damaged: its table {table} lacks the field {missing[0]!r} "
-                                     f"(an rhm results file's {table} table has {', '.join(needed)})")
+                    raise ValueError(
+                        f"results file {self.path} is damaged: its table {table} lacks the field {missing[0]!r} "
+                        f"(an rhm results file's {table} table has {', '.join(needed)})"
+                    )
             return
         raise ValueError(
             f"{self.path} is not an rhm results file (SQLite application id {application_id:#x}, tables "
@@ -154,7 +182,7 @@ class ResultsStore:
             connection.close()
             partial.unlink(missing_ok=True)
 
-    def __enter__(self) -> "ResultsStore":
+    def __enter__(self) -> ResultsStore:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -183,7 +211,9 @@ class ResultsStore:
         existing = {name.lower(): name for name in self.columns()}  # SQLite names ignore case
         for name in row:
             if existing.get(name.lower(), name) != name:
-                raise ValueError(f"column name {name!r} clashes with the stored column {existing[name.lower()]!r} (SQLite ignores case)")
+                raise ValueError(
+                    f"column name {name!r} clashes with the stored column {existing[name.lower()]!r} (SQLite ignores case)"
+                )
         self._execute(f"store run {row['key']}", "BEGIN IMMEDIATE")  # the row is stored completely or not at all
         try:
             for name in row:
@@ -194,19 +224,24 @@ class ResultsStore:
             self._connection.execute(f"INSERT INTO {TABLE} ({names}) VALUES ({marks})", list(row.values()))
             if history:
                 self._connection.execute(_HISTORY_SCHEMA)
-                columns = ", ".join(f'"{name}"' for name in ("key",) + HISTORY_FIELDS)
+                columns = ", ".join(f'"{name}"' for name in ("key", *HISTORY_FIELDS))
                 self._connection.executemany(
                     f"INSERT INTO {HISTORY} ({columns}) VALUES ({', '.join('?' * (1 + len(HISTORY_FIELDS)))})",
-                    [(row["key"], *record) for record in history])
+                    [(row["key"], *record) for record in history],
+                )
         except sqlite3.IntegrityError as error:
             self._connection.execute("ROLLBACK")
-            raise ValueError(f"run key {row['key']!r} is already stored in {self.path}; each run is stored once") from error
+            raise ValueError(
+                f"run key {row['key']!r} is already stored in {self.path}; each run is stored once"
+            ) from error
         except BaseException:
             self._connection.execute("ROLLBACK")
             raise
         try:
             self._execute(f"store run {row['key']}", "COMMIT")
-        except BaseException:  # a reader held the file past the timeout (or Ctrl-C): the row is not stored, nothing else changes
+        except (
+            BaseException
+        ):  # a reader held the file past the timeout (or Ctrl-C): the row is not stored, nothing else changes
             if self._connection.in_transaction:
                 self._connection.execute("ROLLBACK")
             raise
@@ -216,7 +251,11 @@ class ResultsStore:
         if not isinstance(key, str) or not key:
             raise ValueError(f"a failure needs a non-empty string run key, got {key!r}")
         self._execute(f"record a failure of run {key}", _FAILURES_SCHEMA)
-        self._execute(f"record a failure of run {key}", f'INSERT INTO {FAILURES} ("key", "error") VALUES (?, ?)', (key, str(error)))
+        self._execute(
+            f"record a failure of run {key}",
+            f'INSERT INTO {FAILURES} ("key", "error") VALUES (?, ?)',
+            (key, str(error)),
+        )
 
     def failures(self, unresolved: bool = True) -> list[dict]:
         """Failed attempts (key, error, at), oldest first; ``unresolved``: only runs not finished since
@@ -241,12 +280,16 @@ class ResultsStore:
             return rows
         missing = [name for name in require if name not in names]
         if rows and missing:
-            raise ValueError(f"results file {self.path} has no field {missing[0]!r} in its runs table (needed: {', '.join(require)})")
+            raise ValueError(
+                f"results file {self.path} has no field {missing[0]!r} in its runs table (needed: {', '.join(require)})"
+            )
         for row in rows:
             for name, value in row.items():
                 if name in RUN_KINDS and not _has_kind(value, RUN_KINDS[name]):
-                    raise ValueError(f"results file {self.path}: run {row.get('key')!r} has field {name} = {value!r}, "
-                                     f"not {_KIND_NAMES[RUN_KINDS[name]]}")
+                    raise ValueError(
+                        f"results file {self.path}: run {row.get('key')!r} has field {name} = {value!r}, "
+                        f"not {_KIND_NAMES[RUN_KINDS[name]]}"
+                    )
         return rows
 
     def history(self, key: str | None = None) -> list[dict]:
@@ -255,26 +298,33 @@ class ResultsStore:
         history table."""
         if not self._has_table(HISTORY):
             return []
-        columns = ", ".join(f'h."{name}"' for name in ("key",) + HISTORY_FIELDS)
+        columns = ", ".join(f'h."{name}"' for name in ("key", *HISTORY_FIELDS))
         query = f'SELECT {columns} FROM {HISTORY} h LEFT JOIN {TABLE} r ON r."key" = h."key"'
-        arguments = ()
+        arguments: tuple[str, ...] = ()
         if key is not None:
             query, arguments = query + ' WHERE h."key" = ?', (key,)
         cursor = self._execute("read it", query + ' ORDER BY r.rowid, h."key", h."step"', arguments)
-        records = [dict(zip(("key",) + HISTORY_FIELDS, values)) for values in cursor]
+        records = [dict(zip(("key", *HISTORY_FIELDS), values)) for values in cursor]
         for record in records:
             for name in HISTORY_FIELDS:
                 kind, value = (int, record[name]) if name in ("step", "epoch") else (float, record[name])
                 if not _has_kind(value, kind) or (kind is int and value is None):
-                    raise ValueError(f"results file {self.path}: history record of run {record['key']!r} has field {name} = "
-                                     f"{value!r}, not {_KIND_NAMES[kind]}")
+                    raise ValueError(
+                        f"results file {self.path}: history record of run {record['key']!r} has field {name} = "
+                        f"{value!r}, not {_KIND_NAMES[kind]}"
+                    )
         return records
 
     def has_history_table(self) -> bool:
         return self._has_table(HISTORY)
 
     def _has_table(self, name: str) -> bool:
-        return self._execute("read it", "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()[0] > 0
+        return (
+            self._execute(
+                "read it", "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+            ).fetchone()[0]
+            > 0
+        )
 
     def to_csv(self, path: str | os.PathLike) -> Path:
         """Write all rows as CSV with a header line, whole or not at all (never onto the results file
@@ -296,10 +346,12 @@ class ResultsStore:
     def to_pandas(self):
         """All rows as a pandas DataFrame (needs pandas: the ``[pandas]`` extra of this package)."""
         try:
-            import pandas
+            import pandas as pd
         except ImportError as error:
-            raise ImportError('to_pandas() needs pandas: pip install "rhm-theory[pandas]", or use rows() / to_csv()') from error
-        return pandas.DataFrame(self.rows(), columns=self.columns())
+            raise ImportError(
+                'to_pandas() needs pandas: pip install "rhm-theory[pandas]", or use rows() / to_csv()'
+            ) from error
+        return pd.DataFrame(self.rows(), columns=self.columns())
 
 
 def check_row(row) -> dict:
@@ -339,7 +391,9 @@ def _check_history(history) -> list[tuple]:
     for record in history:
         record = record.as_dict() if isinstance(record, HistoryRecord) else record
         if not isinstance(record, dict) or set(record) != set(HISTORY_FIELDS):
-            raise ValueError(f"a history record must have exactly the fields {', '.join(HISTORY_FIELDS)}, got {record!r}")
+            raise ValueError(
+                f"a history record must have exactly the fields {', '.join(HISTORY_FIELDS)}, got {record!r}"
+            )
         checked.append(tuple(_check_record_value(name, record[name]) for name in HISTORY_FIELDS))
     steps = [record[0] for record in checked]
     if steps != sorted(set(steps)):

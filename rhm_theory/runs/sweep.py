@@ -2,7 +2,7 @@
 
 Every value may be a scalar or a list; the sweep is the Cartesian product of all lists::
 
-    [grammar]                  # the paper's parameters
+    [grammar]  # the paper's parameters
     v = 8
     n_c = [4, 8]
     m = 4
@@ -13,18 +13,18 @@ Every value may be a scalar or a list; the sweep is the Cartesian product of all
     # zipf = [0.5, 1.5]        # optional: power-law rules (arXiv:2505.07067), a > 0; i.i.d. train and test data
 
     [data]
-    P_over_ncmL = [0.5, 1, 2, 4]   # training-set sizes relative to n_c m^L (rounded; s0 does not enter), or
+    P_over_ncmL = [0.5, 1, 2, 4]  # training-set sizes relative to n_c m^L (rounded; s0 does not enter), or
     # P = [128, 256, 512]          # absolute sizes, or a P* search by bisection in log P per setting:
     # adaptive = { P_low_over_ncmL = 0.25, P_high_over_ncmL = 8, steps = 4 }
     P_test = 1024
 
-    [training]                 # any training field (rhm_theory.learning.config.TrainSettings)
+    [training]  # any training field (rhm_theory.learning.config.TrainSettings)
     model = "cnn"
     width = 64
     max_epochs = 100
 
     [run]
-    seeds = 3                  # seeds 0, 1, 2 (or an explicit list)
+    seeds = 3  # seeds 0, 1, 2 (or an explicit list)
     sensitivity_samples = 0
 
 Errors name the offending field (``data.P``, ``training.width``, ...).
@@ -35,6 +35,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,9 +44,9 @@ from rhm_theory.core.validation import MAX_SWEEP_RUNS, check_zipf
 from rhm_theory.learning.config import TRAINING_FIELDS, field_kinds
 from rhm_theory.runs.spec import SPEC_CHOICES, RunSpec
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # Python 3.10
+else:  # Python 3.10
     import tomli as tomllib
 
 GRAMMAR_FIELDS = ("v", "n_c", "m", "s", "L")
@@ -79,7 +80,9 @@ def read_sweep(path: str | os.PathLike) -> dict:
     except tomllib.TOMLDecodeError as error:
         raise SweepError(f"sweep file {path} is not valid TOML: {error}") from None
     except RecursionError:
-        raise SweepError(f"sweep file {path} nests tables or arrays too deeply: a sweep file has sections of scalars and lists") from None
+        raise SweepError(
+            f"sweep file {path} nests tables or arrays too deeply: a sweep file has sections of scalars and lists"
+        ) from None
     return document
 
 
@@ -108,7 +111,9 @@ def expand_sweep(document: dict) -> list[RunSpec]:
     if "adaptive" in data:
         raise SweepError("this sweep searches P adaptively (data.adaptive): use adaptive_searches()")
     if ("P" in data) == ("P_over_ncmL" in data):
-        raise SweepError("give exactly one of data.P (sizes), data.P_over_ncmL (sizes relative to n_c m^L) and data.adaptive")
+        raise SweepError(
+            "give exactly one of data.P (sizes), data.P_over_ncmL (sizes relative to n_c m^L) and data.adaptive"
+        )
     size_field = "P" if "P" in data else "P_over_ncmL"
     sizes = _values("data", size_field, data[size_field])
     specs, seen = [], set()
@@ -148,9 +153,13 @@ def adaptive_searches(document: dict) -> list[AdaptiveSearch]:
     data = document.get("data", {})
     adaptive = data.get("adaptive")
     if not isinstance(adaptive, dict):
-        raise SweepError("field data.adaptive must be a table { P_low_over_ncmL = ..., P_high_over_ncmL = ..., steps = ... }")
+        raise SweepError(
+            "field data.adaptive must be a table { P_low_over_ncmL = ..., P_high_over_ncmL = ..., steps = ... }"
+        )
     if "P" in data or "P_over_ncmL" in data:
-        raise SweepError("give exactly one of data.P (sizes), data.P_over_ncmL (sizes relative to n_c m^L) and data.adaptive")
+        raise SweepError(
+            "give exactly one of data.P (sizes), data.P_over_ncmL (sizes relative to n_c m^L) and data.adaptive"
+        )
     for name in adaptive:
         if name not in ADAPTIVE_FIELDS:
             raise SweepError(f"unknown field data.adaptive.{name}: it takes {', '.join(ADAPTIVE_FIELDS)}")
@@ -165,12 +174,18 @@ def adaptive_searches(document: dict) -> list[AdaptiveSearch]:
         P_low = _relative_size(adaptive["P_low_over_ncmL"], setting, "data.adaptive.P_low_over_ncmL")
         P_high = _relative_size(adaptive["P_high_over_ncmL"], setting, "data.adaptive.P_high_over_ncmL")
         if P_high <= P_low:
-            raise SweepError(f"field data.adaptive: the bracket needs P_high > P_low, got {P_high} <= {P_low} for {setting}")
+            raise SweepError(
+                f"field data.adaptive: the bracket needs P_high > P_low, got {P_high} <= {P_low} for {setting}"
+            )
         _make_spec({**setting, "P": P_high, "seed": seeds[0]})  # the bracket fits the grammar
         if setting.get("task", "class") != "class":
-            raise SweepError(f"field training.task = {setting['task']!r}: an adaptive P* search needs task 'class' "
-                             "(the next-token task has no P*; use data.P or data.P_over_ncmL)")
-        searches.append(AdaptiveSearch(_make_spec({**setting, "P": P_low, "seed": seeds[0]}), tuple(seeds), P_low, P_high, steps))
+            raise SweepError(
+                f"field training.task = {setting['task']!r}: an adaptive P* search needs task 'class' "
+                "(the next-token task has no P*; use data.P or data.P_over_ncmL)"
+            )
+        searches.append(
+            AdaptiveSearch(_make_spec({**setting, "P": P_low, "seed": seeds[0]}), tuple(seeds), P_low, P_high, steps)
+        )
     return searches
 
 
@@ -192,20 +207,34 @@ def _settings(document: dict, sizes: int = 1) -> tuple[list[dict], list[int]]:
     data = document.get("data", {})
     run = document.get("run", {})
     seeds = run.get("seeds", 1)
-    counts = [len(value) if isinstance(value, list) else 1
-              for name, value in [*grammar.items(), *document.get("training", {}).items(), *data.items(), *run.items()]
-              if name not in ("P", "P_over_ncmL", "adaptive", "seeds")]
-    n_seeds = seeds if isinstance(seeds, int) and not isinstance(seeds, bool) else len(seeds) if isinstance(seeds, list) else 1
+    counts = [
+        len(value) if isinstance(value, list) else 1
+        for name, value in [*grammar.items(), *document.get("training", {}).items(), *data.items(), *run.items()]
+        if name not in ("P", "P_over_ncmL", "adaptive", "seeds")
+    ]
+    n_seeds = (
+        seeds
+        if isinstance(seeds, int) and not isinstance(seeds, bool)
+        else len(seeds)
+        if isinstance(seeds, list)
+        else 1
+    )
     runs = math.prod(counts) * sizes * n_seeds
     if runs > MAX_SWEEP_RUNS:
-        raise SweepError(f"the sweep has {runs} runs (settings x sizes x seeds = {math.prod(counts)} x {sizes} x {n_seeds}): "
-                         f"at most {MAX_SWEEP_RUNS} are allowed in one file; split it into several")
+        raise SweepError(
+            f"the sweep has {runs} runs (settings x sizes x seeds = {math.prod(counts)} x {sizes} x {n_seeds}): "
+            f"at most {MAX_SWEEP_RUNS} are allowed in one file; split it into several"
+        )
     if isinstance(seeds, int) and not isinstance(seeds, bool):
         if seeds < 1:
             raise SweepError(f"field run.seeds = {seeds} must be >= 1 (a count) or a list of seeds")
         seeds = list(range(seeds))
     seeds = _values("run", "seeds", seeds)
-    axes = {name: _values("grammar", name, grammar[name]) for name in GRAMMAR_FIELDS + OPTIONAL_GRAMMAR_FIELDS if name in grammar}
+    axes = {
+        name: _values("grammar", name, grammar[name])
+        for name in GRAMMAR_FIELDS + OPTIONAL_GRAMMAR_FIELDS
+        if name in grammar
+    }
     axes.update({name: _values("training", name, value) for name, value in document.get("training", {}).items()})
     if "P_test" in data:
         axes["P_test"] = _values("data", "P_test", data["P_test"])
@@ -246,7 +275,9 @@ def _check_type(section: str, name: str, values: list) -> None:
     for value in values:
         if value not in choices:
             article = "an" if name[0] in "aeiou" else "a"
-            raise SweepError(f"field {section}.{name} = {value!r} is not {article} {name}: expected one of {', '.join(choices)}")
+            raise SweepError(
+                f"field {section}.{name} = {value!r} is not {article} {name}: expected one of {', '.join(choices)}"
+            )
 
 
 def _make_spec(values: dict) -> RunSpec:

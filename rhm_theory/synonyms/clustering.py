@@ -25,11 +25,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_limits
 
-from rhm_theory.theory.exact import class_posterior, class_tuple_probs, joint_counts
 from rhm_theory.core.grammar import Grammar
 from rhm_theory.core.rules import tuples_to_codes
-from rhm_theory.theory.stats import first_crossing
 from rhm_theory.core.validation import as_generator, check_int
+from rhm_theory.theory.exact import class_posterior, class_tuple_probs, joint_counts
+from rhm_theory.theory.stats import first_crossing
 
 
 # ----- correlation vectors ----------------------------------------------------------------------
@@ -123,7 +123,9 @@ def score_clustering(true_classes, predicted) -> ClusteringScore:
     """Score predicted cluster labels (n,) against true classes (n,)."""
     true_classes, predicted = np.asarray(true_classes), np.asarray(predicted)
     if true_classes.shape != predicted.shape or true_classes.ndim != 1:
-        raise ValueError(f"true and predicted labels must be 1-d of equal length, got {true_classes.shape} and {predicted.shape}")
+        raise ValueError(
+            f"true and predicted labels must be 1-d of equal length, got {true_classes.shape} and {predicted.shape}"
+        )
     _, true_index = np.unique(true_classes, return_inverse=True)
     _, pred_index = np.unique(predicted, return_inverse=True)
     table = np.zeros((true_index.max() + 1, pred_index.max() + 1), dtype=np.int64)
@@ -182,7 +184,9 @@ def clustering_error_curve(grammar: Grammar, P_values, seed, patch: int | None =
     rng = as_generator(seed)
     x, y = grammar.sample(int(P_values.max()), rng)
     kmeans_seed = int(rng.integers(2**31))
-    counts = [tuple_class_counts(x[:P], y[:P], v=grammar.v, n_c=grammar.n_c, s=grammar.s, patch=patch) for P in P_values]
+    counts = [
+        tuple_class_counts(x[:P], y[:P], v=grammar.v, n_c=grammar.n_c, s=grammar.s, patch=patch) for P in P_values
+    ]
     return np.array([[cluster_synonyms(grammar, c, kmeans_seed, method).error for c in counts] for method in methods])
 
 
@@ -222,8 +226,10 @@ def fit_crossing_power_law(sweeps, scales, threshold: float, n_boot: int = 1000,
     log_scales = np.log(np.asarray(scales, dtype=float).reshape(len(scales), -1))
     n_settings, k = log_scales.shape
     if len(sweeps) != n_settings or n_settings < k + 1:
-        raise ValueError(f"need one sweep per setting and more settings than exponents, got {len(sweeps)} sweeps, "
-                         f"{n_settings} settings and {k} exponents")
+        raise ValueError(
+            f"need one sweep per setting and more settings than exponents, got {len(sweeps)} sweeps, "
+            f"{n_settings} settings and {k} exponents"
+        )
     design = np.column_stack([log_scales, np.ones(n_settings)])
     grids = [np.asarray(P_values, dtype=float) for P_values, _ in sweeps]
     curves = [np.atleast_2d(np.asarray(errors, dtype=float)) for _, errors in sweeps]

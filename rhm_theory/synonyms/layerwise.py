@@ -3,12 +3,14 @@ alone, without gradient descent (the paper's, arXiv:2307.02129 Appendix D, alter
 step with k-means of the representations; here the correlation vectors are clustered directly).
 
 Fit, on training data (x (P, s**L), y (P,)):
+
 1. At the current level, pool the (class, s-tuple) counts over all patches (the rules of one level are
    the same at every position), give each observed tuple its centred correlation vector
    n_c P^(class | tuple) - 1 and group the observed tuples into v clusters by k-means.
 2. Replace every patch by its cluster id: the data become sequences of s**(L-1) symbols in range(v).
 3. Repeat up to sequences of one s-tuple, then classify each top tuple by the majority class of the
    training data that reach it.
+
 Predict by the same reductions. A test patch whose tuple was never seen in training (or contains an
 unknown symbol) becomes the unknown symbol -1; a datum whose top tuple is unknown gets the most
 frequent training class (a guess, counted as an error when wrong).
@@ -20,9 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rhm_theory.synonyms.clustering import centred_correlations, kmeans_labels, tuple_class_counts
 from rhm_theory.core.rules import tuples_to_codes
 from rhm_theory.core.validation import as_generator, check_int
+from rhm_theory.synonyms.clustering import centred_correlations, kmeans_labels, tuple_class_counts
 
 UNKNOWN = -1
 

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rhm_theory.synonyms.clustering import lowest_level_synonyms, tuple_class_counts
 from rhm_theory.core.grammar import Grammar
 from rhm_theory.core.validation import as_generator, check_int
+from rhm_theory.synonyms.clustering import lowest_level_synonyms, tuple_class_counts
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def one_step(net: SymmetricTwoLayerNet, counts, lr: float) -> tuple[np.ndarray, 
 
 
 def synonym_sensitivity(columns, classes) -> float:
-    """S = <|c_mu - c_mu'|^2> over pairs of synonyms / <|c_mu - c_nu|^2> over all pairs (docs/theory.md, 'Synonyms from correlations').
+    """``S = <|c_mu - c_mu'|^2>`` over pairs of synonyms / ``<|c_mu - c_nu|^2>`` over all pairs (docs/theory.md, 'Synonyms from correlations').
 
     ``columns`` (H, n): one vector per tuple; ``classes`` (n,): synonym class of each tuple. Averages
     run over unordered pairs of distinct tuples. Returns NaN if all columns are equal.

@@ -39,5 +39,11 @@ def crossing(v, n_c, m, s, L, *, n_grammars: int, seed) -> Crossing:
         return Crossing(float(theory["P_c"]), P_c, P_c, P_c, True, 0)
     samples = ensemble.monte_carlo_statistics(v, n_c, m, s, L, n_grammars, seed=seed)["sigma_f2"]
     signal, low, high = ensemble.confidence_interval(samples)
-    return Crossing(float(theory["P_c"]), noise_times_P / signal, float(noise_times_P / high), float(noise_times_P / low), False,
-                    n_grammars)
+    return Crossing(
+        float(theory["P_c"]),
+        noise_times_P / signal,
+        float(noise_times_P / high),
+        float(noise_times_P / low),
+        False,
+        n_grammars,
+    )

@@ -5,10 +5,14 @@ predicts that class reconstruction drops sharply at a critical noise as L grows)
 of every node puts weight p on its true symbol and (1 - p)/(v - 1) on each other symbol, i.e. a
 ratio delta = (1 - p)/((v - 1) p) between a wrong and the true symbol. For a parent, the true tuple
 has weight 1 and any other tuple, its s symbols being uniform in the random-rule ensemble and
-differing from the true tuple, has mean weight
+differing from the true tuple, has mean weight::
+
     g(delta) = ((1 + (v - 1) delta)^s - 1) / (v^s - 1).
-The true parent owns the true tuple and m - 1 others, a wrong parent m others, so one level up
+
+The true parent owns the true tuple and m - 1 others, a wrong parent m others, so one level up::
+
     delta' = m g / (1 + (m - 1) g),   p' = 1 / (1 + (v - 1) delta').
+
 p is the retention of the forward-backward experiment: the probability that a resampled symbol
 equals the original one. delta = 0 (p = 1) and delta = 1 (p = 1/v) are fixed points; between them
 lies the unstable fixed point delta*, which separates data whose class is kept (p_L -> 1) from data
@@ -106,7 +110,9 @@ def critical_noise(v_, m_, s_, *, channel: str) -> float | None:
     if delta_star is None:
         return None
     p_star = 1 / (1 + (v_ - 1) * delta_star)
-    candidates = sp.solve(sp.Eq(leaf_retention(channel, eps, sp.Integer(v_)), sp.nsimplify(p_star, rational=False)), eps)
+    candidates = sp.solve(
+        sp.Eq(leaf_retention(channel, eps, sp.Integer(v_)), sp.nsimplify(p_star, rational=False)), eps
+    )
     inside = [float(c) for c in candidates if c.is_real and 0 <= float(c) <= 1]
     return min(inside) if inside else None
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rhm_theory.core.validation import as_generator, check_int, check_feasible
+from rhm_theory.core.validation import as_generator, check_feasible, check_int
 from rhm_theory.theory.noise import check_channel, check_noise
 
 
@@ -41,7 +41,9 @@ def level_up(children: np.ndarray, v: int, m: int, s: int, rng: np.random.Genera
     # v*m distinct tuple codes per node: code 0 (the true tuple, all children true) owned by symbol 0,
     # then v*m - 1 distinct codes drawn from the v**s - 1 others; owner of column c is c // m.
     keys = rng.random((N, v**s - 1))
-    others = np.argpartition(keys, v * m - 2, axis=1)[:, : v * m - 1] + 1 if v * m > 1 else np.zeros((N, 0), dtype=np.int64)
+    others = (
+        np.argpartition(keys, v * m - 2, axis=1)[:, : v * m - 1] + 1 if v * m > 1 else np.zeros((N, 0), dtype=np.int64)
+    )
     codes = np.concatenate([np.zeros((N, 1), dtype=np.int64), others], axis=1)  # (N, v*m)
     weights = np.ones(codes.shape)
     for slot in range(s):

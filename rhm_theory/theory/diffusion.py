@@ -3,11 +3,13 @@
 A datum x is noised to level eps by a channel of :mod:`rhm_theory.theory.noise`, and a new datum is
 drawn from the exact posterior P(datum | noisy x) by belief propagation (the Bayes-optimal
 denoiser). Measured per level l = 1..L+1 (tokens first, class last):
+
 - retention: P(the level-l symbol is unchanged), exactly as the posterior marginal of the original
   symbol averaged over nodes and data (no sampling noise from the backward step), and from samples;
 - the fraction of tokens changed, the connected correlation C(r) of the change indicators c_j at
   distance r (normalised so C(0) = 1), and the susceptibility Var(sum_j c_j) / d, which peak where
   changes come in large correlated chunks (arXiv:2410.13770).
+
 Curves over noise: :func:`noise_at` finds where a retention curve crosses a level.
 """
 
@@ -51,8 +53,11 @@ class ForwardBackward:
 def check_experiment_size(P: int, d: int, v: int, n_c: int) -> None:
     """ValueError unless the token likelihoods and class posteriors of P data (P x (d v + n_c) floats, the
     largest arrays of an experiment) fit MAX_ARRAY_ENTRIES; checked before anything is drawn or allocated."""
-    check_entries(f"a forward-backward experiment on P = {P} data of d = {d} tokens, v = {v}, n_c = {n_c} "
-                  "(P x (d v + n_c) likelihoods and posteriors)", P * (d * v + n_c))
+    check_entries(
+        f"a forward-backward experiment on P = {P} data of d = {d} tokens, v = {v}, n_c = {n_c} "
+        "(P x (d v + n_c) likelihoods and posteriors)",
+        P * (d * v + n_c),
+    )
 
 
 def forward_backward(grammar: Grammar, x, noise, *, channel: str, seed) -> ForwardBackward:
@@ -105,4 +110,3 @@ def noise_at(noise_grid, curve, level: float) -> float:
     i = int(below[0])
     fraction = (curve[i - 1] - level) / (curve[i - 1] - curve[i])
     return float(noise_grid[i - 1] + fraction * (noise_grid[i] - noise_grid[i - 1]))
-

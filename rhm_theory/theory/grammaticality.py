@@ -45,7 +45,9 @@ def level_symbols(grammar: Grammar, x) -> list[np.ndarray]:
     x = check_tokens(grammar, x)
     if (parsed_levels(grammar, x) <= grammar.L).any():
         bad = np.flatnonzero(parsed_levels(grammar, x) <= grammar.L)
-        raise ValueError(f"{bad.size} of {x.shape[0]} strings are not data of this grammar (rows {bad[:5].tolist()}...)")
+        raise ValueError(
+            f"{bad.size} of {x.shape[0]} strings are not data of this grammar (rows {bad[:5].tolist()}...)"
+        )
     levels = [x]
     for k in range(grammar.L - 1, -1, -1):
         production, _ = grammar.find_productions(k, levels[-1].reshape(x.shape[0], -1, grammar.s))

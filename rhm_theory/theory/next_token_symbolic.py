@@ -3,7 +3,7 @@ token t places before it, derived by sympy (docs/theory-next-token.md, 'Rule-ens
 Cagnetta and Wyart, arXiv:2406.00048 §3).
 
 ``C(mu, nu) = J(mu, nu) - p_i(mu) p_j(nu)`` (i = d - 1 - t, j = d - 1; J the joint, p_i, p_j the
-marginals; rhm_theory.theory.next_token.token_correlation), and
+marginals; rhm_theory.theory.next_token.token_correlation), and::
 
     sum C^2 = W1 - 2 W2 + W3,  W1 = sum J^2,  W2 = sum J(mu, nu) p_i(mu) p_j(nu),  W3 = |p_i|^2 |p_j|^2,
 
@@ -42,13 +42,12 @@ values are exact (sympy Rationals at integers).
 
 from __future__ import annotations
 
-import itertools
 from fractions import Fraction
 from functools import cache
 from math import factorial
+from typing import Any
 
 import sympy as sp
-
 from sympy.polys.domains import ZZ
 from sympy.polys.rings import ring
 
@@ -77,7 +76,7 @@ def partitions(n: int) -> tuple[tuple[int, ...], ...]:
         return ((),)
     out = []
     for head in partitions(n - 1):
-        out += [head + (label,) for label in range(max(head, default=-1) + 2)]
+        out += [(*head, label) for label in range(max(head, default=-1) + 2)]
     return tuple(out)
 
 
@@ -150,7 +149,8 @@ def count_moment(owners, constraints) -> dict:
 def _level_items(kinds: tuple, split: bool, slot_i, slot_j):
     """Items (owner line, ((slot, target line), ...)) of one level for lines of ``kinds``; with
     ``split`` the kinds are walkers and "pair" walkers emit an i-line and a j-line."""
-    items, target = [], 0
+    items: list[tuple[int, tuple[tuple[Any, int], ...]]] = []
+    target = 0
     for line, kind in enumerate(kinds):
         if kind == "pair" and split:
             items.append((line, ((slot_i, target), (slot_j, target + 1))))
@@ -190,16 +190,31 @@ def symbolic_transfer(kinds: tuple, split: bool, same_slot: bool) -> sp.Matrix:
     """:func:`transfer_matrix` as a sympy Matrix in the symbols v, u (= v^(s-2)) and m."""
     rows, n_items = transfer_matrix(kinds, split, same_slot)
     v, u, m = _SYMBOLS
-    return sp.Matrix([[(sum((poly.as_expr() / _falling(v**2 * u, n) for n, poly in entry.items()), sp.Integer(0))
-                                 / m**n_items) for entry in row] for row in rows])
+    return sp.Matrix(
+        [
+            [
+                (sum((poly.as_expr() / _falling(v**2 * u, n) for n, poly in entry.items()), sp.Integer(0)) / m**n_items)
+                for entry in row
+            ]
+            for row in rows
+        ]
+    )
 
 
 @cache
 def _numeric_transfer(kinds: tuple, split: bool, same_slot: bool, v: int, u: int, m: int) -> list:
     """:func:`transfer_matrix` at integers, as Fractions."""
     rows, n_items = transfer_matrix(kinds, split, same_slot)
-    return [[sum((Fraction(int(poly(v, u, m)), _falling(v * v * u, n) * m**n_items) for n, poly in entry.items()), Fraction(0))
-             for entry in row] for row in rows]
+    return [
+        [
+            sum(
+                (Fraction(int(poly(v, u, m)), _falling(v * v * u, n) * m**n_items) for n, poly in entry.items()),
+                Fraction(0),
+            )
+            for entry in row
+        ]
+        for row in rows
+    ]
 
 
 # ----- step 3: one term ---------------------------------------------------------------------------------
@@ -236,7 +251,9 @@ def term(name: str, v, n_c, m, s, L, distance):
         vector = [Fraction(_falling(n_c, max(p) + 1), n_c ** len(walkers)) for p in partitions(len(walkers))]
     else:
         values = dict(zip(_SYMBOLS, (v, v ** (s - 2), m)))
-        vector = [_falling(sp.sympify(n_c), max(p) + 1) / sp.sympify(n_c) ** len(walkers) for p in partitions(len(walkers))]
+        vector = [
+            _falling(sp.sympify(n_c), max(p) + 1) / sp.sympify(n_c) ** len(walkers) for p in partitions(len(walkers))
+        ]
     kinds = walkers
     for k in range(L):
         split = k == split_row and "pair" in walkers
@@ -248,15 +265,21 @@ def term(name: str, v, n_c, m, s, L, distance):
         vector = [sum(vector[a] * matrix[a][b] for a in range(len(vector))) for b in range(len(matrix[0]))]
         if split:
             kinds = _line_kinds(walkers)
-    total = sum(weight for pattern, weight in zip(partitions(len(kinds)), vector)
-                if all(pattern[a] == pattern[b] for a, b in ends))
+    total = sum(
+        weight
+        for pattern, weight in zip(partitions(len(kinds)), vector)
+        if all(pattern[a] == pattern[b] for a, b in ends)
+    )
     return sp.Rational(total.numerator, total.denominator) if numeric else sp.factor(total)
 
 
 def correlation_strength_average(v, n_c, m, s, L, distance):
     """``E[sum_{mu, nu} C(mu, nu)^2]`` over the rule ensemble for x_{d - distance} and x_d, exact."""
-    return sp.factor(term("W1", v, n_c, m, s, L, distance) - 2 * term("W2", v, n_c, m, s, L, distance)
-                     + term("W3", v, n_c, m, s, L, distance))
+    return sp.factor(
+        term("W1", v, n_c, m, s, L, distance)
+        - 2 * term("W2", v, n_c, m, s, L, distance)
+        + term("W3", v, n_c, m, s, L, distance)
+    )
 
 
 def noise_average(v, n_c, m, s, L, distance):
@@ -284,5 +307,8 @@ def leading_order_strength(v, n_c, m, s, L, distance):
     v, n_c, m, s, L, distance, _ = _check(v, n_c, m, s, L, distance)
     lam = L + 1 - _ancestor_row(s, L, distance)
     hidden = sum(sp.Integer(m) ** -k for k in range(L - lam + 1)) / v
-    return (1 - sp.Integer(m) / sp.Integer(v) ** (s - 1)) * sp.Integer(m) ** (3 - 2 * lam) * (
-        hidden + sp.Integer(m) ** (lam - L - 1) / n_c)
+    return (
+        (1 - sp.Integer(m) / sp.Integer(v) ** (s - 1))
+        * sp.Integer(m) ** (3 - 2 * lam)
+        * (hidden + sp.Integer(m) ** (lam - L - 1) / n_c)
+    )

@@ -1,11 +1,13 @@
 """Forward noising channels on tokens, and their per-token likelihoods for belief propagation.
 
 Two channels with a noise level eps in [0, 1] (arXiv:2402.16991 and arXiv:2410.13770 use both kinds):
+
 - ``"uniform"`` (discrete diffusion): each token is, independently with probability eps, replaced by
   a uniformly random token of range(v) (possibly itself). Likelihood of an observed token o:
   l(mu) = (1 - eps) [mu == o] + eps / v.
 - ``"mask"`` (absorbing diffusion): each token is, independently with probability eps, masked
   (observed as MASK = -1). Likelihood: one-hot on o, or all ones for a masked token.
+
 Observations are int64 arrays (P, d) with MASK for masked tokens; likelihoods are (P, d, v) float64.
 """
 
@@ -58,11 +60,15 @@ def likelihoods(observed, noise, *, v, channel) -> np.ndarray:
     noise, channel, v = check_noise(noise), check_channel(channel), check_int("v", v)
     observed = np.asarray(observed)
     if not np.issubdtype(observed.dtype, np.integer) or observed.ndim != 2:
-        raise ValueError(f"observations must be a 2-D integer array (P, d), got dtype {observed.dtype} and shape {observed.shape}")
+        raise ValueError(
+            f"observations must be a 2-D integer array (P, d), got dtype {observed.dtype} and shape {observed.shape}"
+        )
     low = MASK if channel == "mask" else 0
     if observed.size and (observed.min() < low or observed.max() >= v):
-        raise ValueError(f"observations of the {channel!r} channel must be in [{low}, {v - 1}], got values in [{observed.min()}, {observed.max()}]")
-    one_hot = np.zeros(observed.shape + (v,))
+        raise ValueError(
+            f"observations of the {channel!r} channel must be in [{low}, {v - 1}], got values in [{observed.min()}, {observed.max()}]"
+        )
+    one_hot = np.zeros((*observed.shape, v))
     seen = observed >= 0
     one_hot[seen, observed[seen]] = 1.0
     if channel == "mask":

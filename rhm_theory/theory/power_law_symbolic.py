@@ -139,7 +139,9 @@ def next_token_detection_size(distance: int, k, v, n_c, m, s: int, L: int, a=a):
 def next_token_level_ratio(near: int, far: int, k, v, n_c, m, s: int, L: int, a=a):
     """``P_far / P_near`` of :func:`next_token_detection_size` at one rank k: free of a and k (the large-scale
     growth of the resolvable size with distance, hence the exponent, is the uniform RHM's)."""
-    ratio = next_token_detection_size(far, k, v, n_c, m, s, L, a) / next_token_detection_size(near, k, v, n_c, m, s, L, a)
+    ratio = next_token_detection_size(far, k, v, n_c, m, s, L, a) / next_token_detection_size(
+        near, k, v, n_c, m, s, L, a
+    )
     return sp.simplify(ratio)
 
 

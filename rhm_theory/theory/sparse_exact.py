@@ -8,8 +8,10 @@ parent's production with probability W[o, i] / Q (W counts the layouts putting c
 empty otherwise; an empty parent has only empty children. So P(x_j = mu | class) is a product of
 (v+1)-state transition matrices, mu = v being the empty token.
 
-Posterior. The upward message of an informative node for symbol a sums over its productions and layouts,
+Posterior. The upward message of an informative node for symbol a sums over its productions and layouts::
+
     u(a) = 1/(m Q) sum_j sum_q prod_i u_{q_i}(b_ij) prod_{o not in q} u_o(empty),
+
 and an empty node's message is prod_o u_o(empty). Leaves carry likelihoods l_j(mu) over v+1 symbols
 (one-hot for clean tokens, all ones for a masked token). Classes have a uniform prior.
 """

@@ -117,9 +117,12 @@ def evaluate(v, n_c, m, s, L, s0, variant: str = "A", P=None) -> dict:
     """All quantities exactly at the given integers (sympy numbers); the sparse RHM's size bounds
     (rhm_theory.core.validation.check_sparse_size: d, layouts, p_max) are checked first."""
     params = symbolic.bind_parameters((v, n_c, m, s, L), P)
-    check_sparse_size(*(int(params[symbol]) for symbol in symbolic.PARAMETERS[1:]), s0, variant)
+    n_c, m, s, L = (int(params[symbol]) for symbol in symbolic.PARAMETERS[1:])
+    check_sparse_size(n_c, m, s, L, s0, variant)
     params[globals()["s0"]] = sp.Integer(check_int("s0", s0, minimum=0))
-    values = {name: (None if expr is None else sp.simplify(expr.subs(params))) for name, expr in expressions(variant).items()}
+    values = {
+        name: (None if expr is None else sp.simplify(expr.subs(params))) for name, expr in expressions(variant).items()
+    }
     if variant == "B":
         sigma_f2 = statistics_at(v, n_c, m, s, L, s0, "B", position=None)["sigma_f2"]
         crossing = _crossing(sigma_f2, sp.Rational(1, (s0 + 1) ** L))
