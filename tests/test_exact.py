@@ -5,7 +5,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from hypothesis import given, settings as hsettings
-from strategies import grammars
+from strategies import examples, grammars
 
 from rhm_theory import Grammar, exact
 from rhm_theory.core.rules import tuples_to_codes
@@ -31,7 +31,7 @@ def _hidden_symbols(grammar, x, level):
 
 
 @given(grammars(max_p_max=3000))
-@hsettings(max_examples=30, deadline=None)
+@hsettings(max_examples=examples(30), deadline=None)
 def test_class_token_probs_equal_enumeration_frequencies_exactly(grammar):
     x, y = grammar.enumerate()
     for level in range(1, grammar.L + 1):
@@ -41,12 +41,14 @@ def test_class_token_probs_equal_enumeration_frequencies_exactly(grammar):
             expected = _frequencies(symbols[:, position], y, grammar.n_c, grammar.v)
             probs = exact.class_token_probs(grammar, position, level=level, exact=True)
             assert np.array_equal(probs, expected)
-            assert np.abs(exact.class_token_probs(grammar, position, level=level) - expected.astype(float)).max() < 1e-12
+            assert (
+                np.abs(exact.class_token_probs(grammar, position, level=level) - expected.astype(float)).max() < 1e-12
+            )
             assert np.abs(every[position] - expected.astype(float)).max() < 1e-12
 
 
 @given(grammars(max_p_max=3000))
-@hsettings(max_examples=30, deadline=None)
+@hsettings(max_examples=examples(30), deadline=None)
 def test_tuple_probs_and_correlations_equal_enumeration(grammar):
     x, y = grammar.enumerate()
     n_tuples = grammar.v**grammar.s
@@ -61,7 +63,7 @@ def test_tuple_probs_and_correlations_equal_enumeration(grammar):
 
 
 @given(grammars(max_p_max=3000))
-@hsettings(max_examples=30, deadline=None)
+@hsettings(max_examples=examples(30), deadline=None)
 def test_token_correlations_mask_never_occurring_tokens_and_match_enumeration(grammar):
     x, y = grammar.enumerate()
     for position in range(grammar.d):
@@ -104,3 +106,26 @@ def test_bad_positions_are_errors():
         exact.class_tuple_probs(grammar, 2)
     with pytest.raises(ValueError, match=r"labels must be in range\(n_c=2\)"):
         exact.empirical_correlations(np.zeros((3, 4), int), np.array([0, 1, 2]), v=4, n_c=2, position=0)
+
+
+def test_empirical_estimators_refuse_tokens_and_keys_out_of_range():
+    # Unchecked, token 7 with v = 4 would be counted under another tuple's code, and key 3 of n_keys = 3
+    # under the next label's row: silently wrong counts.
+    x = np.array([[0, 7], [1, 1]])
+    y = np.array([0, 1])
+    with pytest.raises(ValueError, match=r"tokens must be in range\(v=4\)"):
+        exact.empirical_tuple_correlations(x, y, v=4, n_c=2, s=2, patch=0)
+    with pytest.raises(ValueError, match=r"keys must be in range\(n_keys=3\)"):
+        exact.joint_counts(np.array([0, 3]), y, n_c=2, n_keys=3)
+    assert exact.joint_counts(np.array([0, 2]), y, n_c=2, n_keys=3).tolist() == [[1, 0, 0], [0, 0, 1]]
+
+
+def test_cached_bp_matrices_are_read_only():
+    from rhm_theory.theory import bp
+
+    grammar = Grammar.random(4, 2, 2, 2, 2, seed=0)
+    weighted = Grammar.random(4, 2, 2, 2, 2, seed=0, zipf=1.0)
+    shared = [bp.production_average(4, 2), bp.production_weights(weighted, 1), *bp.slot_selections(grammar, 0)]
+    for array in shared:
+        with pytest.raises(ValueError, match="read-only"):
+            array[0, 0] = 5.0

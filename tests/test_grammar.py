@@ -7,14 +7,14 @@ import networkx as nx
 import numpy as np
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
-from strategies import grammars, settings
+from strategies import examples, grammars, settings
 
 from rhm_theory import Grammar
 from rhm_theory.core.rules import tuples_to_codes
 
 
 @given(settings(), st.integers(0, 2**32 - 1))
-@hsettings(max_examples=60, deadline=None)
+@hsettings(max_examples=examples(60), deadline=None)
 def test_random_rules_are_in_range_unambiguous_and_shaped(params, seed):
     v, n_c, m, s, L = params
     grammar = Grammar.random(v, n_c, m, s, L, seed=seed)
@@ -22,7 +22,8 @@ def test_random_rules_are_in_range_unambiguous_and_shaped(params, seed):
     assert len(rules) == L
     for k, r in enumerate(rules):
         assert r.shape == ((n_c if k == 0 else v), m, s)
-        assert r.min() >= 0 and r.max() < v
+        assert r.min() >= 0
+        assert r.max() < v
         codes = tuples_to_codes(r.reshape(-1, s), v)
         assert np.unique(codes).size == codes.size  # no tuple has two owners or two uses
     assert grammar.p_max == n_c * m ** sum(s**k for k in range(L))
@@ -34,7 +35,8 @@ def test_same_seed_same_rules_and_different_seed_different_rules():
     b = Grammar.random(8, 8, 4, 2, 3, seed=5)
     c = Grammar.random(8, 8, 4, 2, 3, seed=6)
     assert all(x.tobytes() == y.tobytes() for x, y in zip(a.rules, b.rules))
-    assert a == b and a != c
+    assert a == b
+    assert a != c
 
 
 def test_rule_sets_are_drawn_uniformly():
@@ -57,7 +59,7 @@ def test_large_tuple_space_draws_without_listing_it():
 
 
 @given(grammars())
-@hsettings(max_examples=40, deadline=None)
+@hsettings(max_examples=examples(40), deadline=None)
 def test_json_and_networkx_round_trips_are_exact(grammar):
     assert Grammar.from_json(grammar.to_json()) == grammar
     back = Grammar.from_networkx(grammar.to_networkx())
@@ -113,7 +115,7 @@ def test_derivation_tree_has_level_position_symbol_and_reproduces_the_datum():
     ],
 )
 def test_bad_parameters_raise_value_error_naming_value_and_rule(params, words):
-    with pytest.raises(ValueError) as error:
+    with pytest.raises(ValueError) as error:  # noqa: PT011 - the message is checked word by word below
         Grammar.random(*params, seed=0)
     for word in words:
         assert word in str(error.value)
@@ -149,3 +151,37 @@ def test_networkx_graph_missing_a_child_is_rejected():
     graph.remove_edges_from(list(graph.out_edges(production, keys=True)))
     with pytest.raises(ValueError, match="undefined"):
         Grammar.from_networkx(graph)
+
+
+@pytest.mark.parametrize(
+    "attribute, value, message",
+    [
+        ("rules_level", None, "has no 'rules_level' attribute"),
+        ("owner", -1, r"owner must be an integer in range\(2\), got -1"),  # -1 would wrap to the last class
+        ("index", 2, r"index must be an integer in range\(2\), got 2"),
+        ("rules_level", 1.0, r"rules_level must be an integer in range\(2\)"),
+    ],
+)
+def test_networkx_production_with_a_bad_attribute_is_a_one_line_error(attribute, value, message):
+    graph = Grammar.random(3, 2, 2, 2, 2, seed=0).to_networkx()
+    production = next(n for n, a in graph.nodes(data=True) if a["kind"] == "production" and a["rules_level"] == 0)
+    if value is None:
+        del graph.nodes[production][attribute]
+    else:
+        graph.nodes[production][attribute] = value
+    with pytest.raises(ValueError, match=message):
+        Grammar.from_networkx(graph)
+
+
+def test_find_productions_refuses_tuples_that_would_alias_valid_ones():
+    grammar = Grammar.random(4, 2, 2, 2, 2, seed=0)
+    assert tuples_to_codes(np.array([0, 5]), 4) == tuples_to_codes(np.array([1, 1]), 4)  # why a check is needed
+    with pytest.raises(ValueError, match=r"tuples must be in range\(v=4\)"):
+        grammar.find_productions(0, np.array([0, 5]))
+    with pytest.raises(ValueError, match="last axis of length s = 2"):
+        grammar.find_productions(0, np.array([0, 1, 2]))
+    for k in (-1, 2, True):
+        with pytest.raises(ValueError, match="k \\(rules level\\)"):
+            grammar.find_productions(k, np.array([0, 1]))
+        with pytest.raises(ValueError, match="k \\(rules level\\)"):
+            grammar.owners(k)

@@ -87,7 +87,7 @@ def test_cli_theory_next_token(capsys):
     from rhm_theory.cli import main
 
     args = ["theory", "--v", "3", "--nc", "3", "--m", "2", "--s", "2", "--L", "3", "--task", "next-token"]
-    assert main(args + ["--seed", "2", "--json"]) == 0
+    assert main([*args, "--seed", "2", "--json"]) == 0
     values = json.loads(capsys.readouterr().out)
     grammar = Grammar.random(3, 3, 2, 2, 3, seed=2)
     assert values["optimal_loss_by_window"] == next_token.optimal_losses(grammar).tolist()
@@ -95,4 +95,26 @@ def test_cli_theory_next_token(capsys):
     assert values["levels"][1]["P_t"] == 1 / next_token.correlation_strength(grammar, 2)
     assert main(args) == 2  # no seed: one line, non-zero exit
     assert "--seed" in capsys.readouterr().err
-    assert main(args[:-2] + ["--seed", "0"]) == 2  # a seed without the next-token task
+    assert main([*args[:-2], "--seed", "0"]) == 2  # a seed without the next-token task
+
+
+def test_independent_tokens_have_no_finite_resolvable_size():
+    grammar = Grammar.random(
+        v=2, n_c=2, m=2, s=2, L=2, seed=0
+    )  # p_max = n_c m^(1+s) = 16 = v^d: every string is a datum
+    assert len({tuple(row) for row in grammar.enumerate()[0]}) == grammar.v**grammar.d
+    assert next_token.correlation_strength(grammar, 1) == 0
+    assert next_token.resolvable_size(grammar, 1) == float("inf")
+
+
+def test_predictive_of_an_impossible_context_raises_or_gives_nan():
+    grammar = Grammar.random(v=4, n_c=2, m=2, s=2, L=2, seed=0)  # 16 of the 256 strings are data
+    data = {tuple(row) for row in grammar.enumerate()[0]}
+    contexts = {row[:3] for row in data}
+    impossible = next(x for x in np.ndindex(4, 4, 4) if x not in contexts)
+    x = np.array([[*impossible, 0]])
+    with pytest.raises(ValueError, match="probability zero"):
+        next_token.predictive(grammar, x)
+    assert np.isnan(next_token.predictive(grammar, x, on_impossible="nan")).all()
+    with pytest.raises(ValueError, match="on_impossible"):
+        next_token.predictive(grammar, x, on_impossible="skip")

@@ -15,9 +15,8 @@ import json
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import assume as hypothesis_assume
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import assume as hypothesis_assume, given, settings, strategies as st
+from strategies import examples
 
 from rhm_theory import ensemble, symbolic
 from rhm_theory.cli import theory as theory_cli
@@ -89,8 +88,15 @@ def test_brute_force_settings_span_the_required_range():
 
 @pytest.mark.parametrize(
     "v, n_c, m, s, L, position, tuples",
-    [(2, 2, 1, 2, 2, 1, False), (2, 2, 1, 2, 2, 1, True), (2, 1, 2, 2, 2, 3, False), (2, 1, 2, 2, 2, 1, True),
-     (2, 3, 1, 3, 1, 2, False), (2, 3, 1, 3, 1, 0, True), (2, 2, 1, 3, 2, 5, False)],
+    [
+        (2, 2, 1, 2, 2, 1, False),
+        (2, 2, 1, 2, 2, 1, True),
+        (2, 1, 2, 2, 2, 3, False),
+        (2, 1, 2, 2, 2, 1, True),
+        (2, 3, 1, 3, 1, 2, False),
+        (2, 3, 1, 3, 1, 0, True),
+        (2, 2, 1, 3, 2, 5, False),
+    ],
 )
 def test_ensemble_reductions_change_nothing(v, n_c, m, s, L, position, tuples):
     """Sets instead of ordered draws, and grouping by slot counts, give the same exact averages."""
@@ -102,7 +108,8 @@ def test_ensemble_reductions_change_nothing(v, n_c, m, s, L, position, tuples):
 def test_level_draws_enumerate_every_sampler_outcome_once():
     ordered = ensemble.level_draws(2, 2, 2, 2, ordered=True)
     sets = ensemble.level_draws(2, 2, 2, 2, ordered=False)
-    assert len(ordered) == 4 * 3 * 2 * 1 and len(sets) == 6
+    assert len(ordered) == 4 * 3 * 2 * 1
+    assert len(sets) == 6
     assert len({draw.tobytes() for draw in ordered}) == len(ordered)
     canonical = {np.sort(draw[:, :, 0] * 2 + draw[:, :, 1], axis=1).tobytes() for draw in ordered}
     assert canonical == {(draw[:, :, 0] * 2 + draw[:, :, 1]).tobytes() for draw in sets}
@@ -120,7 +127,9 @@ def test_monte_carlo_mean_within_99_percent_interval(v, n_c, m, s, L, n_grammars
         for name in names:
             mean, low, high = ensemble.confidence_interval(samples[name])
             expected = float(theory[name + suffix])
-            assert low <= expected <= high, f"{name}{suffix}: closed form {expected:.6g}, Monte Carlo {mean:.6g} [{low:.6g}, {high:.6g}]"
+            assert low <= expected <= high, (
+                f"{name}{suffix}: closed form {expected:.6g}, Monte Carlo {mean:.6g} [{low:.6g}, {high:.6g}]"
+            )
 
 
 def test_symbolic_closed_form_equals_explicit_matrix_power():
@@ -137,14 +146,15 @@ def test_symbolic_closed_form_equals_explicit_matrix_power():
             assert symbolic.eps(v, n_c, m, s, L) == v * same - sp.Rational(1, v)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(v=st.integers(2, 9), s=st.integers(2, 3), L=st.integers(1, 5), data=st.data())
 def test_class_dependent_part_shrinks_by_level_factor(v, s, L, data):
     m = data.draw(st.integers(1, v ** (s - 1)))
     n_c = data.draw(st.integers(1, v**s // m))
     ratio = symbolic.delta2(v, n_c, m, s, L + 1) / symbolic.delta2(v, n_c, m, s, L)
     assert ratio == symbolic.level_factor(v, n_c, m, s, L)
-    assert symbolic.eps(v, n_c, m, s, L) >= 0 and symbolic.var_pbar(v, n_c, m, s, L) >= 0
+    assert symbolic.eps(v, n_c, m, s, L) >= 0
+    assert symbolic.var_pbar(v, n_c, m, s, L) >= 0
     # noise equals signal at P_c
     P_c = symbolic.critical_sample_size(v, n_c, m, s, L)
     if n_c > 1:
@@ -155,7 +165,8 @@ def test_P_c_over_nc_mL_tends_to_one():
     assert symbolic.quantity("P_c_over_nc_mL_limit", n_c=8, m=4, s=2, L=3) == 1
     assert symbolic.expressions()["P_c_over_nc_mL_limit"] == 1
     values = [float(symbolic.quantity("P_c_over_nc_mL", v, 8, 4, 2, 3)) for v in (8, 64, 512)]
-    assert values[0] > values[1] > values[2] > 1 and values[2] - 1 < 0.01
+    assert values[0] > values[1] > values[2] > 1
+    assert values[2] - 1 < 0.01
 
 
 def test_functions_accept_symbols_and_integers():
@@ -170,9 +181,16 @@ def test_functions_accept_symbols_and_integers():
 
 @pytest.mark.parametrize(
     "params, P, match",
-    [((2, 8, 4, 2, 3), None, "infeasible"), ((4, 2, 5, 2, 2), None, "infeasible"), ((1, 1, 1, 2, 2), None, "v must be >= 2"),
-     ((2, 2, 1, 1, 2), None, "s must be >= 2"), ((8, 8, 4, 2, 3), 0, "P must be >= 1"), ((8, 8, 4, 2, 3), -5, "P must be >= 1"),
-     ((8, 8, 0, 2, 3), None, "m must be >= 1"), ((8, 8, 2.5, 2, 3), None, "m must be an integer")],
+    [
+        ((2, 8, 4, 2, 3), None, "infeasible"),
+        ((4, 2, 5, 2, 2), None, "infeasible"),
+        ((1, 1, 1, 2, 2), None, "v must be >= 2"),
+        ((2, 2, 1, 1, 2), None, "s must be >= 2"),
+        ((8, 8, 4, 2, 3), 0, "P must be >= 1"),
+        ((8, 8, 4, 2, 3), -5, "P must be >= 1"),
+        ((8, 8, 0, 2, 3), None, "m must be >= 1"),
+        ((8, 8, 2.5, 2, 3), None, "m must be an integer"),
+    ],
 )
 def test_bad_input_raises_value_error(params, P, match):
     with pytest.raises(ValueError, match=match):
@@ -187,8 +205,10 @@ def test_cli_json_keys_and_formats(capsys):
     printed = json.loads(capsys.readouterr().out)
     assert list(printed) == list(symbolic.QUANTITIES)
     values = symbolic.evaluate(8, 8, 4, 2, 3)
-    assert printed["p_max"] == 8 * 4**7 and printed["d"] == 8
-    assert sp.Rational(printed["eps"]) == values["eps"] and "/" in printed["eps"]
+    assert printed["p_max"] == 8 * 4**7
+    assert printed["d"] == 8
+    assert sp.Rational(printed["eps"]) == values["eps"]
+    assert "/" in printed["eps"]
     assert printed["sigma_f2_exact"] is False
     assert printed["noise_f2"] == "56/P"
 
@@ -198,7 +218,8 @@ def test_cli_table_latex_and_bad_input(capsys):
 
     assert main(["theory", "--v", "4", "--nc", "4", "--m", "2", "--s", "2", "--L", "2", "--P", "100"]) == 0
     table = capsys.readouterr().out
-    assert len(table.splitlines()) == len(symbolic.QUANTITIES) and "noise_f2" in table
+    assert len(table.splitlines()) == len(symbolic.QUANTITIES)
+    assert "noise_f2" in table
     assert main(["theory", "--v", "4", "--nc", "4", "--m", "2", "--s", "2", "--L", "2", "--latex"]) == 0
     assert "\\frac" in capsys.readouterr().out
     assert main(["theory", "--v", "2", "--nc", "8", "--m", "4", "--s", "2", "--L", "3", "--json"]) == 2
@@ -213,7 +234,7 @@ def test_sample_complexity_scalings():
     assert values["P_cluster_scaling"] == sp.sqrt(2) * 64
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=examples(8), deadline=None)
 @given(v=st.integers(2, 3), s=st.integers(2, 3), L=st.integers(1, 3), data=st.data())
 def test_closed_forms_equal_brute_force_on_random_tiny_settings(v, s, L, data):
     max_m = v**s if L == 1 else v ** (s - 1)
@@ -253,3 +274,10 @@ def test_noise_with_pbar_fluctuations_reduces_to_noise_f2_exactly_where_pbar_is_
         assert symbolic.sigma_f2_exact(*params)
         assert symbolic.noise_f2_pbar(symbolic.P, *params) == symbolic.noise_f2(symbolic.P, *params)
     assert symbolic.noise_f2_pbar(symbolic.P, 8, 8, 4, 2, 3) > symbolic.noise_f2(symbolic.P, 8, 8, 4, 2, 3)
+
+
+def test_a_rational_sample_size_must_be_positive():
+    assert symbolic.bind_parameters((2, 2, 2, 2, 1), sp.Rational(3, 2))[symbolic.P] == sp.Rational(3, 2)
+    for bad in (sp.Rational(-3, 2), sp.Integer(0)):
+        with pytest.raises(ValueError, match="P must be"):
+            symbolic.quantity("noise_f2", 2, 2, 2, 2, 1, P=bad)

@@ -1,6 +1,7 @@
 """networkx views of a grammar and of one datum's derivation (exchange and inspection format only).
 
 Grammar graph (MultiDiGraph, graph attributes v, n_c, m, s, L, and zipf when the grammar has one):
+
 - ("class", alpha) and ("symbol", level, a) for level 1..L, attributes kind, level, symbol;
 - ("production", k, owner, j): production j of ``owner`` in rules[k], attributes kind, rules_level, owner, index;
 - edges owner -> production with attribute prob = probs[k][owner, j] (the rule's probability), and
@@ -9,12 +10,14 @@ Grammar graph (MultiDiGraph, graph attributes v, n_c, m, s, L, and zipf when the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import numbers
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
 
 from rhm_theory.core.sampling import block_offsets, parse
+from rhm_theory.core.validation import shown
 
 if TYPE_CHECKING:  # Grammar imports this module: no import at run time
     from rhm_theory.core.grammar import Grammar
@@ -43,7 +46,17 @@ def grammar_to_networkx(grammar: Grammar) -> nx.MultiDiGraph:
     return graph
 
 
-def rules_from_networkx(graph: nx.MultiDiGraph) -> tuple[list[np.ndarray], int, list[np.ndarray] | None]:
+def _index_attribute(attrs: dict, key: str, size: int, where: str) -> int:
+    """``attrs[key]`` as an int in range(size), else a one-line ValueError naming ``where`` (never wrapped)."""
+    if key not in attrs:
+        raise ValueError(f"{where} has no {key!r} attribute")
+    value = attrs[key]
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= int(value) < size:
+        raise ValueError(f"{where}: {key} must be an integer in range({size}), got {shown(value)}")
+    return int(value)
+
+
+def rules_from_networkx(graph: nx.MultiDiGraph) -> tuple[list[np.ndarray], int, list[list[list[Any]]] | None]:
     """(rules, v, probs) of a graph made by :func:`grammar_to_networkx` (Grammar.from_networkx builds the
     grammar): probs from the edges' prob attributes, None (1/m) when no edge has one; ValueError if the
     graph does not describe full rules, or gives only some productions a probability."""
@@ -52,19 +65,24 @@ def rules_from_networkx(graph: nx.MultiDiGraph) -> tuple[list[np.ndarray], int, 
     except KeyError as missing:
         raise ValueError(f"graph attribute {missing} is missing: expected v, n_c, m, s, L") from None
     rules = [np.full((n_c if k == 0 else v, m, s), -1, dtype=np.int64) for k in range(L)]
-    probs = [np.empty((n_c if k == 0 else v, m), dtype=object) for k in range(L)]  # values as given: checked by the Grammar
+    probs = [
+        np.empty((n_c if k == 0 else v, m), dtype=object) for k in range(L)
+    ]  # values as given: checked by the Grammar
     given = [np.zeros(p.shape, dtype=bool) for p in probs]
     for node, attrs in graph.nodes(data=True):
         if attrs.get("kind") != "production":
             continue
-        k, owner, j = attrs["rules_level"], attrs["owner"], attrs["index"]
+        k = _index_attribute(attrs, "rules_level", L, f"production {node}")
+        owner = _index_attribute(attrs, "owner", n_c if k == 0 else v, f"production {node}")
+        j = _index_attribute(attrs, "index", m, f"production {node}")
         for _, _, edge in graph.in_edges(node, data=True):
             if "prob" in edge:
                 probs[k][owner, j], given[k][owner, j] = edge["prob"], True
         for _, child, edge in graph.out_edges(node, data=True):
-            if rules[k][owner, j, edge["slot"]] != -1:
-                raise ValueError(f"production {node} has two children in slot {edge['slot']}")
-            rules[k][owner, j, edge["slot"]] = graph.nodes[child]["symbol"]
+            slot = _index_attribute(edge, "slot", s, f"the edge {node} -> {child}")
+            if rules[k][owner, j, slot] != -1:
+                raise ValueError(f"production {node} has two children in slot {slot}")
+            rules[k][owner, j, slot] = _index_attribute(graph.nodes[child], "symbol", v, f"symbol node {child}")
     for k, r in enumerate(rules):
         if (r == -1).any():
             where = tuple(int(i) for i in np.argwhere(r == -1)[0])
@@ -74,7 +92,9 @@ def rules_from_networkx(graph: nx.MultiDiGraph) -> tuple[list[np.ndarray], int, 
     for k, g in enumerate(given):
         if not g.all():
             owner, j = (int(i) for i in np.argwhere(~g)[0])
-            raise ValueError(f"the graph gives some productions a prob but not production {j} of symbol {owner} in rules[{k}]")
+            raise ValueError(
+                f"the graph gives some productions a prob but not production {j} of symbol {owner} in rules[{k}]"
+            )
     return rules, v, [p.tolist() for p in probs]
 
 

@@ -9,11 +9,11 @@ variable drawn with it, uniformly among ``n_placements`` layouts:
 - variant "B": the s children, in order, at any s of the s' positions.
 
 Layouts are numbered by ``placements`` (Q, s) (child positions within the patch, in increasing
-lexicographic order). The input has d = s'**L tokens in range(v+1).
+lexicographic order). The input has ``d = s'**L`` tokens in range(v+1).
 
 A datum is its class, the production choice of each informative node and the layout code of each:
 ``choices`` and ``placements`` (P, n_nodes) use the block layout of rhm_theory.core.sampling (block k
-= the s**k informative nodes that use rules[k], left to right). Canonical datum index: the digits
+= the ``s**k`` informative nodes that use rules[k], left to right). Canonical datum index: the digits
 choice * Q + layout in base m * Q after the class, so s0 = 0 (Q = 1) gives the RHM's index, data and
 sampled bytes exactly.
 """
@@ -29,14 +29,52 @@ from rhm_theory.core import sampling
 from rhm_theory.core.grammar import Grammar
 from rhm_theory.core.rules import draw_distinct, n_placements, sparse_p_max
 from rhm_theory.core.validation import (
-    as_generator, check_bool, check_enumerable, check_instance, check_int, check_level, check_sparse_size, check_symbols,
+    as_generator,
+    check_bool,
+    check_enumerable,
+    check_instance,
+    check_int,
+    check_level,
+    check_sparse_size,
+    check_symbols,
     shown,
 )
 
 
 def placement_table(s: int, s0: int, variant: str) -> np.ndarray:
-    """Child positions within a patch of s(s0+1) for every layout, int64 (Q, s), lexicographic order
-    (sizes bounded first by check_sparse_size; built by unranking, without Python tuples)."""
+    """Child positions within a patch of s(s0+1) for every layout, in lexicographic order.
+
+    Sizes are bounded first by ``check_sparse_size`` (rhm_theory.core.validation); the table is built
+    by unranking, without Python tuples.
+
+    Parameters
+    ----------
+    s : int
+        Informative children per production.
+    s0 : int
+        Sparsity, >= 0: the patch has s(s0+1) positions.
+    variant : {"A", "B"}
+        "A": child i in its own sub-patch of s0+1 positions; "B": the s children, in order, at any s
+        of the s(s0+1) positions.
+
+    Returns
+    -------
+    ndarray of int64, shape (Q, s)
+        Row q: the increasing child positions of layout q, Q = ``n_placements(s, s0, variant)``.
+
+    Raises
+    ------
+    ValueError
+        If ``variant`` is not "A" or "B".
+
+    Examples
+    --------
+    >>> from rhm_theory.core.sparse import placement_table
+    >>> placement_table(2, 1, "A").tolist()  # child i at 2i + r_i
+    [[0, 2], [0, 3], [1, 2], [1, 3]]
+    >>> placement_table(2, 1, "B").tolist()  # any 2 of 4 positions: C(4, 2) = 6 layouts
+    [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]]
+    """
     layouts = n_placements(s, s0, variant)  # validates the variant
     ranks = np.arange(layouts, dtype=np.int64)
     if variant == "A":  # child i at i(s0+1) + r_i, the r_i the base-(s0+1) digits of the rank
@@ -79,18 +117,71 @@ def _unrank_combinations(ranks: np.ndarray, n: int, s: int) -> np.ndarray:
 
 
 class SparseRHM:
-    """A sparse RHM: ``SparseRHM(grammar, s0, variant="A")``; never mutated after construction.
+    """A sparse RHM: an RHM grammar whose productions spread their children over sparse patches.
 
-    The grammar's rules must be uniform (grammar.weighted False). Attributes: ``grammar``, ``s0``,
-    ``variant``, the grammar's ``v, n_c, m, s, L``, ``empty = v``
-    (the empty token), ``patch = s(s0+1)``, ``d = patch**L``, ``n_nodes`` (informative productions
-    per datum), ``n_placements`` (Q), ``placements`` (Q, s) and ``p_max`` (exact int).
+    Never mutated after construction. See the module docstring for the layouts and the datum index.
+
+    Parameters
+    ----------
+    grammar : Grammar
+        The RHM grammar; its rules must be uniform (``grammar.weighted`` False).
+    s0 : int
+        Sparsity, >= 0: each production's s children lie in a patch of s(s0+1) positions.
+    variant : {"A", "B"}, default "A"
+        Layout family: "A", child i in its own sub-patch; "B", the children in order at any s positions.
+
+    Attributes
+    ----------
+    grammar : Grammar
+        The grammar given.
+    s0 : int
+        The sparsity.
+    variant : str
+        The layout variant.
+    v, n_c, m, s, L : int
+        The grammar's parameters.
+    empty : int
+        The empty token, ``v``.
+    patch : int
+        Positions per patch, ``s(s0+1)``.
+    d : int
+        Tokens per datum, ``patch**L``.
+    n_nodes : int
+        Informative productions per datum.
+    n_placements : int
+        Layouts per production, Q.
+    placements : ndarray of int64, shape (Q, s)
+        Read-only layout table, :func:`placement_table`.
+    p_max : int
+        Number of distinct data, ``n_c (m Q)**n_nodes`` (exact int).
+    weighted : bool
+        Always False: the data are uniform over the p_max data.
+
+    Raises
+    ------
+    ValueError
+        If ``grammar`` is not a Grammar or has weighted rules, if ``s0`` is not an integer >= 0, if
+        ``variant`` is not "A" or "B", or if d, the layout table or p_max is above its size bound
+        (docs/bounds.md).
+
+    Examples
+    --------
+    >>> from rhm_theory.core.grammar import Grammar
+    >>> from rhm_theory.core.sparse import SparseRHM
+    >>> grammar = Grammar.random(v=4, n_c=2, m=2, s=2, L=2, seed=0)
+    >>> model = SparseRHM(grammar, s0=1)
+    >>> model.patch, model.d == (2 * (1 + 1)) ** 2, model.n_placements, model.n_nodes
+    (4, True, 4, 3)
+    >>> model.p_max == 2 * (2 * 4) ** 3  # n_c (m Q)**n_nodes
+    True
     """
 
     def __init__(self, grammar: Grammar, s0, variant: str = "A"):
         check_instance("grammar", grammar, Grammar, "a rhm_theory Grammar")
         if grammar.weighted:
-            raise ValueError(f"the sparse RHM takes a grammar with uniform rules (1/m each), got {grammar!r} with weighted rules")
+            raise ValueError(
+                f"the sparse RHM takes a grammar with uniform rules (1/m each), got {grammar!r} with weighted rules"
+            )
         self.weighted = False  # the data are uniform over the p_max data (see sampling.sample_train_test)
         self.grammar = grammar
         self.v, self.n_c, self.m, self.s, self.L = grammar.v, grammar.n_c, grammar.m, grammar.s, grammar.L
@@ -105,10 +196,13 @@ class SparseRHM:
         self.placements.setflags(write=False)
         # The digit space of the data (class, then one digit in range(m * Q) per node): the sampling
         # routines of rhm_theory.core.sampling draw it exactly as they draw an RHM's (class, choices).
-        self._digits = SimpleNamespace(n_c=self.n_c, m=self.m * self.n_placements, n_nodes=self.n_nodes, p_max=self.p_max)
+        self._digits = SimpleNamespace(
+            n_c=self.n_c, m=self.m * self.n_placements, n_nodes=self.n_nodes, p_max=self.p_max
+        )
 
     @property
     def params(self) -> dict:
+        """The grammar's parameters ``v, n_c, m, s, L`` plus ``s0`` and ``variant``, as a dict."""
         return {**self.grammar.params, "s0": self.s0, "variant": self.variant}
 
     def __repr__(self) -> str:
@@ -126,7 +220,39 @@ class SparseRHM:
         return self.expand(y, choices, placements)
 
     def expand(self, y: np.ndarray, choices_by_node: np.ndarray, placements_by_node: np.ndarray) -> np.ndarray:
-        """Tokens (P, d) from labels (P,) and node-major choices, layouts (n_nodes, P)."""
+        """Tokens from labels and node-major production choices and layout codes, without checks.
+
+        The unchecked fast path of :meth:`decode` (arrays transposed); with s0 = 0 it is the RHM's own
+        expansion, giving the same tokens.
+
+        Parameters
+        ----------
+        y : ndarray of int64, shape (P,)
+            Labels in range(n_c).
+        choices_by_node : ndarray of int64, shape (n_nodes, P)
+            Production choice of each informative node, in range(m).
+        placements_by_node : ndarray of int64, shape (n_nodes, P)
+            Layout code of each informative node, in range(n_placements).
+
+        Returns
+        -------
+        ndarray of int64, shape (P, d)
+            The tokens, in range(v+1).
+
+        See Also
+        --------
+        decode : The same with validated, datum-major arrays.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from rhm_theory.core.grammar import Grammar
+        >>> from rhm_theory.core.sparse import SparseRHM
+        >>> model = SparseRHM(Grammar.random(v=4, n_c=2, m=2, s=2, L=2, seed=0), s0=1)
+        >>> y, choices, codes = np.array([1]), np.zeros((1, 3), dtype=np.int64), np.ones((1, 3), dtype=np.int64)
+        >>> np.array_equal(model.expand(y, choices.T, codes.T), model.decode(y, choices, codes))
+        True
+        """
         if self.s0 == 0:  # one layout: the RHM itself (its faster expansion, the same tokens)
             return sampling.expand(self.grammar, y, choices_by_node)
         return self._expand_sparse(y, choices_by_node, placements_by_node)
@@ -150,7 +276,41 @@ class SparseRHM:
         return x
 
     def decode(self, y, choices, placements) -> np.ndarray:
-        """Tokens (P, d) of labels (P,), production choices (P, n_nodes) and layout codes (P, n_nodes)."""
+        """Tokens of the data with the given labels, production choices and layout codes.
+
+        Parameters
+        ----------
+        y : array_like of int, shape (P,)
+            Labels in range(n_c).
+        choices : array_like of int, shape (P, n_nodes)
+            Production choices in range(m), in the block layout of rhm_theory.core.sampling.
+        placements : array_like of int, shape (P, n_nodes)
+            Layout codes in range(n_placements), rows of :attr:`placements`.
+
+        Returns
+        -------
+        ndarray of int64, shape (P, d)
+            The tokens, in range(v+1).
+
+        Raises
+        ------
+        ValueError
+            If an array has the wrong shape, is not integer, or has entries out of range.
+
+        See Also
+        --------
+        parse : The inverse.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from rhm_theory.core.grammar import Grammar
+        >>> from rhm_theory.core.sparse import SparseRHM
+        >>> model = SparseRHM(Grammar.random(v=4, n_c=2, m=2, s=2, L=2, seed=0), s0=1)
+        >>> x = model.decode([0], [[0, 1, 1]], [[0, 3, 3]])
+        >>> x.shape, int((x != model.empty).sum())  # s**L = 4 informative tokens
+        ((1, 16), 4)
+        """
         x = self.grammar.decode(y, choices)  # validates y and choices (integer arrays)
         y, choices = np.asarray(y, dtype=np.int64), np.asarray(choices, dtype=np.int64)
         placements = np.asarray(placements)
@@ -162,11 +322,48 @@ class SparseRHM:
         return self._expand_sparse(y, choices.T, placements.T)
 
     def sample(self, P, seed, replace: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """P data ``(x, y)``: tokens (P, d) int64 in range(v+1), labels (P,) int64.
+        """Draw P data ``(x, y)``.
 
-        replace=False (default): P distinct data, a uniform random P-subset of all p_max data in random
-        order, for any p_max (the guarantees of Grammar.sample); P > p_max is an error.
-        replace=True: P i.i.d. uniform data. With s0 = 0 the bytes equal ``grammar.sample``'s.
+        ``replace=False`` (default): P distinct data, a uniform random P-subset of all p_max data in
+        random order, for any p_max (the guarantees of Grammar.sample). ``replace=True``: P i.i.d.
+        uniform data. With s0 = 0 the bytes equal ``grammar.sample``'s.
+
+        Parameters
+        ----------
+        P : int
+            Number of data, >= 0.
+        seed : int or numpy.random.Generator
+            The random seed (required).
+        replace : bool, default False
+            Draw with replacement (i.i.d.) instead of distinct data.
+
+        Returns
+        -------
+        x : ndarray of int64, shape (P, d)
+            Tokens in range(v+1).
+        y : ndarray of int64, shape (P,)
+            Labels in range(n_c).
+
+        Raises
+        ------
+        ValueError
+            If ``P`` is not an integer >= 0, ``seed`` is None or invalid, ``replace`` is not a bool, or
+            ``P > p_max`` without replacement.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from rhm_theory.core.grammar import Grammar
+        >>> from rhm_theory.core.sparse import SparseRHM
+        >>> grammar = Grammar.random(v=4, n_c=2, m=2, s=2, L=2, seed=0)
+        >>> model = SparseRHM(grammar, s0=1)
+        >>> x, y = model.sample(5, seed=0)
+        >>> x.shape, y.shape, (x != model.empty).sum(axis=1).tolist()
+        ((5, 16), (5,), [4, 4, 4, 4, 4])
+        >>> len(np.unique(model.sample(model.p_max, seed=1)[0], axis=0)) == model.p_max  # all distinct
+        True
+        >>> np.array_equal(SparseRHM(grammar, s0=0).sample(3, seed=2)[0], grammar.sample(3, seed=2)[0])
+        True
         """
         P = check_int("P", P, minimum=0)
         rng = as_generator(seed)
@@ -189,16 +386,107 @@ class SparseRHM:
         return self._from_digits(y, digits_by_node), y
 
     def sample_train_test(self, P_train, P_test, seed, replace: bool = False):
-        """Disjoint train and test sets ((x_train, y_train), (x_test, y_test)); see Grammar.sample_train_test."""
+        """Draw disjoint training and test sets; see Grammar.sample_train_test.
+
+        Without replacement, P_train + P_test distinct data are drawn and split, so no test datum is a
+        training datum; with replacement both sets are i.i.d. and may share data.
+
+        Parameters
+        ----------
+        P_train : int
+            Training-set size, >= 0.
+        P_test : int
+            Test-set size, >= 0.
+        seed : int or numpy.random.Generator
+            The random seed (required).
+        replace : bool, default False
+            Draw with replacement (i.i.d.).
+
+        Returns
+        -------
+        train : tuple of ndarray
+            ``(x_train, y_train)``, shapes (P_train, d) and (P_train,).
+        test : tuple of ndarray
+            ``(x_test, y_test)``, shapes (P_test, d) and (P_test,).
+
+        Raises
+        ------
+        ValueError
+            If a size is not an integer >= 0, ``seed`` or ``replace`` is invalid, or
+            ``P_train + P_test > p_max`` without replacement.
+
+        Examples
+        --------
+        >>> from rhm_theory.core.grammar import Grammar
+        >>> from rhm_theory.core.sparse import SparseRHM
+        >>> model = SparseRHM(Grammar.random(v=4, n_c=2, m=2, s=2, L=2, seed=0), s0=1)
+        >>> (x_train, y_train), (x_test, y_test) = model.sample_train_test(10, 5, seed=0)
+        >>> x_train.shape, x_test.shape, len(set(map(bytes, x_train)) & set(map(bytes, x_test)))
+        ((10, 16), (5, 16), 0)
+        """
         return sampling.sample_train_test(self, P_train, P_test, seed, replace=replace)
 
     def enumerate(self, max_items=2**22) -> tuple[np.ndarray, np.ndarray]:
-        """All p_max data ``(x, y)`` in canonical index order; ValueError if p_max > max_items."""
+        """All p_max data ``(x, y)`` in canonical index order.
+
+        Parameters
+        ----------
+        max_items : int, default 2**22
+            The most data to enumerate.
+
+        Returns
+        -------
+        x : ndarray of int64, shape (p_max, d)
+            Tokens in range(v+1); row i is the datum of index i.
+        y : ndarray of int64, shape (p_max,)
+            Labels.
+
+        Raises
+        ------
+        ValueError
+            If ``max_items`` is not an integer >= 1 or ``p_max > max_items``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from rhm_theory.core.grammar import Grammar
+        >>> from rhm_theory.core.sparse import SparseRHM
+        >>> model = SparseRHM(Grammar.random(v=4, n_c=2, m=2, s=2, L=2, seed=0), s0=1)
+        >>> x, y = model.enumerate()
+        >>> x.shape, np.array_equal(model.indices(x), np.arange(model.p_max))
+        ((1024, 16), True)
+        """
         check_enumerable(self.p_max, max_items)
         return self._indices_to_data(np.arange(self.p_max, dtype=np.int64))
 
     def indices(self, x) -> np.ndarray:
-        """Canonical datum indices (P,) int64 of tokens x (P, d); inverse of the enumeration order."""
+        """Canonical datum indices of tokens; the inverse of the enumeration order.
+
+        Parameters
+        ----------
+        x : array_like of int, shape (P, d)
+            Data of this model.
+
+        Returns
+        -------
+        ndarray of int64, shape (P,)
+            Index of each datum in :meth:`enumerate`'s order.
+
+        Raises
+        ------
+        ValueError
+            If p_max is above 2**62 (the indices do not fit in int64), or a row of ``x`` is not a datum
+            of this model (see :meth:`parse`).
+
+        Examples
+        --------
+        >>> from rhm_theory.core.grammar import Grammar
+        >>> from rhm_theory.core.sparse import SparseRHM
+        >>> model = SparseRHM(Grammar.random(v=4, n_c=2, m=2, s=2, L=2, seed=0), s0=1)
+        >>> x, _ = model.enumerate()
+        >>> model.indices(x[[5, 700]]).tolist()
+        [5, 700]
+        """
         if self.p_max > sampling.SINGLE_INDEX_LIMIT:
             raise ValueError(f"p_max = {shown(self.p_max)} is above 2**62: datum indices do not fit in int64")
         y, choices, placements = self.parse(x)
@@ -208,22 +496,77 @@ class SparseRHM:
         return index
 
     def check_tokens(self, x, name: str = "tokens") -> np.ndarray:
-        """Tokens ``x`` as int64 (P, d) in range(v+1) (v is the empty token), else ValueError naming ``name``."""
+        """Tokens ``x`` as an int64 array, checked for shape (P, d) and range(v+1).
+
+        Parameters
+        ----------
+        x : array_like of int
+            The tokens (v is the empty token).
+        name : str, default "tokens"
+            Name of ``x`` in the error message.
+
+        Returns
+        -------
+        ndarray of int64, shape (P, d)
+            ``x``, with entries in range(v+1).
+
+        Raises
+        ------
+        ValueError
+            Naming ``name``, if ``x`` is not 2-d with d columns, is not integer or is out of range(v+1).
+
+        Examples
+        --------
+        >>> from rhm_theory.core.grammar import Grammar
+        >>> from rhm_theory.core.sparse import SparseRHM
+        >>> model = SparseRHM(Grammar.random(v=4, n_c=2, m=2, s=2, L=2, seed=0), s0=1)
+        >>> model.check_tokens([[4] * 16]).shape  # all empty: valid tokens, though not a datum
+        (1, 16)
+        """
         x = np.asarray(x)
         if x.ndim != 2 or x.shape[1] != self.d:
             raise ValueError(f"{name} must have shape (P, d={self.d}), got {x.shape}")
         return check_symbols(name, x, self.v + 1, f"v+1={self.v + 1}")
 
     def parse(self, x) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Labels (P,), production choices (P, n_nodes) and layout codes (P, n_nodes) of tokens x (P, d).
+        """Labels, production choices and layout codes of the data ``x``; the inverse of :meth:`decode`.
 
-        Inverse of :meth:`decode`: informative symbols are never empty, so each patch's layout is the
-        set of its non-empty positions and its production is then unique. ``self.placements[codes]``
-        gives the children's positions within their patches, (P, n_nodes, s). Raises ValueError naming the
-        first rows that are not data of this model.
+        Informative symbols are never empty, so each patch's layout is the set of its non-empty
+        positions and its production is then unique. ``self.placements[codes]`` gives the children's
+        positions within their patches, (P, n_nodes, s).
+
+        Parameters
+        ----------
+        x : array_like of int, shape (P, d)
+            Tokens in range(v+1).
+
+        Returns
+        -------
+        y : ndarray of int64, shape (P,)
+            Labels.
+        choices : ndarray of int64, shape (P, n_nodes)
+            Production choices.
+        codes : ndarray of int64, shape (P, n_nodes)
+            Layout codes.
+
+        Raises
+        ------
+        ValueError
+            If ``x`` fails :meth:`check_tokens`, or naming the first rows that are not data of this model.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from rhm_theory.core.grammar import Grammar
+        >>> from rhm_theory.core.sparse import SparseRHM
+        >>> model = SparseRHM(Grammar.random(v=4, n_c=2, m=2, s=2, L=2, seed=0), s0=1, variant="B")
+        >>> x, y = model.sample(20, seed=0)
+        >>> labels, choices, codes = model.parse(x)
+        >>> np.array_equal(labels, y), np.array_equal(model.decode(labels, choices, codes), x)
+        (True, True)
         """
         x = self.check_tokens(x)
-        P, s, m, Q = x.shape[0], self.s, self.m, self.n_placements
+        P, s, m = x.shape[0], self.s, self.m
         offsets = sampling.block_offsets(self.grammar)
         choices = np.empty((P, self.n_nodes), dtype=np.int64)
         placements = np.empty((P, self.n_nodes), dtype=np.int64)
@@ -237,7 +580,12 @@ class SparseRHM:
             # informative patches, in row-major order: per row, the s**k nodes of block k left to right
             rows_ok = informative.sum(axis=1) == s**k
             if bad.any() or not rows_ok.all():
-                self._reject(P, np.flatnonzero(bad.any(axis=1) | ~rows_ok), k, "a patch is neither empty nor a layout of s symbols")
+                self._reject(
+                    P,
+                    np.flatnonzero(bad.any(axis=1) | ~rows_ok),
+                    k,
+                    "a patch is neither empty nor a layout of s symbols",
+                )
             where = np.nonzero(full[informative])[1].reshape(-1, s)  # child positions, increasing
             code, valid = self._layout_codes(where)
             if not valid.all():
@@ -277,11 +625,42 @@ class SparseRHM:
 
     # ----- discrete diffeomorphisms ---------------------------------------------------------------------
     def diffeomorphism(self, x, levels, seed) -> np.ndarray:
-        """D x: tokens (P, d) with the layout of every production that makes level-l symbols re-drawn
-        uniformly, for each l in ``levels`` (1..L; level 1 is the input, made by block L - 1).
+        """Discrete diffeomorphism D x: re-draw the layouts of the productions that make given levels.
 
-        Classes, productions and so every symbol are kept; only positions move (arXiv:2404.10727, the
-        diffeomorphism section). A re-drawn layout may coincide with the old one (probability 1/Q).
+        For each l in ``levels``, the layout of every production that makes level-l symbols is re-drawn
+        uniformly (level 1 is the input, made by block L - 1). Classes, productions and so every symbol
+        are kept; only positions move (arXiv:2404.10727, the diffeomorphism section). A re-drawn layout
+        may coincide with the old one (probability 1/Q).
+
+        Parameters
+        ----------
+        x : array_like of int, shape (P, d)
+            Data of this model.
+        levels : int or sequence of int
+            Levels in 1..L whose layouts are re-drawn.
+        seed : int or numpy.random.Generator
+            The random seed (required).
+
+        Returns
+        -------
+        ndarray of int64, shape (P, d)
+            The moved data.
+
+        Raises
+        ------
+        ValueError
+            If a level is not in 1..L, ``seed`` is None or invalid, or a row of ``x`` is not a datum.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from rhm_theory.core.grammar import Grammar
+        >>> from rhm_theory.core.sparse import SparseRHM
+        >>> model = SparseRHM(Grammar.random(v=4, n_c=2, m=2, s=2, L=2, seed=0), s0=1)
+        >>> x, y = model.sample(8, seed=0)
+        >>> labels, choices, _ = model.parse(model.diffeomorphism(x, levels=[1, 2], seed=1))
+        >>> np.array_equal(labels, y), np.array_equal(choices, model.parse(x)[1])  # symbols kept
+        (True, True)
         """
         rng = as_generator(seed)
         levels = sorted({check_level(level, self.L) for level in np.atleast_1d(levels).tolist()})
@@ -291,4 +670,3 @@ class SparseRHM:
             block = slice(offsets[self.L - level], offsets[self.L - level + 1])
             placements[:, block] = rng.integers(0, self.n_placements, size=placements[:, block].shape, dtype=np.int64)
         return self.decode(y, choices, placements)
-

@@ -24,10 +24,10 @@ from math import factorial, prod
 
 import numpy as np
 
-from rhm_theory.theory.exact import class_token_probs, class_tuple_probs
 from rhm_theory.core.grammar import Grammar
 from rhm_theory.core.rules import codes_to_tuples, path_slots
 from rhm_theory.core.validation import as_generator, check_int, check_params
+from rhm_theory.theory.exact import class_token_probs, class_tuple_probs
 
 MAX_DRAWS_PER_LEVEL = 10**5
 MAX_GRAMMARS = 2 * 10**5
@@ -36,13 +36,32 @@ STATISTICS = ("eps", "delta2", "var_pbar", "sigma_f2")
 
 # ----- statistics of one grammar ---------------------------------------------------------------------
 def class_statistics(probs: np.ndarray) -> dict:
-    """Statistics of ``probs[alpha, mu] = p(mu|alpha)``, (n_c, C) with C tokens or tuple codes.
+    """Class-token statistics of one grammar, from its class-conditional probabilities.
 
-    Works on floats and on object arrays of Fractions (exact). Returns, averaged over the classes:
-    ``eps = sum_mu (p - 1/C)^2``; ``delta2`` = mean over mu and ordered pairs alpha != beta of
-    ``(p(mu|alpha) - p(mu|beta))^2`` (None when n_c = 1); ``var_pbar`` = mean over mu of
-    ``(pbar(mu) - 1/C)^2``; ``sigma_f2`` = mean over alpha and the mu that occur (pbar > 0) of
-    ``(n_c f(alpha|mu) - 1)^2 = (p/pbar - 1)^2``.
+    Works on floats and on object arrays of Fractions (exact).
+
+    Parameters
+    ----------
+    probs : ndarray, shape (n_c, C)
+        ``probs[alpha, mu] = p(mu|alpha)``, with C tokens or tuple codes; float or object (Fractions).
+
+    Returns
+    -------
+    dict
+        Averaged over the classes: ``"eps"`` = sum over mu of ``(p - 1/C)^2``; ``"delta2"`` = mean over
+        mu and ordered pairs alpha != beta of ``(p(mu|alpha) - p(mu|beta))^2`` (None when n_c = 1);
+        ``"var_pbar"`` = mean over mu of ``(pbar(mu) - 1/C)^2``; ``"sigma_f2"`` = mean over alpha and
+        the mu that occur (pbar > 0) of ``(n_c f(alpha|mu) - 1)^2 = (p/pbar - 1)^2``. Fractions for
+        exact input, floats otherwise.
+
+    Examples
+    --------
+    >>> from fractions import Fraction
+    >>> import numpy as np
+    >>> from rhm_theory.theory.ensemble import class_statistics
+    >>> probs = np.array([[Fraction(1), Fraction(0)], [Fraction(0), Fraction(1)]])  # class = token
+    >>> {name: str(value) for name, value in class_statistics(probs).items()}
+    {'eps': '1/2', 'delta2': '1', 'var_pbar': '0', 'sigma_f2': '1'}
     """
     n_c, n_categories = probs.shape
     uniform = Fraction(1, n_categories) if probs.dtype == object else 1 / n_categories
@@ -60,17 +79,72 @@ def class_statistics(probs: np.ndarray) -> dict:
 
 # ----- enumeration of rule draws ----------------------------------------------------------------------
 def count_level_draws(owners: int, m: int, n_tuples: int, ordered: bool) -> int:
-    """Number of draws of one level: disjoint m-sets (or ordered m-sequences) for each owner."""
+    """Number of draws of one level: disjoint m-sets (or ordered m-sequences) for each owner.
+
+    Parameters
+    ----------
+    owners : int
+        Symbols owning productions at this level (n_c at the top, else v).
+    m : int
+        Productions per owner.
+    n_tuples : int
+        Tuples to draw from, v**s.
+    ordered : bool
+        Count ordered m-sequences instead of m-sets.
+
+    Returns
+    -------
+    int
+        ``n_tuples! / ((m!)**owners (n_tuples - owners m)!)``, times ``(m!)**owners`` if ``ordered``.
+
+    Examples
+    --------
+    >>> from rhm_theory.theory.ensemble import count_level_draws
+    >>> count_level_draws(2, 2, 4, ordered=False), count_level_draws(2, 2, 4, ordered=True)  # 4!/(2! 2!), 4!
+    (6, 24)
+    """
     sets = factorial(n_tuples) // (factorial(m) ** owners * factorial(n_tuples - owners * m))
     return sets * factorial(m) ** owners if ordered else sets
 
 
 def level_draws(owners: int, m: int, v: int, s: int, ordered: bool = False) -> np.ndarray:
-    """Every possible draw of one level of rules, int64 array (n_draws, owners, m, s).
+    """Every possible draw of one level of rules.
 
     ``ordered=False``: each owner's productions as a set (listed in increasing tuple code);
     ``ordered=True``: every ordered sequence, i.e. every outcome of the sampler. Either way all rows
     are equally likely under the uniform draw.
+
+    Parameters
+    ----------
+    owners : int
+        Symbols owning productions at this level (n_c at the top, else v).
+    m : int
+        Productions per owner.
+    v : int
+        Vocabulary size.
+    s : int
+        Tuple length.
+    ordered : bool, default False
+        List ordered sequences instead of sets.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_draws, owners, m, s)
+        The draws; n_draws is ``count_level_draws(owners, m, v**s, ordered)``.
+
+    Raises
+    ------
+    ValueError
+        If there are more than MAX_DRAWS_PER_LEVEL draws.
+
+    Examples
+    --------
+    >>> from rhm_theory.theory.ensemble import level_draws
+    >>> draws = level_draws(owners=2, m=2, v=2, s=2)
+    >>> draws.shape, level_draws(owners=2, m=2, v=2, s=2, ordered=True).shape
+    ((6, 2, 2, 2), (24, 2, 2, 2))
+    >>> draws[0].tolist()  # owner 0 gets tuples 00 and 01, owner 1 gets 10 and 11
+    [[[0, 0], [0, 1]], [[1, 0], [1, 1]]]
     """
     n_tuples = v**s
     n_draws = count_level_draws(owners, m, n_tuples, ordered)
@@ -98,8 +172,31 @@ def _disjoint_sets(available: tuple, owners: int, m: int):
 
 
 def group_by_slot_counts(draws: np.ndarray, v: int, slot: int) -> tuple[np.ndarray, np.ndarray]:
-    """Group draws (n, owners, m, s) by their slot counts (n, owners, v) = #{productions of each
-    owner with symbol b in ``slot``}; returns (representative draws, multiplicities)."""
+    """Group draws by their slot counts, the number of each owner's productions with symbol b in ``slot``.
+
+    Parameters
+    ----------
+    draws : ndarray of int, shape (n, owners, m, s)
+        Draws of one level, as from :func:`level_draws`.
+    v : int
+        Vocabulary size (symbols b in range(v)).
+    slot : int
+        The slot, in range(s), whose counts (n, owners, v) define the groups.
+
+    Returns
+    -------
+    representatives : ndarray of int, shape (n_groups, owners, m, s)
+        One draw of each group.
+    multiplicities : ndarray of int, shape (n_groups,)
+        The size of each group (they sum to n).
+
+    Examples
+    --------
+    >>> from rhm_theory.theory.ensemble import group_by_slot_counts, level_draws
+    >>> representatives, multiplicities = group_by_slot_counts(level_draws(2, 2, 2, 2), v=2, slot=0)
+    >>> representatives.shape, multiplicities.tolist()  # owner 0's first symbols: 00, 01 or 11
+    ((3, 2, 2, 2), [1, 4, 1])
+    """
     counts = (draws[..., slot, None] == np.arange(v)).sum(axis=2).reshape(len(draws), -1)
     _, first, multiplicity = np.unique(counts, axis=0, return_index=True, return_counts=True)
     return draws[first], multiplicity
@@ -108,9 +205,44 @@ def group_by_slot_counts(draws: np.ndarray, v: int, slot: int) -> tuple[np.ndarr
 def exact_ensemble_average(v, n_c, m, s, L, position: int = 0, tuples: bool = False, reduce: bool = True) -> dict:
     """Exact average over every possible rule draw of :func:`class_statistics` (Fractions).
 
-    ``tuples=False``: statistics of the tokens at input ``position``; ``tuples=True``: of the
-    s-tuples in input patch ``position``. ``reduce`` enables the two reductions of the module
-    docstring. Raises ValueError when the enumeration exceeds its limits.
+    Parameters
+    ----------
+    v, n_c, m, s, L : int
+        The grammar's parameters.
+    position : int, default 0
+        The input position (``tuples=False``, in range(s**L)) or input patch (``tuples=True``, in
+        range(s**(L-1))).
+    tuples : bool, default False
+        Statistics of the s-tuples in input patch ``position`` instead of the tokens at it.
+    reduce : bool, default True
+        Enable the two reductions of the module docstring (the result is the same).
+
+    Returns
+    -------
+    dict
+        The keys of :func:`class_statistics`, each an exact Fraction (``"delta2"`` None when n_c = 1).
+
+    Raises
+    ------
+    ValueError
+        If the parameters are invalid or infeasible, ``position`` is out of range, or the enumeration
+        exceeds its limits (MAX_DRAWS_PER_LEVEL, MAX_GRAMMARS).
+
+    See Also
+    --------
+    monte_carlo_statistics : The same statistics over random grammars.
+
+    Examples
+    --------
+    One tuple per class at L = 1: the token at position 0 is its first symbol; the two classes'
+    first symbols differ with probability 2/3 (2 of the 3 other tuples):
+
+    >>> from rhm_theory.theory.ensemble import exact_ensemble_average
+    >>> average = exact_ensemble_average(v=2, n_c=2, m=1, s=2, L=1)
+    >>> str(average["eps"]), str(average["delta2"])
+    ('1/2', '2/3')
+    >>> exact_ensemble_average(v=2, n_c=2, m=1, s=2, L=1, reduce=False) == average
+    True
     """
     v, n_c, m, s, L = check_params(v, n_c, m, s, L)
     n_positions = s ** (L - 1) if tuples else s**L
@@ -141,23 +273,78 @@ def exact_ensemble_average(v, n_c, m, s, L, position: int = 0, tuples: bool = Fa
             if value is not None:
                 totals[name] += weight * value
         total_weight += weight
-    result = {name: total / total_weight for name, total in totals.items()}
+    result: dict[str, Fraction | None] = {name: total / total_weight for name, total in totals.items()}
     if n_c == 1:
         result["delta2"] = None
     return result
 
 
 def n_ensemble_grammars(v, n_c, m, s, L, reduce: bool = True) -> int:
-    """Size of the full rule ensemble without grouping (sets if ``reduce``, else ordered draws)."""
+    """Size of the full rule ensemble without grouping (sets if ``reduce``, else ordered draws).
+
+    Parameters
+    ----------
+    v, n_c, m, s, L : int
+        The grammar's parameters.
+    reduce : bool, default True
+        Count each owner's productions as sets (else as ordered draws).
+
+    Returns
+    -------
+    int
+        The product over levels of :func:`count_level_draws`.
+
+    Raises
+    ------
+    ValueError
+        If the parameters are invalid or infeasible.
+
+    Examples
+    --------
+    >>> from rhm_theory.theory.ensemble import n_ensemble_grammars
+    >>> n_ensemble_grammars(v=2, n_c=2, m=2, s=2, L=1), n_ensemble_grammars(v=2, n_c=2, m=2, s=2, L=1, reduce=False)
+    (6, 24)
+    """
     v, n_c, m, s, L = check_params(v, n_c, m, s, L)
     return prod(count_level_draws(n_c if k == 0 else v, m, v**s, ordered=not reduce) for k in range(L))
 
 
 # ----- Monte Carlo -------------------------------------------------------------------------------------
 def monte_carlo_statistics(v, n_c, m, s, L, n_grammars: int, seed, position: int = 0, tuples: bool = False) -> dict:
-    """:func:`class_statistics` of ``n_grammars`` random grammars: dict of float arrays (n_grammars,).
+    """The :func:`class_statistics` of ``n_grammars`` random grammars.
 
     Grammar i is ``Grammar.random(..., seed=rng)`` with ``rng = numpy.random.default_rng(seed)``.
+
+    Parameters
+    ----------
+    v, n_c, m, s, L : int
+        The grammar's parameters.
+    n_grammars : int
+        Number of random grammars, >= 1.
+    seed : int or numpy.random.Generator
+        The random seed (required).
+    position : int, default 0
+        The input position, or input patch when ``tuples``.
+    tuples : bool, default False
+        Statistics of s-tuples instead of tokens.
+
+    Returns
+    -------
+    dict of ndarray
+        Each statistic as a float array, shape (n_grammars,); no ``"delta2"`` when n_c = 1.
+
+    Raises
+    ------
+    ValueError
+        If the parameters are invalid or infeasible, ``n_grammars`` is not an integer >= 1, ``seed`` is
+        None or invalid, or ``position`` is out of range.
+
+    Examples
+    --------
+    >>> from rhm_theory.theory.ensemble import monte_carlo_statistics
+    >>> samples = monte_carlo_statistics(v=4, n_c=2, m=2, s=2, L=2, n_grammars=5, seed=0)
+    >>> {name: values.shape for name, values in samples.items()}
+    {'eps': (5,), 'delta2': (5,), 'var_pbar': (5,), 'sigma_f2': (5,)}
     """
     v, n_c, m, s, L = check_params(v, n_c, m, s, L)
     n_grammars = check_int("n_grammars", n_grammars)
@@ -167,11 +354,42 @@ def monte_carlo_statistics(v, n_c, m, s, L, n_grammars: int, seed, position: int
         grammar = Grammar.random(v, n_c, m, s, L, seed=rng)
         probs = class_tuple_probs(grammar, position) if tuples else class_token_probs(grammar, position)
         rows.append(class_statistics(probs))
-    return {name: np.array([row[name] for row in rows], dtype=float) for name in STATISTICS if n_c > 1 or name != "delta2"}
+    return {
+        name: np.array([row[name] for row in rows], dtype=float) for name in STATISTICS if n_c > 1 or name != "delta2"
+    }
 
 
 def confidence_interval(samples: np.ndarray, z: float = 2.5758293035489) -> tuple[float, float, float]:
-    """(mean, low, high): normal confidence interval of the mean (z = 2.576: 99 %)."""
+    """Normal confidence interval of the mean of ``samples``.
+
+    Parameters
+    ----------
+    samples : array_like of float, shape (n,)
+        At least 2 samples.
+    z : float, default 2.5758293035489
+        Half-width in standard errors (2.576: 99 %).
+
+    Returns
+    -------
+    mean : float
+        The sample mean.
+    low : float
+        ``mean - z * std / sqrt(n)`` (std with ddof = 1).
+    high : float
+        ``mean + z * std / sqrt(n)``.
+
+    Raises
+    ------
+    ValueError
+        If ``samples`` is not 1-d with at least 2 entries.
+
+    Examples
+    --------
+    >>> from rhm_theory.theory.ensemble import confidence_interval
+    >>> mean, low, high = confidence_interval([1.0, 3.0], z=1.0)  # standard error sqrt(2) / sqrt(2) = 1
+    >>> print(mean, low, high)
+    2.0 1.0 3.0
+    """
     samples = np.asarray(samples, dtype=float)
     if samples.ndim != 1 or samples.size < 2:
         raise ValueError(f"need a 1-d array of at least 2 samples, got shape {samples.shape}")
@@ -182,10 +400,39 @@ def confidence_interval(samples: np.ndarray, z: float = 2.5758293035489) -> tupl
 
 # ----- token pairs (next-token task) --------------------------------------------------------------------
 def exact_token_pair_average(v, n_c, m, s, L, distance) -> dict:
-    """Exact average over every rule draw of ``strength = sum_{mu,nu} C(mu, nu)^2`` and of the noise
-    constant ``noise = E_x[|a|^2 |b|^2] - strength`` (a(mu) = 1[x_i = mu] - p_i(mu), b likewise for x_j)
-    of the pair (x_i, x_j) = (x_{d - distance}, x_d), both counted over each grammar's enumerated data
-    (integers, then Fractions); the brute-force counterpart of rhm_theory.theory.next_token_symbolic.
+    """Exact rule-ensemble average of the correlation strength and noise constant of a token pair.
+
+    For the pair (x_i, x_j) = (x_{d - distance}, x_d): ``strength = sum_{mu,nu} C(mu, nu)^2`` and
+    ``noise = E_x[|a|^2 |b|^2] - strength`` (a(mu) = 1[x_i = mu] - p_i(mu), b likewise for x_j), both
+    counted over each grammar's enumerated data (integers, then Fractions); the brute-force
+    counterpart of rhm_theory.theory.next_token_symbolic.
+
+    Parameters
+    ----------
+    v, n_c, m, s, L : int
+        The grammar's parameters.
+    distance : int
+        Distance from x_i to the last token, in 1..d-1 (d = s**L).
+
+    Returns
+    -------
+    dict
+        ``"strength"`` and ``"noise"``, exact Fractions.
+
+    Raises
+    ------
+    ValueError
+        If the parameters are invalid or infeasible, ``distance`` is not in 1..d-1, or the ensemble
+        has more than MAX_GRAMMARS grammars.
+
+    Examples
+    --------
+    One tuple per class at L = 1: the two tokens are correlated only when the two tuples differ in
+    both symbols (probability 1/3), then with strength 4 (1/4)^2 = 1/4 and no noise beyond it:
+
+    >>> from rhm_theory.theory.ensemble import exact_token_pair_average
+    >>> {name: str(value) for name, value in exact_token_pair_average(2, 2, 1, 2, 1, distance=1).items()}
+    {'strength': '1/12', 'noise': '0'}
     """
     v, n_c, m, s, L = check_params(v, n_c, m, s, L)
     d = s**L

@@ -15,9 +15,8 @@ refused (ValueError) for weighted grammars, whose float probabilities have no ex
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -30,7 +29,38 @@ DENSE_TUPLE_LIMIT = 2**26  # n_c * v**s entries of a dense tuple table
 
 
 def transition_counts(grammar: Grammar, k: int, slot: int) -> np.ndarray:
-    """Counts C (owners_k, v): C[a, b] = #{productions of owner a in rules[k] whose slot is b}."""
+    """Count the productions of each owner of ``rules[k]`` by the symbol in one slot.
+
+    Parameters
+    ----------
+    grammar : Grammar
+        The grammar.
+    k : int
+        Rules level, in ``range(L)`` (0: the class productions ``rules[0]``).
+    slot : int
+        Slot of the productions, in ``range(s)``.
+
+    Returns
+    -------
+    ndarray of int64, shape (owners_k, v)
+        ``C[a, b]`` = #{productions of owner a in ``rules[k]`` whose slot ``slot`` is b}; owners_k is
+        n_c for k = 0, else v. Each row sums to m.
+
+    See Also
+    --------
+    transition_probs : The same counts weighted by the rule probabilities.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhm_theory import Grammar
+    >>> from rhm_theory.theory import exact
+    >>> rules = np.array([[[0, 1], [1, 1]], [[2, 0], [1, 2]]])  # class 0: (0, 1), (1, 1); class 1: (2, 0), (1, 2)
+    >>> g = Grammar.from_rules([rules], v=3)
+    >>> exact.transition_counts(g, 0, 1)  # slot 1: class 0 has 1 twice, class 1 has 0 and 2
+    array([[0, 2, 0],
+           [1, 0, 1]])
+    """
     rules = grammar.rule_tables[k]
     owners = rules.shape[0]
     counts = np.zeros((owners, grammar.v), dtype=np.int64)
@@ -39,8 +69,44 @@ def transition_counts(grammar: Grammar, k: int, slot: int) -> np.ndarray:
 
 
 def transition_probs(grammar: Grammar, k: int, slot: int) -> np.ndarray:
-    """T (owners_k, v) float64: T[a, b] = P(slot ``slot`` of a production of a is b), production j of a
-    having probability probs[k][a, j] (counts / m for uniform rules, computed exactly that way)."""
+    """Markov step T_k^slot from a symbol to the symbol in one slot of its production.
+
+    ``T[a, b]`` = P(slot ``slot`` of a production of a is b), production j of a having probability
+    ``probs[k][a, j]``: ``counts / m`` for uniform rules (computed exactly that way), the rule
+    probabilities for weighted (power-law) rules (arXiv:2505.07067).
+
+    Parameters
+    ----------
+    grammar : Grammar
+        The grammar.
+    k : int
+        Rules level, in ``range(L)`` (0: the class productions ``rules[0]``).
+    slot : int
+        Slot of the productions, in ``range(s)``.
+
+    Returns
+    -------
+    ndarray of float64, shape (owners_k, v)
+        The transition matrix (owners_k = n_c for k = 0, else v); each row sums to 1.
+
+    See Also
+    --------
+    transition_counts : The integer counts of uniform rules.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhm_theory import Grammar
+    >>> from rhm_theory.theory import exact
+    >>> rules = np.array([[[0, 1], [1, 1]], [[2, 0], [1, 2]]])  # class 0: (0, 1), (1, 1); class 1: (2, 0), (1, 2)
+    >>> g = Grammar.from_rules([rules], v=3)
+    >>> exact.transition_probs(g, 0, 1)
+    array([[0. , 1. , 0. ],
+           [0.5, 0. , 0.5]])
+    >>> w = Grammar.random(v=4, n_c=2, m=2, s=2, L=2, seed=0, zipf=1.0)  # power-law rules
+    >>> np.allclose(exact.transition_probs(w, 1, 0).sum(axis=1), 1.0)
+    True
+    """
     if not grammar.weighted:
         return transition_counts(grammar, k, slot) / grammar.m
     rules = grammar.rule_tables[k]
@@ -53,7 +119,9 @@ def transition_probs(grammar: Grammar, k: int, slot: int) -> np.ndarray:
 def _check_exact(grammar: Grammar, exact) -> bool:
     """``exact`` as a bool; exact=True with weighted rules is a one-line ValueError."""
     if exact and grammar.weighted:
-        raise ValueError(f"exact=True needs uniform rules (1/m): {grammar!r} has weighted rules, use exact=False (float64)")
+        raise ValueError(
+            f"exact=True needs uniform rules (1/m): {grammar!r} has weighted rules, use exact=False (float64)"
+        )
     return bool(exact)
 
 
@@ -76,9 +144,55 @@ def _to_fractions(counts: np.ndarray, denominator: int) -> np.ndarray:
 
 
 def class_token_probs(grammar: Grammar, position, level=1, exact: bool = False) -> np.ndarray:
-    """P(symbol at ``position`` of ``level`` = mu | class alpha), array (n_c, v).
+    """P(symbol at ``position`` of ``level`` = mu | class alpha), from the rules.
 
-    Cost: (L - level + 1) products of (n_c, v) by (v, v) matrices.
+    The product T_0^{i_0} T_1^{i_1} ... of the transition matrices along the slots i_0, i_1, ... from
+    the root down to the position (docs/theory.md, 'Exact statistics of one grammar'). Cost:
+    (L - level + 1) products of (n_c, v) by (v, v) matrices.
+
+    Parameters
+    ----------
+    grammar : Grammar
+        The grammar.
+    position : int
+        Position at ``level``, numbered left to right, in ``range(s**(L - level + 1))``.
+    level : int, default 1
+        Level of the hierarchy, in 1..L (level 1 is the input of d = s**L tokens).
+    exact : bool, default False
+        Return ``fractions.Fraction`` entries (uniform rules only) instead of float64.
+
+    Returns
+    -------
+    ndarray, shape (n_c, v)
+        Entry [alpha, mu]; each row sums to 1. float64, or an object array of ``fractions.Fraction``
+        if ``exact``.
+
+    Raises
+    ------
+    ValueError
+        If ``level`` is not an integer in 1..L, ``position`` is not an integer in
+        ``range(s**(L - level + 1))``, or ``exact=True`` for a grammar with weighted rules.
+
+    See Also
+    --------
+    class_token_probs_all : Every position of a level at once.
+    correlations : P(class | token) from these probabilities.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhm_theory import Grammar
+    >>> from rhm_theory.theory import exact
+    >>> g = Grammar.random(v=4, n_c=2, m=2, s=2, L=2, seed=0)
+    >>> p = exact.class_token_probs(g, position=3, exact=True)
+    >>> p.shape
+    (2, 4)
+    >>> p.sum(axis=1)
+    array([Fraction(1, 1), Fraction(1, 1)], dtype=object)
+    >>> all((f * g.m**g.L).denominator == 1 for f in p.flat)  # counts of paths over m**depth
+    True
+    >>> np.allclose(exact.class_token_probs(g, position=3), p.astype(float))
+    True
     """
     level, position = _check_level_position(grammar, level, position)
     path = path_slots(position, grammar.s, grammar.L - level + 1)  # one slot per rules level 0..L-level
@@ -94,9 +208,44 @@ def class_token_probs(grammar: Grammar, position, level=1, exact: bool = False) 
 
 
 def class_token_probs_all(grammar: Grammar, level=1) -> np.ndarray:
-    """P(symbol at every position of ``level`` | class), float array (s**(L-level+1), n_c, v).
+    """P(symbol at every position of ``level`` | class), all the positions at once.
 
     Computed top-down, one matrix product per node: O(n_positions n_c v^2).
+
+    Parameters
+    ----------
+    grammar : Grammar
+        The grammar.
+    level : int, default 1
+        Level of the hierarchy, in 1..L (level 1 is the input of d = s**L tokens).
+
+    Returns
+    -------
+    ndarray of float64, shape (s**(L - level + 1), n_c, v)
+        Entry [position, alpha, mu]: row ``position`` is ``class_token_probs(grammar, position, level)``.
+
+    Raises
+    ------
+    ValueError
+        If ``level`` is not an integer in 1..L.
+
+    See Also
+    --------
+    class_token_probs : One position, optionally exact.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhm_theory import Grammar
+    >>> from rhm_theory.theory import exact
+    >>> g = Grammar.random(v=4, n_c=2, m=2, s=2, L=2, seed=0)
+    >>> probs = exact.class_token_probs_all(g)
+    >>> probs.shape
+    (4, 2, 4)
+    >>> np.allclose(probs[3], exact.class_token_probs(g, 3))
+    True
+    >>> exact.class_token_probs_all(g, level=2).shape
+    (2, 2, 4)
     """
     level = check_int("level", level)
     if level > grammar.L:
@@ -117,10 +266,50 @@ def _check_patch(grammar: Grammar, patch) -> int:
 
 
 def class_tuple_probs_sparse(grammar: Grammar, patch, exact: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """P(input patch = tuple | class) on the tuples that can occur: (codes (K,), probs (n_c, K)).
+    """P(input patch = tuple | class) on the tuples that can occur in the patch.
 
     The tuples that can occur in a patch are the productions of the level-2 symbols (of the classes
-    when L = 1): K = owners * m codes, each produced by one owner only (unambiguity).
+    when L = 1): K = owners * m codes, each produced by one owner only (unambiguity). A tuple
+    (b_0, ..., b_{s-1}) has code sum_i b_i v**(s-1-i).
+
+    Parameters
+    ----------
+    grammar : Grammar
+        The grammar.
+    patch : int
+        Input patch (tokens ``patch * s`` to ``patch * s + s - 1``), in ``range(s**(L - 1))``.
+    exact : bool, default False
+        Return ``fractions.Fraction`` entries (uniform rules only) instead of float64.
+
+    Returns
+    -------
+    codes : ndarray of int64, shape (K,)
+        The tuple codes; entry owner * m + j is production j of owner (owners of ``rules[L - 1]``).
+    probs : ndarray, shape (n_c, K)
+        ``probs[alpha, c]`` = P(patch = tuple ``codes[c]`` | class alpha); each row sums to 1. float64,
+        or an object array of ``fractions.Fraction`` if ``exact``.
+
+    Raises
+    ------
+    ValueError
+        If ``patch`` is not an integer in ``range(s**(L - 1))``, or ``exact=True`` for a grammar with
+        weighted rules.
+
+    See Also
+    --------
+    class_tuple_probs : The same probabilities over all the v**s tuple codes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhm_theory import Grammar
+    >>> from rhm_theory.theory import exact
+    >>> g = Grammar.random(v=4, n_c=2, m=2, s=2, L=2, seed=0)
+    >>> codes, probs = exact.class_tuple_probs_sparse(g, patch=1, exact=True)
+    >>> codes.shape, probs.shape  # K = v * m tuples
+    ((8,), (2, 8))
+    >>> probs.sum(axis=1)
+    array([Fraction(1, 1), Fraction(1, 1)], dtype=object)
     """
     patch = _check_patch(grammar, patch)
     exact = _check_exact(grammar, exact)
@@ -139,7 +328,45 @@ def class_tuple_probs_sparse(grammar: Grammar, patch, exact: bool = False) -> tu
 
 
 def class_tuple_probs(grammar: Grammar, patch, exact: bool = False) -> np.ndarray:
-    """P(input patch ``patch`` = tuple mu | class alpha), dense array (n_c, v**s) over tuple codes."""
+    """P(input patch ``patch`` = tuple mu | class alpha), dense over all the v**s tuple codes.
+
+    Parameters
+    ----------
+    grammar : Grammar
+        The grammar.
+    patch : int
+        Input patch (tokens ``patch * s`` to ``patch * s + s - 1``), in ``range(s**(L - 1))``.
+    exact : bool, default False
+        Return ``fractions.Fraction`` entries (uniform rules only) instead of float64.
+
+    Returns
+    -------
+    ndarray, shape (n_c, v**s)
+        Entry [alpha, code] (code sum_i b_i v**(s-1-i) of the tuple (b_0, ..., b_{s-1})), 0 for the tuples
+        that never occur; float64, or an object array of ``fractions.Fraction`` if ``exact``.
+
+    Raises
+    ------
+    ValueError
+        If the dense table has more than ``DENSE_TUPLE_LIMIT`` = 2**26 entries n_c * v**s (use
+        :func:`class_tuple_probs_sparse`), ``patch`` is not an integer in ``range(s**(L - 1))``, or
+        ``exact=True`` for a grammar with weighted rules.
+
+    See Also
+    --------
+    class_tuple_probs_sparse : Only the tuples that can occur.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhm_theory import Grammar
+    >>> from rhm_theory.theory import exact
+    >>> rules = np.array([[[0, 1], [1, 1]], [[2, 0], [1, 2]]])  # class 0: (0, 1), (1, 1); class 1: (2, 0), (1, 2)
+    >>> g = Grammar.from_rules([rules], v=3)
+    >>> exact.class_tuple_probs(g, 0)  # codes 3 b_0 + b_1: (0, 1) = 1, (1, 1) = 4, (1, 2) = 5, (2, 0) = 6
+    array([[0. , 0.5, 0. , 0. , 0.5, 0. , 0. , 0. , 0. ],
+           [0. , 0. , 0. , 0. , 0. , 0.5, 0.5, 0. , 0. ]])
+    """
     size = grammar.n_c * grammar.v**grammar.s
     if size > DENSE_TUPLE_LIMIT:
         raise ValueError(
@@ -155,8 +382,36 @@ def class_tuple_probs(grammar: Grammar, patch, exact: bool = False) -> np.ndarra
 
 
 def class_posterior(joint: np.ndarray, exact: bool = False) -> np.ma.MaskedArray:
-    """Column-normalise joint weights (n_c, K) of (class, key) -- P(key | class) under uniform classes,
-    or counts -- into P(class | key) (n_c, K), masking columns of zeros. ``exact``: Fraction entries."""
+    """Column-normalise joint weights of (class, key) into P(class | key), masking columns of zeros.
+
+    The weights are P(key | class) under uniform classes, or counts.
+
+    Parameters
+    ----------
+    joint : ndarray, shape (n_c, K)
+        Non-negative weights of (class, key); ``fractions.Fraction`` objects when ``exact``.
+    exact : bool, default False
+        Keep exact entries: the result holds ``fractions.Fraction`` objects.
+
+    Returns
+    -------
+    numpy.ma.MaskedArray, shape (n_c, K)
+        P(class | key); each column sums to 1, except the masked columns of keys of total weight 0
+        (their data are 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fractions import Fraction
+    >>> from rhm_theory.theory import exact
+    >>> print(exact.class_posterior(np.array([[1, 0, 2], [3, 0, 2]])))
+    [[0.25 -- 0.5]
+     [0.75 -- 0.5]]
+    >>> joint = np.array([[Fraction(1, 3), Fraction(0)], [Fraction(1, 6), Fraction(0)]], dtype=object)
+    >>> f = exact.class_posterior(joint, exact=True)
+    >>> f[0, 0], f.mask[:, 1]
+    (Fraction(2, 3), array([ True,  True]))
+    """
     total = joint.sum(axis=0)
     never = np.array([t == 0 for t in total], dtype=bool)
     if exact:
@@ -170,24 +425,146 @@ def class_posterior(joint: np.ndarray, exact: bool = False) -> np.ma.MaskedArray
 
 
 def correlations(grammar: Grammar, position, level=1, exact: bool = False) -> np.ma.MaskedArray:
-    """Token-class correlations f(alpha | mu) = P(class alpha | symbol at position = mu), (n_c, v).
+    """Token-class correlations f(alpha | mu) = P(class alpha | symbol at ``position`` = mu).
 
-    A masked array: columns of tokens that never occur at that position are masked (their data
-    are 0, not NaN). Classes are uniform, so f = p(mu|alpha) / sum_beta p(mu|beta).
+    Classes are uniform, so f = p(mu|alpha) / sum_beta p(mu|beta), with p from
+    :func:`class_token_probs`.
+
+    Parameters
+    ----------
+    grammar : Grammar
+        The grammar.
+    position : int
+        Position at ``level``, numbered left to right, in ``range(s**(L - level + 1))``.
+    level : int, default 1
+        Level of the hierarchy, in 1..L (level 1 is the input of d = s**L tokens).
+    exact : bool, default False
+        Return ``fractions.Fraction`` entries (uniform rules only) instead of float64.
+
+    Returns
+    -------
+    numpy.ma.MaskedArray, shape (n_c, v)
+        Entry [alpha, mu]. Columns of tokens that never occur at that position are masked (their data
+        are 0, not NaN).
+
+    Raises
+    ------
+    ValueError
+        If ``level`` is not an integer in 1..L, ``position`` is not an integer in
+        ``range(s**(L - level + 1))``, or ``exact=True`` for a grammar with weighted rules.
+
+    See Also
+    --------
+    empirical_correlations : The estimate from a sample.
+    tuple_correlations : P(class | input patch).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhm_theory import Grammar
+    >>> from rhm_theory.theory import exact
+    >>> rules = np.array([[[0, 1], [1, 1]], [[2, 0], [1, 2]]])  # class 0: (0, 1), (1, 1); class 1: (2, 0), (1, 2)
+    >>> g = Grammar.from_rules([rules], v=3)
+    >>> print(exact.correlations(g, 0, exact=True))  # token 0 only in class 0, 1 in both, 2 only in class 1
+    [[Fraction(1, 1) Fraction(1, 2) Fraction(0, 1)]
+     [Fraction(0, 1) Fraction(1, 2) Fraction(1, 1)]]
+
+    In the parity grammar a single token says nothing about the class:
+
+    >>> rules = np.array([[[0, 0], [1, 1]], [[0, 1], [1, 0]]])  # parity: class 0 is (0, 0) or (1, 1)
+    >>> print(exact.correlations(Grammar.from_rules([rules], v=2), 1))
+    [[0.5 0.5]
+     [0.5 0.5]]
     """
     return class_posterior(class_token_probs(grammar, position, level, exact), exact)
 
 
 def tuple_correlations(grammar: Grammar, patch, exact: bool = False) -> np.ma.MaskedArray:
-    """P(class | input patch = tuple mu), masked array (n_c, v**s); synonyms share one column."""
+    """P(class | input patch = tuple mu), over all the v**s tuple codes.
+
+    Parameters
+    ----------
+    grammar : Grammar
+        The grammar.
+    patch : int
+        Input patch (tokens ``patch * s`` to ``patch * s + s - 1``), in ``range(s**(L - 1))``.
+    exact : bool, default False
+        Return ``fractions.Fraction`` entries (uniform rules only) instead of float64.
+
+    Returns
+    -------
+    numpy.ma.MaskedArray, shape (n_c, v**s)
+        Entry [alpha, code]; columns of the tuples that never occur are masked. Synonyms (tuples of one
+        owner) have the same column.
+
+    Raises
+    ------
+    ValueError
+        If the dense table has more than ``DENSE_TUPLE_LIMIT`` = 2**26 entries n_c * v**s, ``patch`` is
+        not an integer in ``range(s**(L - 1))``, or ``exact=True`` for a grammar with weighted rules.
+
+    See Also
+    --------
+    class_tuple_probs : The probabilities P(tuple | class) normalised here.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhm_theory import Grammar
+    >>> from rhm_theory.theory import exact
+    >>> rules = np.array([[[0, 0], [1, 1]], [[0, 1], [1, 0]]])  # parity: class 0 is (0, 0) or (1, 1)
+    >>> parity = Grammar.from_rules([rules], v=2)
+    >>> print(exact.tuple_correlations(parity, 0))  # the pair decides the class
+    [[1.0 0.0 0.0 1.0]
+     [0.0 1.0 1.0 0.0]]
+    """
     return class_posterior(class_tuple_probs(grammar, patch, exact), exact)
 
 
 # ----- the distribution of the data -------------------------------------------------------------------
 def datum_log_probs(grammar: Grammar, x) -> np.ndarray:
-    """log P(x) of data x (P, d) of the grammar, float64 (P,): -log n_c plus the log probability of each
-    production of the derivation (unique: the grammar is unambiguous); -log p_max for uniform rules.
-    Inputs that are not data are a ValueError (rhm_theory.theory.bp.log_evidence gives them -inf)."""
+    """The log probability log P(x) of each datum of the grammar, from its derivation.
+
+    It is -log n_c plus the log probability of each production of the derivation (unique: the grammar
+    is unambiguous); -log p_max for uniform rules.
+
+    Parameters
+    ----------
+    grammar : Grammar
+        The grammar.
+    x : array_like of int, shape (P, d)
+        Data of the grammar.
+
+    Returns
+    -------
+    ndarray of float64, shape (P,)
+        The log probability of each row.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not integer tokens of shape (P, d) in ``range(v)``, or a row is not a datum of the
+        grammar (:func:`rhm_theory.theory.bp.log_evidence` gives such inputs -inf).
+
+    See Also
+    --------
+    rhm_theory.theory.bp.log_evidence : The same by belief propagation, for any input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhm_theory import Grammar
+    >>> from rhm_theory.theory import exact
+    >>> g = Grammar.random(v=4, n_c=2, m=2, s=2, L=2, seed=0)
+    >>> g.p_max  # n_c * m**n_nodes = 2 * 2**3
+    16
+    >>> x, y = g.enumerate()
+    >>> np.allclose(exact.datum_log_probs(g, x), -np.log(16))
+    True
+    >>> w = Grammar.random(v=4, n_c=2, m=2, s=2, L=2, seed=0, zipf=1.0)  # power-law rules
+    >>> np.allclose(np.exp(exact.datum_log_probs(w, x)).sum(), 1.0)  # the same 16 data, now not uniform
+    True
+    """
     return production_log_probs(grammar, x) - math.log(grammar.n_c)
 
 
@@ -199,8 +576,32 @@ def data_entropy(grammar: Grammar) -> float:
     sum_a P(node symbol = a) H(probs[k][a]) (the chain rule, node by node top-down: given its symbol a
     node's production is independent of everything above). With e_k(a) the expected number of block-k
     nodes of symbol a, e_0 = 1/n_c and e_{k+1} = e_k sum_i T_k^i, H(X) = log n_c + sum_k e_k . H(probs[k]).
-    Uniform rules: log p_max; power-law rules (arXiv:2505.07067): log n_c + n_nodes H(f), each row being a
-    permutation of f. Cost O(L v^2 s).
+    Uniform rules: log p_max; power-law rules (arXiv:2505.07067): log n_c + n_nodes H(f), each row being
+    a permutation of f. Cost O(L v^2 s).
+
+    Parameters
+    ----------
+    grammar : Grammar
+        The grammar.
+
+    Returns
+    -------
+    float
+        H(X) in nats.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhm_theory import Grammar
+    >>> from rhm_theory.theory import exact
+    >>> g = Grammar.random(v=4, n_c=2, m=2, s=2, L=2, seed=0)
+    >>> import math
+    >>> math.isclose(exact.data_entropy(g), math.log(g.p_max))
+    True
+    >>> w = Grammar.random(v=4, n_c=2, m=2, s=2, L=2, seed=0, zipf=1.0)  # power-law rules
+    >>> log_p = exact.datum_log_probs(w, w.enumerate()[0])  # -sum P log P over all the data
+    >>> math.isclose(exact.data_entropy(w), -float((np.exp(log_p) * log_p).sum()))
+    True
     """
     expected = np.full(grammar.n_c, 1.0 / grammar.n_c)
     entropy = math.log(grammar.n_c)
@@ -212,8 +613,39 @@ def data_entropy(grammar: Grammar) -> float:
 
 # ----- empirical estimates from a sample (x, y) -----------------------------------------------------
 def joint_counts(keys: np.ndarray, y: np.ndarray, *, n_c: int, n_keys: int) -> np.ndarray:
-    """Counts (n_c, n_keys) of (label, key) pairs; keys and labels y of one shape (any), keys in
-    range(n_keys), labels in range(n_c)."""
+    """Counts of (label, key) pairs in a sample.
+
+    Parameters
+    ----------
+    keys : ndarray of int
+        Keys in ``range(n_keys)``, of any shape.
+    y : array_like of int
+        Labels in ``range(n_c)``, of the shape of ``keys``.
+    n_c : int
+        Number of classes.
+    n_keys : int
+        Number of keys.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_c, n_keys)
+        Entry [alpha, key]: the number of places where the label is alpha and the key is key.
+
+    Raises
+    ------
+    ValueError
+        If ``keys`` are not integers in ``range(n_keys)``, or ``y`` does not have the shape of
+        ``keys`` or is not integers in ``range(n_c)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhm_theory.theory import exact
+    >>> exact.joint_counts(np.array([0, 1, 1, 2]), np.array([0, 0, 1, 1]), n_c=2, n_keys=3)
+    array([[1, 1, 0],
+           [0, 1, 1]])
+    """
+    keys = check_symbols("keys", keys, n_keys, f"n_keys={n_keys}")
     y = np.asarray(y)
     if y.shape != keys.shape:
         raise ValueError(f"labels have shape {y.shape}, expected {keys.shape}")
@@ -229,7 +661,51 @@ def _column(x, position: int, v: int) -> np.ndarray:
 
 
 def empirical_class_token_probs(x, y, *, v: int, n_c: int, position: int) -> np.ma.MaskedArray:
-    """Frequency estimate of P(x_position = mu | class alpha), (n_c, v); rows of absent classes masked."""
+    """Frequency estimate of P(x_position = mu | class alpha) from a sample.
+
+    Parameters
+    ----------
+    x : array_like of int, shape (P, d)
+        Tokens of the sample, in ``range(v)``.
+    y : array_like of int, shape (P,)
+        Labels of the sample, in ``range(n_c)``.
+    v : int
+        Vocabulary size.
+    n_c : int
+        Number of classes.
+    position : int
+        Column of ``x``, in ``range(d)``.
+
+    Returns
+    -------
+    numpy.ma.MaskedArray of float64, shape (n_c, v)
+        Entry [alpha, mu]; rows of classes absent from the sample are masked.
+
+    Raises
+    ------
+    ValueError
+        If ``position`` is not a column of a 2-D ``x``, the tokens are not integers in ``range(v)``, or
+        the labels ``y`` do not have shape (P,) or are not integers in ``range(n_c)``.
+
+    See Also
+    --------
+    class_token_probs : The exact probabilities.
+
+    Examples
+    --------
+    Over all the data of a uniform grammar the estimate is exact:
+
+    >>> import numpy as np
+    >>> from rhm_theory import Grammar
+    >>> from rhm_theory.theory import exact
+    >>> g = Grammar.random(v=4, n_c=2, m=2, s=2, L=2, seed=0)
+    >>> x, y = g.enumerate()
+    >>> p = exact.empirical_class_token_probs(x, y, v=4, n_c=2, position=2)
+    >>> np.allclose(p, exact.class_token_probs(g, 2))
+    True
+    >>> exact.empirical_class_token_probs(x[y == 0], y[y == 0], v=4, n_c=2, position=2).mask[:, 0]
+    array([False,  True])
+    """
     counts = joint_counts(_column(x, position, v), y, n_c=n_c, n_keys=v)
     per_class = counts.sum(axis=1, keepdims=True)
     absent = per_class == 0
@@ -238,16 +714,104 @@ def empirical_class_token_probs(x, y, *, v: int, n_c: int, position: int) -> np.
 
 
 def empirical_correlations(x, y, *, v: int, n_c: int, position: int) -> np.ma.MaskedArray:
-    """Estimate of f(alpha | mu) = N(alpha, mu) / N(mu) from a sample, (n_c, v); unseen tokens masked."""
+    """Estimate of f(alpha | mu) = N(alpha, mu) / N(mu) from a sample.
+
+    Parameters
+    ----------
+    x : array_like of int, shape (P, d)
+        Tokens of the sample, in ``range(v)``.
+    y : array_like of int, shape (P,)
+        Labels of the sample, in ``range(n_c)``.
+    v : int
+        Vocabulary size.
+    n_c : int
+        Number of classes.
+    position : int
+        Column of ``x``, in ``range(d)``.
+
+    Returns
+    -------
+    numpy.ma.MaskedArray of float64, shape (n_c, v)
+        Entry [alpha, mu]; columns of tokens unseen at ``position`` are masked.
+
+    Raises
+    ------
+    ValueError
+        If ``position`` is not a column of a 2-D ``x``, the tokens are not integers in ``range(v)``, or
+        the labels ``y`` do not have shape (P,) or are not integers in ``range(n_c)``.
+
+    See Also
+    --------
+    correlations : The exact correlations.
+
+    Examples
+    --------
+    Over all the data of a uniform grammar the estimate is exact, masks included:
+
+    >>> import numpy as np
+    >>> from rhm_theory import Grammar
+    >>> from rhm_theory.theory import exact
+    >>> g = Grammar.random(v=4, n_c=2, m=2, s=2, L=2, seed=0)
+    >>> x, y = g.enumerate()
+    >>> f = exact.empirical_correlations(x, y, v=4, n_c=2, position=1)
+    >>> c = exact.correlations(g, 1)
+    >>> np.array_equal(f.mask, c.mask) and np.allclose(f.filled(0), c.filled(0))
+    True
+    """
     counts = joint_counts(_column(x, position, v), y, n_c=n_c, n_keys=v).astype(float)
     return class_posterior(counts, exact=False)
 
 
 def empirical_tuple_correlations(x, y, *, v: int, n_c: int, s: int, patch: int) -> np.ma.MaskedArray:
-    """Estimate of P(class | patch = tuple mu) from a sample, (n_c, v**s); unseen tuples masked."""
+    """Estimate of P(class | patch = tuple mu) from a sample.
+
+    Parameters
+    ----------
+    x : array_like of int, shape (P, d)
+        Tokens of the sample, in ``range(v)``.
+    y : array_like of int, shape (P,)
+        Labels of the sample, in ``range(n_c)``.
+    v : int
+        Vocabulary size.
+    n_c : int
+        Number of classes.
+    s : int
+        Patch size (tokens per tuple).
+    patch : int
+        Patch of ``x`` (columns ``patch * s`` to ``patch * s + s - 1``), in ``range(d // s)``.
+
+    Returns
+    -------
+    numpy.ma.MaskedArray of float64, shape (n_c, v**s)
+        Entry [alpha, code] over the tuple codes sum_i b_i v**(s-1-i); unseen tuples are masked.
+
+    Raises
+    ------
+    ValueError
+        If ``patch`` is not a patch of a 2-D ``x``, its tokens are not integers in ``range(v)``, or
+        the labels ``y`` do not have shape (P,) or are not integers in ``range(n_c)``.
+
+    See Also
+    --------
+    tuple_correlations : The exact correlations.
+
+    Examples
+    --------
+    Over all the data of a uniform grammar the estimate is exact, masks included:
+
+    >>> import numpy as np
+    >>> from rhm_theory import Grammar
+    >>> from rhm_theory.theory import exact
+    >>> g = Grammar.random(v=4, n_c=2, m=2, s=2, L=2, seed=0)
+    >>> x, y = g.enumerate()
+    >>> f = exact.empirical_tuple_correlations(x, y, v=4, n_c=2, s=2, patch=1)
+    >>> c = exact.tuple_correlations(g, 1)
+    >>> np.array_equal(f.mask, c.mask) and np.allclose(f.filled(0), c.filled(0))
+    True
+    """
     x = np.asarray(x)
     if x.ndim != 2 or not 0 <= patch < x.shape[1] // s:
         raise ValueError(f"patch {patch} is not a patch of tokens of shape {x.shape} with s={s}")
-    codes = tuples_to_codes(x[:, patch * s : (patch + 1) * s], v)
-    counts = joint_counts(codes, y, n_c=n_c, n_keys=v**s).astype(float)
+    tokens = check_symbols("tokens", x[:, patch * s : (patch + 1) * s], v, f"v={v}")
+    counts = joint_counts(tuples_to_codes(tokens, v), y, n_c=n_c, n_keys=v**s).astype(float)
     return class_posterior(counts, exact=False)

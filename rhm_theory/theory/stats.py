@@ -16,12 +16,41 @@ from rhm_theory.core.validation import as_generator, check_int
 
 
 def first_crossing(P_values, errors, threshold, *, log_errors: bool = False) -> tuple[float, str]:
-    """Where the error curve first goes below ``threshold``, interpolated linearly in log P (and in
-    log error when ``log_errors``: a power-law curve, e.g. a noise variance ~ 1/P; errors > 0).
+    """Where the error curve first goes below ``threshold``, interpolated linearly in log P.
 
-    P_values: increasing (n,); errors: (n,). Returns (P*, status): status "ok"; "below_grid" when the
-    first point is already below (P* <= P_values[0], returned as P_values[0]); "above_grid" when no
-    point is below (P* > P_values[-1], returned as inf).
+    The interpolation is also in log error when ``log_errors``: a power-law curve, e.g. a noise
+    variance ~ 1/P (errors > 0). The P* definition is in docs/theory.md, 'Sample complexity'.
+
+    Parameters
+    ----------
+    P_values : array_like of float, shape (n,)
+        Increasing training-set sizes.
+    errors : array_like of float, shape (n,)
+        The error at each size.
+    threshold : float
+        The error level that defines P*.
+    log_errors : bool, default False
+        Interpolate log error (instead of error) against log P.
+
+    Returns
+    -------
+    pstar : float
+        The crossing P*; ``P_values[0]`` when status is "below_grid", inf when "above_grid".
+    status : str
+        "ok"; "below_grid" when the first point is already below (P* <= P_values[0]); "above_grid"
+        when no point is below (P* > P_values[-1]).
+
+    Examples
+    --------
+    >>> from rhm_theory.theory.stats import first_crossing
+    >>> P, status = first_crossing([1, 100], [0.3, 0.1], 0.2)  # halfway in log P
+    >>> round(P, 9), status
+    (10.0, 'ok')
+    >>> P, _ = first_crossing([10, 100, 1000], [0.1, 0.01, 0.001], 0.003, log_errors=True)  # errors = 1/P
+    >>> round(P, 6)  # 1 / 0.003
+    333.333333
+    >>> first_crossing([1, 10], [0.1, 0.05], 0.2), first_crossing([1, 10], [0.5, 0.4], 0.2)
+    ((1.0, 'below_grid'), (inf, 'above_grid'))
     """
     P_values = np.asarray(P_values, dtype=float)
     errors = np.asarray(errors, dtype=float)
@@ -42,8 +71,28 @@ def first_crossing(P_values, errors, threshold, *, log_errors: bool = False) -> 
 class PStarResult:
     """P* of one (grammar setting, model): the seed-averaged curve and the estimate with its CI.
 
-    errors: (n_seeds, n_P) test errors, rows in the order of ``seeds``; ci_low/ci_high: percentile
-    bootstrap interval over seeds (``confidence`` level); status as in :func:`first_crossing`.
+    Made by :func:`estimate_pstar`.
+
+    Parameters
+    ----------
+    P_values : list of int
+        The increasing grid of training-set sizes, n_P of them.
+    seeds : list of int
+        The seeds, n_seeds of them.
+    errors : ndarray of float, shape (n_seeds, n_P)
+        Test errors, rows in the order of ``seeds``.
+    threshold : float
+        The error level that defines P*.
+    pstar : float
+        P* of the seed-averaged curve (inf when it does not cross).
+    status : str
+        As in :func:`first_crossing`: "ok", "below_grid" or "above_grid".
+    ci_low : float
+        Lower end of the percentile bootstrap interval over seeds.
+    ci_high : float
+        Upper end of that interval (may be inf).
+    confidence : float
+        The level of the interval, in (0, 1).
     """
 
     P_values: list[int]
@@ -58,11 +107,29 @@ class PStarResult:
 
     @property
     def mean_errors(self) -> np.ndarray:
+        """The seed-averaged test error, ndarray of float, shape (n_P,)."""
         return self.errors.mean(axis=0)
 
     def to_dict(self) -> dict:
-        """Strict-JSON values: an infinite or undefined number is None (``status`` says why: P* and
-        ``ci_high`` are None when the curve does not cross within the grid, "above_grid")."""
+        """The result as a dict of strict-JSON values.
+
+        An infinite or undefined number is None (``status`` says why: P* and ``ci_high`` are None when
+        the curve does not cross within the grid, "above_grid").
+
+        Returns
+        -------
+        dict
+            Keys "P", "seeds", "mean_test_error" (list of n_P floats), "threshold", "pstar", "status",
+            "ci_low", "ci_high" and "confidence".
+
+        Examples
+        --------
+        >>> from rhm_theory.theory.stats import estimate_pstar
+        >>> result = estimate_pstar([1, 100], [0, 1], [[0.3, 0.3], [0.3, 0.25]], 0.2, seed=0)
+        >>> row = result.to_dict()
+        >>> row["status"], row["pstar"], row["ci_high"], row["mean_test_error"]
+        ('above_grid', None, None, [0.3, 0.275])
+        """
         return {
             "P": self.P_values,
             "seeds": self.seeds,
@@ -77,13 +144,71 @@ class PStarResult:
 
 
 def finite_or_none(value) -> float | None:
-    """``value`` as a float, or None where it is infinite or NaN (JSON has neither)."""
+    """``value`` as a float, or None where it is infinite or NaN (JSON has neither).
+
+    Parameters
+    ----------
+    value : float or int
+        Any number that ``float`` accepts.
+
+    Returns
+    -------
+    float or None
+        ``float(value)`` when finite, else None.
+
+    Examples
+    --------
+    >>> from rhm_theory.theory.stats import finite_or_none
+    >>> finite_or_none(2), finite_or_none(float("inf")), finite_or_none(float("nan"))
+    (2.0, None, None)
+    """
     value = float(value)
     return value if math.isfinite(value) else None
 
 
 def estimate_pstar(P_values, seeds, errors, threshold, n_bootstrap=1000, confidence=0.95, *, seed) -> PStarResult:
-    """P* from test errors (n_seeds, n_P) on the increasing grid ``P_values`` (module docstring)."""
+    """P* of the seed-averaged error curve, with a percentile bootstrap interval over seeds.
+
+    P* is :func:`first_crossing` of the mean curve (docs/theory.md, 'Sample complexity'); the interval
+    takes P* of ``n_bootstrap`` resamples of the seeds (with replacement).
+
+    Parameters
+    ----------
+    P_values : sequence of int, shape (n_P,)
+        Strictly increasing training-set sizes.
+    seeds : sequence of int, shape (n_seeds,)
+        The seeds, one per row of ``errors``.
+    errors : array_like of float, shape (n_seeds, n_P)
+        Test errors.
+    threshold : float
+        The error level that defines P*.
+    n_bootstrap : int, default 1000
+        Number of bootstrap resamples, >= 1.
+    confidence : float, default 0.95
+        Level of the interval, in (0, 1).
+    seed : int or numpy.random.Generator
+        Seed of the bootstrap (keyword-only, required).
+
+    Returns
+    -------
+    PStarResult
+        P*, its status and interval, and the inputs.
+
+    Raises
+    ------
+    ValueError
+        If ``errors`` is not (n_seeds, n_P), ``confidence`` is not in (0, 1), ``P_values`` is not
+        strictly increasing, ``n_bootstrap`` is not an integer >= 1, or ``seed`` is None or invalid.
+
+    Examples
+    --------
+    >>> from rhm_theory.theory.stats import estimate_pstar
+    >>> result = estimate_pstar([1, 100, 10000], [0, 1], [[0.3, 0.1, 0.0], [0.3, 0.1, 0.0]], 0.2, seed=0)
+    >>> result.status, round(result.pstar, 9)
+    ('ok', 10.0)
+    >>> result.ci_low == result.pstar == result.ci_high  # identical seeds: every resample agrees
+    True
+    """
     errors = np.asarray(errors, dtype=float)
     if errors.shape != (len(seeds), len(P_values)):
         raise ValueError(f"errors must have shape (n_seeds, n_P) = ({len(seeds)}, {len(P_values)}), got {errors.shape}")
@@ -110,8 +235,44 @@ def estimate_pstar(P_values, seeds, errors, threshold, n_bootstrap=1000, confide
 
 
 def fit_slope(x, y, confidence=0.95) -> tuple[float, float, float]:
-    """Least-squares slope of y against x with its Student-t confidence interval (n - 2 degrees of
-    freedom): (slope, low, high). For the paper's claim, x = log(n_c m^L) and y = log P* (slope 1)."""
+    """Least-squares slope of y against x with its Student-t confidence interval (n - 2 degrees of freedom).
+
+    For the paper's claim, x = log(n_c m^L) and y = log P* (slope 1).
+
+    Parameters
+    ----------
+    x : array_like of float, shape (n,)
+        Abscissae, n >= 3.
+    y : array_like of float, shape (n,)
+        Ordinates.
+    confidence : float, default 0.95
+        Level of the interval.
+
+    Returns
+    -------
+    slope : float
+        The least-squares slope.
+    low : float
+        Lower end of the interval.
+    high : float
+        Upper end of the interval.
+
+    Raises
+    ------
+    ValueError
+        If there are fewer than 3 points.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rhm_theory.theory.stats import fit_slope
+    >>> x = np.log([10, 100, 1000, 10000])
+    >>> [round(value, 9) for value in fit_slope(x, np.log(3 * np.exp(x) ** 2))]  # y = 3 N**2: exponent 2
+    [2.0, 2.0, 2.0]
+    >>> slope, low, high = fit_slope([0, 1, 2, 3], [0, 1, 2, 4])
+    >>> round(slope, 9), low < slope < high
+    (1.3, True)
+    """
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.size < 3:
         raise ValueError(f"a slope with a confidence interval needs at least 3 points, got {x.size}")

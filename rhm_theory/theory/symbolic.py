@@ -89,11 +89,40 @@ DESCRIPTIONS = {
 
 # ----- step 1: moments of the rule counts -------------------------------------------------------
 def count_pair_moment(same_owner: bool, same_category: bool, category_size, n_tuples, multiplicity):
-    """``E[N[a,b] N[a',b']]`` for one level of rules (sympy expression).
+    """Pair moment ``E[N[a,b] N[a',b']]`` of the rule counts of one level (sympy expression).
 
     ``N[a, b] = sum_r I[draw r of owner a lies in category b]``; the draws of one owner and of
     different owners are distinct draws without replacement from ``n_tuples`` tuples, of which
-    ``category_size`` lie in each category.
+    ``category_size`` lie in each category (module docstring, step 1).
+
+    Parameters
+    ----------
+    same_owner : bool
+        Whether ``a == a'``.
+    same_category : bool
+        Whether ``b == b'``.
+    category_size : sympy.Expr
+        Tuples per category, K (pass sympy Integers, not Python ints, for an exact value).
+    n_tuples : sympy.Expr
+        Tuples in all, T.
+    multiplicity : sympy.Expr
+        Productions per owner, m.
+
+    Returns
+    -------
+    sympy.Expr
+        The moment.
+
+    Examples
+    --------
+    Tokens at v = s = 2 (K = 2 of the T = 4 pairs share the first symbol b) and m = 2: both of an
+    owner's pairs start with b with probability 1/6 and exactly one does with probability 2/3, so
+    ``E[N**2] = 4 * 1/6 + 1 * 2/3 = 4/3``.
+
+    >>> import sympy as sp
+    >>> from rhm_theory.theory.symbolic import count_pair_moment
+    >>> count_pair_moment(True, True, sp.Integer(2), sp.Integer(4), sp.Integer(2))
+    4/3
     """
     delta = 1 if same_category else 0
     one_draw = sp.Rational(delta) * category_size / n_tuples
@@ -104,19 +133,67 @@ def count_pair_moment(same_owner: bool, same_category: bool, category_size, n_tu
 
 
 def pair_moment_matrix(category_size, n_tuples, multiplicity) -> sp.Matrix:
-    """2x2 matrix ``E[M[a,b] M[a',b']]``, rows [a == a'] and columns [b == b'] (0 = different)."""
+    """2x2 matrix ``E[M[a,b] M[a',b']]`` of one level, with ``M = N / m``.
+
+    Rows are [a == a'] and columns [b == b'] (0 = different); see :func:`count_pair_moment`.
+
+    Parameters
+    ----------
+    category_size : sympy.Expr
+        Tuples per category, K (1 for s-tuples, v**(s-1) for tokens).
+    n_tuples : sympy.Expr
+        Tuples in all, T = v**s.
+    multiplicity : sympy.Expr
+        Productions per owner, m.
+
+    Returns
+    -------
+    sympy.Matrix, shape (2, 2)
+        The pair moments.
+
+    Examples
+    --------
+    s-tuples (K = 1) at v = s = 2, m = 2: different owners never share a tuple (entry [0, 1] is 0),
+    and the rows of M sum to one, so ``1/8 + 3 * 1/24 = E[M[a, b]] = 1/4``.
+
+    >>> import sympy as sp
+    >>> from rhm_theory.theory.symbolic import pair_moment_matrix
+    >>> pair_moment_matrix(sp.Integer(1), sp.Integer(4), sp.Integer(2))
+    Matrix([
+    [1/12,   0],
+    [1/24, 1/8]])
+    """
     return sp.Matrix(
         2,
         2,
-        lambda same_owner, same_category: count_pair_moment(
-            bool(same_owner), bool(same_category), category_size, n_tuples, multiplicity
-        )
-        / multiplicity**2,
+        lambda same_owner, same_category: (
+            count_pair_moment(bool(same_owner), bool(same_category), category_size, n_tuples, multiplicity)
+            / multiplicity**2
+        ),
     )
 
 
 def pair_count_matrix(n_categories) -> sp.Matrix:
-    """diag(#ordered pairs (b, b') with b != b', # with b == b') over ``n_categories`` categories."""
+    """Diagonal matrix of the numbers of ordered category pairs (b, b') with b != b' and with b == b'.
+
+    Parameters
+    ----------
+    n_categories : int or sympy.Expr
+        Number of categories.
+
+    Returns
+    -------
+    sympy.Matrix, shape (2, 2)
+        ``diag(n_categories * (n_categories - 1), n_categories)``.
+
+    Examples
+    --------
+    >>> from rhm_theory.theory.symbolic import pair_count_matrix
+    >>> pair_count_matrix(3)
+    Matrix([
+    [6, 0],
+    [0, 3]])
+    """
     return sp.diag(n_categories * (n_categories - 1), n_categories)
 
 
@@ -129,11 +206,34 @@ _K, _W = sp.symbols("K W", positive=True)
 
 @cache
 def derivation() -> dict:
-    """Run the derivation once; returns its named steps (sympy, in v, n_c, m, K and W).
+    """Run the derivation once and return its named steps (sympy, in v, n_c, m, K and W).
 
-    Keys: ``K`` (the symbol standing for v**(s-1)), ``W`` (for level_factor**(L-1)),
-    ``token_moments`` / ``tuple_moments`` (2x2 pair moments of one level), ``transfer`` (A),
-    ``level_factor``, ``token_second_moments`` / ``tuple_second_moments`` (F_L in closed form).
+    The result is cached. K stands for v**(s-1) and W for level_factor**(L-1); see the module
+    docstring for the steps.
+
+    Returns
+    -------
+    dict
+        ``K`` (the symbol standing for v**(s-1)), ``W`` (for level_factor**(L-1)),
+        ``token_moments`` / ``tuple_moments`` (2x2 pair moments of one level), ``transfer`` (A),
+        ``level_factor``, ``token_second_moments`` / ``tuple_second_moments`` (F_L in closed form).
+
+    Raises
+    ------
+    RuntimeError
+        If the transfer matrix does not fix (1, 1) (a failed derivation).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from rhm_theory.theory.symbolic import derivation
+    >>> steps = derivation()
+    >>> steps["level_factor"]
+    K*(v - 1)/(m*(K*v - 1))
+    >>> (steps["transfer"] * sp.Matrix([1, 1])).applyfunc(sp.simplify)
+    Matrix([
+    [1],
+    [1]])
     """
     token_moments = pair_moment_matrix(_K, v * _K, m)
     tuple_moments = pair_moment_matrix(sp.Integer(1), v * _K, m)
@@ -169,8 +269,38 @@ def derivation() -> dict:
 
 
 def moment_statistics(second_moments: sp.Matrix, n_categories, *, classes=n_c, mean=None) -> dict:
-    """eps, delta2, var_pbar and E[(p - pbar)^2] from F[sigma, tau] over ``classes`` classes, using
-    E p = ``mean`` (default 1/n_categories; the sparse RHM's informative tokens have less)."""
+    """eps, delta2, var_pbar and ``E[(p - pbar)^2]`` from the second moments ``F[sigma, tau]``.
+
+    ``F[sigma, tau] = E[p_j(mu|alpha) p_j(mu'|beta)]`` (sigma = [alpha == beta], tau = [mu == mu'])
+    over ``classes`` classes, using ``E p = mean``; only ``F[1, 1]`` and ``F[0, 1]`` enter.
+
+    Parameters
+    ----------
+    second_moments : sympy.Matrix, shape (2, 2)
+        The second moments F.
+    n_categories : sympy.Expr
+        Number of tokens (or tuples) mu (pass sympy Integers, not Python ints, for exact values).
+    classes : int or sympy.Expr, default the symbol n_c
+        Number of classes alpha.
+    mean : sympy.Expr, optional
+        ``E p``; default 1/n_categories (the sparse RHM's informative tokens have less).
+
+    Returns
+    -------
+    dict
+        ``eps``, ``delta2``, ``var_pbar`` and ``p_minus_pbar_sq`` (factored sympy expressions).
+
+    Examples
+    --------
+    Two classes, each emitting its own token (``p(mu|alpha) = [mu == pi(alpha)]`` for a random
+    bijection pi): ``F[1, 1] = 1/2`` and ``F[0, 1] = 0``; pbar is always 1/2.
+
+    >>> import sympy as sp
+    >>> from rhm_theory.theory.symbolic import moment_statistics
+    >>> half = sp.Rational(1, 2)
+    >>> moment_statistics(sp.Matrix([[half, 0], [0, half]]), sp.Integer(2), classes=sp.Integer(2))
+    {'eps': 1/2, 'delta2': 1, 'var_pbar': 0, 'p_minus_pbar_sq': 1/4}
+    """
     same, other = second_moments[1, 1], second_moments[0, 1]  # same token; same / other class
     mean = 1 / n_categories if mean is None else mean
     pbar_sq = same / classes + (1 - 1 / classes) * other  # E[pbar^2] = E[p pbar] (alpha uniform)
@@ -186,9 +316,9 @@ def moment_statistics(second_moments: sp.Matrix, n_categories, *, classes=n_c, m
 def expressions() -> dict:
     """Every quantity of :data:`QUANTITIES` as a sympy expression in ``v, n_c, m, s, L, P``.
 
-    ``sigma_f2 = v^2 E[(p - pbar)^2] = E[(p - pbar)^2] / E[pbar]^2`` (exact as written) is the
-    first-order (delta-method) expansion of ``E[(n_c f - 1)^2] = E[(p/pbar - 1)^2]`` around
-    ``pbar = 1/v``. It equals ``E[(n_c f - 1)^2]`` exactly where ``var_pbar = 0``, i.e. pbar is
+    The result is cached. ``sigma_f2 = v^2 E[(p - pbar)^2] = E[(p - pbar)^2] / E[pbar]^2`` (exact as
+    written) is the first-order (delta-method) expansion of ``E[(n_c f - 1)^2] = E[(p/pbar - 1)^2]``
+    around ``pbar = 1/v``. It equals ``E[(n_c f - 1)^2]`` exactly where ``var_pbar = 0``, i.e. pbar is
     deterministic (n_c m = v^s when L = 1; the maximal case n_c = v, m = v^(s-1) when L >= 2).
     Elsewhere it is a first-order approximation that can lie on either side of
     ``E[(n_c f - 1)^2]`` (exact / first order = 9/16 / 27/32 at (v, n_c, m, s, L) = (3, 2, 1, 2, 2),
@@ -203,6 +333,21 @@ def expressions() -> dict:
     token is seen ``P pbar`` times, and ``E[1/pbar] = v (1 + v^2 var_pbar)`` up to third moments of
     ``pbar - 1/v``, so ``noise_f2_pbar = noise_f2 (1 + v^2 var_pbar)`` (equal to noise_f2 where pbar
     is deterministic).
+
+    Returns
+    -------
+    dict
+        Quantity name to sympy expression (a relational for ``sigma_f2_exact``), in
+        :data:`QUANTITIES` order.
+
+    Examples
+    --------
+    >>> from rhm_theory.theory.symbolic import QUANTITIES, expressions
+    >>> formulas = expressions()
+    >>> list(formulas) == list(QUANTITIES)
+    True
+    >>> formulas["d"], formulas["P_star_scaling"], formulas["noise_f2"]
+    (s**L, m**L*n_c, v*(n_c - 1)/P)
     """
     derived = derivation()
     token = moment_statistics(derived["token_second_moments"], v)
@@ -260,16 +405,52 @@ def _bound_value(name: str, value):
 
 
 def bind_parameters(params: tuple, sample_size=None) -> dict:
-    """Map the symbols to the given values; integers are validated (feasibility, v >= 2, s >= 2, P >= 1)."""
+    """Map the symbols v, n_c, m, s, L (and P) to the given values.
+
+    Integers are validated (feasibility, v >= 2, s >= 2, P >= 1) and made sympy Integers; sympy
+    expressions with free symbols pass through unchanged.
+
+    Parameters
+    ----------
+    params : tuple of int or sympy.Expr
+        The values of (v, n_c, m, s, L).
+    sample_size : int, sympy.Rational or sympy.Expr, optional
+        The value of P; a sympy Rational (a crossing such as P_c) is kept as it is, and must be > 0.
+
+    Returns
+    -------
+    dict
+        sympy Symbol to value.
+
+    Raises
+    ------
+    ValueError
+        If a value is a number but not an integer (e.g. ``8.0``, ``Rational(17, 2)``), an integer
+        below 1, v < 2 or s < 2, P <= 0, or the integers give an infeasible or too large grammar.
+
+    Examples
+    --------
+    >>> from rhm_theory.theory.symbolic import bind_parameters
+    >>> bind_parameters((2, 2, 2, 2, 1))
+    {v: 2, n_c: 2, m: 2, s: 2, L: 1}
+    >>> bind_parameters((1, 1, 1, 2, 1))
+    Traceback (most recent call last):
+    ...
+    ValueError: v must be >= 2 for the symbolic theory (got 1): ...
+    """
     values = [_bound_value(name, value) for name, value in zip(("v", "n_c", "m", "s", "L"), params)]
     if all(value.is_Integer for value in values):
         check_params(*(int(value) for value in values))
     for name, value in (("v", values[0]), ("s", values[3])):
         if value.is_Integer and value < 2:
-            raise ValueError(f"{name} must be >= 2 for the symbolic theory (got {value}): with {name} = 1 there is a single tuple")
+            raise ValueError(
+                f"{name} must be >= 2 for the symbolic theory (got {value}): with {name} = 1 there is a single tuple"
+            )
     bindings = dict(zip(PARAMETERS, values))
     if sample_size is not None:
         rational = isinstance(sample_size, sp.Basic) and sample_size.is_Rational and not sample_size.is_Integer
+        if rational and sample_size <= 0:
+            raise ValueError(f"P must be > 0 (a number of training data), got {sample_size}")
         bindings[P] = sample_size if rational else _bound_value("P", sample_size)  # P may be a crossing such as P_c
     return bindings
 
@@ -277,8 +458,35 @@ def bind_parameters(params: tuple, sample_size=None) -> dict:
 def quantity(name: str, v=v, n_c=n_c, m=m, s=s, L=L, P=None):
     """One quantity of :data:`QUANTITIES` at the given parameters (integers or sympy symbols).
 
-    ``P`` (the training-set size) only enters ``noise_f2``; left as ``None`` it stays the symbol P.
-    Integers are validated: infeasible grammars, v < 2, s < 2 or P <= 0 raise ValueError.
+    Parameters
+    ----------
+    name : str
+        One of :data:`QUANTITIES`.
+    v, n_c, m, s, L : int or sympy.Expr, default the module's symbols
+        The RHM parameters (docs/theory.md, 'Parameters and feasibility'); integers are validated.
+    P : int, sympy.Rational or sympy.Expr, optional
+        The training-set size; it only enters ``noise_f2``. Left as None it stays the symbol P.
+
+    Returns
+    -------
+    sympy.Expr
+        The quantity (a sympy relational for ``sigma_f2_exact``).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is unknown, or for the parameters as in :func:`bind_parameters` (infeasible
+        grammars, v < 2, s < 2 or integer P <= 0).
+
+    Examples
+    --------
+    ``p_max = n_c m**n_nodes = 2 * 2**3`` with n_nodes = 1 + 2 internal nodes at s = L = 2:
+
+    >>> from rhm_theory.theory.symbolic import quantity
+    >>> quantity("d")
+    s**L
+    >>> quantity("p_max", 2, 2, 2, 2, 2)
+    16
     """
     if name not in QUANTITIES:
         raise ValueError(f"unknown quantity {name!r}; expected one of {', '.join(QUANTITIES)}")
@@ -296,9 +504,33 @@ def quantity(name: str, v=v, n_c=n_c, m=m, s=s, L=L, P=None):
 def evaluate(v, n_c, m, s, L, P=None) -> dict:
     """All quantities, in :data:`QUANTITIES` order, exactly at the given integers.
 
-    Values are sympy Integers/Rationals (``P_star_exponent_in_d`` and ``P_cluster_scaling`` may be
-    irrational, e.g. ``log(3)/log(2)``, ``sqrt(2)``), ``sigma_f2_exact`` a Python bool, and
-    ``noise_f2`` an expression in the symbol P unless ``P`` is given.
+    Parameters
+    ----------
+    v, n_c, m, s, L : int
+        The RHM parameters.
+    P : int or sympy.Rational, optional
+        The training-set size; it only enters ``noise_f2``.
+
+    Returns
+    -------
+    dict
+        Quantity name to value: sympy Integers/Rationals (``P_star_exponent_in_d`` and
+        ``P_cluster_scaling`` may be irrational, e.g. ``log(3)/log(2)``, ``sqrt(2)``), ``sigma_f2_exact``
+        a Python bool, and ``noise_f2`` an expression in the symbol P unless ``P`` is given.
+
+    Raises
+    ------
+    ValueError
+        For bad parameters, as in :func:`quantity`.
+    TypeError
+        If a parameter is a sympy symbol (``sigma_f2_exact`` is then undecided).
+
+    Examples
+    --------
+    >>> from rhm_theory.theory.symbolic import evaluate
+    >>> values = evaluate(2, 2, 2, 2, 1)
+    >>> values["p_max"], values["sigma_f2"], values["sigma_f2_exact"], values["noise_f2"], values["P_c"]
+    (4, 1/3, True, 2/P, 6)
     """
     values = {name: quantity(name, v, n_c, m, s, L, P) for name in QUANTITIES}
     values["sigma_f2_exact"] = bool(values["sigma_f2_exact"])
@@ -306,46 +538,281 @@ def evaluate(v, n_c, m, s, L, P=None) -> dict:
 
 
 def eps(v=v, n_c=n_c, m=m, s=s, L=L):
-    """``sum_mu E[(p_j(mu|alpha) - 1/v)^2]`` (tokens at one input position)."""
+    """``sum_mu E[(p_j(mu|alpha) - 1/v)^2]`` (tokens at one input position).
+
+    Parameters
+    ----------
+    v, n_c, m, s, L : int or sympy.Expr, default the module's symbols
+        The RHM parameters (docs/theory.md, 'Parameters and feasibility'); integers are validated.
+
+    Returns
+    -------
+    sympy.Expr
+        eps (a Rational at integers).
+
+    Raises
+    ------
+    ValueError
+        If a parameter is a number but not an integer, an integer below 1, v < 2 or s < 2, or the
+        integers give an infeasible or too large grammar.
+
+    Examples
+    --------
+    At (v, n_c, m, s, L) = (2, 2, 2, 2, 1) a class owns 2 of the 4 pairs, so ``p_1(0|alpha)`` is 1 or
+    0 (probability 1/6 each) or 1/2: eps = 2 * (1/4) * (1/3).
+
+    >>> from rhm_theory.theory.symbolic import eps
+    >>> eps(2, 2, 2, 2, 1)
+    1/6
+    """
     return quantity("eps", v, n_c, m, s, L)
 
 
 def delta2(v=v, n_c=n_c, m=m, s=s, L=L):
-    """``E[(p_j(mu|alpha) - p_j(mu|beta))^2]`` for alpha != beta (same for every mu)."""
+    """``E[(p_j(mu|alpha) - p_j(mu|beta))^2]`` for alpha != beta (same for every mu).
+
+    Parameters
+    ----------
+    v, n_c, m, s, L : int or sympy.Expr, default the module's symbols
+        The RHM parameters (docs/theory.md, 'Parameters and feasibility'); integers are validated.
+
+    Returns
+    -------
+    sympy.Expr
+        delta2 (a Rational at integers).
+
+    Raises
+    ------
+    ValueError
+        If a parameter is a number but not an integer, an integer below 1, v < 2 or s < 2, or the
+        integers give an infeasible or too large grammar.
+
+    Examples
+    --------
+    At (2, 2, 2, 2, 1) the two classes own complementary pairs: ``p_1(0|alpha) - p_1(0|beta)`` is
+    +-1 with probability 1/3, else 0.
+
+    >>> from rhm_theory.theory.symbolic import delta2
+    >>> delta2(2, 2, 2, 2, 1)
+    1/3
+    """
     return quantity("delta2", v, n_c, m, s, L)
 
 
 def var_pbar(v=v, n_c=n_c, m=m, s=s, L=L):
-    """``E[(pbar_j(mu) - 1/v)^2]`` with ``pbar_j(mu) = (1/n_c) sum_alpha p_j(mu|alpha)``."""
+    """``E[(pbar_j(mu) - 1/v)^2]`` with ``pbar_j(mu) = (1/n_c) sum_alpha p_j(mu|alpha)``.
+
+    Parameters
+    ----------
+    v, n_c, m, s, L : int or sympy.Expr, default the module's symbols
+        The RHM parameters (docs/theory.md, 'Parameters and feasibility'); integers are validated.
+
+    Returns
+    -------
+    sympy.Expr
+        var_pbar (a Rational at integers).
+
+    Raises
+    ------
+    ValueError
+        If a parameter is a number but not an integer, an integer below 1, v < 2 or s < 2, or the
+        integers give an infeasible or too large grammar.
+
+    Examples
+    --------
+    With n_c m = v^s and L = 1 every tuple is used, so pbar is deterministic:
+
+    >>> from rhm_theory.theory.symbolic import var_pbar
+    >>> var_pbar(2, 2, 2, 2, 1), var_pbar(3, 2, 1, 2, 2)
+    (0, 37/288)
+    """
     return quantity("var_pbar", v, n_c, m, s, L)
 
 
 def level_factor(v=v, n_c=n_c, m=m, s=s, L=L):
-    """Per-level shrinking factor of the class-dependent part of the second moments."""
+    """Per-level shrinking factor of the class-dependent part of the second moments.
+
+    It is the eigenvalue other than 1 of the transfer matrix (module docstring, step 3), the paper's
+    "about 1/m".
+
+    Parameters
+    ----------
+    v, n_c, m, s, L : int or sympy.Expr, default the module's symbols
+        The RHM parameters (docs/theory.md, 'Parameters and feasibility'); integers are validated.
+
+    Returns
+    -------
+    sympy.Expr
+        The factor (a Rational at integers).
+
+    Raises
+    ------
+    ValueError
+        If a parameter is a number but not an integer, an integer below 1, v < 2 or s < 2, or the
+        integers give an infeasible or too large grammar.
+
+    Examples
+    --------
+    >>> from rhm_theory.theory.symbolic import level_factor
+    >>> level_factor()
+    v**(s - 1)*(v - 1)/(m*(v**s - 1))
+    >>> level_factor(2, 2, 2, 2, 1)
+    1/3
+    """
     return quantity("level_factor", v, n_c, m, s, L)
 
 
 def sigma_f2(v=v, n_c=n_c, m=m, s=s, L=L):
-    """``E[(n_c f_j(alpha|mu) - 1)^2]``: exact when :func:`sigma_f2_exact`, else first order."""
+    """``E[(n_c f_j(alpha|mu) - 1)^2]``: exact when :func:`sigma_f2_exact`, else first order.
+
+    See :func:`expressions` for the first-order form and its status.
+
+    Parameters
+    ----------
+    v, n_c, m, s, L : int or sympy.Expr, default the module's symbols
+        The RHM parameters (docs/theory.md, 'Parameters and feasibility'); integers are validated.
+
+    Returns
+    -------
+    sympy.Expr
+        sigma_f2 (a Rational at integers).
+
+    Raises
+    ------
+    ValueError
+        If a parameter is a number but not an integer, an integer below 1, v < 2 or s < 2, or the
+        integers give an infeasible or too large grammar.
+
+    Examples
+    --------
+    At (2, 2, 2, 2, 1) pbar = 1/2, so ``n_c f - 1 = 2 p - 1`` is +-1 with probability 1/3, else 0
+    (exact here); at (3, 2, 1, 2, 2) the first-order value 27/32 differs from the exact 9/16.
+
+    >>> from rhm_theory.theory.symbolic import sigma_f2
+    >>> sigma_f2(2, 2, 2, 2, 1), sigma_f2(3, 2, 1, 2, 2)
+    (1/3, 27/32)
+    """
     return quantity("sigma_f2", v, n_c, m, s, L)
 
 
 def sigma_f2_exact(v=v, n_c=n_c, m=m, s=s, L=L):
-    """Condition (sympy relational; True/False at integers) that pbar is deterministic."""
+    """Condition that pbar is deterministic, i.e. that :func:`sigma_f2` is exact.
+
+    Parameters
+    ----------
+    v, n_c, m, s, L : int or sympy.Expr, default the module's symbols
+        The RHM parameters (docs/theory.md, 'Parameters and feasibility'); integers are validated.
+
+    Returns
+    -------
+    sympy.Basic
+        ``Eq(var_pbar, 0)``, a sympy relational (sympy ``true`` / ``false`` at integers).
+
+    Raises
+    ------
+    ValueError
+        If a parameter is a number but not an integer, an integer below 1, v < 2 or s < 2, or the
+        integers give an infeasible or too large grammar.
+
+    Examples
+    --------
+    >>> from rhm_theory.theory.symbolic import sigma_f2_exact
+    >>> sigma_f2_exact(2, 2, 2, 2, 1), sigma_f2_exact(3, 2, 1, 2, 2)
+    (True, False)
+    """
     return quantity("sigma_f2_exact", v, n_c, m, s, L)
 
 
 def noise_f2(P=P, v=v, n_c=n_c, m=m, s=s, L=L):
-    """Variance of ``n_c`` times the empirical correlation from ``P`` samples (leading order)."""
+    """Variance of ``n_c`` times the empirical correlation from ``P`` samples (leading order in 1/P).
+
+    Parameters
+    ----------
+    P : int, sympy.Rational or sympy.Expr, default the symbol P
+        The training-set size.
+    v, n_c, m, s, L : int or sympy.Expr, default the module's symbols
+        The RHM parameters (docs/theory.md, 'Parameters and feasibility'); integers are validated.
+
+    Returns
+    -------
+    sympy.Expr
+        ``v (n_c - 1) / P``.
+
+    Raises
+    ------
+    ValueError
+        For bad parameters, as in :func:`bind_parameters` (including integer P <= 0).
+
+    Examples
+    --------
+    >>> from rhm_theory.theory.symbolic import noise_f2
+    >>> noise_f2()
+    v*(n_c - 1)/P
+    >>> noise_f2(10, 2, 2, 2, 2, 1)
+    1/5
+    """
     return quantity("noise_f2", v, n_c, m, s, L, P=P)
 
 
 def noise_f2_pbar(P=P, v=v, n_c=n_c, m=m, s=s, L=L):
-    """:func:`noise_f2` with the fluctuations of pbar to second order, ``noise_f2 (1 + v^2 var_pbar)``
-    (see :func:`expressions`); equal to noise_f2 where pbar is deterministic."""
+    """:func:`noise_f2` with the fluctuations of pbar to second order, ``noise_f2 (1 + v^2 var_pbar)``.
+
+    See :func:`expressions`; it equals noise_f2 where pbar is deterministic.
+
+    Parameters
+    ----------
+    P : int, sympy.Rational or sympy.Expr, default the symbol P
+        The training-set size.
+    v, n_c, m, s, L : int or sympy.Expr, default the module's symbols
+        The RHM parameters (docs/theory.md, 'Parameters and feasibility'); integers are validated.
+
+    Returns
+    -------
+    sympy.Expr
+        The variance, factored.
+
+    Raises
+    ------
+    ValueError
+        For bad parameters, as in :func:`bind_parameters` (including integer P <= 0).
+
+    Examples
+    --------
+    At (3, 2, 1, 2, 2), ``(3/P) (1 + 9 * 37/288) = 207/(32 P)``; at (2, 2, 2, 2, 1) pbar is
+    deterministic and the value is noise_f2's 2/P.
+
+    >>> from rhm_theory.theory.symbolic import noise_f2_pbar
+    >>> noise_f2_pbar(v=3, n_c=2, m=1, s=2, L=2), noise_f2_pbar(v=2, n_c=2, m=2, s=2, L=1)
+    (207/(32*P), 2/P)
+    """
     return sp.factor(noise_f2(P, v, n_c, m, s, L) * (1 + v**2 * var_pbar(v, n_c, m, s, L)))
 
 
 def critical_sample_size(v=v, n_c=n_c, m=m, s=s, L=L):
-    """``P_c``: the P where ``noise_f2(P) = sigma_f2`` (paper: P_c ~ n_c m^L)."""
+    """``P_c``: the P where ``noise_f2(P) = sigma_f2`` (paper: P_c ~ n_c m^L).
+
+    Parameters
+    ----------
+    v, n_c, m, s, L : int or sympy.Expr, default the module's symbols
+        The RHM parameters (docs/theory.md, 'Parameters and feasibility'); integers are validated.
+
+    Returns
+    -------
+    sympy.Expr
+        P_c (a Rational at integers).
+
+    Raises
+    ------
+    ValueError
+        If a parameter is a number but not an integer, an integer below 1, v < 2 or s < 2, or the
+        integers give an infeasible or too large grammar.
+
+    Examples
+    --------
+    >>> from rhm_theory.theory.symbolic import critical_sample_size, noise_f2, sigma_f2
+    >>> critical_sample_size(2, 2, 2, 2, 1)
+    6
+    >>> noise_f2(6, 2, 2, 2, 2, 1) == sigma_f2(2, 2, 2, 2, 1)
+    True
+    """
     return quantity("P_c", v, n_c, m, s, L)
