@@ -12,12 +12,12 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
 
-def write_atomically(path, write: Callable[[BinaryIO], None]) -> Path:
+def write_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> Path:
     """Write ``path`` through ``write(f)`` (f: a binary file object) into a hidden temporary file next to
     it, then move that file onto ``path``. On any error, ``KeyboardInterrupt`` included, the temporary
     file is removed and ``path`` is left as it was. Returns ``path``."""
@@ -28,15 +28,15 @@ def write_atomically(path, write: Callable[[BinaryIO], None]) -> Path:
 
 
 @contextlib.contextmanager
-def staged(*paths):
+def staged(*paths: str | os.PathLike) -> Iterator[list[Path]]:
     """Hidden temporary paths (``.NAME.partial`` next to each of ``paths``) to write the outputs into;
     when the block ends normally each is moved onto its path, else all are removed and every path is
     left as it was."""
-    paths = [Path(path) for path in paths]
-    partials = [path.with_name(f".{path.name}.partial") for path in paths]
+    targets = [Path(path) for path in paths]
+    partials = [path.with_name(f".{path.name}.partial") for path in targets]
     try:
         yield partials
-        for partial, path in zip(partials, paths):
+        for partial, path in zip(partials, targets):
             os.replace(partial, path)
     finally:
         for partial in partials:
@@ -44,7 +44,7 @@ def staged(*paths):
 
 
 @contextlib.contextmanager
-def staged_folder(path):
+def staged_folder(path: str | os.PathLike) -> Iterator[Path]:
     """A hidden temporary folder (in the nearest existing folder above ``path``) to write files into; when
     the block ends normally its files are moved into ``path`` (created with its parents; files of the
     same name replaced), else it is removed and nothing is left behind."""
@@ -60,14 +60,14 @@ def staged_folder(path):
         shutil.rmtree(partial, ignore_errors=True)
 
 
-def check_output_name(name: str, path) -> Path:
+def check_output_name(name: str, path: object) -> Path:
     """``path`` as a Path, or ValueError if it is empty or only blanks (``name``: the flag or argument)."""
     if not isinstance(path, (str, os.PathLike)) or not str(os.fspath(path)).strip():
         raise ValueError(f"{name} needs a file or folder name, got {path!r}")
     return Path(path)
 
 
-def same_file(a, b) -> bool:
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     """Whether paths ``a`` and ``b`` name the same file (after symbolic links; hard links too when both exist)."""
     a, b = Path(a), Path(b)
     if os.path.realpath(a) == os.path.realpath(b):
@@ -78,7 +78,9 @@ def same_file(a, b) -> bool:
         return False
 
 
-def check_distinct(outputs: dict, inputs: dict | None = None) -> None:
+def check_distinct(
+    outputs: Mapping[str, str | os.PathLike | None], inputs: Mapping[str, str | os.PathLike | None] | None = None
+) -> None:
     """ValueError unless every output path (``{name: path}``, None entries ignored) differs from every
     other output and from every input path: a command never writes over what it reads, or twice in one place."""
     output_paths = [(name, path) for name, path in outputs.items() if path is not None]
@@ -96,7 +98,7 @@ def check_distinct(outputs: dict, inputs: dict | None = None) -> None:
                 )
 
 
-def check_folder_path(name: str, path) -> Path:
+def check_folder_path(name: str, path: str | os.PathLike) -> Path:
     """``path`` as a Path that can be (or is) a folder: neither it nor any of its parents is a file,
     else ValueError naming ``name`` (the flag, or what the folder is) and the file in the way."""
     path = Path(path)
@@ -106,7 +108,7 @@ def check_folder_path(name: str, path) -> Path:
     return path
 
 
-def check_writable_folder(name: str, path) -> Path:
+def check_writable_folder(name: str, path: object) -> Path:
     """``path`` as a folder that outputs can be added to, checked before anything is computed: no file
     among it and its parents, and its nearest existing folder writable (probed with a temporary file
     that is removed at once). Nothing is created."""

@@ -13,13 +13,27 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from rhm_theory.core import graphs, rule_probs, sampling
 from rhm_theory.core.rules import codes_to_tuples, draw_distinct, n_nodes, p_max, tuples_to_codes
-from rhm_theory.core.validation import as_generator, check_int, check_params, check_symbols, check_zipf, shown
+from rhm_theory.core.validation import (
+    SeedLike,
+    as_generator,
+    check_int,
+    check_params,
+    check_symbols,
+    check_zipf,
+    shown,
+)
+
+if TYPE_CHECKING:  # networkx is imported at run time by rhm_theory.core.graphs only
+    import networkx as nx
 
 JSON_FORMAT = "rhm-grammar"
 JSON_VERSION = 1
@@ -84,7 +98,14 @@ class Grammar:
     (False, None)
     """
 
-    def __init__(self, rules, v, probs=None, *, zipf=None):
+    def __init__(
+        self,
+        rules: Sequence[ArrayLike],
+        v: int,
+        probs: Sequence[ArrayLike] | None = None,
+        *,
+        zipf: float | None = None,
+    ) -> None:
         v = check_int("v", v)
         if not isinstance(rules, (list, tuple)) or len(rules) == 0:
             raise ValueError(f"rules must be a non-empty list of L integer arrays, got {type(rules).__name__}")
@@ -127,7 +148,7 @@ class Grammar:
 
     # ----- construction -------------------------------------------------------------------------
     @classmethod
-    def random(cls, v, n_c, m, s, L, seed, *, zipf=None) -> Grammar:
+    def random(cls, v: int, n_c: int, m: int, s: int, L: int, seed: SeedLike, *, zipf: float | None = None) -> Grammar:
         """Draw a random grammar: rules drawn uniformly without replacement among the v**s tuples.
 
         Each level is drawn independently. The same seed gives the same rules on every machine.
@@ -185,7 +206,7 @@ class Grammar:
         return cls(rules, v, probs, zipf=zipf)
 
     @classmethod
-    def from_rules(cls, rules, v, *, probs=None) -> Grammar:
+    def from_rules(cls, rules: Sequence[ArrayLike], v: int, *, probs: Sequence[ArrayLike] | None = None) -> Grammar:
         """Build a grammar from explicit rules and optional rule probabilities.
 
         Parameters
@@ -313,7 +334,7 @@ class Grammar:
         """
         return self.n_c if self._check_rules_level(k) == 0 else self.v
 
-    def _check_rules_level(self, k) -> int:
+    def _check_rules_level(self, k: object) -> int:
         """``k`` as an int in 0..L-1 (an index of :attr:`rules`), else a one-line ValueError."""
         return check_int("k (rules level)", k, minimum=0, maximum=self.L - 1)
 
@@ -350,7 +371,7 @@ class Grammar:
             tables.append((codes[order], order.astype(np.int64)))
         return tables
 
-    def find_productions(self, k: int, tuples) -> tuple[np.ndarray, np.ndarray]:
+    def find_productions(self, k: int, tuples: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """The production of ``rules[k]`` that emits each s-tuple.
 
         The grammar is unambiguous, so at most one production does.
@@ -395,7 +416,7 @@ class Grammar:
         found = sorted_codes[where] == codes
         return np.where(found, production[where], -1), found
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, Grammar)
             and self.params == other.params
@@ -403,7 +424,7 @@ class Grammar:
             and all(np.array_equal(a, b) for a, b in zip(self._probs, other._probs))
         )
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         probs = tuple(p.tobytes() for p in self._probs) if self.weighted else ()  # unweighted: all 1/m
         return hash((tuple(self.params.values()), tuple(r.tobytes() for r in self._rules), probs))
 
@@ -412,7 +433,7 @@ class Grammar:
         return f"Grammar(v={self.v}, n_c={self.n_c}, m={self.m}, s={self.s}, L={self.L}{weights})"
 
     # ----- data (implemented in rhm_theory.core.sampling) -------------------------------------------------
-    def sample(self, P, seed, replace=False):
+    def sample(self, P: int, seed: SeedLike, replace: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Draw P data ``(x, y)`` of the grammar.
 
         Without replacement (default) the P data are distinct and uniform, a random P-subset of the
@@ -459,7 +480,9 @@ class Grammar:
         """
         return sampling.sample(self, P, seed, replace=replace)
 
-    def sample_train_test(self, P_train, P_test, seed, replace=False):
+    def sample_train_test(
+        self, P_train: int, P_test: int, seed: SeedLike, replace: bool = False
+    ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
         """Draw a training and a test set, disjoint without replacement.
 
         Without replacement, P_train + P_test distinct data are drawn and split. With replacement both
@@ -503,7 +526,7 @@ class Grammar:
         """
         return sampling.sample_train_test(self, P_train, P_test, seed, replace=replace)
 
-    def enumerate(self, max_items=2**22):
+    def enumerate(self, max_items: int = 2**22) -> tuple[np.ndarray, np.ndarray]:
         """All p_max data ``(x, y)`` in canonical order.
 
         The canonical index of a datum is y * m**n_nodes + sum_i choices[i] * m**(n_nodes - 1 - i)
@@ -540,7 +563,7 @@ class Grammar:
         """
         return sampling.enumerate_data(self, max_items=max_items)
 
-    def decode(self, y, choices):
+    def decode(self, y: ArrayLike, choices: ArrayLike) -> np.ndarray:
         """Build the tokens of the data with the given labels and production choices.
 
         ``choices`` is laid out top-down by blocks: block k holds the s**k nodes that use rules[k],
@@ -577,7 +600,7 @@ class Grammar:
         """
         return sampling.decode(self, y, choices)
 
-    def check_tokens(self, x, name: str = "tokens") -> np.ndarray:
+    def check_tokens(self, x: ArrayLike, name: str = "tokens") -> np.ndarray:
         """Check tokens and return them as an int64 array.
 
         Parameters
@@ -610,7 +633,7 @@ class Grammar:
         """
         return sampling.check_tokens(self, x, name)
 
-    def parse(self, x):
+    def parse(self, x: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Recover the labels and production choices of tokens: the inverse of :meth:`decode`.
 
         The grammar is unambiguous, so the derivation of a datum is unique.
@@ -858,7 +881,7 @@ class Grammar:
             return cls.from_json(f.read())
 
     # ----- networkx (implemented in rhm_theory.core.graphs) -------------------------------------------
-    def to_networkx(self):
+    def to_networkx(self) -> nx.MultiDiGraph:
         """The rules as a networkx MultiDiGraph, which round-trips exactly.
 
         Nodes are the classes, the symbols of levels 1..L and the productions; edges go from each owner
@@ -887,7 +910,7 @@ class Grammar:
         return graphs.grammar_to_networkx(self)
 
     @classmethod
-    def from_networkx(cls, graph) -> Grammar:
+    def from_networkx(cls, graph: nx.MultiDiGraph) -> Grammar:
         """Build a grammar from a graph made by :meth:`to_networkx`.
 
         The probabilities are read from the edges' ``prob`` attributes (1/m when no edge has one).
@@ -922,7 +945,7 @@ class Grammar:
         rules, v, probs = graphs.rules_from_networkx(graph)
         return cls(rules, v, probs, zipf=graph.graph.get("zipf"))
 
-    def derivation_tree(self, x):
+    def derivation_tree(self, x: ArrayLike) -> nx.DiGraph:
         """The derivation tree of the hidden symbols of one datum.
 
         Nodes are (level, position) for levels 1..L+1 (level L+1, position 0 is the class), with
@@ -976,7 +999,7 @@ def _check_zipf_rows(probs: list[np.ndarray], m: int, zipf: float) -> float:
     return zipf
 
 
-def _as_int_array(r, k: int) -> np.ndarray:
+def _as_int_array(r: ArrayLike, k: int) -> np.ndarray:
     a = np.asarray(r)
     if a.dtype == object or not (np.issubdtype(a.dtype, np.integer)):
         raise ValueError(f"rules[{k}] must be an integer array, got dtype {a.dtype}")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
+from numpy.typing import ArrayLike
 
 from rhm_theory.core.sampling import block_offsets, parse
 from rhm_theory.core.validation import shown
@@ -23,7 +24,7 @@ if TYPE_CHECKING:  # Grammar imports this module: no import at run time
     from rhm_theory.core.grammar import Grammar
 
 
-def _owner_node(grammar: Grammar, k: int, owner: int):
+def _owner_node(grammar: Grammar, k: int, owner: int) -> tuple[str, int] | tuple[str, int, int]:
     return ("class", owner) if k == 0 else ("symbol", grammar.L - k + 1, owner)
 
 
@@ -98,7 +99,7 @@ def rules_from_networkx(graph: nx.MultiDiGraph) -> tuple[list[np.ndarray], int, 
     return rules, v, [p.tolist() for p in probs]
 
 
-def derivation_tree(grammar: Grammar, x) -> nx.DiGraph:
+def derivation_tree(grammar: Grammar, x: ArrayLike) -> nx.DiGraph:
     """The derivation of one datum ``x`` (tokens of shape (d,)) as a tree.
 
     Nodes (level, position) for levels 1..L+1 (level L+1, position 0 is the class), attributes

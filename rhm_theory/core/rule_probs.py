@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from rhm_theory.core.sampling import block_offsets, derivation
 from rhm_theory.core.validation import check_zipf, shown
@@ -23,14 +24,14 @@ if TYPE_CHECKING:  # Grammar imports this module: no import at run time
 PROB_SUM_TOLERANCE = 1e-9  # |sum of a row - 1| allowed for the m probabilities of one symbol
 
 
-def zipf_weights(m: int, a) -> np.ndarray:
+def zipf_weights(m: int, a: float) -> np.ndarray:
     """f_r proportional to r**-(1+a) for ranks r = 1..m, normalised: float64 (m,), non-increasing."""
     a = check_zipf(a)
     weights = np.arange(1, m + 1, dtype=np.float64) ** -(1.0 + a)
     return weights / weights.sum()
 
 
-def draw_zipf_probs(owners: int, m: int, a, rng: np.random.Generator) -> np.ndarray:
+def draw_zipf_probs(owners: int, m: int, a: float, rng: np.random.Generator) -> np.ndarray:
     """(owners, m) rule probabilities: each row the weights of :func:`zipf_weights` in a uniformly
     random rank order, drawn independently per owner from ``rng``."""
     return rng.permuted(np.tile(zipf_weights(m, a), (owners, 1)), axis=1)
@@ -41,7 +42,7 @@ def uniform_probs(owners: list[int], m: int) -> list[np.ndarray]:
     return [np.broadcast_to(np.float64(1.0 / m), (n, m)) for n in owners]
 
 
-def check_probs(probs, owners: list[int], m: int) -> list[np.ndarray]:
+def check_probs(probs: object, owners: list[int], m: int) -> list[np.ndarray]:
     """``probs`` as read-only float64 arrays of shapes (owners[k], m), else a one-line ValueError naming
     the entry and its rule: finite, non-negative, each row summing to 1 within PROB_SUM_TOLERANCE = 1e-9."""
     if not isinstance(probs, (list, tuple)) or len(probs) != len(owners):
@@ -90,7 +91,7 @@ def row_entropies(p: np.ndarray) -> np.ndarray:
 
 
 # ----- the productions used by data ------------------------------------------------------------------
-def production_indices(grammar: Grammar, x) -> list[np.ndarray]:
+def production_indices(grammar: Grammar, x: ArrayLike) -> list[np.ndarray]:
     """The production of every node of the derivations of data x (P, d), one int64 array
     (P, s**k) per rules level k, entry owner * m + choice: an index into ``probs[k].ravel()``
     (ValueError naming the tokens that are not data of the grammar)."""
@@ -100,7 +101,7 @@ def production_indices(grammar: Grammar, x) -> list[np.ndarray]:
     return [symbols[:, block] * grammar.m + choices[:, block] for block in blocks]
 
 
-def production_log_probs(grammar: Grammar, x) -> np.ndarray:
+def production_log_probs(grammar: Grammar, x: ArrayLike) -> np.ndarray:
     """log P(x | class) = sum over the n_nodes productions of the derivation of log probs[k][owner, j],
     float64 (P,), for tokens x (P, d) that are data of the grammar (ValueError naming the others)."""
     indices = production_indices(grammar, x)
@@ -111,7 +112,7 @@ def production_log_probs(grammar: Grammar, x) -> np.ndarray:
     return total
 
 
-def production_counts(grammar: Grammar, x) -> list[np.ndarray]:
+def production_counts(grammar: Grammar, x: ArrayLike) -> list[np.ndarray]:
     """How often data x (P, d) use each production: one int64 array (owners, m) per rules level k,
     entry [a, j] = number of nodes of block k whose symbol a uses production j."""
     shapes = [(grammar.owners(k), grammar.m) for k in range(grammar.L)]
@@ -121,7 +122,7 @@ def production_counts(grammar: Grammar, x) -> list[np.ndarray]:
     ]
 
 
-def rank_frequencies(grammar: Grammar, x) -> np.ndarray:
+def rank_frequencies(grammar: Grammar, x: ArrayLike) -> np.ndarray:
     """Empirical rank frequencies of the rules used by data x (P, d), float64 (L, m): entry [k, r] is the
     fraction of the P s**k nodes of block k that use the rank-(r+1) production of their symbol, ranks by
     decreasing probability (ties in production order). For power-law rules its expectation is f_{r+1}."""

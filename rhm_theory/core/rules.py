@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 def n_nodes(s: int, L: int) -> int:
@@ -98,13 +99,13 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     return ordered[keep]
 
 
-def codes_to_tuples(codes: np.ndarray, v: int, s: int) -> np.ndarray:
+def codes_to_tuples(codes: ArrayLike, v: int, s: int) -> np.ndarray:
     """Tuple codes sum_i b_i v**(s-1-i) -> digits (..., s), most significant first."""
     powers = v ** np.arange(s - 1, -1, -1, dtype=np.int64)
     return (np.asarray(codes, dtype=np.int64)[..., None] // powers) % v
 
 
-def tuples_to_codes(tuples: np.ndarray, v: int) -> np.ndarray:
+def tuples_to_codes(tuples: ArrayLike, v: int) -> np.ndarray:
     """Inverse of :func:`codes_to_tuples`: (..., s) digits -> int64 codes."""
     tuples = np.asarray(tuples, dtype=np.int64)
     s = tuples.shape[-1]

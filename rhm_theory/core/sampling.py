@@ -14,10 +14,12 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from rhm_theory.core.rules import draw_distinct, n_nodes
 from rhm_theory.core.validation import (
     INT64_LIMIT,
+    SeedLike,
     as_generator,
     check_bool,
     check_enumerable,
@@ -44,7 +46,7 @@ def block_offsets(grammar: Grammar) -> list[int]:
     return offsets
 
 
-def decode(grammar: Grammar, y, choices) -> np.ndarray:
+def decode(grammar: Grammar, y: ArrayLike, choices: ArrayLike) -> np.ndarray:
     """Tokens (P, d) int64 of the data with labels ``y`` (P,) and production ``choices`` (P, n_nodes),
     integer arrays (floats are refused, never truncated)."""
     y, choices = np.asarray(y), np.asarray(choices)
@@ -93,7 +95,7 @@ _SUBTREE_LEAF_BYTES = 16
 
 
 @lru_cache(maxsize=16)
-def _subtree_table(grammar: Grammar):
+def _subtree_table(grammar: Grammar) -> tuple[int, np.ndarray, type[np.unsignedinteger]] | None:
     """(depth t, leaves, token dtype) for the deepest bottom subtrees worth tabulating, or None.
 
     A subtree of t levels is the datum of the sub-grammar rules[L-t:], whose canonical index is
@@ -117,7 +119,7 @@ def _subtree_table(grammar: Grammar):
     return depth, np.ascontiguousarray(tokens.astype(token_dtype)).view(item).ravel(), token_dtype
 
 
-def parse(grammar: Grammar, x) -> tuple[np.ndarray, np.ndarray]:
+def parse(grammar: Grammar, x: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Labels (P,) and production choices (P, n_nodes) of tokens ``x`` (P, d); inverse of :func:`decode`.
 
     The grammar is unambiguous, so the derivation of a datum is unique. Raises ValueError naming the
@@ -127,7 +129,7 @@ def parse(grammar: Grammar, x) -> tuple[np.ndarray, np.ndarray]:
     return y, choices
 
 
-def derivation(grammar: Grammar, x) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def derivation(grammar: Grammar, x: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`parse` plus the symbol of every internal node: (labels (P,), choices (P, n_nodes),
     symbols (P, n_nodes)), symbols[:, i] the owner whose production choices[:, i] is (block layout)."""
     x = check_tokens(grammar, x)
@@ -166,13 +168,13 @@ def index_digits(grammar: Grammar | SimpleNamespace, indices: np.ndarray) -> tup
     return choices_by_node, remainder
 
 
-def indices_to_data(grammar: Grammar, indices) -> tuple[np.ndarray, np.ndarray]:
+def indices_to_data(grammar: Grammar, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Data ``(x, y)`` of canonical datum indices (int64 array, each < p_max <= 2**62)."""
     choices_by_node, y = index_digits(grammar, indices)
     return expand(grammar, y, choices_by_node), y
 
 
-def data_to_indices(grammar: Grammar, x) -> np.ndarray:
+def data_to_indices(grammar: Grammar, x: ArrayLike) -> np.ndarray:
     """Canonical datum indices (P,) int64 of tokens x (P, d); inverse of :func:`indices_to_data`."""
     if grammar.p_max > SINGLE_INDEX_LIMIT:
         raise ValueError(f"p_max = {shown(grammar.p_max)} is above 2**62: datum indices do not fit in int64")
@@ -240,7 +242,7 @@ def _pack_digits(grammar: Grammar | SimpleNamespace, y: np.ndarray, choices: np.
     return np.stack(limbs)
 
 
-def _smallest_uint(high: int):
+def _smallest_uint(high: int) -> type[np.unsignedinteger]:
     """Smallest unsigned dtype holding range(high): fewer random bits per bounded draw."""
     for dtype in (np.uint8, np.uint16, np.uint32):
         if high <= np.iinfo(dtype).max + 1:
@@ -273,7 +275,7 @@ def weighted_data(grammar: Grammar, P: int, rng: np.random.Generator) -> tuple[n
     return np.ascontiguousarray(symbols.T), y
 
 
-def check_replace(grammar: Grammar | SparseRHM, replace) -> bool:
+def check_replace(grammar: Grammar | SparseRHM, replace: object) -> bool:
     """``replace`` as a bool; a weighted grammar refuses replace=False (one line): its data are not
     uniform over the p_max data, so only i.i.d. draws describe them."""
     if not check_bool("replace", replace) and grammar.weighted:
@@ -283,7 +285,7 @@ def check_replace(grammar: Grammar | SparseRHM, replace) -> bool:
     return bool(replace)
 
 
-def sample(grammar: Grammar, P, seed, replace: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def sample(grammar: Grammar, P: int, seed: SeedLike, replace: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Draw P data ``(x, y)``: tokens (P, d) int64, labels (P,) int64.
 
     replace=False (default): P distinct data, a uniform random P-subset of all p_max data in random
@@ -309,7 +311,9 @@ def sample(grammar: Grammar, P, seed, replace: bool = False) -> tuple[np.ndarray
     return expand(grammar, y, choices_by_node), y
 
 
-def sample_train_test(grammar: Grammar | SparseRHM, P_train, P_test, seed, replace: bool = False):
+def sample_train_test(
+    grammar: Grammar | SparseRHM, P_train: int, P_test: int, seed: SeedLike, replace: bool = False
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Training and test sets ``((x_train, y_train), (x_test, y_test))``.
 
     ``grammar``: a Grammar, or any data model with ``p_max``, ``weighted`` and ``sample(P, seed, replace)``
@@ -333,13 +337,13 @@ def sample_train_test(grammar: Grammar | SparseRHM, P_train, P_test, seed, repla
     return (x[:P_train], y[:P_train]), (x[P_train:], y[P_train:])
 
 
-def enumerate_data(grammar: Grammar, max_items=2**22) -> tuple[np.ndarray, np.ndarray]:
+def enumerate_data(grammar: Grammar, max_items: int = 2**22) -> tuple[np.ndarray, np.ndarray]:
     """All p_max data ``(x, y)`` in canonical index order; ValueError if p_max > max_items."""
     check_enumerable(grammar.p_max, max_items)
     return indices_to_data(grammar, np.arange(grammar.p_max, dtype=np.int64))
 
 
-def check_tokens(grammar: Grammar, x, name: str = "tokens") -> np.ndarray:
+def check_tokens(grammar: Grammar, x: ArrayLike, name: str = "tokens") -> np.ndarray:
     """Tokens ``x`` as int64 (P, d) in range(v), else ValueError naming ``name`` and what is wrong."""
     x = np.asarray(x)
     if x.ndim != 2 or x.shape[1] != grammar.d:

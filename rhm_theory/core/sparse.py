@@ -22,13 +22,16 @@ from __future__ import annotations
 
 import math
 from types import SimpleNamespace
+from typing import NoReturn, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from rhm_theory.core import sampling
 from rhm_theory.core.grammar import Grammar
 from rhm_theory.core.rules import draw_distinct, n_placements, sparse_p_max
 from rhm_theory.core.validation import (
+    SeedLike,
     as_generator,
     check_bool,
     check_enumerable,
@@ -176,7 +179,7 @@ class SparseRHM:
     True
     """
 
-    def __init__(self, grammar: Grammar, s0, variant: str = "A"):
+    def __init__(self, grammar: Grammar, s0: int, variant: str = "A") -> None:
         check_instance("grammar", grammar, Grammar, "a rhm_theory Grammar")
         if grammar.weighted:
             raise ValueError(
@@ -208,10 +211,10 @@ class SparseRHM:
     def __repr__(self) -> str:
         return f"SparseRHM({self.grammar!r}, s0={self.s0}, variant={self.variant!r})"
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, SparseRHM) and self.params == other.params and self.grammar == other.grammar
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash((self.grammar, self.s0, self.variant))
 
     # ----- data ------------------------------------------------------------------------------------
@@ -257,7 +260,7 @@ class SparseRHM:
             return sampling.expand(self.grammar, y, choices_by_node)
         return self._expand_sparse(y, choices_by_node, placements_by_node)
 
-    def _expand_sparse(self, y, choices_by_node, placements_by_node) -> np.ndarray:
+    def _expand_sparse(self, y: np.ndarray, choices_by_node: np.ndarray, placements_by_node: np.ndarray) -> np.ndarray:
         s, m, P = self.s, self.m, y.shape[0]
         offsets = sampling.block_offsets(self.grammar)
         symbols = y[None, :]
@@ -275,7 +278,7 @@ class SparseRHM:
         np.put_along_axis(x, positions.T, symbols.T, axis=1)
         return x
 
-    def decode(self, y, choices, placements) -> np.ndarray:
+    def decode(self, y: ArrayLike, choices: ArrayLike, placements: ArrayLike) -> np.ndarray:
         """Tokens of the data with the given labels, production choices and layout codes.
 
         Parameters
@@ -321,7 +324,7 @@ class SparseRHM:
             return x
         return self._expand_sparse(y, choices.T, placements.T)
 
-    def sample(self, P, seed, replace: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def sample(self, P: int, seed: SeedLike, replace: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Draw P data ``(x, y)``.
 
         ``replace=False`` (default): P distinct data, a uniform random P-subset of all p_max data in
@@ -378,14 +381,16 @@ class SparseRHM:
             return self._indices_to_data(draw_distinct(self.p_max, P, rng))
         return self._pair(*sampling.draw_distinct_digits(self._digits, P, rng))
 
-    def _pair(self, y, digits_by_node):
+    def _pair(self, y: np.ndarray, digits_by_node: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self._from_digits(y, digits_by_node), y
 
-    def _indices_to_data(self, indices) -> tuple[np.ndarray, np.ndarray]:
+    def _indices_to_data(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         digits_by_node, y = sampling.index_digits(self._digits, indices)
         return self._from_digits(y, digits_by_node), y
 
-    def sample_train_test(self, P_train, P_test, seed, replace: bool = False):
+    def sample_train_test(
+        self, P_train: int, P_test: int, seed: SeedLike, replace: bool = False
+    ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
         """Draw disjoint training and test sets; see Grammar.sample_train_test.
 
         Without replacement, P_train + P_test distinct data are drawn and split, so no test datum is a
@@ -426,7 +431,7 @@ class SparseRHM:
         """
         return sampling.sample_train_test(self, P_train, P_test, seed, replace=replace)
 
-    def enumerate(self, max_items=2**22) -> tuple[np.ndarray, np.ndarray]:
+    def enumerate(self, max_items: int = 2**22) -> tuple[np.ndarray, np.ndarray]:
         """All p_max data ``(x, y)`` in canonical index order.
 
         Parameters
@@ -459,7 +464,7 @@ class SparseRHM:
         check_enumerable(self.p_max, max_items)
         return self._indices_to_data(np.arange(self.p_max, dtype=np.int64))
 
-    def indices(self, x) -> np.ndarray:
+    def indices(self, x: ArrayLike) -> np.ndarray:
         """Canonical datum indices of tokens; the inverse of the enumeration order.
 
         Parameters
@@ -495,7 +500,7 @@ class SparseRHM:
             index = index * (self.m * self.n_placements) + choice * self.n_placements + layout
         return index
 
-    def check_tokens(self, x, name: str = "tokens") -> np.ndarray:
+    def check_tokens(self, x: ArrayLike, name: str = "tokens") -> np.ndarray:
         """Tokens ``x`` as an int64 array, checked for shape (P, d) and range(v+1).
 
         Parameters
@@ -528,7 +533,7 @@ class SparseRHM:
             raise ValueError(f"{name} must have shape (P, d={self.d}), got {x.shape}")
         return check_symbols(name, x, self.v + 1, f"v+1={self.v + 1}")
 
-    def parse(self, x) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def parse(self, x: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Labels, production choices and layout codes of the data ``x``; the inverse of :meth:`decode`.
 
         Informative symbols are never empty, so each patch's layout is the set of its non-empty
@@ -611,20 +616,21 @@ class SparseRHM:
         if self.variant == "B":  # any increasing s positions are a layout
             return _rank_combinations(where, self.patch, self.s), np.ones(where.shape[0], dtype=bool)
         offsets = where - (self.s0 + 1) * np.arange(self.s, dtype=np.int64)  # r_i, a layout iff all in range(s0+1)
-        valid = ((offsets >= 0) & (offsets <= self.s0)).all(axis=1)
+        # (N, s) reduced along axis 1: an array, never the scalar numpy's stub also allows
+        valid = cast(np.ndarray, ((offsets >= 0) & (offsets <= self.s0)).all(axis=1))
         code = np.zeros(where.shape[0], dtype=np.int64)
         for column in np.where(valid[:, None], offsets, 0).T:
             code = code * (self.s0 + 1) + column
         return code, valid
 
-    def _reject(self, P, rows, k, why):
+    def _reject(self, P: int, rows: np.ndarray, k: int, why: str) -> NoReturn:
         raise ValueError(
             f"{rows.size} of {P} inputs are not data of this sparse RHM (rows {rows[:5].tolist()}...): "
             f"at rules level {k}, {why}"
         )
 
     # ----- discrete diffeomorphisms ---------------------------------------------------------------------
-    def diffeomorphism(self, x, levels, seed) -> np.ndarray:
+    def diffeomorphism(self, x: ArrayLike, levels: ArrayLike, seed: SeedLike) -> np.ndarray:
         """Discrete diffeomorphism D x: re-draw the layouts of the productions that make given levels.
 
         For each l in ``levels``, the layout of every production that makes level-l symbols is re-drawn

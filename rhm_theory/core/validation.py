@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Collection
+from typing import TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from rhm_theory.core.rules import SPARSE_VARIANTS, log2_placements, n_nodes, n_placements
 
@@ -33,8 +36,13 @@ MAX_MODEL_PARAMETERS = 2**31
 # (each run spec takes about 0.3 ms to build and check; the paper's sweep has 600).
 MAX_SWEEP_RUNS = 2**16
 
+# What a seed may be (as_generator): an int in 0..2**63-1 (a numpy integer too), a SeedSequence or a Generator.
+SeedLike = int | np.integer | np.random.SeedSequence | np.random.Generator
 
-def shown(value) -> str:
+_T = TypeVar("_T")
+
+
+def shown(value: object) -> str:
     """``value`` as text for an error message: an int of more than EXACT_DIGITS digits in scientific
     form (never Python's int-to-text limit), anything else as repr, cut to 80 characters."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
@@ -43,7 +51,7 @@ def shown(value) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def check_int(name: str, value, minimum: int = 1, maximum: int | None = None) -> int:
+def check_int(name: str, value: object, minimum: int = 1, maximum: int | None = None) -> int:
     """Return ``value`` as a Python int, or raise if it is not an integer in ``minimum..maximum``
     (no upper bound when ``maximum`` is None)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -56,28 +64,28 @@ def check_int(name: str, value, minimum: int = 1, maximum: int | None = None) ->
     return value
 
 
-def check_text(name: str, value) -> str:
+def check_text(name: str, value: object) -> str:
     """Return ``value`` if it is a non-empty string (not only blanks), else raise naming it."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{name} must be a non-empty string, got {shown(value)} ({type(value).__name__})")
     return value
 
 
-def check_instance(name: str, value, kind: type, what: str):
+def check_instance(name: str, value: object, kind: type[_T], what: str) -> _T:
     """Return ``value`` if it is a ``kind`` (described as ``what``), else raise naming its type."""
     if not isinstance(value, kind):
         raise ValueError(f"{name} must be {what}, got {type(value).__name__}")
     return value
 
 
-def check_choice(name: str, value, choices) -> str:
+def check_choice(name: str, value: _T, choices: Collection[str]) -> _T:
     """Return ``value`` if it is one of ``choices``, else raise naming the value and the choices."""
     if value not in choices:
         raise ValueError(f"unknown {name} {value!r}: expected one of {', '.join(choices)}")
     return value
 
 
-def check_symbols(name: str, values, n_symbols: int, alphabet: str) -> np.ndarray:
+def check_symbols(name: str, values: ArrayLike, n_symbols: int, alphabet: str) -> np.ndarray:
     """``values`` as an int64 array with entries in range(n_symbols), else ValueError naming ``name``
     and the range (written ``range(alphabet)``, e.g. ``alphabet="v=8"``)."""
     values = np.asarray(values)
@@ -88,7 +96,7 @@ def check_symbols(name: str, values, n_symbols: int, alphabet: str) -> np.ndarra
     return values.astype(np.int64, copy=False)
 
 
-def check_level(level, L: int) -> int:
+def check_level(level: object, L: int) -> int:
     """``level`` as an int in 1..L (a level of the hierarchy, tokens = 1), else ValueError."""
     level = check_int("level", level, minimum=1)
     if level > L:
@@ -96,7 +104,7 @@ def check_level(level, L: int) -> int:
     return level
 
 
-def check_enumerable(p_max: int, max_items) -> None:
+def check_enumerable(p_max: int, max_items: object) -> None:
     """Raise unless the ``p_max`` data of a grammar fit under ``max_items`` (the cap of an enumeration)."""
     max_items = check_int("max_items", max_items, minimum=1)
     if p_max > max_items:
@@ -106,14 +114,14 @@ def check_enumerable(p_max: int, max_items) -> None:
         )
 
 
-def check_bool(name: str, value) -> bool:
+def check_bool(name: str, value: object) -> bool:
     """Return ``value`` as a bool, or raise if it is not one (the string "False" is not a bool)."""
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False, got {shown(value)} ({type(value).__name__})")
     return bool(value)
 
 
-def check_zipf(value) -> float:
+def check_zipf(value: object) -> float:
     """The exponent a of power-law (Zipf) rules, f_k proportional to k**-(1+a) (arXiv:2505.07067), as a
     float: a finite real number > 0 (not a bool), else ValueError naming the value."""
     a = math.nan
@@ -129,7 +137,7 @@ def check_zipf(value) -> float:
     return a
 
 
-def check_params(v, n_c, m, s, L) -> tuple[int, int, int, int, int]:
+def check_params(v: object, n_c: object, m: object, s: object, L: object) -> tuple[int, int, int, int, int]:
     """Validate the parameters of a grammar to be built (docs/theory.md, 'Parameters and feasibility'):
     :func:`check_feasible` plus the size bounds of :func:`check_size`; returns them as Python ints."""
     v, n_c, m, s, L = (check_int(k, x) for k, x in zip(("v", "n_c", "m", "s", "L"), (v, n_c, m, s, L)))
@@ -137,7 +145,7 @@ def check_params(v, n_c, m, s, L) -> tuple[int, int, int, int, int]:
     return check_feasible(v, n_c, m, s, L)
 
 
-def check_feasible(v, n_c, m, s, L) -> tuple[int, int, int, int, int]:
+def check_feasible(v: object, n_c: object, m: object, s: object, L: object) -> tuple[int, int, int, int, int]:
     """Validate RHM parameters as numbers, with no size bound (for formulas that never build the
     grammar, e.g. a mean-field recursion over L levels); returns them as Python ints.
 
@@ -227,7 +235,7 @@ def check_sparse_size(n_c: int, m: int, s: int, L: int, s0: int, variant: str) -
     return layouts
 
 
-def check_per_decade(value, name: str = "per_decade") -> int:
+def check_per_decade(value: object, name: str = "per_decade") -> int:
     """Learning-curve records per decade of steps as an int in 0..MAX_HISTORY_PER_DECADE (0: only the
     last step), else ValueError naming ``name``."""
     return check_int(name, value, minimum=0, maximum=MAX_HISTORY_PER_DECADE)
@@ -261,7 +269,7 @@ def readable_number(numerator: int, denominator: int = 1, digits: int = 7) -> st
     return f"{sign}{mantissa[0]}.{mantissa[1:]}e{exponent:+d}"
 
 
-def as_generator(seed) -> np.random.Generator:
+def as_generator(seed: object) -> np.random.Generator:
     """A numpy Generator from an int seed (0 <= seed < 2**63), a SeedSequence or an existing Generator
     (never global state)."""
     if isinstance(seed, np.random.Generator):

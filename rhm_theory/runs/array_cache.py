@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,18 +21,18 @@ from rhm_theory.core.files import write_atomically
 class ArrayCache:
     """Arrays by key under ``folder`` (created on the first write)."""
 
-    def __init__(self, folder):
+    def __init__(self, folder: str | os.PathLike) -> None:
         self.folder = Path(folder)
         if self.folder.exists() and not self.folder.is_dir():
             raise ValueError(f"array cache {self.folder}: a file, not a folder")
         self.computed = 0  # pieces computed (not read back) by this object
         self.reused = 0
 
-    def path(self, key) -> Path:
+    def path(self, key: object) -> Path:
         canonical = json.dumps(key, sort_keys=True, separators=(",", ":"))
         return self.folder / f"{hashlib.sha256(canonical.encode()).hexdigest()[:24]}.npz"
 
-    def get(self, key, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    def get(self, key: object, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         """The arrays stored under ``key``, else ``compute()`` (a dict of name -> array), stored and returned."""
         path = self.path(key)
         if path.is_file():

@@ -32,9 +32,12 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from types import FrameType
+from typing import Any
 
 from tqdm.auto import tqdm
 
@@ -76,19 +79,20 @@ class _StopOnInterrupt:
     """While active in the main thread: the first SIGINT sets ``requested`` (and says so on stderr),
     the second raises KeyboardInterrupt."""
 
-    def __init__(self):
-        self.requested, self._previous = False, None
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Callable[[int, FrameType | None], Any] | int | signal.Handlers | None = None
 
     def __enter__(self) -> _StopOnInterrupt:
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
 
-    def _handle(self, signum, frame) -> None:
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
@@ -100,7 +104,7 @@ class _StopOnInterrupt:
 
 
 @contextlib.contextmanager
-def _sigint_ignored():
+def _sigint_ignored() -> Iterator[None]:
     """SIGINT ignored in this block (in the main thread): processes started here inherit it."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -129,7 +133,7 @@ def _init_worker(threads: int, driver_pid: int) -> None:
 
 
 def guarded_run(
-    runner, job: list[RunSpec], threads: int | None = None, device: str | None = None
+    runner: Callable[..., dict], job: list[RunSpec], threads: int | None = None, device: str | None = None
 ) -> tuple[str, object]:
     """Run one job in a worker (on ``device`` when given): ("ok", its rows) or ("error", message);
     never raises for a failed run. A job is one spec, run by ``runner``, or several specs equal but for
@@ -149,7 +153,7 @@ def guarded_run(
 class _Recorder:
     """The driver's side: appends rows and failures to the store and keeps the progress bar."""
 
-    def __init__(self, store: ResultsStore, total: int, skipped: int, progress: bool):
+    def __init__(self, store: ResultsStore, total: int, skipped: int, progress: bool) -> None:
         self.store, self.finished, self.failed = store, 0, 0
         self.bar = tqdm(total=total, initial=skipped, desc="runs", disable=not progress)
         self.bar.set_postfix(done=skipped, failed=0, remaining=total - skipped, refresh=False)
@@ -159,7 +163,7 @@ class _Recorder:
         self.bar.set_postfix(done=done, failed=self.failed, remaining=self.bar.total - done, refresh=False)
         self.bar.update(1)
 
-    def record(self, job: list[RunSpec], status: str, payload) -> None:
+    def record(self, job: list[RunSpec], status: str, payload: Any) -> None:
         """Store what a worker returned for a job: ("ok", its rows) or ("error", message: every run of
         the job failed)."""
         for i, spec in enumerate(job):
@@ -183,7 +187,7 @@ class _Recorder:
         self._advance()
 
 
-def check_devices(devices) -> list[str]:
+def check_devices(devices: Sequence[str]) -> list[str]:
     """``devices`` (a non-empty list of torch device names, repeats allowed) checked usable on this
     machine (rhm_theory.learning.training.check_device), else ValueError naming the bad one."""
     if isinstance(devices, str) or not devices:
@@ -201,7 +205,7 @@ class _DeviceRota:
     """Hands out the device slots of ``devices`` (None: no device, the spec's own): round-robin,
     skipping ahead to the slot with the fewest runs in flight."""
 
-    def __init__(self, devices: list[str] | None):
+    def __init__(self, devices: Sequence[str] | None) -> None:
         self.devices, self.turn = devices, 0
         self.load = [0] * len(devices or ())
 
@@ -225,15 +229,15 @@ class _DeviceRota:
 
 
 def execute(
-    specs,
+    specs: Iterable[RunSpec],
     store: ResultsStore,
     backend: str = "local",
-    workers=None,
+    workers: int | None = None,
     address: str | None = None,
     gpus_per_run: float = 0,
-    runner=run_one,
+    runner: Callable[..., dict] = run_one,
     progress: bool = True,
-    devices=None,
+    devices: Sequence[str] | None = None,
     ensemble_size: int = 1,
 ) -> SweepOutcome:
     """Run every spec whose key is not stored yet; rows and failures go to ``store`` as they come.
@@ -313,14 +317,19 @@ def _new_pool(workers: int, threads: int) -> ProcessPoolExecutor:
     )
 
 
-def _stop_workers(pool) -> None:
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
     """Terminate the pool's worker processes now (runs in flight are abandoned)."""
     for process in list((getattr(pool, "_processes", None) or {}).values()):
         process.terminate()
 
 
 def _run_local(
-    jobs: list[list[RunSpec]], recorder: _Recorder, runner, workers: int, stop: _StopOnInterrupt, rota: _DeviceRota
+    jobs: list[list[RunSpec]],
+    recorder: _Recorder,
+    runner: Callable[..., dict],
+    workers: int,
+    stop: _StopOnInterrupt,
+    rota: _DeviceRota,
 ) -> None:
     if workers == 1 or len(jobs) <= 1:  # in this process: no pool to start
         for job in jobs:
@@ -376,7 +385,13 @@ def _run_local(
 
 
 def _run_ray(
-    jobs: list[list[RunSpec]], recorder: _Recorder, runner, workers, address, gpus_per_run, stop: _StopOnInterrupt
+    jobs: list[list[RunSpec]],
+    recorder: _Recorder,
+    runner: Callable[..., dict],
+    workers: int | None,
+    address: str | None,
+    gpus_per_run: float,
+    stop: _StopOnInterrupt,
 ) -> None:
     try:
         import ray

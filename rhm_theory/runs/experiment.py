@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -21,10 +23,13 @@ from rhm_theory.core.validation import check_entries
 from rhm_theory.learning.config import TrainConfig
 from rhm_theory.learning.models import check_model_size
 from rhm_theory.learning.sensitivity import diffeomorphism_sensitivity, synonymic_sensitivity
-from rhm_theory.learning.training import train
+from rhm_theory.learning.training import TrainResult, train
 from rhm_theory.runs.spec import RunSpec, derive_seeds, run_key
 from rhm_theory.runs.store import check_row
 from rhm_theory.synonyms.uncorrelated import uncorrelated_grammar
+
+if TYPE_CHECKING:
+    from rhm_theory.learning.history import HistoryRecord
 
 # How a run draws its rules (RunSpec.rules): the random RHM or the uncorrelated RHM (rhm_theory.synonyms.uncorrelated);
 # RunSpec.zipf weights the random RHM's rules (Grammar.random(..., zipf=a)).
@@ -36,7 +41,7 @@ def run_one(
     progress: bool = False,
     *,
     device: str | None = None,
-    callbacks=(),
+    callbacks: Sequence[Callable[[HistoryRecord], object]] = (),
     save_model: str | os.PathLike | None = None,
 ) -> dict:
     """Train one network as ``spec`` says and return its row: every spec field, the run key, the
@@ -62,7 +67,7 @@ def run_one(
     return row
 
 
-def save_checkpoint(folder: str | os.PathLike, spec: RunSpec, model) -> Path:
+def save_checkpoint(folder: str | os.PathLike, spec: RunSpec, model: torch.nn.Module) -> Path:
     """Write ``model``'s state_dict (tensors on CPU) to ``folder/<run key>.pt`` and the spec with its
     key to ``folder/<run key>.json`` (folder created; a file of the same run is replaced, each file
     written whole or not at all). Reload with ``rhm_theory.learning.models.build_model`` and
@@ -79,7 +84,7 @@ def save_checkpoint(folder: str | os.PathLike, spec: RunSpec, model) -> Path:
     return folder / f"{key}.pt"
 
 
-def check_runs(specs, members: int = 1) -> list[RunSpec]:
+def check_runs(specs: Sequence[RunSpec], members: int = 1) -> list[RunSpec]:
     """``specs`` (a list of RunSpec) checked before any of them runs: each run's data arrays ((P + P_test) x d
     tokens) and network (times ``members`` trained as one ensemble) fit the allocation bounds of
     rhm_theory.core.validation, and its row fits the results file (rhm_theory.runs.store.check_row).
@@ -134,10 +139,11 @@ def prepare_run(spec: RunSpec, progress: bool = False, device: str | None = None
     return PreparedRun(seeds, grammar, train_set, test_set, config)
 
 
-def result_row(spec: RunSpec, run: PreparedRun, result) -> dict:
+def result_row(spec: RunSpec, run: PreparedRun, result: TrainResult) -> dict:
     """The row of a trained run (``result``: a TrainResult), without wall_seconds; measures S_{k,l}
     (and D_{k,l} on the sparse RHM) on the trained network when the spec asks for it."""
     row = {"key": run_key(spec), **spec.row(), **{f"{role}_seed": value for role, value in run.seeds.items()}}
+    assert result.test_loss is not None  # train and train_ensemble always measure it (TrainResult allows None)
     row.update(
         test_error=float(result.test_error),
         test_loss=float(result.test_loss),

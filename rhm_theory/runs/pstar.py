@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -27,7 +28,7 @@ from rhm_theory.theory.stats import PStarResult, estimate_pstar
 ENSEMBLE_SIZE = 16  # at most this many seeds train as one ensemble (run_specs(..., ensembles=True))
 
 
-def geometric_grid(P_min, P_max, n) -> list[int]:
+def geometric_grid(P_min: int, P_max: int, n: int) -> list[int]:
     """``n`` distinct integers from P_min to P_max (both included), evenly spaced in log P."""
     P_min, P_max, n = check_int("P_min", P_min), check_int("P_max", P_max), check_int("n", n)
     if n == 1:
@@ -46,10 +47,10 @@ def geometric_grid(P_min, P_max, n) -> list[int]:
 
 
 def run_specs(
-    specs,
+    specs: Iterable[RunSpec],
     store: ResultsStore,
-    workers=None,
-    runner=run_one,
+    workers: int | None = None,
+    runner: Callable[..., dict] = run_one,
     progress: bool = False,
     backend: dict | None = None,
     ensembles: bool = False,
@@ -81,7 +82,7 @@ def run_specs(
     return [by_key[run_key(spec)] for spec in specs]
 
 
-def grid_specs(base: RunSpec, P_values, seeds) -> list[RunSpec]:
+def grid_specs(base: RunSpec, P_values: Sequence[int], seeds: Iterable[int]) -> list[RunSpec]:
     """The runs of a P* measurement, seed-major: ``base`` at every P of ``P_values`` for every seed
     (a new seed draws new rules, data and initialisation)."""
     return [
@@ -101,7 +102,14 @@ def check_pstar_task(base: RunSpec) -> RunSpec:
     return base
 
 
-def pstar_from_rows(base: RunSpec, P_values, seeds, rows, threshold=None, n_bootstrap=1000) -> PStarResult:
+def pstar_from_rows(
+    base: RunSpec,
+    P_values: Sequence[int],
+    seeds: Sequence[int],
+    rows: Sequence[dict],
+    threshold: float | None = None,
+    n_bootstrap: int = 1000,
+) -> PStarResult:
     """P* from the rows of ``grid_specs(base, P_values, seeds)`` (same order); ``threshold``
     defaults to :func:`rhm_theory.runs.spec.error_threshold` of the model."""
     check_pstar_task(base)
@@ -111,14 +119,14 @@ def pstar_from_rows(base: RunSpec, P_values, seeds, rows, threshold=None, n_boot
     return estimate_pstar(P_values, seeds, errors, threshold, n_bootstrap=n_bootstrap, seed=0)  # reproducible CI
 
 
-def check_threshold(threshold) -> float:
+def check_threshold(threshold: object) -> float:
     """A test-error threshold as a float: a number strictly between 0 and 1, else ValueError."""
     if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or threshold <= 0 or not threshold < 1:
         raise ValueError(f"threshold must be a test error strictly between 0 and 1, got {threshold!r}")
     return float(threshold)
 
 
-def check_bracket(P_low, P_high) -> tuple[int, int]:
+def check_bracket(P_low: object, P_high: object) -> tuple[int, int]:
     """An adaptive search's bracket as ints, P_high > P_low >= 1, else ValueError."""
     P_low, P_high = check_int("P_low", P_low), check_int("P_high", P_high)
     if P_high <= P_low:
@@ -128,14 +136,14 @@ def check_bracket(P_low, P_high) -> tuple[int, int]:
 
 def measure_pstar(
     base: RunSpec,
-    P_values,
-    seeds,
+    P_values: Iterable[int],
+    seeds: Sequence[int],
     store: ResultsStore,
-    workers=None,
-    runner=run_one,
-    threshold=None,
+    workers: int | None = None,
+    runner: Callable[..., dict] = run_one,
+    threshold: float | None = None,
     progress: bool = False,
-    n_bootstrap=1000,
+    n_bootstrap: int = 1000,
     backend: dict | None = None,
 ) -> PStarResult:
     """Train ``base`` at every P of ``P_values`` for every seed, storing rows in ``store``
@@ -152,16 +160,16 @@ def measure_pstar(
 
 def adaptive_pstar(
     base: RunSpec,
-    P_low,
-    P_high,
-    seeds,
+    P_low: int,
+    P_high: int,
+    seeds: Sequence[int],
     store: ResultsStore,
-    steps=4,
-    workers=None,
-    runner=run_one,
-    threshold=None,
+    steps: int = 4,
+    workers: int | None = None,
+    runner: Callable[..., dict] = run_one,
+    threshold: float | None = None,
     progress: bool = False,
-    n_bootstrap=1000,
+    n_bootstrap: int = 1000,
     backend: dict | None = None,
 ) -> PStarResult:
     """P* by bisection in log P: starts from the bracket [P_low, P_high] (measured first), then
@@ -185,15 +193,15 @@ class Bisection:
     def __init__(
         self,
         base: RunSpec,
-        P_low,
-        P_high,
-        seeds,
-        threshold=None,
+        P_low: int,
+        P_high: int,
+        seeds: Sequence[int],
+        threshold: float | None = None,
         *,
-        extra=(),
+        extra: Iterable[int] = (),
         extensions: int = 0,
         P_cap: int | None = None,
-    ):
+    ) -> None:
         self.base = check_pstar_task(base)
         self.P_low, self.P_high = check_bracket(P_low, P_high)
         if not seeds:
@@ -240,13 +248,13 @@ class Bisection:
 
 
 def adaptive_pstars(
-    searches,
+    searches: Iterable[Bisection],
     store: ResultsStore,
-    steps=4,
-    workers=None,
-    runner=run_one,
+    steps: int = 4,
+    workers: int | None = None,
+    runner: Callable[..., dict] = run_one,
     progress: bool = False,
-    n_bootstrap=1000,
+    n_bootstrap: int = 1000,
     backend: dict | None = None,
     ensembles: bool = False,
     resolution: float | None = None,
@@ -265,7 +273,7 @@ def adaptive_pstars(
     ):
         raise ValueError(f"resolution must be a number > 1 (the widest bracket hi / lo to stop at), got {resolution!r}")
 
-    def measure(batch) -> list[PStarResult]:
+    def measure(batch: Sequence[Bisection]) -> list[PStarResult]:
         rows = run_specs(
             [spec for search in batch for spec in search.specs()], store, workers, runner, progress, backend, ensembles
         )
@@ -287,8 +295,8 @@ def adaptive_pstars(
 
     results = measure(searches)
     for _ in range(check_int("steps", steps, minimum=0)):
-        going = [(i, search.next_P(results[i], resolution)) for i, search in enumerate(searches)]
-        going = [(i, middle) for i, middle in going if middle is not None]
+        proposals = [(i, search.next_P(results[i], resolution)) for i, search in enumerate(searches)]
+        going = [(i, middle) for i, middle in proposals if middle is not None]
         if not going:
             break
         for i, middle in going:

@@ -14,6 +14,7 @@ import hashlib
 import json
 import numbers
 from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
@@ -97,7 +98,7 @@ class RunSpec(TrainSettings):
         },
     )
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.zipf is not None:  # before the float conversion below (an int beyond the float range is refused too)
             object.__setattr__(self, "zipf", check_zipf(self.zipf))
         for name, kind in field_kinds(RunSpec).items():  # numpy scalars and 1 for 1.0: one type, one run key
@@ -150,7 +151,7 @@ class RunSpec(TrainSettings):
         P + P_test distinct data, split."""
         return self.zipf is not None
 
-    def replace(self, **changes) -> RunSpec:
+    def replace(self, **changes: Any) -> RunSpec:
         """A copy with some fields changed (validated again)."""
         return RunSpec(**{**asdict(self), **changes})
 

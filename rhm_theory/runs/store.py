@@ -32,13 +32,18 @@ import numbers
 import os
 import re
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import quote
 
 from rhm_theory.core.files import check_distinct, write_atomically
 from rhm_theory.learning.config import field_kinds
 from rhm_theory.learning.history import HISTORY_FIELDS, HistoryRecord
 from rhm_theory.runs.spec import SEED_ROLES, RunSpec
+
+if TYPE_CHECKING:  # pandas is optional (the [pandas] extra), imported by to_pandas only
+    import pandas as pd
 
 TABLE = "runs"
 FAILURES = "failures"  # one row per failed attempt: key, error text, time
@@ -121,7 +126,7 @@ class ResultsStore:
             "nothing was changed; retry when that process is done"
         )
 
-    def _execute(self, action: str, sql: str, arguments=()) -> sqlite3.Cursor:
+    def _execute(self, action: str, sql: str, arguments: Sequence[object] = ()) -> sqlite3.Cursor:
         """``sql`` on the file; a lock held past the timeout is :class:`StoreLocked`."""
         try:
             return self._connection.execute(sql, arguments)
@@ -185,7 +190,7 @@ class ResultsStore:
     def __enter__(self) -> ResultsStore:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:
@@ -268,7 +273,7 @@ class ResultsStore:
         cursor = self._execute("read it", query + " ORDER BY rowid")
         return [dict(zip(("key", "error", "at"), values)) for values in cursor]
 
-    def rows(self, require=None) -> list[dict]:
+    def rows(self, require: Sequence[str] | None = None) -> list[dict]:
         """All rows in insertion order, as dicts over every column (None where a row lacks a field).
         ``require`` (names of the columns the caller needs): read the rows as runs, checked against the
         schema: the columns exist (when there are rows) and every field of RUN_KINDS has its type, else
@@ -333,7 +338,7 @@ class ResultsStore:
         check_distinct({"CSV file": path}, {"results file": self.path})
         columns, rows = self.columns(), self.rows()
 
-        def write(f) -> None:
+        def write(f: BinaryIO) -> None:
             text = io.TextIOWrapper(f, newline="", encoding="utf-8")
             writer = csv.DictWriter(text, fieldnames=columns)
             writer.writeheader()
@@ -343,7 +348,7 @@ class ResultsStore:
 
         return write_atomically(path, write)
 
-    def to_pandas(self):
+    def to_pandas(self) -> pd.DataFrame:
         """All rows as a pandas DataFrame (needs pandas: the ``[pandas]`` extra of this package)."""
         try:
             import pandas as pd
@@ -354,13 +359,13 @@ class ResultsStore:
         return pd.DataFrame(self.rows(), columns=self.columns())
 
 
-def check_row(row) -> dict:
+def check_row(row: object) -> dict:
     """``row`` with every value as SQLite stores it, or ValueError naming the first field it cannot store
     (checked before a run starts as well as when it is appended)."""
     return {name: _check_value(name, value) for name, value in _check_row(row).items()}
 
 
-def _has_kind(value, kind) -> bool:
+def _has_kind(value: object, kind: type) -> bool:
     """Whether a value read back has the type of a field of that kind (None: no value)."""
     if value is None:
         return True
@@ -372,7 +377,7 @@ def _has_kind(value, kind) -> bool:
 _KIND_NAMES = {int: "an integer", float: "a number", str: "text", bool: "a bool"}
 
 
-def _check_row(row) -> dict:
+def _check_row(row: object) -> dict:
     if not isinstance(row, dict):
         raise ValueError(f"a row must be a dict, got {type(row).__name__}")
     if not isinstance(row.get("key"), str) or not row["key"]:
@@ -383,11 +388,11 @@ def _check_row(row) -> dict:
     return row
 
 
-def _check_history(history) -> list[tuple]:
+def _check_history(history: object) -> list[tuple]:
     """A learning curve as value tuples in HISTORY_FIELDS order (ValueError naming a malformed record)."""
     if not isinstance(history, (list, tuple)):
         raise ValueError(f"row field history must be a list of learning-curve records, got {type(history).__name__}")
-    checked = []
+    checked: list[tuple] = []
     for record in history:
         record = record.as_dict() if isinstance(record, HistoryRecord) else record
         if not isinstance(record, dict) or set(record) != set(HISTORY_FIELDS):
@@ -401,7 +406,7 @@ def _check_history(history) -> list[tuple]:
     return checked
 
 
-def _check_record_value(name: str, value):
+def _check_record_value(name: str, value: object) -> int | float | str | None:
     """A learning-curve value: step and epoch integers (not bools), losses numbers (not bools or text),
     stored as NULL when NaN or infinite."""
     if name in ("step", "epoch"):
@@ -413,7 +418,7 @@ def _check_record_value(name: str, value):
     return None if value is None or not math.isfinite(value) else float(value)
 
 
-def _check_value(name: str, value):
+def _check_value(name: str, value: object) -> int | float | str | None:
     """A value SQLite stores as is: None, str, bool (as 0/1), int or float (numpy scalars converted)."""
     if value is None or isinstance(value, str):
         return value

@@ -86,7 +86,7 @@ def read_sweep(path: str | os.PathLike) -> dict:
     return document
 
 
-def _values(section: str, name: str, value) -> list:
+def _values(section: str, name: str, value: object) -> list:
     """A field's values as a non-empty list of scalars of the field's type."""
     values = value if isinstance(value, list) else [value]
     if not values:
@@ -244,7 +244,7 @@ def _settings(document: dict, sizes: int = 1) -> tuple[list[dict], list[int]]:
     return [dict(zip(names, combination)) for combination in itertools.product(*(axes[name] for name in names))], seeds
 
 
-def _relative_size(factor, settings: dict, field: str = "data.P_over_ncmL") -> int:
+def _relative_size(factor: object, settings: dict, field: str = "data.P_over_ncmL") -> int:
     if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not math.isfinite(factor) or factor <= 0:
         raise SweepError(f"field {field} values must be positive finite numbers, got {factor!r}")
     return max(1, round(factor * ncmL(settings["n_c"], settings["m"], settings["L"])))

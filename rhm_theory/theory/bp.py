@@ -17,9 +17,12 @@ up to L = 12 and beyond. Classes have a uniform prior.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
+from typing import Literal, overload
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from rhm_theory.core.grammar import Grammar
 from rhm_theory.core.sampling import check_tokens
@@ -28,7 +31,7 @@ from rhm_theory.core.validation import as_generator
 _CHUNK_ELEMENTS = 2**22  # gathered message entries per chunk of rows (bounds the working memory)
 
 
-def _leaf_messages(grammar: Grammar, x) -> tuple[np.ndarray, bool]:
+def _leaf_messages(grammar: Grammar, x: ArrayLike) -> tuple[np.ndarray, bool]:
     """Validate input; return (tokens (P, d) int64, True) or (likelihoods (P, d, v) float64, False)."""
     x = np.asarray(x)
     if np.issubdtype(x.dtype, np.integer):
@@ -80,7 +83,17 @@ def normalise(messages: np.ndarray, log_scale: np.ndarray) -> np.ndarray:
     return messages / np.where(total > 0, total, 1.0)[..., None]
 
 
-def _upward(grammar: Grammar, leaves: np.ndarray, clean: bool, keep: bool = False):
+@overload
+def _upward(
+    grammar: Grammar, leaves: np.ndarray, clean: bool, keep: Literal[False] = False
+) -> tuple[np.ndarray, np.ndarray]: ...
+@overload
+def _upward(
+    grammar: Grammar, leaves: np.ndarray, clean: bool, keep: Literal[True]
+) -> tuple[list[np.ndarray], np.ndarray]: ...
+def _upward(
+    grammar: Grammar, leaves: np.ndarray, clean: bool, keep: bool = False
+) -> tuple[np.ndarray | list[np.ndarray], np.ndarray]:
     """Upward pass for a chunk: (class messages (P, n_c) normalised, log scale (P,)).
 
     ``keep=True`` (likelihood leaves only) returns instead the list of normalised messages of every
@@ -231,14 +244,14 @@ def slot_selections(grammar: Grammar, k: int) -> list[np.ndarray]:
     return [_read_only(selection) for selection in selections]
 
 
-def _chunks(grammar: Grammar, P: int):
+def _chunks(grammar: Grammar, P: int) -> list[slice]:
     """Row slices of at most _CHUNK_ELEMENTS gathered message entries each."""
     width = max(grammar.n_c, grammar.v) * grammar.m * grammar.d
     chunk = max(1, _CHUNK_ELEMENTS // width)
     return [slice(start, min(start + chunk, P)) for start in range(0, P, chunk)]
 
 
-def _run(grammar: Grammar, x) -> tuple[np.ndarray, np.ndarray]:
+def _run(grammar: Grammar, x: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     leaves, clean = _leaf_messages(grammar, x)
     P = leaves.shape[0]
     top = np.empty((P, grammar.n_c))
@@ -317,7 +330,7 @@ def impossible_rows(top: np.ndarray, log_scale: np.ndarray, on_impossible: str, 
     return impossible
 
 
-def posterior(grammar: Grammar, x, on_impossible: str = "raise") -> np.ndarray:
+def posterior(grammar: Grammar, x: ArrayLike, on_impossible: str = "raise") -> np.ndarray:
     """Exact P(class | x) by belief propagation on the derivation tree.
 
     Cost: O(P * d * max(n_c, v) * m * s / (s - 1)).
@@ -376,7 +389,7 @@ def posterior(grammar: Grammar, x, on_impossible: str = "raise") -> np.ndarray:
     return top
 
 
-def log_evidence(grammar: Grammar, x) -> np.ndarray:
+def log_evidence(grammar: Grammar, x: ArrayLike) -> np.ndarray:
     """The log probability log P(x) of each input under the grammar.
 
     The class is uniform and the productions have the probabilities ``grammar.probs``. For clean data
@@ -427,7 +440,7 @@ def log_evidence(grammar: Grammar, x) -> np.ndarray:
         return log_scale + np.log(top.sum(axis=1)) - np.log(grammar.n_c)
 
 
-def class_entropy(grammar: Grammar, x, on_impossible: str = "raise") -> np.ndarray:
+def class_entropy(grammar: Grammar, x: ArrayLike, on_impossible: str = "raise") -> np.ndarray:
     """Entropy in nats of the exact posterior P(class | x) (0 for clean data).
 
     Parameters
@@ -521,7 +534,9 @@ def _downward(grammar: Grammar, upward: list[np.ndarray]) -> list[np.ndarray]:
     return outside
 
 
-def _both_passes(grammar: Grammar, x, on_impossible: str):
+def _both_passes(
+    grammar: Grammar, x: ArrayLike, on_impossible: str
+) -> Iterator[tuple[slice, list[np.ndarray], list[np.ndarray], np.ndarray]]:
     """Yield (rows, upward, outside, impossible) per chunk of rows: the messages of both passes."""
     check_on_impossible(on_impossible)
     leaves, clean = _leaf_messages(grammar, x)
@@ -537,7 +552,7 @@ def _marginals_at(upward: np.ndarray, outside: np.ndarray, impossible: np.ndarra
     return marginal
 
 
-def node_marginals(grammar: Grammar, x, on_impossible: str = "raise") -> list[np.ndarray]:
+def node_marginals(grammar: Grammar, x: ArrayLike, on_impossible: str = "raise") -> list[np.ndarray]:
     """Exact marginals of every node of the derivation tree given the evidence x, bottom-up.
 
     Exact on the tree (upward and downward passes, arXiv:2402.16991 §BP); cost about three upward
@@ -598,7 +613,9 @@ def node_marginals(grammar: Grammar, x, on_impossible: str = "raise") -> list[np
     return out
 
 
-def token_marginals(grammar: Grammar, x, on_impossible: str = "raise", *, leave_one_out: bool = False) -> np.ndarray:
+def token_marginals(
+    grammar: Grammar, x: ArrayLike, on_impossible: str = "raise", *, leave_one_out: bool = False
+) -> np.ndarray:
     """Exact P(x_j = mu | evidence) for every position j.
 
     Parameters
@@ -651,7 +668,9 @@ def token_marginals(grammar: Grammar, x, on_impossible: str = "raise", *, leave_
     return out
 
 
-def sample_posterior(grammar: Grammar, x, seed) -> tuple[np.ndarray, np.ndarray]:
+def sample_posterior(
+    grammar: Grammar, x: ArrayLike, seed: int | np.random.SeedSequence | np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Draw one complete derivation per row exactly from P(derivation | evidence x).
 
     The class is drawn from the posterior, then each node's production given its symbol with

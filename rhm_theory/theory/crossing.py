@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from rhm_theory.theory import ensemble, symbolic
 
 
@@ -29,7 +31,16 @@ class Crossing:
     n_grammars: int
 
 
-def crossing(v, n_c, m, s, L, *, n_grammars: int, seed) -> Crossing:
+def crossing(
+    v: int,
+    n_c: int,
+    m: int,
+    s: int,
+    L: int,
+    *,
+    n_grammars: int,
+    seed: int | np.random.SeedSequence | np.random.Generator,
+) -> Crossing:
     """:class:`Crossing` of (v, n_c, m, s, L); the Monte Carlo (where needed) draws ``n_grammars``
     grammars from ``seed`` (an int or a numpy Generator)."""
     theory = symbolic.evaluate(v, n_c, m, s, L)

@@ -36,23 +36,27 @@ from rhm_theory.theory.noise import check_channel, check_noise
 v, m, s, p, delta, eps = sp.symbols("v m s p delta epsilon", positive=True)
 
 
-def tuple_weight(delta_=delta, v_=v, s_=s):
+def tuple_weight(delta_: sp.Expr | float = delta, v_: sp.Expr | float = v, s_: sp.Expr | float = s) -> sp.Expr | float:
     """g(delta): mean weight, relative to the true tuple, of a tuple that is not the true one."""
     return ((1 + (v_ - 1) * delta_) ** s_ - 1) / (v_**s_ - 1)
 
 
-def delta_map(delta_=delta, v_=v, m_=m, s_=s):
+def delta_map(
+    delta_: sp.Expr | float = delta, v_: sp.Expr | float = v, m_: sp.Expr | float = m, s_: sp.Expr | float = s
+) -> sp.Expr | float:
     """delta one level up: m g / (1 + (m - 1) g)."""
     g = tuple_weight(delta_, v_, s_)
     return m_ * g / (1 + (m_ - 1) * g)
 
 
-def retention_map(p_=p, v_=v, m_=m, s_=s):
+def retention_map(
+    p_: sp.Expr | float = p, v_: sp.Expr | float = v, m_: sp.Expr | float = m, s_: sp.Expr | float = s
+) -> sp.Expr | float:
     """p one level up, F(p) = 1 / (1 + (v - 1) delta'(delta(p)))."""
     return 1 / (1 + (v_ - 1) * delta_map((1 - p_) / ((v_ - 1) * p_), v_, m_, s_))
 
 
-def leaf_retention(channel: str, eps_=eps, v_=v):
+def leaf_retention(channel: str, eps_: sp.Expr | float = eps, v_: sp.Expr | float = v) -> sp.Expr | float:
     """p_0(eps): mean posterior weight of the true token after one channel use."""
     keep = 1 - eps_ * (v_ - 1) / v_
     if check_channel(channel) == "mask":
@@ -61,7 +65,7 @@ def leaf_retention(channel: str, eps_=eps, v_=v):
 
 
 @lru_cache(maxsize=8)
-def fixed_point_polynomial(s_: int):
+def fixed_point_polynomial(s_: int) -> sp.Expr:
     """The polynomial in delta whose roots are the fixed points other than 0 and 1 (degree s - 1)."""
     g = tuple_weight(delta, v, s_)
     numerator = sp.expand(sp.numer(sp.together(delta * (1 + (m - 1) * g) - m * g)))
@@ -71,7 +75,7 @@ def fixed_point_polynomial(s_: int):
 
 
 @lru_cache(maxsize=8)
-def critical_delta(s_: int):
+def critical_delta(s_: int) -> sp.Expr:
     """delta*, the unstable fixed point in (0, 1), as a closed form in (v, m) for s = 2 and 3."""
     roots = sp.solve(fixed_point_polynomial(s_), delta)
     if s_ == 2:
@@ -84,12 +88,12 @@ def critical_delta(s_: int):
     raise ValueError("no fixed point in (0, 1) at v = 8, m = 4")
 
 
-def critical_retention(s_: int):
+def critical_retention(s_: int) -> sp.Expr:
     """p* = 1 / (1 + (v - 1) delta*): retention at the unstable fixed point (closed form, s = 2, 3)."""
     return sp.simplify(1 / (1 + (v - 1) * critical_delta(s_)))
 
 
-def stability_at_clean():
+def stability_at_clean() -> sp.Expr:
     """d delta'/d delta at delta = 0: m s (v - 1) / (v^s - 1); the clean fixed point is stable below 1."""
     return sp.simplify(sp.diff(delta_map(), delta).subs(delta, 0))
 
@@ -102,7 +106,7 @@ def _fixed_point_value(v_: int, m_: int, s_: int) -> float | None:
     return inside[0] if len(inside) == 1 else None
 
 
-def critical_noise(v_, m_, s_, *, channel: str) -> float | None:
+def critical_noise(v_: int, m_: int, s_: int, *, channel: str) -> float | None:
     """eps* in [0, 1] where p_0(eps*) = p*, at integer (v, m, s); None when the mean-field recursion
     has no transition (no unstable fixed point in (0, 1), or p* not reached by any eps in [0, 1])."""
     v_, _, m_, s_, _ = check_feasible(v_, 1, m_, s_, 2)
@@ -117,7 +121,7 @@ def critical_noise(v_, m_, s_, *, channel: str) -> float | None:
     return min(inside) if inside else None
 
 
-def retention_profile(v_, m_, s_, L_, noise, *, channel: str) -> list[float]:
+def retention_profile(v_: int, m_: int, s_: int, L_: int, noise: float, *, channel: str) -> list[float]:
     """Mean-field retention p_0, p_1, ..., p_L at noise ``noise``: floats, tokens first, class last."""
     v_, _, m_, s_, L_ = check_feasible(v_, 1, m_, s_, L_)
     step = sp.lambdify(p, retention_map(p, v_, m_, s_))

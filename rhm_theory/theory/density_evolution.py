@@ -53,7 +53,17 @@ def level_up(children: np.ndarray, v: int, m: int, s: int, rng: np.random.Genera
     return parents / parents.sum(axis=1, keepdims=True)
 
 
-def retention_profile(v, m, s, depth, noise, *, channel: str, population: int, seed) -> np.ndarray:
+def retention_profile(
+    v: int,
+    m: int,
+    s: int,
+    depth: int,
+    noise: float,
+    *,
+    channel: str,
+    population: int,
+    seed: int | np.random.SeedSequence | np.random.Generator,
+) -> np.ndarray:
     """Retention (mean weight of the true symbol) at levels 0..depth (tokens first), array (depth+1,)."""
     v, _, m, s, depth = check_feasible(v, 1, m, s, depth)
     noise, channel = check_noise(noise), check_channel(channel)
@@ -67,7 +77,17 @@ def retention_profile(v, m, s, depth, noise, *, channel: str, population: int, s
     return np.array(profile)
 
 
-def critical_noise(v, m, s, *, channel: str, depth: int = 40, population: int = 4000, steps: int = 14, seed) -> float:
+def critical_noise(
+    v: int,
+    m: int,
+    s: int,
+    *,
+    channel: str,
+    depth: int = 40,
+    population: int = 4000,
+    steps: int = 14,
+    seed: int | np.random.SeedSequence | np.random.Generator,
+) -> float:
     """Noise where the depth-``depth`` retention crosses halfway between 1/v and 1, by bisection on
     [0, 1] (``steps`` halvings); the estimate of the critical noise of the tree ensemble."""
     rng = as_generator(seed)

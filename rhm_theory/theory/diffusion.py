@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from rhm_theory.core.grammar import Grammar
 from rhm_theory.core.validation import as_generator, check_entries
@@ -60,7 +61,14 @@ def check_experiment_size(P: int, d: int, v: int, n_c: int) -> None:
     )
 
 
-def forward_backward(grammar: Grammar, x, noise, *, channel: str, seed) -> ForwardBackward:
+def forward_backward(
+    grammar: Grammar,
+    x: ArrayLike,
+    noise: float,
+    *,
+    channel: str,
+    seed: int | np.random.SeedSequence | np.random.Generator,
+) -> ForwardBackward:
     """Noise data x (P, d) (data of ``grammar``) to level ``noise`` with ``channel``, resample each from
     the exact posterior, and measure what changed. ``seed``: int or numpy Generator."""
     rng = as_generator(seed)
@@ -100,7 +108,7 @@ def change_correlation(changed: np.ndarray) -> np.ndarray:
     return (products / pairs - c * c) / variance
 
 
-def noise_at(noise_grid, curve, level: float) -> float:
+def noise_at(noise_grid: ArrayLike, curve: ArrayLike, level: float) -> float:
     """Noise where a decreasing curve first drops below ``level`` (linear interpolation); NaN if the
     curve is below it at the first grid point or never drops below it."""
     noise_grid, curve = np.asarray(noise_grid, dtype=float), np.asarray(curve, dtype=float)

@@ -19,10 +19,12 @@ can prove they change nothing:
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from fractions import Fraction
 from math import factorial, prod
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from rhm_theory.core.grammar import Grammar
 from rhm_theory.core.rules import codes_to_tuples, path_slots
@@ -160,7 +162,7 @@ def level_draws(owners: int, m: int, v: int, s: int, ordered: bool = False) -> n
     return codes_to_tuples(codes.reshape(n_draws, owners, m), v, s)
 
 
-def _disjoint_sets(available: tuple, owners: int, m: int):
+def _disjoint_sets(available: tuple[int, ...], owners: int, m: int) -> Iterator[tuple[int, ...]]:
     """Yield tuples of owners*m codes: one increasing m-subset per owner, pairwise disjoint."""
     if owners == 0:
         yield ()
@@ -202,7 +204,9 @@ def group_by_slot_counts(draws: np.ndarray, v: int, slot: int) -> tuple[np.ndarr
     return draws[first], multiplicity
 
 
-def exact_ensemble_average(v, n_c, m, s, L, position: int = 0, tuples: bool = False, reduce: bool = True) -> dict:
+def exact_ensemble_average(
+    v: int, n_c: int, m: int, s: int, L: int, position: int = 0, tuples: bool = False, reduce: bool = True
+) -> dict:
     """Exact average over every possible rule draw of :func:`class_statistics` (Fractions).
 
     Parameters
@@ -279,7 +283,7 @@ def exact_ensemble_average(v, n_c, m, s, L, position: int = 0, tuples: bool = Fa
     return result
 
 
-def n_ensemble_grammars(v, n_c, m, s, L, reduce: bool = True) -> int:
+def n_ensemble_grammars(v: int, n_c: int, m: int, s: int, L: int, reduce: bool = True) -> int:
     """Size of the full rule ensemble without grouping (sets if ``reduce``, else ordered draws).
 
     Parameters
@@ -310,7 +314,17 @@ def n_ensemble_grammars(v, n_c, m, s, L, reduce: bool = True) -> int:
 
 
 # ----- Monte Carlo -------------------------------------------------------------------------------------
-def monte_carlo_statistics(v, n_c, m, s, L, n_grammars: int, seed, position: int = 0, tuples: bool = False) -> dict:
+def monte_carlo_statistics(
+    v: int,
+    n_c: int,
+    m: int,
+    s: int,
+    L: int,
+    n_grammars: int,
+    seed: int | np.random.SeedSequence | np.random.Generator,
+    position: int = 0,
+    tuples: bool = False,
+) -> dict:
     """The :func:`class_statistics` of ``n_grammars`` random grammars.
 
     Grammar i is ``Grammar.random(..., seed=rng)`` with ``rng = numpy.random.default_rng(seed)``.
@@ -359,7 +373,7 @@ def monte_carlo_statistics(v, n_c, m, s, L, n_grammars: int, seed, position: int
     }
 
 
-def confidence_interval(samples: np.ndarray, z: float = 2.5758293035489) -> tuple[float, float, float]:
+def confidence_interval(samples: ArrayLike, z: float = 2.5758293035489) -> tuple[float, float, float]:
     """Normal confidence interval of the mean of ``samples``.
 
     Parameters
@@ -399,7 +413,7 @@ def confidence_interval(samples: np.ndarray, z: float = 2.5758293035489) -> tupl
 
 
 # ----- token pairs (next-token task) --------------------------------------------------------------------
-def exact_token_pair_average(v, n_c, m, s, L, distance) -> dict:
+def exact_token_pair_average(v: int, n_c: int, m: int, s: int, L: int, distance: int) -> dict:
     """Exact rule-ensemble average of the correlation strength and noise constant of a token pair.
 
     For the pair (x_i, x_j) = (x_{d - distance}, x_d): ``strength = sum_{mu,nu} C(mu, nu)^2`` and

@@ -19,6 +19,7 @@ import math
 from fractions import Fraction
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from rhm_theory.core.grammar import Grammar
 from rhm_theory.core.rule_probs import production_log_probs, row_entropies
@@ -116,7 +117,7 @@ def transition_probs(grammar: Grammar, k: int, slot: int) -> np.ndarray:
     return probs
 
 
-def _check_exact(grammar: Grammar, exact) -> bool:
+def _check_exact(grammar: Grammar, exact: bool) -> bool:
     """``exact`` as a bool; exact=True with weighted rules is a one-line ValueError."""
     if exact and grammar.weighted:
         raise ValueError(
@@ -125,7 +126,7 @@ def _check_exact(grammar: Grammar, exact) -> bool:
     return bool(exact)
 
 
-def _check_level_position(grammar: Grammar, level, position) -> tuple[int, int]:
+def _check_level_position(grammar: Grammar, level: int, position: int) -> tuple[int, int]:
     level = check_int("level", level)
     if level > grammar.L:
         raise ValueError(f"level must be in 1..L={grammar.L} (level 1 is the input), got {level}")
@@ -143,7 +144,7 @@ def _to_fractions(counts: np.ndarray, denominator: int) -> np.ndarray:
     return out
 
 
-def class_token_probs(grammar: Grammar, position, level=1, exact: bool = False) -> np.ndarray:
+def class_token_probs(grammar: Grammar, position: int, level: int = 1, exact: bool = False) -> np.ndarray:
     """P(symbol at ``position`` of ``level`` = mu | class alpha), from the rules.
 
     The product T_0^{i_0} T_1^{i_1} ... of the transition matrices along the slots i_0, i_1, ... from
@@ -207,7 +208,7 @@ def class_token_probs(grammar: Grammar, position, level=1, exact: bool = False) 
     return probs
 
 
-def class_token_probs_all(grammar: Grammar, level=1) -> np.ndarray:
+def class_token_probs_all(grammar: Grammar, level: int = 1) -> np.ndarray:
     """P(symbol at every position of ``level`` | class), all the positions at once.
 
     Computed top-down, one matrix product per node: O(n_positions n_c v^2).
@@ -257,7 +258,7 @@ def class_token_probs_all(grammar: Grammar, level=1) -> np.ndarray:
     return probs
 
 
-def _check_patch(grammar: Grammar, patch) -> int:
+def _check_patch(grammar: Grammar, patch: int) -> int:
     patch = check_int("patch", patch, minimum=0)
     n_patches = grammar.s ** (grammar.L - 1)
     if patch >= n_patches:
@@ -265,7 +266,7 @@ def _check_patch(grammar: Grammar, patch) -> int:
     return patch
 
 
-def class_tuple_probs_sparse(grammar: Grammar, patch, exact: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def class_tuple_probs_sparse(grammar: Grammar, patch: int, exact: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """P(input patch = tuple | class) on the tuples that can occur in the patch.
 
     The tuples that can occur in a patch are the productions of the level-2 symbols (of the classes
@@ -327,7 +328,7 @@ def class_tuple_probs_sparse(grammar: Grammar, patch, exact: bool = False) -> tu
     return codes, (probs * Fraction(1, grammar.m) if exact else probs / grammar.m)
 
 
-def class_tuple_probs(grammar: Grammar, patch, exact: bool = False) -> np.ndarray:
+def class_tuple_probs(grammar: Grammar, patch: int, exact: bool = False) -> np.ndarray:
     """P(input patch ``patch`` = tuple mu | class alpha), dense over all the v**s tuple codes.
 
     Parameters
@@ -424,7 +425,7 @@ def class_posterior(joint: np.ndarray, exact: bool = False) -> np.ma.MaskedArray
     return np.ma.masked_array(out, mask=np.broadcast_to(never, joint.shape).copy())
 
 
-def correlations(grammar: Grammar, position, level=1, exact: bool = False) -> np.ma.MaskedArray:
+def correlations(grammar: Grammar, position: int, level: int = 1, exact: bool = False) -> np.ma.MaskedArray:
     """Token-class correlations f(alpha | mu) = P(class alpha | symbol at ``position`` = mu).
 
     Classes are uniform, so f = p(mu|alpha) / sum_beta p(mu|beta), with p from
@@ -479,7 +480,7 @@ def correlations(grammar: Grammar, position, level=1, exact: bool = False) -> np
     return class_posterior(class_token_probs(grammar, position, level, exact), exact)
 
 
-def tuple_correlations(grammar: Grammar, patch, exact: bool = False) -> np.ma.MaskedArray:
+def tuple_correlations(grammar: Grammar, patch: int, exact: bool = False) -> np.ma.MaskedArray:
     """P(class | input patch = tuple mu), over all the v**s tuple codes.
 
     Parameters
@@ -522,7 +523,7 @@ def tuple_correlations(grammar: Grammar, patch, exact: bool = False) -> np.ma.Ma
 
 
 # ----- the distribution of the data -------------------------------------------------------------------
-def datum_log_probs(grammar: Grammar, x) -> np.ndarray:
+def datum_log_probs(grammar: Grammar, x: ArrayLike) -> np.ndarray:
     """The log probability log P(x) of each datum of the grammar, from its derivation.
 
     It is -log n_c plus the log probability of each production of the derivation (unique: the grammar
@@ -612,7 +613,7 @@ def data_entropy(grammar: Grammar) -> float:
 
 
 # ----- empirical estimates from a sample (x, y) -----------------------------------------------------
-def joint_counts(keys: np.ndarray, y: np.ndarray, *, n_c: int, n_keys: int) -> np.ndarray:
+def joint_counts(keys: np.ndarray, y: ArrayLike, *, n_c: int, n_keys: int) -> np.ndarray:
     """Counts of (label, key) pairs in a sample.
 
     Parameters
@@ -653,14 +654,14 @@ def joint_counts(keys: np.ndarray, y: np.ndarray, *, n_c: int, n_keys: int) -> n
     return np.bincount((y * n_keys + keys).ravel(), minlength=n_c * n_keys).reshape(n_c, n_keys)
 
 
-def _column(x, position: int, v: int) -> np.ndarray:
+def _column(x: ArrayLike, position: int, v: int) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim != 2 or not 0 <= position < x.shape[1]:
         raise ValueError(f"position {position} is not a column of tokens of shape {x.shape}")
     return check_symbols("tokens", x[:, position], v, f"v={v}")
 
 
-def empirical_class_token_probs(x, y, *, v: int, n_c: int, position: int) -> np.ma.MaskedArray:
+def empirical_class_token_probs(x: ArrayLike, y: ArrayLike, *, v: int, n_c: int, position: int) -> np.ma.MaskedArray:
     """Frequency estimate of P(x_position = mu | class alpha) from a sample.
 
     Parameters
@@ -713,7 +714,7 @@ def empirical_class_token_probs(x, y, *, v: int, n_c: int, position: int) -> np.
     return np.ma.masked_array(probs, mask=np.broadcast_to(absent, counts.shape).copy())
 
 
-def empirical_correlations(x, y, *, v: int, n_c: int, position: int) -> np.ma.MaskedArray:
+def empirical_correlations(x: ArrayLike, y: ArrayLike, *, v: int, n_c: int, position: int) -> np.ma.MaskedArray:
     """Estimate of f(alpha | mu) = N(alpha, mu) / N(mu) from a sample.
 
     Parameters
@@ -762,7 +763,9 @@ def empirical_correlations(x, y, *, v: int, n_c: int, position: int) -> np.ma.Ma
     return class_posterior(counts, exact=False)
 
 
-def empirical_tuple_correlations(x, y, *, v: int, n_c: int, s: int, patch: int) -> np.ma.MaskedArray:
+def empirical_tuple_correlations(
+    x: ArrayLike, y: ArrayLike, *, v: int, n_c: int, s: int, patch: int
+) -> np.ma.MaskedArray:
     """Estimate of P(class | patch = tuple mu) from a sample.
 
     Parameters

@@ -9,12 +9,13 @@ exactly by the data of the grammar. Use it to score samples of a generative mode
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from rhm_theory.core.grammar import Grammar
 from rhm_theory.core.sampling import check_tokens
 
 
-def parsed_levels(grammar: Grammar, x) -> np.ndarray:
+def parsed_levels(grammar: Grammar, x: ArrayLike) -> np.ndarray:
     """Highest level each string parses to, int array (P,) in 1..L+1 (1: not even the bottom patches;
     L + 1: a datum of the grammar)."""
     x = check_tokens(grammar, x)
@@ -30,7 +31,7 @@ def parsed_levels(grammar: Grammar, x) -> np.ndarray:
     return reached
 
 
-def validity_profile(grammar: Grammar, x) -> np.ndarray:
+def validity_profile(grammar: Grammar, x: ArrayLike) -> np.ndarray:
     """Fraction of the strings that parse at least to level l, for l = 2..L+1: array (L,).
 
     Entry 0: the bottom patches are all productions; entry L - 1: the string is a datum.
@@ -39,7 +40,7 @@ def validity_profile(grammar: Grammar, x) -> np.ndarray:
     return np.array([(reached >= level).mean() for level in range(2, grammar.L + 2)])
 
 
-def level_symbols(grammar: Grammar, x) -> list[np.ndarray]:
+def level_symbols(grammar: Grammar, x: ArrayLike) -> list[np.ndarray]:
     """The symbols of every level of data x (P, d), bottom-up: [tokens (P, d), level 2 (P, d/s), ...,
     level L (P, s), class (P, 1)]. Raises ValueError if a row is not a datum of the grammar."""
     x = check_tokens(grammar, x)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from rhm_theory.core.grammar import Grammar
 from rhm_theory.core.rule_probs import production_log_probs
@@ -40,7 +41,7 @@ ENUMERATION_LIMIT = 2**22  # strings enumerated by optimal_loss (covering subtre
 ENUMERATION_TOKEN_LIMIT = 2**26  # their tokens (strings x s**(lam - 1))
 
 
-def check_grammar(grammar) -> Grammar:
+def check_grammar(grammar: object) -> Grammar:
     """Return ``grammar`` if it is a dense Grammar (the sparse RHM has no next-token theory).
 
     Parameters
@@ -75,7 +76,7 @@ def check_grammar(grammar) -> Grammar:
     )
 
 
-def check_window(grammar: Grammar, window) -> int:
+def check_window(grammar: Grammar, window: int | None) -> int:
     """Return the window as an int t in 0..d-1 (None gives d - 1).
 
     Parameters
@@ -112,7 +113,7 @@ def check_window(grammar: Grammar, window) -> int:
     return t
 
 
-def masked_likelihoods(grammar: Grammar, x, window=None) -> np.ndarray:
+def masked_likelihoods(grammar: Grammar, x: ArrayLike, window: int | None = None) -> np.ndarray:
     """Per-leaf likelihoods of tokens x with every token outside the window masked.
 
     One-hot on the last ``window`` tokens before x_d, all ones (masked) elsewhere, including x_d
@@ -158,7 +159,7 @@ def masked_likelihoods(grammar: Grammar, x, window=None) -> np.ndarray:
     return likelihoods
 
 
-def predictive(grammar: Grammar, x, window=None, on_impossible: str = "raise") -> np.ndarray:
+def predictive(grammar: Grammar, x: ArrayLike, window: int | None = None, on_impossible: str = "raise") -> np.ndarray:
     """Exact ``P(x_d = mu | the last window tokens before it)`` for every row of tokens x.
 
     BP with the masked leaves' likelihoods all ones (:func:`masked_likelihoods`), the leave-one-out
@@ -210,7 +211,7 @@ def predictive(grammar: Grammar, x, window=None, on_impossible: str = "raise") -
     return token_marginals(grammar, likelihoods, on_impossible, leave_one_out=True)[:, -1, :]
 
 
-def covering_level(grammar: Grammar, window=None) -> int:
+def covering_level(grammar: Grammar, window: int | None = None) -> int:
     """Level lam of the root of the smallest rightmost subtree holding x_d and its window.
 
     lam is the smallest level with ``s**(lam - 1) >= t + 1`` (1 = the token itself, L + 1 = the class).
@@ -309,7 +310,7 @@ def _conditional_entropies(leaves: np.ndarray, weights: np.ndarray, longest: int
     return np.array(joint[1:]) - np.array(context)
 
 
-def optimal_loss(grammar: Grammar, window=None, *, max_items=ENUMERATION_LIMIT) -> float:
+def optimal_loss(grammar: Grammar, window: int | None = None, *, max_items: int = ENUMERATION_LIMIT) -> float:
     """Exact minimal expected cross-entropy (nats) of predicting x_d from the last ``window`` tokens.
 
     ``H(x_d | window) = H(window, x_d) - H(window)``, data distributed as the grammar's (uniform, or
@@ -361,7 +362,7 @@ def optimal_loss(grammar: Grammar, window=None, *, max_items=ENUMERATION_LIMIT) 
     return float(_conditional_entropies(*_subtree_strings(grammar, covering_level(grammar, t), max_items), t)[t])
 
 
-def optimal_losses(grammar: Grammar, *, max_items=ENUMERATION_LIMIT, above_limit: str = "raise") -> np.ndarray:
+def optimal_losses(grammar: Grammar, *, max_items: int = ENUMERATION_LIMIT, above_limit: str = "raise") -> np.ndarray:
     """``H(x_d | last t tokens)`` for every window t = 0..d-1, each equal to :func:`optimal_loss`.
 
     The losses are non-increasing in t; one enumeration per covering level. Refused when
@@ -428,7 +429,7 @@ def optimal_losses(grammar: Grammar, *, max_items=ENUMERATION_LIMIT, above_limit
 
 
 # ----- token-token correlations by distance (one grammar, exact) --------------------------------------
-def ancestor_level(grammar: Grammar, distance) -> int:
+def ancestor_level(grammar: Grammar, distance: int) -> int:
     """Level of the lowest common ancestor of x_d and the token ``distance`` places before it.
 
     2 is the parent of the last patch, L + 1 the class.
@@ -485,7 +486,7 @@ def _descent(grammar: Grammar, position: int, level: int) -> np.ndarray:
     return probs
 
 
-def token_correlation(grammar: Grammar, distance) -> np.ndarray:
+def token_correlation(grammar: Grammar, distance: int) -> np.ndarray:
     """Exact covariance table ``C(mu, nu) = P(x_{d-t} = mu, x_d = nu) - P(x_{d-t} = mu) P(x_d = nu)``.
 
     t = ``distance``. The lowest common ancestor A (level lam = :func:`ancestor_level`, prior pi
@@ -535,7 +536,7 @@ def token_correlation(grammar: Grammar, distance) -> np.ndarray:
     return joint - np.outer(joint.sum(axis=1), joint.sum(axis=0))
 
 
-def correlation_strength(grammar: Grammar, distance) -> float:
+def correlation_strength(grammar: Grammar, distance: int) -> float:
     """``sum_{mu, nu} C(mu, nu)**2`` for the pair (x_{d-t}, x_d) (see :func:`token_correlation`).
 
     Parameters
@@ -568,7 +569,7 @@ def correlation_strength(grammar: Grammar, distance) -> float:
     return float((token_correlation(grammar, distance) ** 2).sum())
 
 
-def resolvable_size(grammar: Grammar, distance) -> float:
+def resolvable_size(grammar: Grammar, distance: int) -> float:
     """Training-set size at which the correlation at ``distance`` rises above its sampling noise.
 
     ``P_t = 1 / sum C**2``, since the empirical joint of P i.i.d. pairs has noise

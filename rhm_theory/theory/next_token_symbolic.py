@@ -42,14 +42,14 @@ values are exact (sympy Rationals at integers).
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from fractions import Fraction
 from functools import cache
 from math import factorial
-from typing import Any
 
 import sympy as sp
 from sympy.polys.domains import ZZ
-from sympy.polys.rings import ring
+from sympy.polys.rings import PolyElement, ring
 
 from rhm_theory.core.rules import path_slots
 from rhm_theory.core.validation import check_depth, check_feasible, check_int, shown
@@ -80,21 +80,21 @@ def partitions(n: int) -> tuple[tuple[int, ...], ...]:
     return tuple(out)
 
 
-def _blocks(labels) -> list[list[int]]:
+def _blocks(labels: Sequence[int]) -> list[list[int]]:
     groups: dict[int, list[int]] = {}
     for item, label in enumerate(labels):
         groups.setdefault(label, []).append(item)
     return list(groups.values())
 
 
-def _falling(x, k: int):
+def _falling(x: int | sp.Expr | PolyElement, k: int) -> int | sp.Expr | PolyElement:
     result = 1
     for i in range(k):
         result = result * (x - i)
     return result
 
 
-def _moebius(labels) -> int:
+def _moebius(labels: Sequence[int]) -> int:
     """mu(0, sigma) on the partition lattice: prod over blocks (-1)^(|B|-1) (|B|-1)!."""
     value = 1
     for block in _blocks(labels):
@@ -103,7 +103,7 @@ def _moebius(labels) -> int:
 
 
 # ----- step 1: joint moments of the rule counts ----------------------------------------------------
-def _tuples_satisfying(constraints: frozenset):
+def _tuples_satisfying(constraints: frozenset[tuple[int, int]]) -> int | PolyElement:
     """#tuples with the given (slot, symbol) constraints, v^(s - #slots) = v^2 u, v u, u (0 if a slot
     is asked two symbols)."""
     slots = [slot for slot, _ in constraints]
@@ -112,7 +112,7 @@ def _tuples_satisfying(constraints: frozenset):
     return {0: _V**2 * _U, 1: _V * _U, 2: _U}[len(slots)]
 
 
-def count_moment(owners, constraints) -> dict:
+def count_moment(owners: Sequence[Hashable], constraints: Sequence[frozenset[tuple[int, int]]]) -> dict:
     """``E[prod_k N_{owners[k]}(constraints[k])]`` for one level of rules as ``{n: poly}``, meaning
     ``sum_n poly_n / (T)_n`` with integer polynomials of (v, u, m) (u = v^(s-2); T = v^2 u tuples;
     n distinct draws; each owner has m distinct draws, all draws distinct).
@@ -146,10 +146,12 @@ def count_moment(owners, constraints) -> dict:
 
 
 # ----- step 2: transfer matrices ---------------------------------------------------------------------
-def _level_items(kinds: tuple, split: bool, slot_i, slot_j):
+def _level_items(
+    kinds: tuple[str, ...], split: bool, slot_i: int, slot_j: int
+) -> tuple[list[tuple[int, tuple[tuple[int, int], ...]]], int]:
     """Items (owner line, ((slot, target line), ...)) of one level for lines of ``kinds``; with
     ``split`` the kinds are walkers and "pair" walkers emit an i-line and a j-line."""
-    items: list[tuple[int, tuple[tuple[Any, int], ...]]] = []
+    items: list[tuple[int, tuple[tuple[int, int], ...]]] = []
     target = 0
     for line, kind in enumerate(kinds):
         if kind == "pair" and split:
@@ -218,7 +220,7 @@ def _numeric_transfer(kinds: tuple, split: bool, same_slot: bool, v: int, u: int
 
 
 # ----- step 3: one term ---------------------------------------------------------------------------------
-def _check(v, n_c, m, s, L, distance) -> tuple:
+def _check(v: int | sp.Expr, n_c: int | sp.Expr, m: int | sp.Expr, s: int, L: int, distance: int) -> tuple:
     numeric = all(isinstance(x, (int, sp.Integer)) for x in (v, n_c, m))
     s, L = check_int("s", s, minimum=2), check_int("L", L)
     check_depth(s, L)
@@ -239,7 +241,7 @@ def _ancestor_row(s: int, L: int, distance: int) -> int:
     return next(k for k in range(L) if slots_i[k] != slots_j[k])
 
 
-def term(name: str, v, n_c, m, s, L, distance):
+def term(name: str, v: int | sp.Expr, n_c: int | sp.Expr, m: int | sp.Expr, s: int, L: int, distance: int) -> sp.Expr:
     """One of :data:`TERMS` averaged over the rule ensemble, exact (sympy)."""
     if not isinstance(name, str) or name not in TERMS:
         raise ValueError(f"unknown term {shown(name)}: expected one of {', '.join(TERMS)}")
@@ -273,7 +275,9 @@ def term(name: str, v, n_c, m, s, L, distance):
     return sp.Rational(total.numerator, total.denominator) if numeric else sp.factor(total)
 
 
-def correlation_strength_average(v, n_c, m, s, L, distance):
+def correlation_strength_average(
+    v: int | sp.Expr, n_c: int | sp.Expr, m: int | sp.Expr, s: int, L: int, distance: int
+) -> sp.Expr:
     """``E[sum_{mu, nu} C(mu, nu)^2]`` over the rule ensemble for x_{d - distance} and x_d, exact."""
     return sp.factor(
         term("W1", v, n_c, m, s, L, distance)
@@ -282,20 +286,24 @@ def correlation_strength_average(v, n_c, m, s, L, distance):
     )
 
 
-def noise_average(v, n_c, m, s, L, distance):
+def noise_average(v: int | sp.Expr, n_c: int | sp.Expr, m: int | sp.Expr, s: int, L: int, distance: int) -> sp.Expr:
     """``E[noise]``: the sampling-noise floor is ``E sum (C_hat - C)^2 = noise / P`` at leading order in
     1/P (P i.i.d. pairs; module docstring); noise = 1 - S_i - S_j + 6 W2 - 4 W3 - W1."""
     t = {name: term(name, v, n_c, m, s, L, distance) for name in TERMS}
     return sp.factor(1 - t["S_i"] - t["S_j"] + 6 * t["W2"] - 4 * t["W3"] - t["W1"])
 
 
-def resolvable_size_average(v, n_c, m, s, L, distance):
+def resolvable_size_average(
+    v: int | sp.Expr, n_c: int | sp.Expr, m: int | sp.Expr, s: int, L: int, distance: int
+) -> sp.Expr:
     """``P_t = E[noise] / E[sum C^2]``: the training-set size at which the ensemble-average signal
     sum C^2 equals the average noise floor noise / P."""
     return sp.factor(noise_average(v, n_c, m, s, L, distance) / correlation_strength_average(v, n_c, m, s, L, distance))
 
 
-def leading_order_strength(v, n_c, m, s, L, distance):
+def leading_order_strength(
+    v: int | sp.Expr, n_c: int | sp.Expr, m: int | sp.Expr, s: int, L: int, distance: int
+) -> sp.Expr:
     """Large-v form of :func:`correlation_strength_average` (v -> oo at fixed n_c / v and m / v^(s-1),
     or at fixed m), with lam the level of the lowest common ancestor:
 

@@ -17,6 +17,7 @@ import math
 import numbers
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from rhm_theory.core.validation import as_generator, check_int
 
@@ -24,7 +25,7 @@ CHANNELS = ("uniform", "mask")
 MASK = -1
 
 
-def check_noise(noise) -> float:
+def check_noise(noise: object) -> float:
     """``noise`` as a float in [0, 1], else ValueError naming the value and the rule."""
     if isinstance(noise, bool) or not isinstance(noise, numbers.Real):
         raise ValueError(f"noise level must be a real number in [0, 1], got {noise!r}")
@@ -34,13 +35,15 @@ def check_noise(noise) -> float:
     return value
 
 
-def check_channel(channel) -> str:
+def check_channel(channel: object) -> str:
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
     return channel
 
 
-def corrupt(x, noise, *, v, channel, seed) -> np.ndarray:
+def corrupt(
+    x: ArrayLike, noise: float, *, v: int, channel: str, seed: int | np.random.SeedSequence | np.random.Generator
+) -> np.ndarray:
     """Noisy observations (P, d) int64 of clean tokens x (P, d) in range(v); MASK marks masked tokens."""
     noise, channel, v = check_noise(noise), check_channel(channel), check_int("v", v)
     x = np.asarray(x)
@@ -55,7 +58,7 @@ def corrupt(x, noise, *, v, channel, seed) -> np.ndarray:
     return np.where(hit, rng.integers(0, v, size=x.shape), x).astype(np.int64)
 
 
-def likelihoods(observed, noise, *, v, channel) -> np.ndarray:
+def likelihoods(observed: ArrayLike, noise: float, *, v: int, channel: str) -> np.ndarray:
     """P(observation | x_j = mu) for every position, array (P, d, v), for :mod:`rhm_theory.theory.bp`."""
     noise, channel, v = check_noise(noise), check_channel(channel), check_int("v", v)
     observed = np.asarray(observed)

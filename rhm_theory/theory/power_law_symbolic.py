@@ -51,22 +51,26 @@ k = sp.Symbol("k", positive=True)
 
 
 @cache
-def critical_size(v=v, n_c=n_c, m=m, s=s, L=L):
+def critical_size(
+    v: int | sp.Expr = v, n_c: int | sp.Expr = n_c, m: int | sp.Expr = m, s: int | sp.Expr = s, L: int | sp.Expr = L
+) -> sp.Expr:
     """The uniform RHM's ``P_c`` (symbolic.critical_sample_size), kept per parameters."""
     return symbolic.critical_sample_size(v, n_c, m, s, L)
 
 
-def normaliser(m=m, a=a):
+def normaliser(m: int | sp.Expr = m, a: float | sp.Expr = a) -> sp.Expr:
     """``H_m(1+a) = sum_{k=1}^m k^-(1+a)`` (sympy's generalised harmonic number)."""
     return sp.harmonic(m, 1 + a)
 
 
-def rule_frequency(k=k, m=m, a=a):
+def rule_frequency(k: int | sp.Expr = k, m: int | sp.Expr = m, a: float | sp.Expr = a) -> sp.Expr:
     """``f_k = k^-(1+a) / H_m(1+a)``: the probability of a symbol's rank-k production (docs/theory-power-law.md)."""
     return sp.sympify(k) ** (-(1 + a)) / normaliser(m, a)
 
 
-def uniform_tuple_variance(v=v, n_c=n_c, m=m, s=s, L=L):
+def uniform_tuple_variance(
+    v: int | sp.Expr = v, n_c: int | sp.Expr = n_c, m: int | sp.Expr = m, s: int | sp.Expr = s, L: int | sp.Expr = L
+) -> sp.Expr:
     """The uniform RHM's rule-ensemble average of ``sum_y C_j(y, mu)^2`` for one tuple mu of a patch:
     ``E[(p(mu|y) - pbar(mu))^2] / n_c`` from symbolic's tuple second moments (exact, classes uniform)."""
     derived = symbolic.derivation()
@@ -76,30 +80,64 @@ def uniform_tuple_variance(v=v, n_c=n_c, m=m, s=s, L=L):
     return sp.factor(expr.subs({symbolic.v: v, symbolic.n_c: n_c, symbolic.m: m, symbolic.s: s, symbolic.L: L}))
 
 
-def rank_correlation_variance(k=k, v=v, n_c=n_c, m=m, s=s, L=L, a=a):
+def rank_correlation_variance(
+    k: int | sp.Expr = k,
+    v: int | sp.Expr = v,
+    n_c: int | sp.Expr = n_c,
+    m: int | sp.Expr = m,
+    s: int | sp.Expr = s,
+    L: int | sp.Expr = L,
+    a: float | sp.Expr = a,
+) -> sp.Expr:
     """Rule-ensemble average of ``sum_y C_j(y, mu)^2`` given that mu is emitted by a rank-k production,
     the bottom level Zipf-weighted and the upper ones uniform (exact):
     ``f_k^2 m v^(s-1)`` times :func:`uniform_tuple_variance`."""
     return rule_frequency(k, m, a) ** 2 * m * v ** (s - 1) * uniform_tuple_variance(v, n_c, m, s, L)
 
 
-def detection_size(k=k, v=v, n_c=n_c, m=m, s=s, L=L, a=a):
+def detection_size(
+    k: int | sp.Expr = k,
+    v: int | sp.Expr = v,
+    n_c: int | sp.Expr = n_c,
+    m: int | sp.Expr = m,
+    s: int | sp.Expr = s,
+    L: int | sp.Expr = L,
+    a: float | sp.Expr = a,
+) -> sp.Expr:
     """``P_k = P_c / (m f_k)``: the training-set size at which rank-k rules are resolved (scaling
     argument; P_c = symbolic.critical_sample_size)."""
     return critical_size(v, n_c, m, s, L) / (m * rule_frequency(k, m, a))
 
 
-def resolved_rank(P=P, v=v, n_c=n_c, m=m, s=s, L=L, a=a):
+def resolved_rank(
+    P: float | sp.Expr = P,
+    v: int | sp.Expr = v,
+    n_c: int | sp.Expr = n_c,
+    m: int | sp.Expr = m,
+    s: int | sp.Expr = s,
+    L: int | sp.Expr = L,
+    a: float | sp.Expr = a,
+) -> sp.Expr:
     """``(m P / (P_c H_m))^(1/(1+a))``: the rank k whose P_k (:func:`detection_size`) equals P, uncapped."""
     return (m * P / (critical_size(v, n_c, m, s, L) * normaliser(m, a))) ** (1 / (1 + a))
 
 
-def rules_learned(P=P, v=v, n_c=n_c, m=m, s=s, L=L, a=a):
+def rules_learned(
+    P: float | sp.Expr = P,
+    v: int | sp.Expr = v,
+    n_c: int | sp.Expr = n_c,
+    m: int | sp.Expr = m,
+    s: int | sp.Expr = s,
+    L: int | sp.Expr = L,
+    a: float | sp.Expr = a,
+) -> sp.Expr:
     """``k*(P) = min(m, (m P / (P_c H_m))^(1/(1+a)))``: the ranks k with P_k <= P (continuous in k)."""
     return sp.Min(m, resolved_rank(P, v, n_c, m, s, L, a), evaluate=False)  # numbers: compared by float()
 
 
-def unlearned_mass(k_star, m=m, a=a, continuum: bool = False):
+def unlearned_mass(
+    k_star: float | sp.Expr, m: int | sp.Expr = m, a: float | sp.Expr = a, continuum: bool = False
+) -> sp.Expr:
     """Probability that a patch's production has rank > ``k_star`` (an integer 0..m):
     ``sum_{k > k*} f_k`` exactly, or with ``continuum=True`` its form ``k*^-a / (a H_m)`` for 1 << k* << m."""
     if continuum:
@@ -108,27 +146,51 @@ def unlearned_mass(k_star, m=m, a=a, continuum: bool = False):
     return sp.Sum(rule_frequency(j, m, a), (j, k_star + 1, m))
 
 
-def error(P=P, v=v, n_c=n_c, m=m, s=s, L=L, a=a):
+def error(
+    P: float | sp.Expr = P,
+    v: int | sp.Expr = v,
+    n_c: int | sp.Expr = n_c,
+    m: int | sp.Expr = m,
+    s: int | sp.Expr = s,
+    L: int | sp.Expr = L,
+    a: float | sp.Expr = a,
+) -> sp.Expr:
     """The predicted test error up to its constant (scaling argument): the continuum unlearned mass at
     k*(P) inside the power-law range, ``(m P / (P_c H_m))^(-a/(1+a)) / (a H_m)``."""
     return unlearned_mass(resolved_rank(P, v, n_c, m, s, L, a), m, a, continuum=True)
 
 
-def error_exponent(a=a):
+def error_exponent(a: float | sp.Expr = a) -> sp.Expr:
     """``d log eps / d log P`` of :func:`error`, derived by sympy: ``-a/(1+a)`` (the paper's exponent)."""
     t = sp.Symbol("t", real=True)  # t = log P
     slope = sp.diff(sp.log(error(sp.exp(t), a=a)), t)
     return sp.simplify(slope)
 
 
-def power_law_range(v=v, n_c=n_c, m=m, s=s, L=L, a=a) -> dict:
+def power_law_range(
+    v: int | sp.Expr = v,
+    n_c: int | sp.Expr = n_c,
+    m: int | sp.Expr = m,
+    s: int | sp.Expr = s,
+    L: int | sp.Expr = L,
+    a: float | sp.Expr = a,
+) -> dict:
     """Where the power law holds: ``P_1`` (first rule resolved; chance error below it), ``P_m`` (last rule
     resolved) and ``decades = log10(P_m / P_1) = (1+a) log10 m``."""
     P_1, P_m = detection_size(1, v, n_c, m, s, L, a), detection_size(m, v, n_c, m, s, L, a)
     return {"P_1": sp.simplify(P_1), "P_m": sp.simplify(P_m), "decades": sp.simplify(sp.log(P_m / P_1, 10))}
 
 
-def next_token_detection_size(distance: int, k, v, n_c, m, s: int, L: int, a=a):
+def next_token_detection_size(
+    distance: int,
+    k: int | sp.Expr,
+    v: int | sp.Expr,
+    n_c: int | sp.Expr,
+    m: int | sp.Expr,
+    s: int,
+    L: int,
+    a: float | sp.Expr = a,
+) -> sp.Expr:
     """The P at which the rank-k rules of the token ``distance`` places before the last one are
     resolved: the uniform RHM's resolvable size (next_token_symbolic.resolvable_size_average) over
     ``m f_k`` (scaling argument, as :func:`detection_size`)."""
@@ -136,7 +198,17 @@ def next_token_detection_size(distance: int, k, v, n_c, m, s: int, L: int, a=a):
     return uniform / (m * rule_frequency(k, m, a))
 
 
-def next_token_level_ratio(near: int, far: int, k, v, n_c, m, s: int, L: int, a=a):
+def next_token_level_ratio(
+    near: int,
+    far: int,
+    k: int | sp.Expr,
+    v: int | sp.Expr,
+    n_c: int | sp.Expr,
+    m: int | sp.Expr,
+    s: int,
+    L: int,
+    a: float | sp.Expr = a,
+) -> sp.Expr:
     """``P_far / P_near`` of :func:`next_token_detection_size` at one rank k: free of a and k (the large-scale
     growth of the resolvable size with distance, hence the exponent, is the uniform RHM's)."""
     ratio = next_token_detection_size(far, k, v, n_c, m, s, L, a) / next_token_detection_size(
@@ -145,21 +217,21 @@ def next_token_level_ratio(near: int, far: int, k, v, n_c, m, s: int, L: int, a=
     return sp.simplify(ratio)
 
 
-def evaluate(v, n_c, m, s, L, a, P=None) -> dict:
+def evaluate(v: int, n_c: int, m: int, s: int, L: int, a: float, P: float | None = None) -> dict:
     """The closed forms at numbers (floats): f_k (k = 1..m), P_k, the power-law range, the exponent and,
     with ``P``, k*(P) and the exact unlearned mass at floor(k*)."""
     symbolic.bind_parameters((v, n_c, m, s, L))  # validates the grammar parameters
-    a = sp.nsimplify(a)
-    if not (a.is_real and a > 0):
-        raise ValueError(f"a must be a real number > 0 (the Zipf exponent f_k ~ k^-(1+a)), got {a}")
+    a_exact = sp.nsimplify(a)
+    if not (a_exact.is_real and a_exact > 0):
+        raise ValueError(f"a must be a real number > 0 (the Zipf exponent f_k ~ k^-(1+a)), got {a_exact}")
     values = {
-        "f": [float(rule_frequency(j, m, a)) for j in range(1, m + 1)],
-        "P_k": [float(detection_size(j, v, n_c, m, s, L, a)) for j in range(1, m + 1)],
-        **{name: float(value) for name, value in power_law_range(v, n_c, m, s, L, a).items()},
-        "exponent": float(error_exponent(a)),
+        "f": [float(rule_frequency(j, m, a_exact)) for j in range(1, m + 1)],
+        "P_k": [float(detection_size(j, v, n_c, m, s, L, a_exact)) for j in range(1, m + 1)],
+        **{name: float(value) for name, value in power_law_range(v, n_c, m, s, L, a_exact).items()},
+        "exponent": float(error_exponent(a_exact)),
     }
     if P is not None:
-        k_star = float(rules_learned(P, v, n_c, m, s, L, a))
+        k_star = float(rules_learned(P, v, n_c, m, s, L, a_exact))
         values["k_star"] = k_star
-        values["unlearned_mass"] = float(unlearned_mass(int(k_star), m, a).doit())
+        values["unlearned_mass"] = float(unlearned_mass(int(k_star), m, a_exact).doit())
     return values

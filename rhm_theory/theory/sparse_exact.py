@@ -21,6 +21,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from rhm_theory.core.sparse import SparseRHM
 from rhm_theory.core.validation import check_instance, check_int, shown
@@ -30,7 +31,7 @@ from rhm_theory.theory.exact import transition_counts
 _CHUNK_ELEMENTS = 2**22
 
 
-def check_model(model) -> SparseRHM:
+def check_model(model: object) -> SparseRHM:
     """``model`` if it is a SparseRHM, else ValueError (a dense Grammar is SparseRHM(grammar, 0))."""
     return check_instance("model", model, SparseRHM, "a SparseRHM (wrap a dense Grammar as SparseRHM(grammar, 0))")
 
@@ -68,7 +69,7 @@ def position_transition_counts(model: SparseRHM, k: int, position: int) -> np.nd
     return counts
 
 
-def class_token_probs(model: SparseRHM, position, exact: bool = False) -> np.ndarray:
+def class_token_probs(model: SparseRHM, position: int, exact: bool = False) -> np.ndarray:
     """P(x_position = mu | class alpha), array (n_c, v+1) (mu = v: the empty token).
 
     ``exact=True``: numpy object array of fractions.Fraction (integer counts over (m Q)**L).
@@ -103,7 +104,7 @@ def class_token_probs_all(model: SparseRHM) -> np.ndarray:
 
 
 # ----- belief propagation --------------------------------------------------------------------------
-def _leaf_likelihoods(model: SparseRHM, x) -> np.ndarray:
+def _leaf_likelihoods(model: SparseRHM, x: ArrayLike) -> np.ndarray:
     """Validated leaves as likelihoods (P, d, v+1): one-hot for integer tokens."""
     check_model(model)
     x = np.asarray(x)
@@ -146,7 +147,7 @@ def _upward(model: SparseRHM, leaves: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return messages[:, 0, :], log_scale
 
 
-def _run(model: SparseRHM, x) -> tuple[np.ndarray, np.ndarray]:
+def _run(model: SparseRHM, x: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     leaves = _leaf_likelihoods(model, x)
     P = leaves.shape[0]
     width = (max(model.n_c, model.v) + 1) * model.m * model.d * model.s
@@ -158,7 +159,7 @@ def _run(model: SparseRHM, x) -> tuple[np.ndarray, np.ndarray]:
     return top, log_scale
 
 
-def posterior(model: SparseRHM, x, on_impossible: str = "raise") -> np.ndarray:
+def posterior(model: SparseRHM, x: ArrayLike, on_impossible: str = "raise") -> np.ndarray:
     """Exact P(class | x) with latent productions and positions, array (P, n_c).
 
     x: clean tokens (P, d) in range(v+1), or likelihoods (P, d, v+1) float (noisy or masked inputs).
@@ -171,7 +172,7 @@ def posterior(model: SparseRHM, x, on_impossible: str = "raise") -> np.ndarray:
     return top / top.sum(axis=1, keepdims=True)
 
 
-def log_evidence(model: SparseRHM, x) -> np.ndarray:
+def log_evidence(model: SparseRHM, x: ArrayLike) -> np.ndarray:
     """log P(x) (uniform class, productions and layouts), array (P,); -log p_max for every clean datum."""
     top, log_scale = _run(model, x)
     with np.errstate(divide="ignore"):

@@ -31,6 +31,7 @@ empirical scalings (its Sec. 6 argues for the LCN one; the CNN's (s0+1)**2 is le
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 
 import sympy as sp
@@ -113,7 +114,9 @@ def expressions(variant: str) -> dict:
     return values
 
 
-def evaluate(v, n_c, m, s, L, s0, variant: str = "A", P=None) -> dict:
+def evaluate(
+    v: int, n_c: int, m: int, s: int, L: int, s0: int, variant: str = "A", P: int | sp.Expr | None = None
+) -> dict:
     """All quantities exactly at the given integers (sympy numbers); the sparse RHM's size bounds
     (rhm_theory.core.validation.check_sparse_size: d, layouts, p_max) are checked first."""
     params = symbolic.bind_parameters((v, n_c, m, s, L), P)
@@ -145,7 +148,7 @@ def child_weights(s_value: int, s0_value: int, variant: str, offset: int) -> lis
     return [sp.binomial(offset, i) * sp.binomial(patch - 1 - offset, s_value - 1 - i) / layouts for i in range(s_value)]
 
 
-def different_slot_moments(v=v, m=m, s=s) -> sp.Matrix:
+def different_slot_moments(v: int | sp.Expr = v, m: int | sp.Expr = m, s: int | sp.Expr = s) -> sp.Matrix:
     """2x2 matrix ``E[M_i[a, b] M_i'[a', b']]`` for two different slots i != i' of one level's rules
     (``M_i[a, b]``: fraction of owner a's m productions with symbol b in slot i), rows [a == a'],
     columns [b == b'] (equal: two slots of one tuple are independent). One draw has b in slot i and
@@ -158,7 +161,16 @@ def different_slot_moments(v=v, m=m, s=s) -> sp.Matrix:
     return sp.Matrix([[two_draws, two_draws], [same_owner, same_owner]]).applyfunc(sp.factor)
 
 
-def second_moments(v, n_c, m, s_value: int, L_value: int, s0_value: int, variant: str, position=None) -> sp.Matrix:
+def second_moments(
+    v: int | sp.Expr,
+    n_c: int | sp.Expr,
+    m: int | sp.Expr,
+    s_value: int,
+    L_value: int,
+    s0_value: int,
+    variant: str,
+    position: int | None = None,
+) -> sp.Matrix:
     """``F[sigma, tau] = E[p_j(mu|alpha) p_j(mu'|beta)]`` (sigma = [alpha == beta], tau = [mu == mu'],
     informative mu, mu') at input position ``position`` of the sparse RHM, or averaged over the
     positions (None); exact rational functions of v, n_c, m (integers or symbols) at integers s, L, s0.
@@ -178,7 +190,7 @@ def second_moments(v, n_c, m, s_value: int, L_value: int, s0_value: int, variant
     other_slot = different_slot_moments(v, m, s_value)
     rho1 = sp.Rational(1, s0_value + 1)
 
-    def level(offsets) -> sp.Matrix:  # the factor of one level, averaged over the given offsets
+    def level(offsets: Sequence[int]) -> sp.Matrix:  # the factor of one level, averaged over the given offsets
         squares = sum(sum(w**2 for w in child_weights(s_value, s0_value, variant, o)) for o in offsets) / len(offsets)
         return squares * same_slot + (rho1**2 - squares) * other_slot
 
@@ -196,7 +208,16 @@ def second_moments(v, n_c, m, s_value: int, L_value: int, s0_value: int, variant
     return moments.applyfunc(sp.factor)
 
 
-def statistics_at(v, n_c, m, s_value: int, L_value: int, s0_value: int, variant: str, position=None) -> dict:
+def statistics_at(
+    v: int | sp.Expr,
+    n_c: int | sp.Expr,
+    m: int | sp.Expr,
+    s_value: int,
+    L_value: int,
+    s0_value: int,
+    variant: str,
+    position: int | None = None,
+) -> dict:
     """Rule-ensemble statistics of the informative tokens at ``position`` (None: averaged over the
     positions), from :func:`second_moments`: ``mean`` = E p_j(mu|alpha) = rho/v; ``var_pbar`` =
     E[(pbar - rho/v)^2]; ``p_minus_pbar_sq`` = E[(p - pbar)^2]; ``sigma_f2`` = E[(p - pbar)^2] /
@@ -213,7 +234,7 @@ def statistics_at(v, n_c, m, s_value: int, L_value: int, s0_value: int, variant:
     }
 
 
-def _crossing(sigma_f2, informative_fraction) -> dict:
+def _crossing(sigma_f2: sp.Expr, informative_fraction: sp.Expr) -> dict:
     """``noise_f2``, the variance of n_c times the empirical correlation of a token seen in
     P informative_fraction / v of P samples (leading order in 1/P), and the ``P_c`` where it equals
     ``sigma_f2`` (both variants: every position is informative with that probability)."""

@@ -7,15 +7,19 @@ numpy and scipy only. The P* definition (error threshold, log-P interpolation) i
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.stats
+from numpy.typing import ArrayLike
 
 from rhm_theory.core.validation import as_generator, check_int
 
 
-def first_crossing(P_values, errors, threshold, *, log_errors: bool = False) -> tuple[float, str]:
+def first_crossing(
+    P_values: ArrayLike, errors: ArrayLike, threshold: float, *, log_errors: bool = False
+) -> tuple[float, str]:
     """Where the error curve first goes below ``threshold``, interpolated linearly in log P.
 
     The interpolation is also in log error when ``log_errors``: a power-law curve, e.g. a noise
@@ -52,18 +56,18 @@ def first_crossing(P_values, errors, threshold, *, log_errors: bool = False) -> 
     >>> first_crossing([1, 10], [0.1, 0.05], 0.2), first_crossing([1, 10], [0.5, 0.4], 0.2)
     ((1.0, 'below_grid'), (inf, 'above_grid'))
     """
-    P_values = np.asarray(P_values, dtype=float)
-    errors = np.asarray(errors, dtype=float)
-    below = np.flatnonzero(errors < threshold)
+    sizes = np.asarray(P_values, dtype=float)
+    curve = np.asarray(errors, dtype=float)
+    below = np.flatnonzero(curve < threshold)
     if below.size == 0:
         return math.inf, "above_grid"
     i = int(below[0])
     if i == 0:
-        return float(P_values[0]), "below_grid"
-    log_lo, log_hi = np.log(P_values[i - 1]), np.log(P_values[i])
+        return float(sizes[0]), "below_grid"
+    log_lo, log_hi = np.log(sizes[i - 1]), np.log(sizes[i])
     if log_errors:
-        errors, threshold = np.log(errors), np.log(threshold)
-    fraction = (errors[i - 1] - threshold) / (errors[i - 1] - errors[i])
+        curve, threshold = np.log(curve), np.log(threshold)
+    fraction = (curve[i - 1] - threshold) / (curve[i - 1] - curve[i])
     return float(np.exp(log_lo + fraction * (log_hi - log_lo))), "ok"
 
 
@@ -143,7 +147,7 @@ class PStarResult:
         }
 
 
-def finite_or_none(value) -> float | None:
+def finite_or_none(value: float) -> float | None:
     """``value`` as a float, or None where it is infinite or NaN (JSON has neither).
 
     Parameters
@@ -166,7 +170,16 @@ def finite_or_none(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def estimate_pstar(P_values, seeds, errors, threshold, n_bootstrap=1000, confidence=0.95, *, seed) -> PStarResult:
+def estimate_pstar(
+    P_values: Sequence[int],
+    seeds: Sequence[int],
+    errors: ArrayLike,
+    threshold: float,
+    n_bootstrap: int = 1000,
+    confidence: float = 0.95,
+    *,
+    seed: int | np.random.SeedSequence | np.random.Generator,
+) -> PStarResult:
     """P* of the seed-averaged error curve, with a percentile bootstrap interval over seeds.
 
     P* is :func:`first_crossing` of the mean curve (docs/theory.md, 'Sample complexity'); the interval
@@ -234,7 +247,7 @@ def estimate_pstar(P_values, seeds, errors, threshold, n_bootstrap=1000, confide
     )
 
 
-def fit_slope(x, y, confidence=0.95) -> tuple[float, float, float]:
+def fit_slope(x: ArrayLike, y: ArrayLike, confidence: float = 0.95) -> tuple[float, float, float]:
     """Least-squares slope of y against x with its Student-t confidence interval (n - 2 degrees of freedom).
 
     For the paper's claim, x = log(n_c m^L) and y = log P* (slope 1).

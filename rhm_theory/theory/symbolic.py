@@ -88,7 +88,9 @@ DESCRIPTIONS = {
 
 
 # ----- step 1: moments of the rule counts -------------------------------------------------------
-def count_pair_moment(same_owner: bool, same_category: bool, category_size, n_tuples, multiplicity):
+def count_pair_moment(
+    same_owner: bool, same_category: bool, category_size: sp.Expr, n_tuples: sp.Expr, multiplicity: sp.Expr
+) -> sp.Expr:
     """Pair moment ``E[N[a,b] N[a',b']]`` of the rule counts of one level (sympy expression).
 
     ``N[a, b] = sum_r I[draw r of owner a lies in category b]``; the draws of one owner and of
@@ -132,7 +134,7 @@ def count_pair_moment(same_owner: bool, same_category: bool, category_size, n_tu
     return multiplicity**2 * two_draws
 
 
-def pair_moment_matrix(category_size, n_tuples, multiplicity) -> sp.Matrix:
+def pair_moment_matrix(category_size: sp.Expr, n_tuples: sp.Expr, multiplicity: sp.Expr) -> sp.Matrix:
     """2x2 matrix ``E[M[a,b] M[a',b']]`` of one level, with ``M = N / m``.
 
     Rows are [a == a'] and columns [b == b'] (0 = different); see :func:`count_pair_moment`.
@@ -173,7 +175,7 @@ def pair_moment_matrix(category_size, n_tuples, multiplicity) -> sp.Matrix:
     )
 
 
-def pair_count_matrix(n_categories) -> sp.Matrix:
+def pair_count_matrix(n_categories: int | sp.Expr) -> sp.Matrix:
     """Diagonal matrix of the numbers of ordered category pairs (b, b') with b != b' and with b == b'.
 
     Parameters
@@ -268,7 +270,9 @@ def derivation() -> dict:
     }
 
 
-def moment_statistics(second_moments: sp.Matrix, n_categories, *, classes=n_c, mean=None) -> dict:
+def moment_statistics(
+    second_moments: sp.Matrix, n_categories: sp.Expr, *, classes: int | sp.Expr = n_c, mean: sp.Expr | None = None
+) -> dict:
     """eps, delta2, var_pbar and ``E[(p - pbar)^2]`` from the second moments ``F[sigma, tau]``.
 
     ``F[sigma, tau] = E[p_j(mu|alpha) p_j(mu'|beta)]`` (sigma = [alpha == beta], tau = [mu == mu'])
@@ -358,7 +362,7 @@ def expressions() -> dict:
     (P_c,) = sp.solve(sp.Eq(noise_f2, sigma_f2), P)
     level_factor = derived["level_factor"]
 
-    def finish(expr):
+    def finish(expr: sp.Expr) -> sp.Expr:
         """Substitute W and K back; an expression a + b W is written with a and b factored."""
         expr = sp.factor(expr)
         if sp.Poly(sp.numer(expr), _W).degree() <= 1 and not sp.denom(expr).has(_W):
@@ -394,7 +398,7 @@ def expressions() -> dict:
 
 
 # ----- evaluation ----------------------------------------------------------------------------------
-def _bound_value(name: str, value):
+def _bound_value(name: str, value: object) -> sp.Expr:
     """A sympy expression with free symbols passes through; an integer is validated and made a sympy
     Integer; any other number (``Rational(17, 2)``, ``8.0``) is refused."""
     if isinstance(value, sp.Basic) and not value.is_Integer:
@@ -404,7 +408,7 @@ def _bound_value(name: str, value):
     return sp.Integer(check_int(name, int(value) if isinstance(value, sp.Integer) else value))
 
 
-def bind_parameters(params: tuple, sample_size=None) -> dict:
+def bind_parameters(params: tuple, sample_size: int | sp.Expr | None = None) -> dict:
     """Map the symbols v, n_c, m, s, L (and P) to the given values.
 
     Integers are validated (feasibility, v >= 2, s >= 2, P >= 1) and made sympy Integers; sympy
@@ -455,7 +459,15 @@ def bind_parameters(params: tuple, sample_size=None) -> dict:
     return bindings
 
 
-def quantity(name: str, v=v, n_c=n_c, m=m, s=s, L=L, P=None):
+def quantity(
+    name: str,
+    v: int | sp.Expr = v,
+    n_c: int | sp.Expr = n_c,
+    m: int | sp.Expr = m,
+    s: int | sp.Expr = s,
+    L: int | sp.Expr = L,
+    P: int | sp.Expr | None = None,
+) -> sp.Expr:
     """One quantity of :data:`QUANTITIES` at the given parameters (integers or sympy symbols).
 
     Parameters
@@ -501,7 +513,7 @@ def quantity(name: str, v=v, n_c=n_c, m=m, s=s, L=L, P=None):
     return value
 
 
-def evaluate(v, n_c, m, s, L, P=None) -> dict:
+def evaluate(v: int, n_c: int, m: int, s: int, L: int, P: int | sp.Expr | None = None) -> dict:
     """All quantities, in :data:`QUANTITIES` order, exactly at the given integers.
 
     Parameters
@@ -537,7 +549,9 @@ def evaluate(v, n_c, m, s, L, P=None) -> dict:
     return values
 
 
-def eps(v=v, n_c=n_c, m=m, s=s, L=L):
+def eps(
+    v: int | sp.Expr = v, n_c: int | sp.Expr = n_c, m: int | sp.Expr = m, s: int | sp.Expr = s, L: int | sp.Expr = L
+) -> sp.Expr:
     """``sum_mu E[(p_j(mu|alpha) - 1/v)^2]`` (tokens at one input position).
 
     Parameters
@@ -568,7 +582,9 @@ def eps(v=v, n_c=n_c, m=m, s=s, L=L):
     return quantity("eps", v, n_c, m, s, L)
 
 
-def delta2(v=v, n_c=n_c, m=m, s=s, L=L):
+def delta2(
+    v: int | sp.Expr = v, n_c: int | sp.Expr = n_c, m: int | sp.Expr = m, s: int | sp.Expr = s, L: int | sp.Expr = L
+) -> sp.Expr:
     """``E[(p_j(mu|alpha) - p_j(mu|beta))^2]`` for alpha != beta (same for every mu).
 
     Parameters
@@ -599,7 +615,9 @@ def delta2(v=v, n_c=n_c, m=m, s=s, L=L):
     return quantity("delta2", v, n_c, m, s, L)
 
 
-def var_pbar(v=v, n_c=n_c, m=m, s=s, L=L):
+def var_pbar(
+    v: int | sp.Expr = v, n_c: int | sp.Expr = n_c, m: int | sp.Expr = m, s: int | sp.Expr = s, L: int | sp.Expr = L
+) -> sp.Expr:
     """``E[(pbar_j(mu) - 1/v)^2]`` with ``pbar_j(mu) = (1/n_c) sum_alpha p_j(mu|alpha)``.
 
     Parameters
@@ -629,7 +647,9 @@ def var_pbar(v=v, n_c=n_c, m=m, s=s, L=L):
     return quantity("var_pbar", v, n_c, m, s, L)
 
 
-def level_factor(v=v, n_c=n_c, m=m, s=s, L=L):
+def level_factor(
+    v: int | sp.Expr = v, n_c: int | sp.Expr = n_c, m: int | sp.Expr = m, s: int | sp.Expr = s, L: int | sp.Expr = L
+) -> sp.Expr:
     """Per-level shrinking factor of the class-dependent part of the second moments.
 
     It is the eigenvalue other than 1 of the transfer matrix (module docstring, step 3), the paper's
@@ -662,7 +682,9 @@ def level_factor(v=v, n_c=n_c, m=m, s=s, L=L):
     return quantity("level_factor", v, n_c, m, s, L)
 
 
-def sigma_f2(v=v, n_c=n_c, m=m, s=s, L=L):
+def sigma_f2(
+    v: int | sp.Expr = v, n_c: int | sp.Expr = n_c, m: int | sp.Expr = m, s: int | sp.Expr = s, L: int | sp.Expr = L
+) -> sp.Expr:
     """``E[(n_c f_j(alpha|mu) - 1)^2]``: exact when :func:`sigma_f2_exact`, else first order.
 
     See :func:`expressions` for the first-order form and its status.
@@ -695,7 +717,9 @@ def sigma_f2(v=v, n_c=n_c, m=m, s=s, L=L):
     return quantity("sigma_f2", v, n_c, m, s, L)
 
 
-def sigma_f2_exact(v=v, n_c=n_c, m=m, s=s, L=L):
+def sigma_f2_exact(
+    v: int | sp.Expr = v, n_c: int | sp.Expr = n_c, m: int | sp.Expr = m, s: int | sp.Expr = s, L: int | sp.Expr = L
+) -> sp.Basic:
     """Condition that pbar is deterministic, i.e. that :func:`sigma_f2` is exact.
 
     Parameters
@@ -723,7 +747,14 @@ def sigma_f2_exact(v=v, n_c=n_c, m=m, s=s, L=L):
     return quantity("sigma_f2_exact", v, n_c, m, s, L)
 
 
-def noise_f2(P=P, v=v, n_c=n_c, m=m, s=s, L=L):
+def noise_f2(
+    P: int | sp.Expr = P,
+    v: int | sp.Expr = v,
+    n_c: int | sp.Expr = n_c,
+    m: int | sp.Expr = m,
+    s: int | sp.Expr = s,
+    L: int | sp.Expr = L,
+) -> sp.Expr:
     """Variance of ``n_c`` times the empirical correlation from ``P`` samples (leading order in 1/P).
 
     Parameters
@@ -754,7 +785,14 @@ def noise_f2(P=P, v=v, n_c=n_c, m=m, s=s, L=L):
     return quantity("noise_f2", v, n_c, m, s, L, P=P)
 
 
-def noise_f2_pbar(P=P, v=v, n_c=n_c, m=m, s=s, L=L):
+def noise_f2_pbar(
+    P: int | sp.Expr = P,
+    v: int | sp.Expr = v,
+    n_c: int | sp.Expr = n_c,
+    m: int | sp.Expr = m,
+    s: int | sp.Expr = s,
+    L: int | sp.Expr = L,
+) -> sp.Expr:
     """:func:`noise_f2` with the fluctuations of pbar to second order, ``noise_f2 (1 + v^2 var_pbar)``.
 
     See :func:`expressions`; it equals noise_f2 where pbar is deterministic.
@@ -788,7 +826,9 @@ def noise_f2_pbar(P=P, v=v, n_c=n_c, m=m, s=s, L=L):
     return sp.factor(noise_f2(P, v, n_c, m, s, L) * (1 + v**2 * var_pbar(v, n_c, m, s, L)))
 
 
-def critical_sample_size(v=v, n_c=n_c, m=m, s=s, L=L):
+def critical_sample_size(
+    v: int | sp.Expr = v, n_c: int | sp.Expr = n_c, m: int | sp.Expr = m, s: int | sp.Expr = s, L: int | sp.Expr = L
+) -> sp.Expr:
     """``P_c``: the P where ``noise_f2(P) = sigma_f2`` (paper: P_c ~ n_c m^L).
 
     Parameters
