@@ -25,7 +25,7 @@ from rhm_theory.learning.config import TrainConfig
 from rhm_theory.learning.training import train
 from rhm_theory.report.checks import Check, Section, interval_check, section_main
 from rhm_theory.report.figures import P_SCALED, annotate_empty, legend_outside, new_figure, save_figure, split_settings
-from rhm_theory.report.trends import ladder_figure, trend_check
+from rhm_theory.report.trends import ladder_figure, trend_check, undecided_ladder
 from rhm_theory.runs.array_cache import ArrayCache
 from rhm_theory.runs.spec import error_threshold
 from rhm_theory.synonyms.clustering import (
@@ -301,15 +301,16 @@ def ladder_check(name: str, rungs, notes, *, claim: float, alternatives: dict, s
     rungs = [{key: rung[key] for key in ("size", "estimate", "ci_low", "ci_high", "device")} for rung in rungs]
     censored = [note for note in notes if "censored" in note]
     if not rungs:
-        return Check(
+        return undecided_ladder(
             name,
-            False,
-            "no rung: " + "; ".join(notes),
-            alternatives=tuple(alternatives),
-            kind="discriminating",
+            [],
+            claim=claim,
+            alternatives=alternatives,
             source=source,
-            claim=float(claim),
-        ).inconclusive("no rung", ">= 3 rungs of increasing size")
+            figure="no rung: " + "; ".join(notes),
+            reason="no rung",
+            needs=">= 3 rungs of increasing size",
+        )
     check = trend_check(name, rungs, claim=claim, alternatives=alternatives, seed=seed, source=source)
     if censored:
         return check.inconclusive(

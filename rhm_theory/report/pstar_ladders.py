@@ -31,7 +31,7 @@ from rhm_theory.report.learning_checks import (
     pmax_alternative,
     widen,
 )
-from rhm_theory.report.trends import trend_check
+from rhm_theory.report.trends import rungs_text, trend_check, undecided_ladder
 
 PAPER_SENSITIVITY = "arXiv:2307.02129, Figs. 5, 6"
 DROP_ALTERNATIVES = {
@@ -131,20 +131,16 @@ def ladder_check(
     fired = [(size, why) for size, (_, why) in found.items() if why is not None]
     if fired:
         size, (reason, needs) = fired[0]
-        shown = "; ".join(f"{r['size']:g}: {r['estimate']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]" for r in rungs)
-        check = Check(
+        check = undecided_ladder(
             name,
-            False,
-            f"rungs (size: estimate [95%]) {shown or 'none decided'}; claim {claim:g}",
-            alternatives=tuple(alternatives),
-            kind="discriminating",
+            rungs,
+            claim=claim,
+            alternatives=alternatives,
             source=source,
-            claim=float(claim),
-            trend=rungs,
+            figure=f"rungs (size: estimate [95%]) {rungs_text(rungs) or 'none decided'}; claim {claim:g}",
+            reason=f"rung {size:g}: {reason}" + (f" (+{len(fired) - 1} more rungs)" if len(fired) > 1 else ""),
+            needs=needs,
             sizes=f"{len(found)} rungs, size {min(found):g}-{max(found):g}",
-        )
-        check = check.inconclusive(
-            f"rung {size:g}: {reason}" + (f" (+{len(fired) - 1} more rungs)" if len(fired) > 1 else ""), needs
         )
     else:
         check = trend_check(

@@ -154,7 +154,7 @@ def sparsity_ladder_check(
     under-trained runs) makes the ladder INCONCLUSIVE with that rung's reason; otherwise the rungs go
     to rhm_theory.report.trends.trend_check with the exponent check's claim and alternatives.
     """
-    from rhm_theory.report.trends import trend_check
+    from rhm_theory.report.trends import rungs_text, trend_check, undecided_ladder
 
     claim = claimed_exponent(model, L)
     alternatives = exponent_alternatives(model, L)
@@ -189,21 +189,18 @@ def sparsity_ladder_check(
         )
     if undecided:
         size, check = undecided[0]
-        reason = check.reason or f"no exponent: {check.figure}"
-        shown = "; ".join(
-            f"{r['size']:g}: {r['estimate']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]" for r in measured
-        )
-        return Check(
+        shown = rungs_text(measured)
+        return undecided_ladder(
             name,
-            False,
-            f"rung size {size:g}: {check.figure}" + (f"; decided rungs {shown}" if shown else ""),
-            alternatives=tuple(alternatives),
-            kind="discriminating",
-            source=source,
+            measured,
             claim=claim,
-            trend=[{key: r[key] for key in ("size", "estimate", "ci_low", "ci_high", "device")} for r in measured],
+            alternatives=alternatives,
+            source=source,
+            figure=f"rung size {size:g}: {check.figure}" + (f"; decided rungs {shown}" if shown else ""),
+            reason=f"rung size {size:g}: {check.reason or f'no exponent: {check.figure}'}",
+            needs=check.needs or "that rung's P* inside its grid",
             sizes=f"{len(rungs)} rungs",
-        ).inconclusive(f"rung size {size:g}: {reason}", check.needs or "that rung's P* inside its grid")
+        )
     seconds = [r["seconds"] for r in measured]
     return trend_check(
         name,

@@ -36,6 +36,40 @@ def _rung_arrays(rungs):
     return rungs, size, estimate, low, high
 
 
+def rungs_text(rungs) -> str:
+    """The rungs as ``size: estimate [ci_low, ci_high]; ...``, in the order given."""
+    return "; ".join(f"{r['size']:g}: {r['estimate']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]" for r in rungs)
+
+
+def undecided_ladder(
+    name: str,
+    decided,
+    *,
+    claim: float,
+    alternatives,
+    source: str,
+    figure: str,
+    reason: str,
+    needs: str,
+    sizes: str = "",
+) -> Check:
+    """The INCONCLUSIVE check of a ladder that a rung's own design rule (censored P*, under-trained runs,
+    no rung at all) keeps from a trend verdict (docs/theory.md, 'Trend verdicts'): ``decided`` are the
+    rungs that were decided (dicts with size, estimate, ci_low, ci_high, device), kept as its trend."""
+    trend = [{key: rung[key] for key in ("size", "estimate", "ci_low", "ci_high", "device")} for rung in decided]
+    return Check(
+        name,
+        False,
+        figure,
+        alternatives=tuple(alternatives),
+        kind="discriminating",
+        source=source,
+        claim=float(claim),
+        trend=trend,
+        sizes=sizes,
+    ).inconclusive(reason, needs)
+
+
 def deviation_slope(size, estimate, low, high, claim: float, *, n_boot: int, rng) -> tuple[float, float, float]:
     """Slope of ``|estimate - claim|`` against log size (least squares) with its 95% bootstrap interval."""
     sd = (high - low) / (2 * Z95)
@@ -91,7 +125,7 @@ def trend_check(
     """
     rungs, size, estimate, low, high = _rung_arrays(list(rungs))
     rng = as_generator(seed)
-    shown = "; ".join(f"{s:g}: {e:.3f} [{lo:.3f}, {hi:.3f}]" for s, e, lo, hi in zip(size, estimate, low, high))
+    shown = rungs_text(rungs)
     figure = f"rungs (size: estimate [95%]) {shown}; claim {claim:g}"
     trend = [
         {

@@ -83,7 +83,7 @@ def check_window(grammar: Grammar, window: int | None) -> int:
     ----------
     grammar : Grammar
         A dense grammar (uniform or weighted rules).
-    window : int or None, default None
+    window : int or None
         The number t of tokens before x_d that are seen, in 0..d-1 (None: the whole context, t = d - 1).
 
     Returns
