@@ -44,7 +44,7 @@ from functools import cache
 import sympy as sp
 
 from rhm_theory.theory import next_token_symbolic, symbolic
-from rhm_theory.theory.symbolic import L, P, m, n_c, s, v
+from rhm_theory.theory.symbolic import IntOrExpr, L, P, RealOrExpr, m, n_c, s, v
 
 a = sp.Symbol("a", positive=True)
 k = sp.Symbol("k", positive=True)
@@ -52,24 +52,24 @@ k = sp.Symbol("k", positive=True)
 
 @cache
 def critical_size(
-    v: int | sp.Expr = v, n_c: int | sp.Expr = n_c, m: int | sp.Expr = m, s: int | sp.Expr = s, L: int | sp.Expr = L
+    v: IntOrExpr = v, n_c: IntOrExpr = n_c, m: IntOrExpr = m, s: IntOrExpr = s, L: IntOrExpr = L
 ) -> sp.Expr:
     """The uniform RHM's ``P_c`` (symbolic.critical_sample_size), kept per parameters."""
     return symbolic.critical_sample_size(v, n_c, m, s, L)
 
 
-def normaliser(m: int | sp.Expr = m, a: float | sp.Expr = a) -> sp.Expr:
+def normaliser(m: IntOrExpr = m, a: RealOrExpr = a) -> sp.Expr:
     """``H_m(1+a) = sum_{k=1}^m k^-(1+a)`` (sympy's generalised harmonic number)."""
     return sp.harmonic(m, 1 + a)
 
 
-def rule_frequency(k: int | sp.Expr = k, m: int | sp.Expr = m, a: float | sp.Expr = a) -> sp.Expr:
+def rule_frequency(k: IntOrExpr = k, m: IntOrExpr = m, a: RealOrExpr = a) -> sp.Expr:
     """``f_k = k^-(1+a) / H_m(1+a)``: the probability of a symbol's rank-k production (docs/theory-power-law.md)."""
     return sp.sympify(k) ** (-(1 + a)) / normaliser(m, a)
 
 
 def uniform_tuple_variance(
-    v: int | sp.Expr = v, n_c: int | sp.Expr = n_c, m: int | sp.Expr = m, s: int | sp.Expr = s, L: int | sp.Expr = L
+    v: IntOrExpr = v, n_c: IntOrExpr = n_c, m: IntOrExpr = m, s: IntOrExpr = s, L: IntOrExpr = L
 ) -> sp.Expr:
     """The uniform RHM's rule-ensemble average of ``sum_y C_j(y, mu)^2`` for one tuple mu of a patch:
     ``E[(p(mu|y) - pbar(mu))^2] / n_c`` from symbolic's tuple second moments (exact, classes uniform)."""
@@ -81,13 +81,13 @@ def uniform_tuple_variance(
 
 
 def rank_correlation_variance(
-    k: int | sp.Expr = k,
-    v: int | sp.Expr = v,
-    n_c: int | sp.Expr = n_c,
-    m: int | sp.Expr = m,
-    s: int | sp.Expr = s,
-    L: int | sp.Expr = L,
-    a: float | sp.Expr = a,
+    k: IntOrExpr = k,
+    v: IntOrExpr = v,
+    n_c: IntOrExpr = n_c,
+    m: IntOrExpr = m,
+    s: IntOrExpr = s,
+    L: IntOrExpr = L,
+    a: RealOrExpr = a,
 ) -> sp.Expr:
     """Rule-ensemble average of ``sum_y C_j(y, mu)^2`` given that mu is emitted by a rank-k production,
     the bottom level Zipf-weighted and the upper ones uniform (exact):
@@ -96,13 +96,13 @@ def rank_correlation_variance(
 
 
 def detection_size(
-    k: int | sp.Expr = k,
-    v: int | sp.Expr = v,
-    n_c: int | sp.Expr = n_c,
-    m: int | sp.Expr = m,
-    s: int | sp.Expr = s,
-    L: int | sp.Expr = L,
-    a: float | sp.Expr = a,
+    k: IntOrExpr = k,
+    v: IntOrExpr = v,
+    n_c: IntOrExpr = n_c,
+    m: IntOrExpr = m,
+    s: IntOrExpr = s,
+    L: IntOrExpr = L,
+    a: RealOrExpr = a,
 ) -> sp.Expr:
     """``P_k = P_c / (m f_k)``: the training-set size at which rank-k rules are resolved (scaling
     argument; P_c = symbolic.critical_sample_size)."""
@@ -110,34 +110,32 @@ def detection_size(
 
 
 def resolved_rank(
-    P: float | sp.Expr = P,
-    v: int | sp.Expr = v,
-    n_c: int | sp.Expr = n_c,
-    m: int | sp.Expr = m,
-    s: int | sp.Expr = s,
-    L: int | sp.Expr = L,
-    a: float | sp.Expr = a,
+    P: RealOrExpr = P,
+    v: IntOrExpr = v,
+    n_c: IntOrExpr = n_c,
+    m: IntOrExpr = m,
+    s: IntOrExpr = s,
+    L: IntOrExpr = L,
+    a: RealOrExpr = a,
 ) -> sp.Expr:
     """``(m P / (P_c H_m))^(1/(1+a))``: the rank k whose P_k (:func:`detection_size`) equals P, uncapped."""
     return (m * P / (critical_size(v, n_c, m, s, L) * normaliser(m, a))) ** (1 / (1 + a))
 
 
 def rules_learned(
-    P: float | sp.Expr = P,
-    v: int | sp.Expr = v,
-    n_c: int | sp.Expr = n_c,
-    m: int | sp.Expr = m,
-    s: int | sp.Expr = s,
-    L: int | sp.Expr = L,
-    a: float | sp.Expr = a,
+    P: RealOrExpr = P,
+    v: IntOrExpr = v,
+    n_c: IntOrExpr = n_c,
+    m: IntOrExpr = m,
+    s: IntOrExpr = s,
+    L: IntOrExpr = L,
+    a: RealOrExpr = a,
 ) -> sp.Expr:
     """``k*(P) = min(m, (m P / (P_c H_m))^(1/(1+a)))``: the ranks k with P_k <= P (continuous in k)."""
     return sp.Min(m, resolved_rank(P, v, n_c, m, s, L, a), evaluate=False)  # numbers: compared by float()
 
 
-def unlearned_mass(
-    k_star: float | sp.Expr, m: int | sp.Expr = m, a: float | sp.Expr = a, continuum: bool = False
-) -> sp.Expr:
+def unlearned_mass(k_star: RealOrExpr, m: IntOrExpr = m, a: RealOrExpr = a, continuum: bool = False) -> sp.Expr:
     """Probability that a patch's production has rank > ``k_star`` (an integer 0..m):
     ``sum_{k > k*} f_k`` exactly, or with ``continuum=True`` its form ``k*^-a / (a H_m)`` for 1 << k* << m."""
     if continuum:
@@ -147,20 +145,20 @@ def unlearned_mass(
 
 
 def error(
-    P: float | sp.Expr = P,
-    v: int | sp.Expr = v,
-    n_c: int | sp.Expr = n_c,
-    m: int | sp.Expr = m,
-    s: int | sp.Expr = s,
-    L: int | sp.Expr = L,
-    a: float | sp.Expr = a,
+    P: RealOrExpr = P,
+    v: IntOrExpr = v,
+    n_c: IntOrExpr = n_c,
+    m: IntOrExpr = m,
+    s: IntOrExpr = s,
+    L: IntOrExpr = L,
+    a: RealOrExpr = a,
 ) -> sp.Expr:
     """The predicted test error up to its constant (scaling argument): the continuum unlearned mass at
     k*(P) inside the power-law range, ``(m P / (P_c H_m))^(-a/(1+a)) / (a H_m)``."""
     return unlearned_mass(resolved_rank(P, v, n_c, m, s, L, a), m, a, continuum=True)
 
 
-def error_exponent(a: float | sp.Expr = a) -> sp.Expr:
+def error_exponent(a: RealOrExpr = a) -> sp.Expr:
     """``d log eps / d log P`` of :func:`error`, derived by sympy: ``-a/(1+a)`` (the paper's exponent)."""
     t = sp.Symbol("t", real=True)  # t = log P
     slope = sp.diff(sp.log(error(sp.exp(t), a=a)), t)
@@ -168,12 +166,12 @@ def error_exponent(a: float | sp.Expr = a) -> sp.Expr:
 
 
 def power_law_range(
-    v: int | sp.Expr = v,
-    n_c: int | sp.Expr = n_c,
-    m: int | sp.Expr = m,
-    s: int | sp.Expr = s,
-    L: int | sp.Expr = L,
-    a: float | sp.Expr = a,
+    v: IntOrExpr = v,
+    n_c: IntOrExpr = n_c,
+    m: IntOrExpr = m,
+    s: IntOrExpr = s,
+    L: IntOrExpr = L,
+    a: RealOrExpr = a,
 ) -> dict:
     """Where the power law holds: ``P_1`` (first rule resolved; chance error below it), ``P_m`` (last rule
     resolved) and ``decades = log10(P_m / P_1) = (1+a) log10 m``."""
@@ -183,13 +181,13 @@ def power_law_range(
 
 def next_token_detection_size(
     distance: int,
-    k: int | sp.Expr,
-    v: int | sp.Expr,
-    n_c: int | sp.Expr,
-    m: int | sp.Expr,
+    k: IntOrExpr,
+    v: IntOrExpr,
+    n_c: IntOrExpr,
+    m: IntOrExpr,
     s: int,
     L: int,
-    a: float | sp.Expr = a,
+    a: RealOrExpr = a,
 ) -> sp.Expr:
     """The P at which the rank-k rules of the token ``distance`` places before the last one are
     resolved: the uniform RHM's resolvable size (next_token_symbolic.resolvable_size_average) over
@@ -201,13 +199,13 @@ def next_token_detection_size(
 def next_token_level_ratio(
     near: int,
     far: int,
-    k: int | sp.Expr,
-    v: int | sp.Expr,
-    n_c: int | sp.Expr,
-    m: int | sp.Expr,
+    k: IntOrExpr,
+    v: IntOrExpr,
+    n_c: IntOrExpr,
+    m: IntOrExpr,
     s: int,
     L: int,
-    a: float | sp.Expr = a,
+    a: RealOrExpr = a,
 ) -> sp.Expr:
     """``P_far / P_near`` of :func:`next_token_detection_size` at one rank k: free of a and k (the large-scale
     growth of the resolvable size with distance, hence the exponent, is the uniform RHM's)."""

@@ -39,7 +39,7 @@ import sympy as sp
 from rhm_theory.core.rules import SPARSE_VARIANTS
 from rhm_theory.core.validation import check_int, check_sparse_size
 from rhm_theory.theory import symbolic
-from rhm_theory.theory.symbolic import L, P, m, n_c, s, v
+from rhm_theory.theory.symbolic import IntOrExpr, L, P, m, n_c, s, v
 
 s0 = sp.Symbol("s_0", integer=True, nonnegative=True)
 
@@ -114,9 +114,7 @@ def expressions(variant: str) -> dict:
     return values
 
 
-def evaluate(
-    v: int, n_c: int, m: int, s: int, L: int, s0: int, variant: str = "A", P: int | sp.Expr | None = None
-) -> dict:
+def evaluate(v: int, n_c: int, m: int, s: int, L: int, s0: int, variant: str = "A", P: IntOrExpr | None = None) -> dict:
     """All quantities exactly at the given integers (sympy numbers); the sparse RHM's size bounds
     (rhm_theory.core.validation.check_sparse_size: d, layouts, p_max) are checked first."""
     params = symbolic.bind_parameters((v, n_c, m, s, L), P)
@@ -148,7 +146,7 @@ def child_weights(s_value: int, s0_value: int, variant: str, offset: int) -> lis
     return [sp.binomial(offset, i) * sp.binomial(patch - 1 - offset, s_value - 1 - i) / layouts for i in range(s_value)]
 
 
-def different_slot_moments(v: int | sp.Expr = v, m: int | sp.Expr = m, s: int | sp.Expr = s) -> sp.Matrix:
+def different_slot_moments(v: IntOrExpr = v, m: IntOrExpr = m, s: IntOrExpr = s) -> sp.Matrix:
     """2x2 matrix ``E[M_i[a, b] M_i'[a', b']]`` for two different slots i != i' of one level's rules
     (``M_i[a, b]``: fraction of owner a's m productions with symbol b in slot i), rows [a == a'],
     columns [b == b'] (equal: two slots of one tuple are independent). One draw has b in slot i and
@@ -162,9 +160,9 @@ def different_slot_moments(v: int | sp.Expr = v, m: int | sp.Expr = m, s: int | 
 
 
 def second_moments(
-    v: int | sp.Expr,
-    n_c: int | sp.Expr,
-    m: int | sp.Expr,
+    v: IntOrExpr,
+    n_c: IntOrExpr,
+    m: IntOrExpr,
     s_value: int,
     L_value: int,
     s0_value: int,
@@ -209,9 +207,9 @@ def second_moments(
 
 
 def statistics_at(
-    v: int | sp.Expr,
-    n_c: int | sp.Expr,
-    m: int | sp.Expr,
+    v: IntOrExpr,
+    n_c: IntOrExpr,
+    m: IntOrExpr,
     s_value: int,
     L_value: int,
     s0_value: int,

@@ -32,12 +32,17 @@ Python/sympy integers or sympy symbols; :func:`evaluate` returns all of them exa
 from __future__ import annotations
 
 from functools import cache
+from typing import TypeAlias
 
 import sympy as sp
 
 from rhm_theory.core.validation import check_int, check_params
 
 v, n_c, m, s, L, P = sp.symbols("v n_c m s L P", positive=True, integer=True)
+IntOrExpr: TypeAlias = (
+    int | sp.Expr
+)  # an integer parameter, or a sympy expression (a symbol keeps the formula symbolic)
+RealOrExpr: TypeAlias = float | sp.Expr  # a real parameter (P, a Zipf exponent), or a sympy expression
 PARAMETERS = (v, n_c, m, s, L)
 
 # Order of the keys of :func:`evaluate` (and of ``rhm theory --json``).
@@ -175,7 +180,7 @@ def pair_moment_matrix(category_size: sp.Expr, n_tuples: sp.Expr, multiplicity: 
     )
 
 
-def pair_count_matrix(n_categories: int | sp.Expr) -> sp.Matrix:
+def pair_count_matrix(n_categories: IntOrExpr) -> sp.Matrix:
     """Diagonal matrix of the numbers of ordered category pairs (b, b') with b != b' and with b == b'.
 
     Parameters
@@ -271,7 +276,7 @@ def derivation() -> dict:
 
 
 def moment_statistics(
-    second_moments: sp.Matrix, n_categories: sp.Expr, *, classes: int | sp.Expr = n_c, mean: sp.Expr | None = None
+    second_moments: sp.Matrix, n_categories: sp.Expr, *, classes: IntOrExpr = n_c, mean: sp.Expr | None = None
 ) -> dict:
     """eps, delta2, var_pbar and ``E[(p - pbar)^2]`` from the second moments ``F[sigma, tau]``.
 
@@ -408,7 +413,7 @@ def _bound_value(name: str, value: object) -> sp.Expr:
     return sp.Integer(check_int(name, int(value) if isinstance(value, sp.Integer) else value))
 
 
-def bind_parameters(params: tuple, sample_size: int | sp.Expr | None = None) -> dict:
+def bind_parameters(params: tuple, sample_size: IntOrExpr | None = None) -> dict:
     """Map the symbols v, n_c, m, s, L (and P) to the given values.
 
     Integers are validated (feasibility, v >= 2, s >= 2, P >= 1) and made sympy Integers; sympy
@@ -461,12 +466,12 @@ def bind_parameters(params: tuple, sample_size: int | sp.Expr | None = None) -> 
 
 def quantity(
     name: str,
-    v: int | sp.Expr = v,
-    n_c: int | sp.Expr = n_c,
-    m: int | sp.Expr = m,
-    s: int | sp.Expr = s,
-    L: int | sp.Expr = L,
-    P: int | sp.Expr | None = None,
+    v: IntOrExpr = v,
+    n_c: IntOrExpr = n_c,
+    m: IntOrExpr = m,
+    s: IntOrExpr = s,
+    L: IntOrExpr = L,
+    P: IntOrExpr | None = None,
 ) -> sp.Expr:
     """One quantity of :data:`QUANTITIES` at the given parameters (integers or sympy symbols).
 
@@ -513,7 +518,7 @@ def quantity(
     return value
 
 
-def evaluate(v: int, n_c: int, m: int, s: int, L: int, P: int | sp.Expr | None = None) -> dict:
+def evaluate(v: int, n_c: int, m: int, s: int, L: int, P: IntOrExpr | None = None) -> dict:
     """All quantities, in :data:`QUANTITIES` order, exactly at the given integers.
 
     Parameters
@@ -549,9 +554,7 @@ def evaluate(v: int, n_c: int, m: int, s: int, L: int, P: int | sp.Expr | None =
     return values
 
 
-def eps(
-    v: int | sp.Expr = v, n_c: int | sp.Expr = n_c, m: int | sp.Expr = m, s: int | sp.Expr = s, L: int | sp.Expr = L
-) -> sp.Expr:
+def eps(v: IntOrExpr = v, n_c: IntOrExpr = n_c, m: IntOrExpr = m, s: IntOrExpr = s, L: IntOrExpr = L) -> sp.Expr:
     """``sum_mu E[(p_j(mu|alpha) - 1/v)^2]`` (tokens at one input position).
 
     Parameters
@@ -582,9 +585,7 @@ def eps(
     return quantity("eps", v, n_c, m, s, L)
 
 
-def delta2(
-    v: int | sp.Expr = v, n_c: int | sp.Expr = n_c, m: int | sp.Expr = m, s: int | sp.Expr = s, L: int | sp.Expr = L
-) -> sp.Expr:
+def delta2(v: IntOrExpr = v, n_c: IntOrExpr = n_c, m: IntOrExpr = m, s: IntOrExpr = s, L: IntOrExpr = L) -> sp.Expr:
     """``E[(p_j(mu|alpha) - p_j(mu|beta))^2]`` for alpha != beta (same for every mu).
 
     Parameters
@@ -615,9 +616,7 @@ def delta2(
     return quantity("delta2", v, n_c, m, s, L)
 
 
-def var_pbar(
-    v: int | sp.Expr = v, n_c: int | sp.Expr = n_c, m: int | sp.Expr = m, s: int | sp.Expr = s, L: int | sp.Expr = L
-) -> sp.Expr:
+def var_pbar(v: IntOrExpr = v, n_c: IntOrExpr = n_c, m: IntOrExpr = m, s: IntOrExpr = s, L: IntOrExpr = L) -> sp.Expr:
     """``E[(pbar_j(mu) - 1/v)^2]`` with ``pbar_j(mu) = (1/n_c) sum_alpha p_j(mu|alpha)``.
 
     Parameters
@@ -648,7 +647,7 @@ def var_pbar(
 
 
 def level_factor(
-    v: int | sp.Expr = v, n_c: int | sp.Expr = n_c, m: int | sp.Expr = m, s: int | sp.Expr = s, L: int | sp.Expr = L
+    v: IntOrExpr = v, n_c: IntOrExpr = n_c, m: IntOrExpr = m, s: IntOrExpr = s, L: IntOrExpr = L
 ) -> sp.Expr:
     """Per-level shrinking factor of the class-dependent part of the second moments.
 
@@ -682,9 +681,7 @@ def level_factor(
     return quantity("level_factor", v, n_c, m, s, L)
 
 
-def sigma_f2(
-    v: int | sp.Expr = v, n_c: int | sp.Expr = n_c, m: int | sp.Expr = m, s: int | sp.Expr = s, L: int | sp.Expr = L
-) -> sp.Expr:
+def sigma_f2(v: IntOrExpr = v, n_c: IntOrExpr = n_c, m: IntOrExpr = m, s: IntOrExpr = s, L: IntOrExpr = L) -> sp.Expr:
     """``E[(n_c f_j(alpha|mu) - 1)^2]``: exact when :func:`sigma_f2_exact`, else first order.
 
     See :func:`expressions` for the first-order form and its status.
@@ -718,7 +715,7 @@ def sigma_f2(
 
 
 def sigma_f2_exact(
-    v: int | sp.Expr = v, n_c: int | sp.Expr = n_c, m: int | sp.Expr = m, s: int | sp.Expr = s, L: int | sp.Expr = L
+    v: IntOrExpr = v, n_c: IntOrExpr = n_c, m: IntOrExpr = m, s: IntOrExpr = s, L: IntOrExpr = L
 ) -> sp.Basic:
     """Condition that pbar is deterministic, i.e. that :func:`sigma_f2` is exact.
 
@@ -748,12 +745,12 @@ def sigma_f2_exact(
 
 
 def noise_f2(
-    P: int | sp.Expr = P,
-    v: int | sp.Expr = v,
-    n_c: int | sp.Expr = n_c,
-    m: int | sp.Expr = m,
-    s: int | sp.Expr = s,
-    L: int | sp.Expr = L,
+    P: IntOrExpr = P,
+    v: IntOrExpr = v,
+    n_c: IntOrExpr = n_c,
+    m: IntOrExpr = m,
+    s: IntOrExpr = s,
+    L: IntOrExpr = L,
 ) -> sp.Expr:
     """Variance of ``n_c`` times the empirical correlation from ``P`` samples (leading order in 1/P).
 
@@ -786,12 +783,12 @@ def noise_f2(
 
 
 def noise_f2_pbar(
-    P: int | sp.Expr = P,
-    v: int | sp.Expr = v,
-    n_c: int | sp.Expr = n_c,
-    m: int | sp.Expr = m,
-    s: int | sp.Expr = s,
-    L: int | sp.Expr = L,
+    P: IntOrExpr = P,
+    v: IntOrExpr = v,
+    n_c: IntOrExpr = n_c,
+    m: IntOrExpr = m,
+    s: IntOrExpr = s,
+    L: IntOrExpr = L,
 ) -> sp.Expr:
     """:func:`noise_f2` with the fluctuations of pbar to second order, ``noise_f2 (1 + v^2 var_pbar)``.
 
@@ -827,7 +824,7 @@ def noise_f2_pbar(
 
 
 def critical_sample_size(
-    v: int | sp.Expr = v, n_c: int | sp.Expr = n_c, m: int | sp.Expr = m, s: int | sp.Expr = s, L: int | sp.Expr = L
+    v: IntOrExpr = v, n_c: IntOrExpr = n_c, m: IntOrExpr = m, s: IntOrExpr = s, L: IntOrExpr = L
 ) -> sp.Expr:
     """``P_c``: the P where ``noise_f2(P) = sigma_f2`` (paper: P_c ~ n_c m^L).
 
