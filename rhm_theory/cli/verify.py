@@ -146,11 +146,17 @@ def _print_section(section: Section) -> None:
         print(check.line(), flush=True)
 
 
-def _timed_run(path: Path, out_dir: Path, quick: bool) -> tuple[dict, bool, float]:
-    """run_script in a worker process: (the section as a dict, finished, seconds)."""
+def _timed_run(path: Path, out_dir: Path, quick: bool) -> tuple[Section, bool, float]:
+    """run_script and its wall time: (section, finished, seconds)."""
     start = time.perf_counter()
     section, finished = run_script(path, out_dir, quick)
-    return section.to_dict(), finished, time.perf_counter() - start
+    return section, finished, time.perf_counter() - start
+
+
+def _run_in_own_process(path: Path, out_dir: Path, quick: bool) -> tuple[dict, bool, float]:
+    """_timed_run in a worker process, its section as a dict (what crosses back to this process)."""
+    section, finished, seconds = _timed_run(path, out_dir, quick)
+    return section.to_dict(), finished, seconds
 
 
 def _run_scripts(paths: list[Path], out_dir: Path, quick: bool, jobs: int, header):
@@ -162,9 +168,7 @@ def _run_scripts(paths: list[Path], out_dir: Path, quick: bool, jobs: int, heade
     if jobs == 1 or len(paths) <= 1:
         for path in paths:
             header(path)
-            start = time.perf_counter()
-            section, finished = run_script(path, out_dir, quick)
-            yield path, section, finished, time.perf_counter() - start
+            yield path, *_timed_run(path, out_dir, quick)
         return
     context = multiprocessing.get_context("spawn")
     pending, running = list(paths), {}
@@ -174,7 +178,7 @@ def _run_scripts(paths: list[Path], out_dir: Path, quick: bool, jobs: int, heade
             while pending and len(running) < jobs:  # one single-use process per script: a crash ends only it
                 path = pending.pop(0)
                 executor = ProcessPoolExecutor(max_workers=1, mp_context=context)
-                running[executor.submit(_timed_run, path, out_dir, quick)] = (path, executor)
+                running[executor.submit(_run_in_own_process, path, out_dir, quick)] = (path, executor)
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in sorted(done, key=lambda f: running[f][0]):
                 path, executor = running.pop(future)
