@@ -115,6 +115,24 @@ def test_the_clustering_ladder_passes_only_for_sqrt_n_c(b, verdict):
     assert set(check.alternatives) == set(alternatives)
 
 
+def test_a_ladder_with_no_rung_or_a_censored_size_is_inconclusive():
+    (_, claim, alternatives), source = synonyms.CLUSTER_CLAIMS[0], "arXiv:2307.02129, Appendix D, Fig. 10; ladder"
+    empty = synonyms.ladder_check(
+        "no rungs", [], ["m^L 64: censored"], claim=claim, alternatives=alternatives, source=source
+    )
+    assert empty.verdict == "INCONCLUSIVE", empty.line()
+    assert empty.reason == "no rung"
+    assert empty.trend == []
+    assert empty.claim == 0.5
+    rungs, _ = cluster_ladder(0.5, seed=5)  # rungs that PASS on their own (test above)
+    censored = synonyms.ladder_check(
+        "censored", rungs, ["n_c 128 at m^L 4096: censored"], claim=claim, alternatives=alternatives, source=source
+    )
+    assert censored.verdict == "INCONCLUSIVE", censored.line()
+    assert censored.reason.startswith("crossing censored at n_c 128 at m^L 4096")
+    assert [r["size"] for r in censored.trend] == [64, 256, 512, 4096]
+
+
 @pytest.mark.parametrize("c, verdict", [(1.0, "PASS"), (1.5, "FAIL"), (0.5, "FAIL")])
 def test_the_one_step_ladder_recovers_the_m_L_exponent_at_each_n_c(c, verdict):
     span = (0.01, 10**4, 96)  # wide enough to hold the crossings of c = 1.5
